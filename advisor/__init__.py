@@ -1,0 +1,37 @@
+"""ms-infusion-advisor: which MS infusion drugs a patient-education article describes for a person.
+
+    >>> from advisor import advise
+    >>> advise({"ms_type": "ppms", "severity": "moderate"}).listed
+    ('ocrelizumab',)
+
+Importing the package is cheap: the knowledge base is loaded and compiled on first use.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "advise": "api", "default_advisor": "api", "Advisor": "core",
+    "PatientFacts": "models", "Recommendation": "models", "Status": "models", "MSType": "models",
+    "Severity": "models", "Condition": "models",
+    "InvalidFacts": "errors", "KnowledgeBaseError": "errors",
+}
+__all__ = [*_EXPORTS, "__version__"]
+
+if TYPE_CHECKING:
+    from .api import advise, default_advisor
+    from .core import Advisor
+    from .errors import InvalidFacts, KnowledgeBaseError
+    from .models import Condition, MSType, PatientFacts, Recommendation, Severity, Status
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'advisor' has no attribute {name!r}")

@@ -1,0 +1,26 @@
+"""The library's front door: ``advise(facts)`` with the shipped knowledge base."""
+
+from __future__ import annotations
+
+import threading
+
+from .core import Advisor
+from .models import PatientFacts, Recommendation
+
+_default: Advisor | None = None
+_default_lock = threading.Lock()
+
+
+def default_advisor() -> Advisor:
+    """The Advisor over the packaged knowledge base, built once on first use and then reused."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Advisor()
+    return _default
+
+
+def advise(facts: dict | PatientFacts) -> Recommendation:
+    """Advice for one person's facts (a dict or PatientFacts). Raises :class:`advisor.InvalidFacts`."""
+    return default_advisor().advise(facts)

@@ -1,0 +1,166 @@
+"""The Advisor: a validated knowledge base, its compiled rulesets, and the decisions they give.
+
+Flow: rules/ --kb.load--> KnowledgeBase --engine--> Engine(s) --decide--> Decision --explain--> Recommendation.
+Decisions are memoized on the truth values of exactly the tests the KB's rules make (derived from the
+KB), so the answer is always the engine's: two fact sets with the same key fire the same rules.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import kb as kb_module
+from .engine import Engine, compile_caution, compile_rule
+from .errors import KnowledgeBaseError
+from .kb import KnowledgeBase, Test, TESTABLE
+from .models import Condition, MSType, ONLY_INCREASES, PatientFacts, Recommendation, Severity, Status
+
+LISTED = (Status.applicable, Status.consider)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the status rules concluded for one set of facts: a status per drug and the rules that fired."""
+    status: dict[str, Status]
+    fired: tuple[str, ...]
+
+    def listed(self, drug_order: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(d for s in LISTED for d in drug_order if self.status[d] is s)
+
+
+@dataclass(frozen=True)
+class Change:
+    """A single-fact change that would list a drug that is not listed."""
+    drug: str
+    field: str
+    value: Any
+    status: Status
+
+
+class Advisor:
+    """Advice from one knowledge base. Thread-safe; reuse one instance (building it compiles the KB)."""
+
+    def __init__(self, rules_dir: str | Path | None = None, *, cache: bool = True):
+        self.rules_dir = Path(rules_dir) if rules_dir is not None else kb_module.default_directory()
+        self.kb: KnowledgeBase = kb_module.load(self.rules_dir)
+        self._status_engine = Engine("status", {r.id: compile_rule(r) for r in self.kb.rules})
+        self._caution_engine = Engine("cautions", {c.id: compile_caution(c) for c in self.kb.cautions})
+        # The cache key: the truth value of every distinct test the status rules make.
+        unique: dict[tuple, Test] = {}
+        for rule in self.kb.rules:
+            for test in rule.when:
+                unique.setdefault((test.fact, test.op, repr(test.value)), test)
+        self.tests: tuple[Test, ...] = tuple(unique.values())
+        self.tested_facts: tuple[str, ...] = tuple(dict.fromkeys(t.fact for t in self.tests))
+        self._cache_enabled = cache
+        self._decisions: dict[tuple[bool, ...], Decision] = {}
+        self._cautions: dict[Condition, tuple[str, ...]] = {}
+        self._lock = threading.Lock()
+
+    # --- decisions (the engine) ------------------------------------------------------------------
+
+    def engine_fact(self, facts: PatientFacts) -> dict[str, Any]:
+        """The fact asserted into the status ruleset: the tested fields only, as JSON values."""
+        return {name: _json_value(getattr(facts, name)) for name in self.tested_facts}
+
+    def decision_key(self, facts: PatientFacts) -> tuple[bool, ...]:
+        values = self.engine_fact(facts)
+        return tuple(t.holds(values) for t in self.tests)
+
+    def decide(self, facts: PatientFacts) -> Decision:
+        if not self._cache_enabled:
+            return self._decide_uncached(facts)
+        key = self.decision_key(facts)
+        decision = self._decisions.get(key)
+        if decision is None:
+            decision = self._decide_uncached(facts)
+            with self._lock:
+                self._decisions.setdefault(key, decision)
+        return decision
+
+    def _decide_uncached(self, facts: PatientFacts) -> Decision:
+        fired = self._status_engine.evaluate(self.engine_fact(facts))
+        found: dict[str, set[Status]] = {d: set() for d in self.kb.drug_ids}
+        for rule_id in fired:
+            rule = self.kb.rule(rule_id)
+            found[rule.drug].add(rule.status)  # type: ignore[union-attr]
+        status = {}
+        for drug, statuses in found.items():
+            if len(statuses) != 1:
+                # Never guess: a KB that gives no status or two for a case is broken.
+                what = "no rule gave a status" if not statuses else f"rules disagree ({', '.join(sorted(s.value for s in statuses))})"
+                raise KnowledgeBaseError([("decisions.toml", drug, f"{what} for facts {self.engine_fact(facts)}")])
+            status[drug] = statuses.pop()
+        return Decision(status=status, fired=fired)
+
+    def caution_rules(self, facts: PatientFacts) -> tuple[str, ...]:
+        """Ids of the caution rules that the person's conditions meet, in KB order."""
+        fired: list[str] = []
+        for condition in facts.conditions:
+            ids = self._cautions.get(condition) if self._cache_enabled else None
+            if ids is None:
+                ids = self._caution_engine.evaluate({"condition": condition.value})
+                if self._cache_enabled:
+                    self._cautions[condition] = ids
+            fired.extend(ids)
+        order = self._caution_engine.rule_ids
+        return tuple(sorted(set(fired), key=order.index))
+
+    # --- what would change the answer --------------------------------------------------------------
+
+    def candidates(self, field: str, current: Any) -> list[Any]:
+        """Values worth trying for one fact: every other value of a vocabulary or flag, and for numbers
+        the values at and around each threshold the KB tests (only upwards for lifetime totals)."""
+        kind = TESTABLE[field]
+        if kind is bool:
+            return [not current]
+        if kind in (MSType, Severity):
+            return [v for v in kind if v != current]
+        points: set[Any] = set()
+        for t in self.tests:
+            if t.fact == field:
+                for v in (t.value if isinstance(t.value, list) else [t.value]):
+                    points.update({v, v + 1} if kind is int else {v})
+                    if kind is int and v - 1 >= 0:
+                        points.add(v - 1)
+                    if kind is float:
+                        points.update({max(v - 0.1, 0.0), v + 0.1})
+        if field in ONLY_INCREASES:
+            points = {p for p in points if p > current}
+        return sorted(kind(p) for p in points if p != current and p >= 0)
+
+    def changes(self, facts: PatientFacts, decision: Decision) -> list[Change]:
+        """For each drug not listed, the single-fact changes that would list it (smallest first)."""
+        out: list[Change] = []
+        unlisted = [d for d in self.kb.drug_ids if decision.status[d] not in LISTED]
+        if not unlisted:
+            return out
+        for field in self.tested_facts:
+            current = getattr(facts, field)
+            found: set[str] = set()
+            for value in self.candidates(field, current):
+                other = self.decide(facts.model_copy(update={field: value}))
+                for drug in unlisted:
+                    if drug in found or other.status[drug] not in LISTED:
+                        continue
+                    if TESTABLE[field] in (int, float):
+                        found.add(drug)  # the smallest number that lists it is enough
+                    out.append(Change(drug, field, value, other.status[drug]))
+        return out
+
+    # --- the recommendation -----------------------------------------------------------------------
+
+    def advise(self, facts: dict | PatientFacts) -> Recommendation:
+        """Validate ``facts`` (raising InvalidFacts) and return the explained recommendation."""
+        from .explain import recommendation
+
+        parsed = PatientFacts.parse(facts)
+        decision = self.decide(parsed)
+        return recommendation(self.kb, parsed, decision, self.caution_rules(parsed), self.changes(parsed, decision))
+
+
+def _json_value(value: Any) -> Any:
+    return value.value if isinstance(value, (MSType, Severity)) else value

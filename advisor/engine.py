@@ -1,0 +1,108 @@
+"""The only module that touches durable-rules: compiles KB rules into rulesets and evaluates facts.
+
+durable-rules' sharp edges, and how this wrapper owns them:
+
+* Facts, not events: a posted event is consumed by the first rule that matches, so the other rules
+  would never see it. Every case is asserted as a *fact*, which every rule sees.
+* Sessions: a ruleset keeps at most about 1,024 live sessions (``sid``) and then raises MemoryError.
+  Each evaluation gets its own fresh sid and its state is deleted in a ``finally`` block.
+* A fact that matches no rule raises MessageNotHandledException, and worse: durable has already
+  created the session, and deleting that session's state then crashes the process (SIGSEGV in
+  durable-rules 2.0.28), while not deleting it leaks one of the ~1,024 sessions. So every compiled
+  ruleset gets one catch-all rule that matches every fact this wrapper asserts (by a marker field it
+  adds), and the exception can no longer happen; it is still caught, and then the session is left
+  alone rather than crash.
+* The C engine is not safe to drive from several threads, and durable's Host starts timer threads
+  that dispatch in the background. This wrapper starts none and serialises every call with one lock.
+* Control keys: durable reads ``sid`` and ``id`` from a fact and treats ``$``-prefixed keys as
+  operators; a fact handed in here may carry none of them (the wrapper adds the sid itself).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from durable import engine as _durable
+
+from .kb import Rule, CautionRule, Test
+
+_LOCK = threading.Lock()  # one lock for the whole C engine: its rulesets share global state
+_NAMES = itertools.count()
+MARKER = "advisor_case"  # added to every asserted fact; the catch-all rule matches it
+CATCH_ALL = "$catch_all"
+CONTROL_KEYS = frozenset({"sid", "id", MARKER})
+
+
+class _QuietHost(_durable.Host):
+    """A durable Host without the background timer threads (no timers or async actions are used)."""
+
+    def _run(self) -> None:  # noqa: D401 - overrides durable's thread start-up
+        pass
+
+
+def compile_test(test: Test) -> dict:
+    """One KB test as a durable-rules expression."""
+    f, v = test.fact, test.value
+    simple = {"==": lambda x: {f: x}, "!=": lambda x: {"$neq": {f: x}}, "<": lambda x: {"$lt": {f: x}},
+              "<=": lambda x: {"$lte": {f: x}}, ">": lambda x: {"$gt": {f: x}}, ">=": lambda x: {"$gte": {f: x}}}
+    if test.op in simple:
+        return simple[test.op](v)
+    assert isinstance(v, list)
+    if test.op == "in":
+        return {"$or": [{f: x} for x in v]} if len(v) > 1 else {f: v[0]}
+    return {"$and": [{"$neq": {f: x}} for x in v]} if len(v) > 1 else {"$neq": {f: v[0]}}
+
+
+def compile_rule(rule: Rule) -> dict:
+    """A status rule: all its tests on the one asserted fact ``m``."""
+    tests = [compile_test(t) for t in rule.when]
+    return {"all": [{"m": tests[0] if len(tests) == 1 else {"$and": tests}}]}
+
+
+def compile_caution(rule: CautionRule) -> dict:
+    """A caution rule: fires for the fact ``{"condition": <its condition>}``."""
+    return {"all": [{"m": {"condition": rule.condition.value}}]}
+
+
+class Engine:
+    """A compiled ruleset. ``evaluate(fact)`` returns the ids of the rules that fired, in rule order."""
+
+    def __init__(self, name: str, rules: Mapping[str, dict]):
+        self.name = f"{name}_{next(_NAMES)}"
+        self.rule_ids = tuple(rules)
+        self._order = {rule_id: i for i, rule_id in enumerate(self.rule_ids)}
+        self._fired: list[str] = []
+        self._sids = itertools.count()
+        if CATCH_ALL in rules:
+            raise ValueError(f"rule id {CATCH_ALL} is reserved")
+        definition = {rule_id: dict(antecedent, run=self._action(rule_id)) for rule_id, antecedent in rules.items()}
+        definition[CATCH_ALL] = {"all": [{"m": {MARKER: 1}}], "run": lambda c: None}
+        with _LOCK:
+            self._host = _QuietHost({self.name: definition})
+
+    def _action(self, rule_id: str):
+        def run(c: Any) -> None:
+            self._fired.append(rule_id)
+        return run
+
+    def evaluate(self, fact: Mapping[str, Any]) -> tuple[str, ...]:
+        bad = [k for k in fact if k in CONTROL_KEYS or str(k).startswith("$")]
+        if bad:
+            raise ValueError(f"a fact may not carry durable-rules control keys: {', '.join(map(str, bad))}")
+        with _LOCK:
+            sid = str(next(self._sids))
+            self._fired = []
+            delete = True
+            try:
+                self._host.assert_fact(self.name, {**fact, MARKER: 1, "sid": sid})
+            except _durable.MessageNotHandledException:  # pragma: no cover - the catch-all rule prevents it
+                delete = False  # deleting this session's state would crash durable-rules
+                return ()
+            finally:
+                if delete:
+                    self._host.delete_state(self.name, sid)
+            fired = self._fired
+        return tuple(sorted(set(fired), key=self._order.__getitem__))

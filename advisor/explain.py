@@ -1,0 +1,83 @@
+"""Turn a decision into the explained Recommendation: reasons, cautions, schedule, what-ifs, notes."""
+
+from __future__ import annotations
+
+from string import Template
+from typing import TYPE_CHECKING, Any
+
+from .kb import KnowledgeBase, Rule
+from .models import (Caution, DrugAdvice, MSType, Note, PatientFacts, Reason, Recommendation, Schedule,
+                     Severity, Status, WhatIf)
+
+if TYPE_CHECKING:
+    from .core import Change, Decision
+
+FIELD_LABELS = {
+    "ms_type": "MS type",
+    "severity": "severity",
+    "prior_failures": "prior failures",
+    "rapidly_worsening": "rapidly worsening",
+    "mitoxantrone_cumulative_mg_m2": "mitoxantrone already received (mg/m²)",
+}
+MS_TYPE_LABELS = {MSType.relapsing: "relapsing MS", MSType.spms: "secondary progressive MS (SPMS)",
+                  MSType.ppms: "primary progressive MS (PPMS)"}
+
+
+def render_value(field: str, value: Any) -> str:
+    if isinstance(value, MSType):
+        return MS_TYPE_LABELS[value]
+    if isinstance(value, Severity):
+        return value.value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def fill(text: str, facts: PatientFacts) -> str:
+    """Fill a KB text's $fact placeholders (string.Template: no attribute access, no code)."""
+    return Template(text).safe_substitute({f: render_value(f, getattr(facts, f)) for f in PatientFacts.model_fields})
+
+
+def what_if_text(change: "Change", kb: KnowledgeBase) -> str:
+    name = kb.drug(change.drug).name
+    status = change.status.value.replace("_", " ")
+    if change.field == "prior_failures":
+        cond = f"with {change.value} or more prior failures"
+    elif change.field == "rapidly_worsening":
+        cond = "if the MS were rapidly worsening" if change.value else "if the MS were not rapidly worsening"
+    elif change.field == "ms_type":
+        cond = f"with {MS_TYPE_LABELS[change.value]}"
+    elif change.field == "severity":
+        cond = f"if the MS were {change.value.value}"
+    else:
+        cond = f"with {FIELD_LABELS.get(change.field, change.field)} = {render_value(change.field, change.value)}"
+    verb = "becomes worth considering" if change.status is Status.consider else f"becomes {status}"
+    return f"{cond[0].upper()}{cond[1:]}, {name.split()[0].lower()} {verb}."
+
+
+def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: "Decision", caution_ids: tuple[str, ...],
+                   changes: list["Change"]) -> Recommendation:
+    drugs = []
+    for drug in kb.drugs:
+        reasons = []
+        for rule_id in decision.fired:
+            rule = kb.rule(rule_id)
+            if isinstance(rule, Rule) and rule.drug == drug.id:
+                reasons.append(Reason(rule=rule.id, text=fill(rule.text, facts), quote=rule.quote, section=rule.section))
+        cautions = []
+        for rule_id in caution_ids:
+            c = kb.rule(rule_id)
+            if c.drug == drug.id:
+                cautions.append(Caution(condition=c.condition, rule=c.id, text=c.text, quote=c.quote, section=c.section))  # type: ignore[union-attr]
+        s = drug.schedule
+        schedule = Schedule(text=s.text, quote=s.quote, section=drug.section, phases=s.phases, note=s.note,
+                            lifetime_max_mg_m2=s.lifetime_max_mg_m2)
+        what_if = [WhatIf(field=c.field, value=getattr(c.value, "value", c.value), text=what_if_text(c, kb), status=c.status)
+                   for c in changes if c.drug == drug.id]
+        drugs.append(DrugAdvice(drug=drug.id, name=drug.name, brand=drug.brand, status=decision.status[drug.id],
+                                reasons=tuple(reasons), cautions=tuple(cautions), schedule=schedule, what_if=tuple(what_if)))
+    notes = tuple(Note(id=n.id, text=n.text, quote=n.quote, section=n.section, drug=n.drug) for n in kb.notes)
+    return Recommendation(facts=facts, drugs=tuple(drugs), listed=decision.listed(kb.drug_ids), notes=notes,
+                          disclaimer=kb.header.disclaimer, source=kb.header.source_title)

@@ -1,0 +1,272 @@
+"""Pydantic models at the edges: the person's facts in, the recommendation out."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import InvalidFacts
+
+
+class MSType(str, Enum):
+    relapsing = "relapsing"
+    spms = "spms"
+    ppms = "ppms"
+
+
+class Severity(str, Enum):
+    mild = "mild"
+    moderate = "moderate"
+    severe = "severe"
+
+
+class Condition(str, Enum):
+    hepatitis_b = "hepatitis_b"
+    shingles = "shingles"
+    heart_failure = "heart_failure"
+    kidney_disease = "kidney_disease"
+    liver_disease = "liver_disease"
+    cancer = "cancer"
+    autoimmune_disease = "autoimmune_disease"
+    blood_disorder = "blood_disorder"
+    depression = "depression"
+    infections = "infections"
+    weakened_immune_system = "weakened_immune_system"
+    pml = "pml"
+
+
+class Status(str, Enum):
+    applicable = "applicable"
+    consider = "consider"
+    not_applicable = "not_applicable"
+    excluded = "excluded"
+
+
+MS_TYPE_ALIASES: dict[str, MSType] = {
+    "relapsing": MSType.relapsing,
+    "rrms": MSType.relapsing,
+    "relapsing-remitting": MSType.relapsing,
+    "relapsing remitting": MSType.relapsing,
+    "spms": MSType.spms,
+    "secondary progressive": MSType.spms,
+    "secondary-progressive": MSType.spms,
+    "ppms": MSType.ppms,
+    "primary progressive": MSType.ppms,
+    "primary-progressive": MSType.ppms,
+}
+AMBIGUOUS_MS_TYPES = {"progressive": "say 'spms' (secondary progressive) or 'ppms' (primary progressive)"}
+MAX_PRIOR_FAILURES = 1000
+
+# Fields whose value can only grow over a lifetime: a what-if never suggests lowering them.
+ONLY_INCREASES = frozenset({"prior_failures", "mitoxantrone_cumulative_mg_m2"})
+
+
+def _vocabulary(value: Any, enum: type[Enum], field: str, aliases: dict[str, Any] | None = None) -> Any:
+    if isinstance(value, enum):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {type(value).__name__}")
+    key = re.sub(r"\s+", " ", value.strip().lower())
+    if aliases is not None:
+        if key in AMBIGUOUS_MS_TYPES:
+            raise ValueError(f"'{value}' is ambiguous: {AMBIGUOUS_MS_TYPES[key]}")
+        if key in aliases:
+            return aliases[key]
+    elif key in enum._value2member_map_:
+        return enum(key)
+    raise ValueError(f"unknown {field} '{value}'")
+
+
+class PatientFacts(BaseModel):
+    """What the advisor knows of a person. Unknown fields and loose types are refused, never coerced."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    ms_type: MSType = Field(description="relapsing, spms or ppms (aliases: rrms, relapsing-remitting, secondary progressive, primary progressive)")
+    severity: Severity = Field(description="mild, moderate or severe")
+    prior_failures: int = Field(0, ge=0, le=MAX_PRIOR_FAILURES, description="other MS medications the person did not respond well to")
+    rapidly_worsening: bool = Field(False, description="whether the MS is rapidly worsening")
+    mitoxantrone_cumulative_mg_m2: float = Field(0.0, ge=0, allow_inf_nan=False, description="lifetime mitoxantrone already received, mg/m²")
+    conditions: tuple[Condition, ...] = Field((), description="relevant health conditions")
+    id: str | None = Field(None, max_length=200, description="an identifier echoed back")
+
+    @field_validator("ms_type", mode="before")
+    @classmethod
+    def _ms_type(cls, v: Any) -> Any:
+        return _vocabulary(v, MSType, "MS type", MS_TYPE_ALIASES)
+
+    @field_validator("severity", mode="before")
+    @classmethod
+    def _severity(cls, v: Any) -> Any:
+        return _vocabulary(v, Severity, "severity")
+
+    @field_validator("conditions", mode="before")
+    @classmethod
+    def _conditions(cls, v: Any) -> Any:
+        if isinstance(v, (str, bytes, dict)) or not isinstance(v, (list, tuple)):
+            raise ValueError(f"must be a list of conditions, got {type(v).__name__}")
+        seen: dict[Condition, None] = {}
+        errors = []
+        for i, item in enumerate(v):
+            try:
+                seen[_vocabulary(item, Condition, "condition")] = None
+            except ValueError as e:
+                errors.append(f"item {i}: {e}")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return tuple(seen)
+
+    @field_validator("mitoxantrone_cumulative_mg_m2", mode="before")
+    @classmethod
+    def _dose(cls, v: Any) -> Any:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"must be a number, got {type(v).__name__}")
+        if isinstance(v, int):
+            if abs(v) > 10**9:
+                raise ValueError("is not a plausible dose")
+            return float(v)
+        if not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+    @classmethod
+    def parse(cls, data: Any) -> "PatientFacts":
+        """Validate ``data`` (a mapping or a PatientFacts), raising :class:`InvalidFacts` on any problem."""
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, dict):
+            raise InvalidFacts([{"field": "(facts)", "message": f"must be a mapping of fact names to values, got {type(data).__name__}", "allowed": list(cls.model_fields)}])
+        try:
+            return cls.model_validate(data)
+        except ValidationError as e:
+            raise InvalidFacts([_error_entry(err) for err in e.errors()]) from None
+
+
+ALLOWED: dict[str, list[str]] = {
+    "ms_type": [m.value for m in MSType] + sorted(set(MS_TYPE_ALIASES) - {m.value for m in MSType}),
+    "severity": [s.value for s in Severity],
+    "conditions": [c.value for c in Condition],
+    "rapidly_worsening": ["true", "false"],
+}
+
+
+def _error_entry(err: dict) -> dict:
+    loc = [str(p) for p in err["loc"]]
+    field = ".".join(loc) or "(facts)"
+    top = loc[0] if loc else ""
+    kind = err["type"]
+    msg = err["msg"].removeprefix("Value error, ")
+    entry: dict[str, Any] = {"field": field, "message": msg}
+    if kind == "extra_forbidden":
+        entry["message"] = "unknown field"
+        entry["allowed"] = list(PatientFacts.model_fields)
+    elif kind == "missing":
+        entry["message"] = "is required"
+    elif top == "prior_failures":
+        entry["message"] = f"must be a whole number from 0 to {MAX_PRIOR_FAILURES}" + ("" if kind.startswith(("greater", "less")) else f" ({msg})")
+    elif top == "mitoxantrone_cumulative_mg_m2" and kind == "greater_than_equal":
+        entry["message"] = "must be a finite number of at least 0"
+    elif top == "id":
+        entry["message"] = f"must be a string of at most 200 characters ({msg})"
+    if top in ALLOWED and "allowed" not in entry:
+        entry["allowed"] = ALLOWED[top]
+    return entry
+
+
+# --- the recommendation ----------------------------------------------------------------------------
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Reason(_Out):
+    rule: str = Field(description="id of the knowledge-base rule that fired")
+    text: str
+    quote: str = Field(description="verbatim from the source document")
+    section: str
+
+
+class Caution(_Out):
+    condition: Condition
+    rule: str
+    text: str
+    quote: str
+    section: str
+
+
+class Interval(_Out):
+    n: int
+    unit: Literal["days", "weeks", "months", "years"]
+
+
+class Offset(Interval):
+    after: Literal["first", "previous"] = "first"
+
+
+class Phase(_Out):
+    label: str
+    start: Offset
+    every: Interval
+    count: int | None = Field(None, description="number of infusions; none: until stopped")
+    dose_mg: float | None = None
+
+
+class Schedule(_Out):
+    text: str
+    quote: str
+    section: str
+    phases: tuple[Phase, ...]
+    note: str | None = None
+    lifetime_max_mg_m2: float | None = None
+
+
+class WhatIf(_Out):
+    field: str
+    value: Any
+    text: str
+    status: Status
+
+
+class DrugAdvice(_Out):
+    drug: str
+    name: str
+    brand: str | None
+    status: Status
+    reasons: tuple[Reason, ...]
+    cautions: tuple[Caution, ...]
+    schedule: Schedule
+    what_if: tuple[WhatIf, ...]
+
+
+class Note(_Out):
+    id: str
+    text: str
+    quote: str | None = None
+    section: str | None = None
+    drug: str | None = None
+
+
+class Recommendation(_Out):
+    facts: PatientFacts
+    drugs: tuple[DrugAdvice, ...]
+    listed: tuple[str, ...] = Field(description="applicable drugs, then consider drugs, in the document's order")
+    notes: tuple[Note, ...]
+    disclaimer: str
+    source: str
+
+    def drug(self, drug_id: str) -> DrugAdvice:
+        for d in self.drugs:
+            if d.drug == drug_id:
+                return d
+        raise KeyError(drug_id)
+
+
+class ScheduledInfusion(_Out):
+    date: date
+    phase: str
+    dose_mg: float | None = None

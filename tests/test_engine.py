@@ -1,0 +1,95 @@
+"""The durable-rules wrapper's edges: sessions, unmatched facts, control keys, threads, the cache."""
+
+import itertools
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from advisor import Advisor, PatientFacts
+from advisor.engine import Engine
+
+RULES = {
+    "big": {"all": [{"m": {"$gte": {"n": 10}}}]},
+    "small": {"all": [{"m": {"$lt": {"n": 10}}}]},
+    "ten": {"all": [{"m": {"n": 10}}]},
+}
+
+
+def test_every_matching_rule_fires_on_one_fact():
+    # Asserted as a fact, not posted as an event: an event would be consumed by the first rule.
+    assert Engine("t", RULES).evaluate({"n": 10}) == ("big", "ten")
+
+
+def test_facts_that_match_no_rule_fire_nothing_and_leak_no_session():
+    # durable-rules raises MessageNotHandledException for such a fact, keeps its session, and crashes
+    # if that session is deleted; the wrapper's catch-all rule avoids both, also past 1,024 sessions.
+    engine = Engine("t", RULES)
+    for _ in range(1500):
+        assert engine.evaluate({"other": 1}) == ()
+
+
+def test_far_more_evaluations_than_durable_keeps_sessions():
+    engine = Engine("t", RULES)
+    for i in range(3000):  # durable-rules raises MemoryError past ~1,024 live sessions
+        assert engine.evaluate({"n": i % 20}) == (("big", "ten") if i % 20 == 10 else ("big",) if i % 20 > 10 else ("small",))
+
+
+def test_the_same_fact_twice_is_evaluated_twice():
+    engine = Engine("t", RULES)
+    assert engine.evaluate({"n": 3}) == engine.evaluate({"n": 3}) == ("small",)
+
+
+@pytest.mark.parametrize("key", ["sid", "id", "$s", "$and", "advisor_case"])
+def test_facts_carrying_engine_control_keys_are_refused(key):
+    with pytest.raises(ValueError, match="control keys"):
+        Engine("t", RULES).evaluate({"n": 3, key: 1})
+
+
+def test_two_engines_with_the_same_name_do_not_mix():
+    a = Engine("same", {"r": {"all": [{"m": {"n": 1}}]}})
+    b = Engine("same", {"r": {"all": [{"m": {"n": 2}}]}})
+    assert (a.evaluate({"n": 1}), b.evaluate({"n": 1})) == (("r",), ())
+
+
+def test_threads_get_the_same_answers_as_one_thread():
+    engine = Engine("t", RULES)
+    expected = {n: engine.evaluate({"n": n}) for n in range(20)}
+    errors = []
+
+    def work():
+        for n in itertools.islice(itertools.cycle(range(20)), 500):
+            if engine.evaluate({"n": n}) != expected[n]:
+                errors.append(n)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def test_cached_decisions_equal_uncached_ones_for_the_same_key():
+    cached, uncached = Advisor(), Advisor(cache=False)
+    for t, s, pf, rw, dose in itertools.product(["relapsing", "spms", "ppms"], ["mild", "severe"], [0, 2, 7],
+                                                 [False, True], [0.0, 50.5, 139.99, 140.0, 300.0]):
+        facts = PatientFacts.parse({"ms_type": t, "severity": s, "prior_failures": pf, "rapidly_worsening": rw,
+                                    "mitoxantrone_cumulative_mg_m2": dose})
+        assert cached.decide(facts) == uncached.decide(facts)
+
+
+def test_cache_key_is_derived_from_the_kb_tests():
+    a = Advisor()
+    assert set(a.tested_facts) == {"ms_type", "severity", "prior_failures", "rapidly_worsening", "mitoxantrone_cumulative_mg_m2"}
+    key = lambda **f: a.decision_key(PatientFacts.parse({"ms_type": "spms", "severity": "mild", **f}))
+    assert key(prior_failures=2) == key(prior_failures=9)      # the KB tests only ">= 2" / "< 2"
+    assert key(prior_failures=1) != key(prior_failures=2)
+    assert key(conditions=["pml"]) == key()                    # status rules never test conditions
+
+
+def test_importing_the_package_starts_nothing_heavy():
+    code = "import sys, advisor; print('durable' in sys.modules, 'pydantic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
