@@ -17,7 +17,11 @@ EXAMPLES = """
 \b
 Examples:
   ms-advisor advise --ms-type relapsing --severity severe --prior-failures 2
-  ms-advisor advise --case cases/yaml/spms_severe.yaml --format markdown
+  ms-advisor advise --case person.yaml --format markdown
+  ms-advisor explain alemtuzumab --ms-type spms --severity mild --prior-failures 1
+  ms-advisor drugs ocrelizumab
+  ms-advisor schedule ocrelizumab --start 2027-01-04 --ics ocrelizumab.ics
+  ms-advisor kb check
 """
 
 
@@ -51,6 +55,31 @@ def fact_options(f: Callable) -> Callable:
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def rules_dir_option(f: Callable) -> Callable:
+    return click.option("--rules-dir", type=click.Path(file_okay=False), metavar="DIR",
+                        help="Use the knowledge base in DIR instead of the packaged one (validated first).")(f)
+
+
+def get_advisor(rules_dir: str | None) -> Any:
+    from .api import default_advisor
+    from .core import Advisor
+
+    if rules_dir is None:
+        return default_advisor()
+    if not os.path.isdir(rules_dir):
+        raise UserError(f"--rules-dir: {rules_dir}: no such directory")
+    return Advisor(rules_dir=rules_dir)
+
+
+def drug_id(advisor: Any, name: str) -> str:
+    """A drug id from an id, name or brand, case-insensitively."""
+    key = name.strip().lower()
+    for d in advisor.kb.drugs:
+        if key in (d.id, d.name.lower(), (d.brand or "").lower()):
+            return d.id
+    raise UserError(f"unknown drug '{name}' (allowed: {', '.join(advisor.kb.drug_ids)})")
 
 
 def collect_facts(case_file: str | None, **flags: Any) -> dict[str, Any]:
@@ -101,13 +130,13 @@ def main() -> None:
 @fact_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), help="Output format (default: table on a terminal, json otherwise).")
 @click.option("--explain", is_flag=True, help="Show every reason's quote and section.")
+@rules_dir_option
 @user_errors
-def advise(case_file: str | None, fmt: str | None, explain: bool, **flags: Any) -> None:
+def advise(case_file: str | None, fmt: str | None, explain: bool, rules_dir: str | None, **flags: Any) -> None:
     """Advise on the four infusion drugs for one person's facts."""
-    from .api import advise as advise_facts
     from .render import markdown, table
 
-    rec = advise_facts(collect_facts(case_file, **flags))
+    rec = get_advisor(rules_dir).advise(collect_facts(case_file, **flags))
     fmt = fmt or default_format()
     if fmt == "json":
         echo(json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False))
@@ -115,3 +144,200 @@ def advise(case_file: str | None, fmt: str | None, explain: bool, **flags: Any) 
         echo(markdown(rec))
     else:
         echo(table(rec, explain=explain))
+
+
+@main.command(epilog="""
+\b
+Examples:
+  ms-advisor explain alemtuzumab --ms-type spms --severity mild --prior-failures 1
+  ms-advisor explain Tysabri --case person.yaml
+""")
+@click.argument("drug")
+@fact_options
+@rules_dir_option
+@user_errors
+def explain(drug: str, case_file: str | None, rules_dir: str | None, **flags: Any) -> None:
+    """The full how / why-not chain for one DRUG: rules that fired and did not, quotes, cautions, what-ifs."""
+    from .render import explain_drug
+
+    advisor = get_advisor(rules_dir)
+    drug = drug_id(advisor, drug)
+    rec = advisor.advise(collect_facts(case_file, **flags))
+    echo(explain_drug(advisor, rec, drug))
+
+
+@main.command(epilog="""
+\b
+Examples:
+  ms-advisor drugs
+  ms-advisor drugs natalizumab --format json
+""")
+@click.argument("drug", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@rules_dir_option
+@user_errors
+def drugs(drug: str | None, fmt: str, rules_dir: str | None) -> None:
+    """What the document says of each drug (or of DRUG): brand, how it works, schedule, side effects."""
+    from .render import drug_text
+
+    advisor = get_advisor(rules_dir)
+    chosen = [advisor.kb.drug(drug_id(advisor, drug))] if drug else list(advisor.kb.drugs)
+    if fmt == "json":
+        echo(json.dumps([d.model_dump(mode="json") for d in chosen], indent=2, ensure_ascii=False))
+    else:
+        echo("\n\n".join(drug_text(d) for d in chosen))
+
+
+@main.command(epilog="""
+\b
+Examples:
+  ms-advisor rules
+  ms-advisor rules --format json
+""")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@rules_dir_option
+@user_errors
+def rules(fmt: str, rules_dir: str | None) -> None:
+    """Every rule of the knowledge base: id, drug, tests, conclusion and quote."""
+    from .render import rule_text
+
+    kb = get_advisor(rules_dir).kb
+    if fmt == "json":
+        items = [{"kind": "status", **r.model_dump(mode="json")} for r in kb.rules]
+        items += [{"kind": "caution", **c.model_dump(mode="json")} for c in kb.cautions]
+        echo(json.dumps(items, indent=2, ensure_ascii=False))
+    else:
+        echo("\n\n".join(rule_text(r) for r in (*kb.rules, *kb.cautions)))
+
+
+@main.group()
+def kb() -> None:
+    """Work with knowledge bases."""
+
+
+@kb.command("check", epilog="""
+\b
+Examples:
+  ms-advisor kb check
+  ms-advisor kb check --rules-dir my-rules --source ../shared/sources/ms-infusions.txt
+""")
+@rules_dir_option
+@click.option("--source", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Check the quotes against FILE instead of the knowledge base's own source.")
+def kb_check(rules_dir: str | None, source: str | None) -> None:
+    """Verify a knowledge base: every quote verbatim in the source, every rule valid and reachable, and
+    exactly one status per drug for every combination of the fact values the rules test. Exit 1 on any problem."""
+    from .check import check
+    from .kb import default_directory
+
+    if rules_dir is not None and not os.path.isdir(rules_dir):
+        raise UserError(f"--rules-dir: {rules_dir}: no such directory")
+    if source is not None and not os.path.isfile(source):
+        raise UserError(f"--source: {source}: no such file")
+    report = check(rules_dir or default_directory(), source=source)
+    for problem in report.problems:
+        click.echo(f"problem: {problem}", err=True)
+    if not report.ok:
+        click.echo(f"{len(report.problems)} problem(s) found", err=True)
+        sys.exit(1)
+    echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; "
+         f"every rule fires; exactly one status per drug in all {report.combinations} combinations of tested fact values")
+
+
+@main.command(epilog="""
+\b
+Examples:
+  ms-advisor schema facts > facts.schema.json
+""")
+@click.argument("which", type=click.Choice(["facts", "recommendation"]), default="facts")
+def schema(which: str) -> None:
+    """The JSON Schema of the facts (input) or of the recommendation (output)."""
+    from .models import PatientFacts, Recommendation
+
+    model = PatientFacts if which == "facts" else Recommendation
+    echo(json.dumps(model.model_json_schema(mode="validation" if which == "facts" else "serialization"), indent=2, ensure_ascii=False))
+
+
+@main.command(epilog="""
+\b
+Examples:
+  ms-advisor interview
+  printf 'spms\\nsevere\\n1\\nn\\n0\\n\\n' | ms-advisor interview --format json
+""")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), help="Output format (default: table on a terminal, json otherwise).")
+@rules_dir_option
+@user_errors
+def interview(fmt: str | None, rules_dir: str | None) -> None:
+    """Ask for each fact in turn, with the allowed choices, then print the advice."""
+    from .models import Condition, MS_TYPE_ALIASES, Severity
+    from .render import markdown, table
+
+    advisor = get_advisor(rules_dir)
+    err = {"err": True}
+    facts: dict[str, Any] = {
+        "ms_type": click.prompt("MS type", type=click.Choice(sorted(MS_TYPE_ALIASES), case_sensitive=False), **err),
+        "severity": click.prompt("Severity", type=click.Choice([s.value for s in Severity], case_sensitive=False), **err),
+        "prior_failures": click.prompt("Other MS medications that did not work well", type=click.IntRange(0, 1000), default=0, **err),
+        "rapidly_worsening": click.confirm("Is the MS rapidly worsening?", default=False, **err),
+        "mitoxantrone_cumulative_mg_m2": click.prompt("Mitoxantrone already received (mg/m²)", type=click.FloatRange(0, clamp=False), default=0.0, **err),
+    }
+    choices = [c.value for c in Condition]
+    while True:
+        raw = click.prompt(f"Conditions, separated by commas ({', '.join(choices)}; empty for none)", default="", show_default=False, **err)
+        items = [c.strip().lower() for c in raw.split(",") if c.strip()]
+        unknown = [c for c in items if c not in choices]
+        if not unknown:
+            break
+        click.echo(f"Error: unknown condition(s): {', '.join(unknown)}", err=True)
+    facts["conditions"] = items
+    rec = advisor.advise(facts)
+    fmt = fmt or default_format()
+    echo(json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False) if fmt == "json"
+         else markdown(rec) if fmt == "markdown" else table(rec))
+
+
+@main.command(epilog="""
+\b
+Examples:
+  ms-advisor schedule ocrelizumab --start 2027-01-04
+  ms-advisor schedule natalizumab --start 2027-01-04 --count 13 --ics natalizumab.ics
+""")
+@click.argument("drug")
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="Date of the first infusion (YYYY-MM-DD).")
+@click.option("--count", type=click.IntRange(1, 1000), help="How many infusions to list (default: all of a finite schedule, else 10).")
+@click.option("--ics", "ics_file", type=click.Path(dir_okay=False, writable=True), help="Also write the dates to an iCalendar file.")
+@rules_dir_option
+@user_errors
+def schedule(drug: str, start: Any, count: int | None, ics_file: str | None, rules_dir: str | None) -> None:
+    """The infusion dates the document's dosing gives for DRUG, from --start."""
+    import itertools
+
+    from .explain import schedule_of
+    from .schedule import infusions, is_finite, to_ics
+
+    advisor = get_advisor(rules_dir)
+    d = advisor.kb.drug(drug_id(advisor, drug))
+    sched = schedule_of(d)
+    limit = count if count is not None else (None if is_finite(sched) else 10)
+    items = list(itertools.islice(infusions(sched, start.date()), limit))
+    notes = {n.id: n for n in advisor.kb.notes}
+    reminder = notes["infusion_reaction_window"].text if "infusion_reaction_window" in notes else ""
+    lines = [f"{d.name}: {sched.text}", f"“{sched.quote}”", ""]
+    lines += [f"{i:>3}. {item.date:%Y-%m-%d} ({item.date:%a})  {item.phase}" + (f", {item.dose_mg:g} mg" if item.dose_mg else "")
+              for i, item in enumerate(items, 1)]
+    if not is_finite(sched) and count is None:
+        lines.append(f"     ... and on, every {sched.phases[-1].every.n} {sched.phases[-1].every.unit} (use --count for more)")
+    lines.append("")
+    if sched.note:
+        lines.append(f"Note: {sched.note}")
+    if reminder:
+        lines.append(f"Reminder: {reminder}")
+    lines.append(advisor.kb.header.disclaimer)
+    if ics_file:
+        try:
+            with open(ics_file, "w", encoding="utf-8", newline="") as f:
+                f.write(to_ics(d.name, items, reminder))
+        except OSError as e:
+            raise UserError(f"--ics: {ics_file}: cannot write: {e.strerror}") from None
+        lines.append(f"Wrote {len(items)} infusion(s) to {ics_file}")
+    echo("\n".join(lines))

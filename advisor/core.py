@@ -43,9 +43,11 @@ class Change:
 class Advisor:
     """Advice from one knowledge base. Thread-safe; reuse one instance (building it compiles the KB)."""
 
-    def __init__(self, rules_dir: str | Path | None = None, *, cache: bool = True):
-        self.rules_dir = Path(rules_dir) if rules_dir is not None else kb_module.default_directory()
-        self.kb: KnowledgeBase = kb_module.load(self.rules_dir)
+    def __init__(self, rules_dir: str | Path | None = None, *, kb: KnowledgeBase | None = None, cache: bool = True):
+        if kb is None:
+            kb = kb_module.load(rules_dir if rules_dir is not None else kb_module.default_directory())
+        self.kb: KnowledgeBase = kb
+        self._rules = {r.id: r for r in self.kb.rules}
         self._status_engine = Engine("status", {r.id: compile_rule(r) for r in self.kb.rules})
         self._caution_engine = Engine("cautions", {c.id: compile_caution(c) for c in self.kb.cautions})
         # The cache key: the truth value of every distinct test the status rules make.
@@ -81,12 +83,18 @@ class Advisor:
                 self._decisions.setdefault(key, decision)
         return decision
 
-    def _decide_uncached(self, facts: PatientFacts) -> Decision:
-        fired = self._status_engine.evaluate(self.engine_fact(facts))
+    def evaluate(self, values: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, set[Status]]]:
+        """Run the status rules on engine-fact values; return the fired rule ids and the statuses
+        they give each drug (more or fewer than one means the KB is broken for these values)."""
+        fired = self._status_engine.evaluate(values)
         found: dict[str, set[Status]] = {d: set() for d in self.kb.drug_ids}
         for rule_id in fired:
-            rule = self.kb.rule(rule_id)
-            found[rule.drug].add(rule.status)  # type: ignore[union-attr]
+            rule = self._rules[rule_id]
+            found[rule.drug].add(rule.status)
+        return fired, found
+
+    def _decide_uncached(self, facts: PatientFacts) -> Decision:
+        fired, found = self.evaluate(self.engine_fact(facts))
         status = {}
         for drug, statuses in found.items():
             if len(statuses) != 1:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from string import Template
 from typing import TYPE_CHECKING, Any
 
-from .kb import KnowledgeBase, Rule
+from .kb import Drug, KnowledgeBase, Rule
 from .models import (Caution, DrugAdvice, MSType, Note, PatientFacts, Reason, Recommendation, Schedule,
                      Severity, Status, WhatIf)
 
@@ -57,6 +57,12 @@ def what_if_text(change: "Change", kb: KnowledgeBase) -> str:
     return f"{cond[0].upper()}{cond[1:]}, {name.split()[0].lower()} {verb}."
 
 
+def schedule_of(drug: Drug) -> Schedule:
+    s = drug.schedule
+    return Schedule(text=s.text, quote=s.quote, section=drug.section, phases=s.phases, note=s.note,
+                    lifetime_max_mg_m2=s.lifetime_max_mg_m2)
+
+
 def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: "Decision", caution_ids: tuple[str, ...],
                    changes: list["Change"]) -> Recommendation:
     drugs = []
@@ -71,9 +77,7 @@ def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: "Decision",
             c = kb.rule(rule_id)
             if c.drug == drug.id:
                 cautions.append(Caution(condition=c.condition, rule=c.id, text=c.text, quote=c.quote, section=c.section))  # type: ignore[union-attr]
-        s = drug.schedule
-        schedule = Schedule(text=s.text, quote=s.quote, section=drug.section, phases=s.phases, note=s.note,
-                            lifetime_max_mg_m2=s.lifetime_max_mg_m2)
+        schedule = schedule_of(drug)
         what_if = [WhatIf(field=c.field, value=getattr(c.value, "value", c.value), text=what_if_text(c, kb), status=c.status)
                    for c in changes if c.drug == drug.id]
         drugs.append(DrugAdvice(drug=drug.id, name=drug.name, brand=drug.brand, status=decision.status[drug.id],

@@ -60,6 +60,8 @@ class Test(_KB):
         values = self.value if isinstance(self.value, list) else [self.value]
         if (self.op in ("in", "not in")) != isinstance(self.value, list):
             raise ValueError(f"op '{self.op}' {'takes' if self.op in ('in', 'not in') else 'does not take'} a list of values")
+        if values == []:
+            raise ValueError(f"op '{self.op}' needs at least one value")
         for v in values:
             if isinstance(kind, type) and issubclass(kind, MSType | Severity):
                 if v not in kind._value2member_map_:
@@ -294,8 +296,10 @@ def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list
     return out
 
 
-def load(directory: str | Path) -> KnowledgeBase:
-    """Read, validate and return the knowledge base in ``directory``; raise KnowledgeBaseError if broken."""
+def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBase:
+    """Read, validate and return the knowledge base in ``directory``; raise KnowledgeBaseError if broken.
+
+    Quotes are checked against the KB's own source file, or against ``source`` when it is given."""
     root = Path(directory)
     if not root.is_dir():
         raise KnowledgeBaseError([(str(root), "", "is not a directory")])
@@ -317,7 +321,12 @@ def load(directory: str | Path) -> KnowledgeBase:
             problems.append((name, "", f"unknown keys: {', '.join(sorted(unknown))}"))
 
     source_text = ""
-    if header is not None:
+    if source is not None:
+        try:
+            source_text = Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            problems.append((str(source), "", f"source cannot be read: {e}"))
+    elif header is not None:
         source_path = (root / header.source).resolve()
         if not source_path.is_relative_to(root.resolve()):
             problems.append(("kb.toml", "", f"source '{header.source}' must lie inside the knowledge-base directory"))

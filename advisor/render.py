@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import click
@@ -87,3 +88,68 @@ def markdown(rec: Recommendation) -> str:
         out.append(f"- {n.text}" + (f" > “{n.quote}”" if n.quote else " (the document is silent here)"))
     out += ["", f"Source: {rec.source}", ""]
     return "\n".join(out)
+
+
+def _test_text(t) -> str:
+    return f"{t.fact} {t.op} {t.value if not isinstance(t.value, bool) else str(t.value).lower()}"
+
+
+def rule_text(rule) -> str:
+    from .kb import Rule
+
+    if isinstance(rule, Rule):
+        head = f"{rule.id}  [{rule.drug} → {rule.status.value}]\n  when: {' and '.join(_test_text(t) for t in rule.when)}"
+    else:
+        head = f"{rule.id}  [{rule.drug} caution]\n  when: conditions include {rule.condition.value}"
+    return f"{head}\n{_wrap(rule.text, '  says: ', '        ')}\n{_wrap(f'“{rule.quote}” — {rule.section}', '  ', '   ')}"
+
+
+def drug_text(drug) -> str:
+    brand = drug.brand or (drug.brand_note or "no brand named")
+    lines = [f"{drug.name} ({brand})" if drug.brand else f"{drug.name} — {brand}"]
+    def item(label: str, text: str, quote: str) -> None:
+        lines.append(_wrap(f"{label}: {text}", "  ", "    "))
+        lines.append(_wrap(f"“{quote}”", "      ", "       "))
+    item("How it works", drug.how_it_works.text, drug.how_it_works.quote)
+    item("Schedule", drug.schedule.text, drug.schedule.quote)
+    if drug.schedule.note:
+        lines.append(_wrap(f"Note: {drug.schedule.note}", "  ", "    "))
+    se = drug.side_effects
+    lines.append(f"  Side effects ({se.section}):")
+    if se.list_note:
+        lines.append(_wrap(se.list_note, "    ", "    "))
+    for label, effects in (("common", se.common), ("serious", se.serious)):
+        for e in effects:
+            lines.append(_wrap(f"{label}: {e.text}" + ("" if e.quote == e.text else f" — “{e.quote}”"), "    - ", "      "))
+    return "\n".join(lines)
+
+
+def explain_drug(advisor, rec: Recommendation, drug_id: str) -> str:
+    """How (or why not) one drug got its status: every rule of that drug, fired or not, and why."""
+    d = rec.drug(drug_id)
+    values = advisor.engine_fact(rec.facts)
+    fired = {r.rule for r in d.reasons}
+    lines = [_facts_line(rec), "", f"{_drug_title(d)}: {STATUS_LABEL[d.status]}" + (" (listed)" if d.drug in rec.listed else " (not listed)"), ""]
+    lines.append("Rules that fired:")
+    for r in d.reasons:
+        lines.append(_wrap(f"✓ {r.rule}: {r.text}", "  ", "    "))
+        lines.append(_wrap(f"“{r.quote}” — {r.section}", "      ", "       "))
+    lines.append("Rules that did not fire:")
+    others = [rule for rule in advisor.kb.rules if rule.drug == drug_id and rule.id not in fired]
+    for rule in others:
+        failed = [t for t in rule.when if not t.holds(values)]
+        why = "; ".join(f"needs {_test_text(t)}, is {json.dumps(values[t.fact])}" for t in failed)
+        lines.append(_wrap(f"✗ {rule.id} (→ {rule.status.value}): {why}", "  ", "    "))
+    if not others:
+        lines.append("  (none)")
+    lines.append("Cautions:" if d.cautions else "Cautions: none of the person's conditions meets a side effect the document names for this drug")
+    for c in d.cautions:
+        lines.append(_wrap(f"{c.condition.value}: {c.text}", "  - ", "    "))
+        lines.append(_wrap(f"“{c.quote}” — {c.section}", "      ", "       "))
+    if d.what_if:
+        lines.append("What would change the answer:")
+        lines += [_wrap(w.text, "  - ", "    ") for w in d.what_if]
+    elif d.drug not in rec.listed:
+        lines.append("What would change the answer: no single change of one fact would list it")
+    lines += ["", _wrap(rec.disclaimer, "")]
+    return "\n".join(lines)

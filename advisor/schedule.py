@@ -1,0 +1,75 @@
+"""Infusion dates from a drug's structured schedule (the document's dosing), and an iCalendar export."""
+
+from __future__ import annotations
+
+import calendar
+import itertools
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+
+from .models import Interval, Schedule, ScheduledInfusion
+
+
+def shift(day: date, n: int, unit: str) -> date:
+    """``day`` moved by ``n`` units; months and years keep the day of month, clamped to the month's end."""
+    if unit == "days":
+        return day + timedelta(days=n)
+    if unit == "weeks":
+        return day + timedelta(weeks=n)
+    months = n * 12 if unit == "years" else n
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _every(start: date, every: Interval, k: int) -> date:
+    return shift(start, every.n * k, every.unit)  # from the phase start, so month ends do not drift
+
+
+def infusions(schedule: Schedule, start: date) -> Iterator[ScheduledInfusion]:
+    """Every infusion date of ``schedule`` starting on ``start`` (endless if the last phase has no count)."""
+    previous: date | None = None
+    for phase in schedule.phases:
+        anchor = start if phase.start.after == "first" or previous is None else previous
+        first = shift(anchor, phase.start.n, phase.start.unit)
+        for k in (range(phase.count) if phase.count is not None else itertools.count()):
+            previous = _every(first, phase.every, k)
+            yield ScheduledInfusion(date=previous, phase=phase.label, dose_mg=phase.dose_mg)
+
+
+def is_finite(schedule: Schedule) -> bool:
+    return all(p.count is not None for p in schedule.phases)
+
+
+def to_ics(drug_name: str, items: list[ScheduledInfusion], reminder: str) -> str:
+    """An iCalendar (RFC 5545) file with one all-day event per infusion."""
+    def esc(text: str) -> str:
+        return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+    def fold(line: str) -> list[str]:  # lines longer than 75 octets are folded
+        out, raw = [], line.encode("utf-8")
+        while len(raw) > 75:
+            cut = 75 if not out else 74
+            while (raw[cut] & 0xC0) == 0x80:  # do not split a UTF-8 character
+                cut -= 1
+            out.append(raw[:cut].decode("utf-8"))
+            raw = raw[cut:]
+        out.append(raw.decode("utf-8"))
+        return [out[0]] + [" " + part for part in out[1:]]
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ms-infusion-advisor//schedule//EN", "CALSCALE:GREGORIAN"]
+    for i, item in enumerate(items, 1):
+        dose = f" {item.dose_mg:g} mg" if item.dose_mg else ""
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{drug_name.split()[0].lower()}-{item.date:%Y%m%d}-{i}@ms-infusion-advisor",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART;VALUE=DATE:{item.date:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{item.date + timedelta(days=1):%Y%m%d}",
+            f"SUMMARY:{esc(f'{drug_name} infusion{dose} ({item.phase})')}",
+            f"DESCRIPTION:{esc(reminder)}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(part for line in lines for part in fold(line)) + "\r\n"
