@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -18,6 +19,51 @@ class CaseFileError(ValueError):
     """A case file could not be read or parsed; the message names the file."""
 
 
+class CaseLoader(yaml.SafeLoader):
+    """Safe YAML (no tags that construct objects) that also refuses anchors and aliases: a case file
+    has no use for them, and aliases nested in aliases ("billion laughs") blow up whatever reads the
+    result."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in case files", event.start_mark)
+        event = self.peek_event()
+        if getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(None, None, "anchors (&name) are not allowed in case files", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def _yaml_error(e: yaml.YAMLError) -> str:
+    return " ".join(str(e).split())
+
+
+def parse_yaml_stream(stream: Any, name: str) -> Iterator[tuple[int, Any]]:
+    """Stream (line, case) pairs from YAML text: each document is one case or a list of cases. A broken
+    document yields (line, CaseFileError) and ends the file (YAML cannot resynchronise after it)."""
+    loader = CaseLoader(stream)
+    try:
+        while True:
+            try:
+                if not loader.check_node():
+                    return
+                node = loader.get_node()
+            except yaml.YAMLError as e:
+                mark = getattr(e, "problem_mark", None)
+                yield (mark.line + 1 if mark else 0), CaseFileError(f"{name}: not valid YAML: {_yaml_error(e)}")
+                return
+            try:
+                if isinstance(node, yaml.SequenceNode):
+                    for item in node.value:
+                        yield item.start_mark.line + 1, loader.construct_document(item)
+                else:
+                    yield node.start_mark.line + 1, loader.construct_document(node)
+            except yaml.YAMLError as e:
+                yield node.start_mark.line + 1, CaseFileError(f"{name}: not valid YAML: {_yaml_error(e)}")
+    finally:
+        loader.dispose()
+
+
 def parse_text(text: str, name: str) -> Any:
     """Parse JSON or YAML text (YAML is a superset, but JSON gives better errors for .json)."""
     if name.endswith(".json"):
@@ -26,9 +72,9 @@ def parse_text(text: str, name: str) -> Any:
         except json.JSONDecodeError as e:
             raise CaseFileError(f"{name}: not valid JSON: {e}") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=CaseLoader)  # noqa: S506 - CaseLoader is a SafeLoader
     except yaml.YAMLError as e:
-        raise CaseFileError(f"{name}: not valid YAML or JSON: {' '.join(str(e).split())}") from None
+        raise CaseFileError(f"{name}: not valid YAML or JSON: {_yaml_error(e)}") from None
 
 
 def read_text(path: str) -> tuple[str, str]:

@@ -341,3 +341,34 @@ def schedule(drug: str, start: Any, count: int | None, ics_file: str | None, rul
             raise UserError(f"--ics: {ics_file}: cannot write: {e.strerror}") from None
         lines.append(f"Wrote {len(items)} infusion(s) to {ics_file}")
     echo("\n".join(lines))
+
+
+@main.command(epilog="""
+\b
+Examples:
+  ms-advisor batch cases/ --out results.jsonl
+  ms-advisor batch export.csv --out results.csv --format csv --workers 2
+  cat cases.jsonl | ms-advisor batch - --out - > results.jsonl
+""")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--out", "out_path", required=True, metavar="FILE", help="Where to write the records ('-' for stdout).")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "json"]), default="jsonl", show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: the number of cores).")
+@click.option("--full", is_flag=True, help="Put the whole Recommendation in each record.")
+@rules_dir_option
+@user_errors
+def batch(paths: tuple[str, ...], out_path: str, fmt: str, workers: int | None, full: bool, rules_dir: str | None) -> None:
+    """Evaluate every case in PATHS (.jsonl, .json, .yaml, .csv files, directories, '-' for JSONL on
+    stdin) and write one record per case, in input order. Exit 0 if every case is valid and every
+    expectation holds, 1 otherwise, 2 for a usage error."""
+    from .batch import run_to_file
+
+    for p in paths:
+        if p != "-" and not os.path.exists(p):
+            raise UserError(f"{p}: no such file or directory")
+    if rules_dir is not None:
+        get_advisor(rules_dir)  # validate the KB before any work starts
+    summary = run_to_file(list(paths), out_path, fmt=fmt, workers=workers or os.cpu_count() or 1, full=full,
+                          rules_dir=rules_dir, on_error=UserError)
+    click.echo(summary.text(summary.all_rules), err=True)
+    sys.exit(0 if summary.ok else 1)

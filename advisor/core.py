@@ -7,6 +7,7 @@ KB), so the answer is always the engine's: two fact sets with the same key fire 
 
 from __future__ import annotations
 
+import bisect
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +24,11 @@ LISTED = (Status.applicable, Status.consider)
 
 @dataclass(frozen=True)
 class Decision:
-    """What the status rules concluded for one set of facts: a status per drug and the rules that fired."""
+    """What the status rules concluded for one set of facts: a status per drug, the rules that fired,
+    and the listed drugs (applicable, then consider, each in the KB's drug order)."""
     status: dict[str, Status]
     fired: tuple[str, ...]
-
-    def listed(self, drug_order: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(d for s in LISTED for d in drug_order if self.status[d] is s)
+    listed: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class Advisor:
             kb = kb_module.load(rules_dir if rules_dir is not None else kb_module.default_directory())
         self.kb: KnowledgeBase = kb
         self._rules = {r.id: r for r in self.kb.rules}
+        self._caution_rules = {c.id: c for c in self.kb.cautions}
         self._status_engine = Engine("status", {r.id: compile_rule(r) for r in self.kb.rules})
         self._caution_engine = Engine("cautions", {c.id: compile_caution(c) for c in self.kb.cautions})
         # The cache key: the truth value of every distinct test the status rules make.
@@ -57,9 +58,22 @@ class Advisor:
                 unique.setdefault((test.fact, test.op, repr(test.value)), test)
         self.tests: tuple[Test, ...] = tuple(unique.values())
         self.tested_facts: tuple[str, ...] = tuple(dict.fromkeys(t.fact for t in self.tests))
-        self._cache_enabled = cache
-        self._decisions: dict[tuple[bool, ...], Decision] = {}
-        self._cautions: dict[Condition, tuple[str, ...]] = {}
+        self.drug_ids = self.kb.drug_ids
+        # Numbers are keyed by where they fall among the thresholds the KB compares them with: every
+        # <, <=, >, >=, ==, in test on a number has the same truth value for values in the same place.
+        self._thresholds: dict[str, tuple[list[float], frozenset[float]]] = {}
+        for fact in self.tested_facts:
+            if TESTABLE[fact] in (int, float):
+                points = sorted({v for t in self.tests if t.fact == fact for v in (t.value if isinstance(t.value, list) else [t.value])})
+                self._thresholds[fact] = (points, frozenset(points))
+        self._tests_on = {fact: [t for t in self.tests if t.fact == fact] for fact in self.tested_facts}
+        self._classes: dict[tuple, tuple[bool, ...]] = {}
+        self._cache_enabled = self.caching = cache
+        # Views derived from cached decisions by other modules (e.g. batch record fragments), keyed by
+        # the id() of a cached Decision, which lives as long as this Advisor.
+        self.derived: dict[str, dict] = {}
+        self._decisions: dict[tuple, Decision] = {}
+        self._cautions: dict[tuple[Condition, ...], tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
     # --- decisions (the engine) ------------------------------------------------------------------
@@ -68,9 +82,25 @@ class Advisor:
         """The fact asserted into the status ruleset: the tested fields only, as JSON values."""
         return {name: _json_value(getattr(facts, name)) for name in self.tested_facts}
 
-    def decision_key(self, facts: PatientFacts) -> tuple[bool, ...]:
-        values = self.engine_fact(facts)
-        return tuple(t.holds(values) for t in self.tests)
+    def decision_key(self, facts: PatientFacts) -> tuple:
+        """The memo key: the truth value of every test the status rules make, grouped by fact. Each
+        fact's part is memoized by the value's class: the value itself for vocabularies and flags, and
+        for numbers its place among the KB's thresholds (which interval, whether it equals one), since
+        every <, <=, >, >=, ==, in test has the same truth value across such a class."""
+        key = []
+        for name in self.tested_facts:
+            value = getattr(facts, name)
+            if name in self._thresholds:
+                points, exact = self._thresholds[name]
+                cls = (name, bisect.bisect_left(points, value), value in exact)
+            else:
+                cls = (name, value)
+            part = self._classes.get(cls)
+            if part is None:
+                values = {name: _json_value(value)}
+                part = self._classes[cls] = tuple(t.holds(values) for t in self._tests_on[name])
+            key.append(part)
+        return tuple(key)
 
     def decide(self, facts: PatientFacts) -> Decision:
         if not self._cache_enabled:
@@ -79,15 +109,15 @@ class Advisor:
         decision = self._decisions.get(key)
         if decision is None:
             decision = self._decide_uncached(facts)
-            with self._lock:
-                self._decisions.setdefault(key, decision)
+            with self._lock:  # return the stored one: equal keys always give the same Decision object
+                decision = self._decisions.setdefault(key, decision)
         return decision
 
     def evaluate(self, values: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, set[Status]]]:
         """Run the status rules on engine-fact values; return the fired rule ids and the statuses
         they give each drug (more or fewer than one means the KB is broken for these values)."""
         fired = self._status_engine.evaluate(values)
-        found: dict[str, set[Status]] = {d: set() for d in self.kb.drug_ids}
+        found: dict[str, set[Status]] = {d: set() for d in self.drug_ids}
         for rule_id in fired:
             rule = self._rules[rule_id]
             found[rule.drug].add(rule.status)
@@ -102,20 +132,33 @@ class Advisor:
                 what = "no rule gave a status" if not statuses else f"rules disagree ({', '.join(sorted(s.value for s in statuses))})"
                 raise KnowledgeBaseError([("decisions.toml", drug, f"{what} for facts {self.engine_fact(facts)}")])
             status[drug] = statuses.pop()
-        return Decision(status=status, fired=fired)
+        listed = tuple(d for s in LISTED for d in self.drug_ids if status[d] is s)
+        return Decision(status=status, fired=fired, listed=listed)
 
     def caution_rules(self, facts: PatientFacts) -> tuple[str, ...]:
-        """Ids of the caution rules that the person's conditions meet, in KB order."""
-        fired: list[str] = []
-        for condition in facts.conditions:
-            ids = self._cautions.get(condition) if self._cache_enabled else None
-            if ids is None:
-                ids = self._caution_engine.evaluate({"condition": condition.value})
-                if self._cache_enabled:
-                    self._cautions[condition] = ids
-            fired.extend(ids)
-        order = self._caution_engine.rule_ids
-        return tuple(sorted(set(fired), key=order.index))
+        """Ids of the caution rules that the person's conditions meet, in KB order. Each condition is
+        asserted on its own (the caution rules each test one condition); memoized per condition set."""
+        if not facts.conditions:
+            return ()
+        key = facts.conditions
+        ids = self._cautions.get(key) if self._cache_enabled else None
+        if ids is None:
+            fired: set[str] = set()
+            for condition in key:
+                fired.update(self._caution_engine.evaluate({"condition": condition.value}))
+            order = self._caution_engine.rule_ids
+            ids = tuple(sorted(fired, key=order.index))
+            if self._cache_enabled and len(self._cautions) < 100_000:
+                self._cautions[key] = ids
+        return ids
+
+    def cautions_by_drug(self, caution_ids: tuple[str, ...]) -> dict[str, list[str]]:
+        """The conditions each drug's cautions name, from caution rule ids (for compact records)."""
+        out: dict[str, list[str]] = {d: [] for d in self.drug_ids}
+        for rule_id in caution_ids:
+            c = self._caution_rules[rule_id]
+            out[c.drug].append(c.condition.value)
+        return out
 
     # --- what would change the answer --------------------------------------------------------------
 
@@ -143,7 +186,7 @@ class Advisor:
     def changes(self, facts: PatientFacts, decision: Decision) -> list[Change]:
         """For each drug not listed, the single-fact changes that would list it (smallest first)."""
         out: list[Change] = []
-        unlisted = [d for d in self.kb.drug_ids if decision.status[d] not in LISTED]
+        unlisted = [d for d in self.drug_ids if decision.status[d] not in LISTED]
         if not unlisted:
             return out
         for field in self.tested_facts:

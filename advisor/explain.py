@@ -83,5 +83,5 @@ def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: "Decision",
         drugs.append(DrugAdvice(drug=drug.id, name=drug.name, brand=drug.brand, status=decision.status[drug.id],
                                 reasons=tuple(reasons), cautions=tuple(cautions), schedule=schedule, what_if=tuple(what_if)))
     notes = tuple(Note(id=n.id, text=n.text, quote=n.quote, section=n.section, drug=n.drug) for n in kb.notes)
-    return Recommendation(facts=facts, drugs=tuple(drugs), listed=decision.listed(kb.drug_ids), notes=notes,
+    return Recommendation(facts=facts, drugs=tuple(drugs), listed=decision.listed, notes=notes,
                           disclaimer=kb.header.disclaimer, source=kb.header.source_title)

@@ -69,6 +69,9 @@ ONLY_INCREASES = frozenset({"prior_failures", "mitoxantrone_cumulative_mg_m2"})
 def _vocabulary(value: Any, enum: type[Enum], field: str, aliases: dict[str, Any] | None = None) -> Any:
     if isinstance(value, enum):
         return value
+    exact = (aliases if aliases is not None else enum._value2member_map_).get(value) if isinstance(value, str) else None
+    if exact is not None:
+        return exact  # the common case: already a canonical value
     if not isinstance(value, str):
         raise ValueError(f"must be a string, got {type(value).__name__}")
     key = re.sub(r"\s+", " ", value.strip().lower())

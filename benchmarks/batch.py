@@ -1,0 +1,112 @@
+"""Benchmark `ms-advisor batch`: cases/s, the ratio to a no-advice floor, and peak memory.
+
+    python benchmarks/batch.py                 # 200,000 cases, default options
+    python benchmarks/batch.py -n 1000000      # the memory target
+    python benchmarks/batch.py -n 200000 --workers 1
+
+It writes N random valid cases (seeded) as JSONL to a temporary folder, runs the installed
+`ms-advisor batch` on them in a subprocess, and, in this process, measures the floor: reading,
+parsing and writing the same records with no advice at all. Peak RSS is sampled from /proc over the
+batch process and its workers (largest single process, and the sum at the busiest moment).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+MS_TYPES = ["relapsing", "spms", "ppms", "RRMS", "secondary progressive", "primary-progressive"]
+CONDITIONS = ["hepatitis_b", "shingles", "heart_failure", "kidney_disease", "liver_disease", "cancer",
+              "autoimmune_disease", "blood_disorder", "depression", "infections", "weakened_immune_system", "pml"]
+
+
+def generate(path: Path, n: int, seed: int) -> None:
+    rng = random.Random(seed)
+    with path.open("w") as f:
+        for i in range(n):
+            case = {"id": f"case-{i}", "ms_type": rng.choice(MS_TYPES), "severity": rng.choice(["mild", "moderate", "severe"]),
+                    "prior_failures": rng.randint(0, 4), "rapidly_worsening": rng.random() < 0.3,
+                    "mitoxantrone_cumulative_mg_m2": round(rng.choice([0, 0, rng.uniform(0, 200)]), 1),
+                    "conditions": rng.sample(CONDITIONS, rng.choice([0, 0, 1, 1, 2, 3]))}
+            f.write(json.dumps(case) + "\n")
+
+
+def floor(src: Path, dst: Path) -> float:
+    """Read, parse and write the same records with no advice: the cost no batch run can avoid."""
+    start = time.perf_counter()
+    with src.open(encoding="utf-8") as fin, dst.open("w", encoding="utf-8") as fout:
+        for line in fin:
+            case = json.loads(line)
+            fout.write(json.dumps({"id": case["id"], "source": "x", "ok": True, "error": None, "facts": case},
+                                  separators=(",", ":")) + "\n")
+    return time.perf_counter() - start
+
+
+def tree_rss(pid: int) -> tuple[int, int]:
+    """(largest, total) RSS in bytes of pid and its descendants."""
+    pids, rss = [pid], []
+    while pids:
+        p = pids.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss.append(int(line.split()[1]) * 1024)
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                pids += [int(c) for c in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
+    return (max(rss, default=0), sum(rss))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-n", type=int, default=200_000, help="number of cases (default 200,000)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workers", type=int, help="passed to ms-advisor batch (default: its own default)")
+    ap.add_argument("--format", default="jsonl", choices=["jsonl", "csv", "json"])
+    args = ap.parse_args()
+    exe = shutil.which("ms-advisor") or str(Path(sys.executable).parent / "ms-advisor")
+    with tempfile.TemporaryDirectory() as tmp:
+        cases, out, floor_out = Path(tmp) / "cases.jsonl", Path(tmp) / f"out.{args.format}", Path(tmp) / "floor.jsonl"
+        generate(cases, args.n, args.seed)
+        floor_s = floor(cases, floor_out)
+        cmd = [exe, "batch", str(cases), "--out", str(out), "--format", args.format]
+        if args.workers:
+            cmd += ["--workers", str(args.workers)]
+        peak = [0, 0]
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        def sample() -> None:
+            while proc.poll() is None:
+                largest, total = tree_rss(proc.pid)
+                peak[0], peak[1] = max(peak[0], largest), max(peak[1], total)
+                time.sleep(0.05)
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        _, err = proc.communicate()
+        elapsed = time.perf_counter() - start
+        sampler.join()
+        if proc.returncode != 0:
+            sys.exit(f"ms-advisor batch failed ({proc.returncode}):\n{err}")
+        records = sum(1 for _ in out.open()) - (1 if args.format == "csv" else 0)
+        rate, floor_rate = args.n / elapsed, args.n / floor_s
+        print(f"cases:            {args.n:,} ({records:,} records written)")
+        print(f"command:          ms-advisor batch cases.jsonl --out out.{args.format}" + (f" --workers {args.workers}" if args.workers else "") + f"  (cores: {os.cpu_count()})")
+        print(f"batch:            {elapsed:.2f} s = {rate:,.0f} cases/s (process start-up included)")
+        print(f"floor:            {floor_s:.2f} s = {floor_rate:,.0f} records/s (read, parse, write; no advice; one process)")
+        print(f"ratio to floor:   {rate / floor_rate:.2f}")
+        print(f"peak RSS:         {peak[0] / 2**20:.0f} MB largest process, {peak[1] / 2**20:.0f} MB all processes together")
+
+
+if __name__ == "__main__":
+    main()
