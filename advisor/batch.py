@@ -14,6 +14,7 @@ invalid becomes an ``ok: false`` record naming the problem; nothing is dropped o
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -181,6 +182,7 @@ class Outcome(NamedTuple):
     """One case assessed: its id, and either an error or the validated facts with the decision."""
     record_id: str
     error: str | None
+    given_id: bool = False
     facts: PatientFacts | None = None
     decision: Decision | None = None
     caution_ids: tuple[str, ...] = ()
@@ -212,10 +214,10 @@ def assess(advisor: Advisor, raw: RawCase) -> Outcome:
         if errors or facts is None:
             raise InvalidFacts(errors)
     except InvalidFacts as e:
-        return Outcome(record_id, str(e))
+        return Outcome(record_id, str(e), record_id != raw.source)
     decision = advisor.decide(facts)
     diffs = tuple(differences(expectation, decision.listed, decision.status)) if expectation is not None else ()
-    return Outcome(record_id, None, facts, decision, advisor.caution_rules(facts), expectation, diffs)
+    return Outcome(record_id, None, record_id != raw.source, facts, decision, advisor.caution_rules(facts), expectation, diffs)
 
 
 def to_record(advisor: Advisor, raw: RawCase, o: Outcome, full: bool = False) -> dict[str, Any]:
@@ -241,8 +243,15 @@ def evaluate(cases: Iterable[dict[str, Any]], *, advisor: Advisor | None = None,
     from .api import default_advisor
 
     advisor = advisor or default_advisor()
+    seen: set[int] = set()
     for n, case in enumerate(cases, 1):
-        yield evaluate_one(advisor, RawCase(f"#{n}", "object", case), full)
+        record = evaluate_one(advisor, RawCase(f"#{n}", "object", case), full)
+        if record["id"] != f"#{n}":
+            h = id_hash(record["id"])
+            if h in seen:
+                record["duplicate_id"] = True
+            seen.add(h)
+        yield record
 
 
 # --- reading files -----------------------------------------------------------------------------------
@@ -350,7 +359,18 @@ def read_paths(paths: Iterable[str]) -> Iterator[RawCase]:
 
 DRUGS = ("alemtuzumab", "natalizumab", "mitoxantrone", "ocrelizumab")
 CSV_COLUMNS = ["id", "source", "ok", "error", "listed", *(f"status.{d}" for d in DRUGS),
-               *(f"cautions.{d}" for d in DRUGS), "rules", "expected_ok", "differences", "recommendation"]
+               *(f"cautions.{d}" for d in DRUGS), "rules", "expected_ok", "differences", "recommendation", "duplicate_id"]
+
+
+def id_hash(record_id: str) -> int:
+    """8 bytes standing for an id, to find repeated ids in any number of cases in little memory."""
+    return int.from_bytes(hashlib.blake2b(record_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+
+def mark_duplicate(record: str, fmt: str) -> str:
+    """Flag a serialized record whose id an earlier case already had (both records are kept)."""
+    return record + "true" if fmt == "csv" else record[:-1] + ',"duplicate_id":true}'
+
 
 
 def serialize(record: dict[str, Any], fmt: str) -> str:
@@ -379,6 +399,7 @@ class Summary:
     invalid: int = 0
     expectations: int = 0
     expectation_failures: int = 0
+    duplicate_ids: int = 0
     statuses: dict[str, Counter] = field(default_factory=lambda: {d: Counter() for d in DRUGS})
     fired: set[str] = field(default_factory=set)
     all_rules: list[str] = field(default_factory=list)
@@ -426,7 +447,8 @@ class Summary:
     def text(self, all_rules: Iterable[str]) -> str:
         self._fold()
         lines = [f"cases: {self.cases}  valid: {self.valid}  invalid: {self.invalid}  "
-                 f"expectations: {self.expectations}  expectation failures: {self.expectation_failures}"]
+                 f"expectations: {self.expectations}  expectation failures: {self.expectation_failures}"
+                 + (f"  duplicate ids: {self.duplicate_ids} (flagged duplicate_id; every case kept)" if self.duplicate_ids else "")]
         for d, c in self.statuses.items():
             lines.append(f"  {d:<13} " + "  ".join(f"{s}: {c.get(s, 0)}" for s in ("applicable", "consider", "not_applicable", "excluded")))
         unfired = [r for r in all_rules if r not in self.fired]
@@ -451,7 +473,8 @@ def _init_worker(rules_dir: str | None) -> None:
     _worker_advisor = Advisor(rules_dir=rules_dir)
 
 
-def process_chunk(chunk: list[RawCase | JsonlBlock], fmt: str, full: bool, advisor: Advisor | None = None) -> tuple[str, Summary]:
+def process_chunk(chunk: list[RawCase | JsonlBlock], fmt: str, full: bool,
+                  advisor: Advisor | None = None) -> tuple[list[str], list[tuple[int, int]], Summary]:
     """Assess and serialize a chunk of cases. For JSON output the part of a record that depends only on
     the decision and the cautions is serialized once per distinct pair and reused (same bytes as
     ``serialize(to_record(...))``, which a test checks)."""
@@ -463,9 +486,12 @@ def process_chunk(chunk: list[RawCase | JsonlBlock], fmt: str, full: bool, advis
     bodies = _bodies_for(advisor)
     dumps = json.dumps
     cases = [c for item in chunk for c in (expand_block(item) if isinstance(item, JsonlBlock) else (item,))]
+    given_ids = []
     for raw in cases:
         o = assess(advisor, raw)
         summary.add(o)
+        if o.given_id:
+            given_ids.append((len(lines), id_hash(o.record_id)))
         if fast and o.error is None:
             key = (id(o.decision), o.caution_ids)
             body = bodies.get(key)
@@ -480,7 +506,7 @@ def process_chunk(chunk: list[RawCase | JsonlBlock], fmt: str, full: bool, advis
         else:
             lines.append(serialize(to_record(advisor, raw, o, full), fmt))
     summary._fold()
-    return (",\n" if fmt == "json" else "\n").join(lines), summary
+    return lines, given_ids, summary
 
 
 def _bodies_for(advisor: Advisor) -> dict:
@@ -521,10 +547,18 @@ def run(paths: list[str], out: Any, *, fmt: str = "jsonl", workers: int = 1, ful
         out.write("[\n")
         first = None  # type: ignore[assignment]
 
-    def write_chunk(text: str) -> None:
+    seen_ids: set[int] = set()
+
+    def write_chunk(lines: list[str], given_ids: list[tuple[int, int]]) -> None:
         nonlocal first
-        if not text:
+        for i, h in given_ids:
+            if h in seen_ids:
+                lines[i] = mark_duplicate(lines[i], fmt)
+                summary.duplicate_ids += 1
+            seen_ids.add(h)
+        if not lines:
             return
+        text = (",\n" if fmt == "json" else "\n").join(lines)
         if fmt == "json":
             out.write(("" if first is None else ",\n") + text)
             first = False
@@ -535,8 +569,8 @@ def run(paths: list[str], out: Any, *, fmt: str = "jsonl", workers: int = 1, ful
     if workers <= 1:
         advisor = Advisor(rules_dir=rules_dir)
         for chunk in chunks:
-            text, s = process_chunk(chunk, fmt, full, advisor)
-            write_chunk(text)
+            lines, ids, s = process_chunk(chunk, fmt, full, advisor)
+            write_chunk(lines, ids)
             summary.merge(s)
             if progress:
                 progress(summary.cases)
@@ -550,14 +584,14 @@ def run(paths: list[str], out: Any, *, fmt: str = "jsonl", workers: int = 1, ful
             for chunk in chunks:
                 pending.append(pool.apply_async(process_chunk, (chunk, fmt, full)))
                 if len(pending) >= workers * 3:
-                    text, s = pending.popleft().get()
-                    write_chunk(text)
+                    lines, ids, s = pending.popleft().get()
+                    write_chunk(lines, ids)
                     summary.merge(s)
                     if progress:
                         progress(summary.cases)
             while pending:
-                text, s = pending.popleft().get()
-                write_chunk(text)
+                lines, ids, s = pending.popleft().get()
+                write_chunk(lines, ids)
                 summary.merge(s)
                 if progress:
                     progress(summary.cases)

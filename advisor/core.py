@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from types import SimpleNamespace
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,7 @@ class Advisor:
         # Views derived from cached decisions by other modules (e.g. batch record fragments), keyed by
         # the id() of a cached Decision, which lives as long as this Advisor.
         self.derived: dict[str, dict] = {}
+        self._views: tuple | None = None  # schedules and notes: built from the KB on first advise()
         self._decisions: dict[tuple, Decision] = {}
         self._cautions: dict[tuple[Condition, ...], tuple[str, ...]] = {}
         self._lock = threading.Lock()
@@ -189,11 +191,13 @@ class Advisor:
         unlisted = [d for d in self.drug_ids if decision.status[d] not in LISTED]
         if not unlisted:
             return out
+        base = {name: getattr(facts, name) for name in self.tested_facts}
         for field in self.tested_facts:
-            current = getattr(facts, field)
+            current = base[field]
             found: set[str] = set()
             for value in self.candidates(field, current):
-                other = self.decide(facts.model_copy(update={field: value}))
+                # Only the tested facts matter to a decision: a light copy with one of them changed.
+                other = self.decide(SimpleNamespace(**{**base, field: value}))  # type: ignore[arg-type]
                 for drug in unlisted:
                     if drug in found or other.status[drug] not in LISTED:
                         continue
@@ -206,11 +210,15 @@ class Advisor:
 
     def advise(self, facts: dict | PatientFacts) -> Recommendation:
         """Validate ``facts`` (raising InvalidFacts) and return the explained recommendation."""
-        from .explain import recommendation
+        from .explain import notes_of, recommendation, schedule_of
 
         parsed = PatientFacts.parse(facts)
         decision = self.decide(parsed)
-        return recommendation(self.kb, parsed, decision, self.caution_rules(parsed), self.changes(parsed, decision))
+        if self._views is None:
+            self._views = ({d.id: schedule_of(d) for d in self.kb.drugs}, notes_of(self.kb))
+        schedules, notes = self._views
+        return recommendation(self.kb, parsed, decision, self.caution_rules(parsed), self.changes(parsed, decision),
+                              schedules, notes)
 
 
 def _json_value(value: Any) -> Any:

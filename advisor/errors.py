@@ -16,7 +16,7 @@ class InvalidFacts(ValueError):
 
 
 def _describe(error: dict) -> str:
-    text = f"{error['field']}: {error['message']}"
+    text = f"{error['field'] or repr(error['field'])}: {error['message']}"
     if error.get("allowed"):
         text += f" (allowed: {', '.join(map(str, error['allowed']))})"
     return text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from string import Template
 from typing import TYPE_CHECKING, Any
 
-from .kb import Drug, KnowledgeBase, Rule
+from .kb import Drug, KnowledgeBase
 from .models import (Caution, DrugAdvice, MSType, Note, PatientFacts, Reason, Recommendation, Schedule,
                      Severity, Status, WhatIf)
 
@@ -35,9 +35,13 @@ def render_value(field: str, value: Any) -> str:
     return str(value)
 
 
-def fill(text: str, facts: PatientFacts) -> str:
+def fill(text: str, values: dict[str, str]) -> str:
     """Fill a KB text's $fact placeholders (string.Template: no attribute access, no code)."""
-    return Template(text).safe_substitute({f: render_value(f, getattr(facts, f)) for f in PatientFacts.model_fields})
+    return Template(text).safe_substitute(values)
+
+
+def rendered(facts: PatientFacts) -> dict[str, str]:
+    return {f: render_value(f, getattr(facts, f)) for f in PatientFacts.model_fields}
 
 
 def what_if_text(change: "Change", kb: KnowledgeBase) -> str:
@@ -63,25 +67,32 @@ def schedule_of(drug: Drug) -> Schedule:
                     lifetime_max_mg_m2=s.lifetime_max_mg_m2)
 
 
+def notes_of(kb: KnowledgeBase) -> tuple[Note, ...]:
+    return tuple(Note(id=n.id, text=n.text, quote=n.quote, section=n.section, drug=n.drug) for n in kb.notes)
+
+
 def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: "Decision", caution_ids: tuple[str, ...],
-                   changes: list["Change"]) -> Recommendation:
-    drugs = []
-    for drug in kb.drugs:
-        reasons = []
-        for rule_id in decision.fired:
-            rule = kb.rule(rule_id)
-            if isinstance(rule, Rule) and rule.drug == drug.id:
-                reasons.append(Reason(rule=rule.id, text=fill(rule.text, facts), quote=rule.quote, section=rule.section))
-        cautions = []
-        for rule_id in caution_ids:
-            c = kb.rule(rule_id)
-            if c.drug == drug.id:
-                cautions.append(Caution(condition=c.condition, rule=c.id, text=c.text, quote=c.quote, section=c.section))  # type: ignore[union-attr]
-        schedule = schedule_of(drug)
-        what_if = [WhatIf(field=c.field, value=getattr(c.value, "value", c.value), text=what_if_text(c, kb), status=c.status)
-                   for c in changes if c.drug == drug.id]
-        drugs.append(DrugAdvice(drug=drug.id, name=drug.name, brand=drug.brand, status=decision.status[drug.id],
-                                reasons=tuple(reasons), cautions=tuple(cautions), schedule=schedule, what_if=tuple(what_if)))
-    notes = tuple(Note(id=n.id, text=n.text, quote=n.quote, section=n.section, drug=n.drug) for n in kb.notes)
-    return Recommendation(facts=facts, drugs=tuple(drugs), listed=decision.listed, notes=notes,
+                   changes: list["Change"], schedules: dict[str, Schedule] | None = None,
+                   notes: tuple[Note, ...] | None = None) -> Recommendation:
+    """Build the explained Recommendation. ``schedules`` and ``notes`` may be passed in precomputed
+    (they depend only on the KB)."""
+    values = rendered(facts)
+    reasons: dict[str, list[Reason]] = {d.id: [] for d in kb.drugs}
+    for rule_id in decision.fired:
+        rule = kb.rule(rule_id)
+        reasons[rule.drug].append(Reason(rule=rule.id, text=fill(rule.text, values), quote=rule.quote, section=rule.section))
+    cautions: dict[str, list[Caution]] = {d.id: [] for d in kb.drugs}
+    for rule_id in caution_ids:
+        c = kb.rule(rule_id)
+        cautions[c.drug].append(Caution(condition=c.condition, rule=c.id, text=c.text, quote=c.quote, section=c.section))  # type: ignore[union-attr]
+    what_ifs: dict[str, list[WhatIf]] = {d.id: [] for d in kb.drugs}
+    for change in changes:
+        what_ifs[change.drug].append(WhatIf(field=change.field, value=getattr(change.value, "value", change.value),
+                                            text=what_if_text(change, kb), status=change.status))
+    drugs = tuple(
+        DrugAdvice(drug=drug.id, name=drug.name, brand=drug.brand, status=decision.status[drug.id],
+                   reasons=tuple(reasons[drug.id]), cautions=tuple(cautions[drug.id]),
+                   schedule=schedules[drug.id] if schedules else schedule_of(drug), what_if=tuple(what_ifs[drug.id]))
+        for drug in kb.drugs)
+    return Recommendation(facts=facts, drugs=drugs, listed=decision.listed, notes=notes or notes_of(kb),
                           disclaimer=kb.header.disclaimer, source=kb.header.source_title)

@@ -13,7 +13,7 @@ from pathlib import Path
 from string import Template
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import KnowledgeBaseError
 from .models import Interval, MSType, Offset, Condition, PatientFacts, Phase, Severity, Status
@@ -172,22 +172,27 @@ class KnowledgeBase(_KB):
     rules: tuple[Rule, ...]
     cautions: tuple[CautionRule, ...]
     notes: tuple[NoteItem, ...]
+    _index: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, __context: Any) -> None:
+        self._index.update({d.id: d for d in self.drugs})
+        self._index.update({r.id: r for r in (*self.rules, *self.cautions)})
 
     def drug(self, drug_id: str) -> Drug:
-        for d in self.drugs:
-            if d.id == drug_id:
-                return d
-        raise KeyError(drug_id)
+        item = self._index.get(drug_id)
+        if not isinstance(item, Drug):
+            raise KeyError(drug_id)
+        return item
 
     @property
     def drug_ids(self) -> tuple[str, ...]:
         return tuple(d.id for d in self.drugs)
 
     def rule(self, rule_id: str) -> Rule | CautionRule:
-        for r in (*self.rules, *self.cautions):
-            if r.id == rule_id:
-                return r
-        raise KeyError(rule_id)
+        item = self._index.get(rule_id)
+        if not isinstance(item, (Rule, CautionRule)):
+            raise KeyError(rule_id)
+        return item
 
     def rule_file(self, rule_id: str) -> str:
         return "cautions.toml" if any(c.id == rule_id for c in self.cautions) else "decisions.toml"

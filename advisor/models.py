@@ -160,7 +160,7 @@ ALLOWED: dict[str, list[str]] = {
 
 def _error_entry(err: dict) -> dict:
     loc = [str(p) for p in err["loc"]]
-    field = ".".join(loc) or "(facts)"
+    field = ".".join(loc) if loc else "(facts)"
     top = loc[0] if loc else ""
     kind = err["type"]
     msg = err["msg"].removeprefix("Value error, ")
