@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from advisor import __version__, advise
 from advisor.cli import main
+from conftest import SHARED_SOURCE
 
 FACTS = ["--ms-type", "spms", "--severity", "mild", "--prior-failures", "1"]
 
@@ -244,3 +245,9 @@ def test_schedule_writes_an_ics_calendar(tmp_path):
 ])
 def test_schedule_errors(args, word):
     assert_user_error(run("schedule", *args), word)
+
+
+@pytest.mark.skipif(not SHARED_SOURCE.exists(), reason="the project's shared/ folder is not beside this checkout")
+def test_kb_check_against_the_projects_shared_source():
+    r = run("kb", "check", "--source", str(SHARED_SOURCE))
+    assert r.exit_code == 0, r.stderr
