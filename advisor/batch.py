@@ -629,6 +629,7 @@ def run_to_file(paths: list[str], out_path: str, *, fmt: str = "jsonl", workers:
     try:
         summary = run(paths, written, fmt=fmt, workers=workers, full=full, rules_dir=rules_dir, progress=written.mark)
     except KeyboardInterrupt:
+        end_progress()
         written.close_partial(fmt)
         raise on_error(f"interrupted after {written.records} complete case record(s); they are in {partial}") from None
     finally:
@@ -688,15 +689,22 @@ class _CountingWriter:
 
 
 def _progress() -> Any:
+    """A progress line on stderr (cases done and rate), only on a terminal."""
     if not sys.stderr.isatty():
         return None
     import time
-    last = [0.0]
+    start = time.monotonic()
+    last = [start]
 
     def show(n: int) -> None:
         now = time.monotonic()
         if now - last[0] > 0.5:
             last[0] = now
-            sys.stderr.write(f"\r{n:,} cases")
+            sys.stderr.write(f"\r{n:,} cases, {n / (now - start):,.0f}/s ")
             sys.stderr.flush()
     return show
+
+
+def end_progress() -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")

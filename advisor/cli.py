@@ -361,7 +361,7 @@ def batch(paths: tuple[str, ...], out_path: str, fmt: str, workers: int | None, 
     """Evaluate every case in PATHS (.jsonl, .json, .yaml, .csv files, directories, '-' for JSONL on
     stdin) and write one record per case, in input order. Exit 0 if every case is valid and every
     expectation holds, 1 otherwise, 2 for a usage error."""
-    from .batch import run_to_file
+    from .batch import end_progress, run_to_file
 
     for p in paths:
         if p != "-" and not os.path.exists(p):
@@ -370,5 +370,6 @@ def batch(paths: tuple[str, ...], out_path: str, fmt: str, workers: int | None, 
         get_advisor(rules_dir)  # validate the KB before any work starts
     summary = run_to_file(list(paths), out_path, fmt=fmt, workers=workers or os.cpu_count() or 1, full=full,
                           rules_dir=rules_dir, on_error=UserError)
+    end_progress()
     click.echo(summary.text(summary.all_rules), err=True)
     sys.exit(0 if summary.ok else 1)
