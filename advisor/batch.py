@@ -538,42 +538,33 @@ def run(paths: list[str], out: Any, *, fmt: str = "jsonl", workers: int = 1, ful
     ``workers`` > 1 evaluates chunks in that many processes; at most a few chunks per worker are in
     flight, so memory stays flat however large the input."""
     summary = Summary()
-    first = True
-
-    if fmt == "csv":
-        out.write(",".join(CSV_COLUMNS) + "\n")
-        first = False
-    if fmt == "json":
-        out.write("[\n")
-        first = None  # type: ignore[assignment]
-
+    wrote_any = False
     seen_ids: set[int] = set()
+    out.write(",".join(CSV_COLUMNS) + "\n" if fmt == "csv" else "[\n" if fmt == "json" else "")
 
-    def write_chunk(lines: list[str], given_ids: list[tuple[int, int]]) -> None:
-        nonlocal first
-        for i, h in given_ids:
+    def consume(result: tuple[list[str], list[tuple[int, int]], Summary]) -> None:
+        nonlocal wrote_any
+        lines, given_ids, chunk_summary = result
+        for i, h in given_ids:  # an id seen before: flag this record, keep both
             if h in seen_ids:
                 lines[i] = mark_duplicate(lines[i], fmt)
                 summary.duplicate_ids += 1
             seen_ids.add(h)
-        if not lines:
-            return
-        text = (",\n" if fmt == "json" else "\n").join(lines)
-        if fmt == "json":
-            out.write(("" if first is None else ",\n") + text)
-            first = False
-        else:
-            out.write(text + "\n")
+        if lines:
+            if fmt == "json":
+                out.write((",\n" if wrote_any else "") + ",\n".join(lines))
+            else:
+                out.write("\n".join(lines) + "\n")
+            wrote_any = True
+        summary.merge(chunk_summary)
+        if progress:
+            progress(summary.cases)
 
     chunks = _chunks(read_items(paths), chunk_size)
     if workers <= 1:
         advisor = Advisor(rules_dir=rules_dir)
         for chunk in chunks:
-            lines, ids, s = process_chunk(chunk, fmt, full, advisor)
-            write_chunk(lines, ids)
-            summary.merge(s)
-            if progress:
-                progress(summary.cases)
+            consume(process_chunk(chunk, fmt, full, advisor))
     else:
         import multiprocessing as mp
         from collections import deque
@@ -583,20 +574,12 @@ def run(paths: list[str], out: Any, *, fmt: str = "jsonl", workers: int = 1, ful
             pending: deque = deque()
             for chunk in chunks:
                 pending.append(pool.apply_async(process_chunk, (chunk, fmt, full)))
-                if len(pending) >= workers * 3:
-                    lines, ids, s = pending.popleft().get()
-                    write_chunk(lines, ids)
-                    summary.merge(s)
-                    if progress:
-                        progress(summary.cases)
+                if len(pending) >= workers * 3:  # bounded: memory stays flat
+                    consume(pending.popleft().get())
             while pending:
-                lines, ids, s = pending.popleft().get()
-                write_chunk(lines, ids)
-                summary.merge(s)
-                if progress:
-                    progress(summary.cases)
+                consume(pending.popleft().get())
     if fmt == "json":
-        out.write("\n]\n" if first is not None else "]\n")
+        out.write("\n]\n" if wrote_any else "]\n")
     return summary
 
 
