@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import bisect
 import threading
-from types import SimpleNamespace
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from . import kb as kb_module
@@ -52,7 +52,7 @@ class Advisor:
         self._caution_rules = {c.id: c for c in self.kb.cautions}
         self._status_engine = Engine("status", {r.id: compile_rule(r) for r in self.kb.rules})
         self._caution_engine = Engine("cautions", {c.id: compile_caution(c) for c in self.kb.cautions})
-        # The cache key: the truth value of every distinct test the status rules make.
+        # Every distinct test the status rules make: their truth values are the memo key.
         unique: dict[tuple, Test] = {}
         for rule in self.kb.rules:
             for test in rule.when:
@@ -69,7 +69,7 @@ class Advisor:
                 self._thresholds[fact] = (points, frozenset(points))
         self._tests_on = {fact: [t for t in self.tests if t.fact == fact] for fact in self.tested_facts}
         self._classes: dict[tuple, tuple[bool, ...]] = {}
-        self._cache_enabled = self.caching = cache
+        self.caching = cache
         # Views derived from cached decisions by other modules (e.g. batch record fragments), keyed by
         # the id() of a cached Decision, which lives as long as this Advisor.
         self.derived: dict[str, dict] = {}
@@ -105,7 +105,7 @@ class Advisor:
         return tuple(key)
 
     def decide(self, facts: PatientFacts) -> Decision:
-        if not self._cache_enabled:
+        if not self.caching:
             return self._decide_uncached(facts)
         key = self.decision_key(facts)
         decision = self._decisions.get(key)
@@ -143,14 +143,14 @@ class Advisor:
         if not facts.conditions:
             return ()
         key = facts.conditions
-        ids = self._cautions.get(key) if self._cache_enabled else None
+        ids = self._cautions.get(key) if self.caching else None
         if ids is None:
             fired: set[str] = set()
             for condition in key:
                 fired.update(self._caution_engine.evaluate({"condition": condition.value}))
             order = self._caution_engine.rule_ids
             ids = tuple(sorted(fired, key=order.index))
-            if self._cache_enabled and len(self._cautions) < 100_000:
+            if self.caching and len(self._cautions) < 100_000:
                 self._cautions[key] = ids
         return ids
 
