@@ -33,6 +33,8 @@ from .errors import InvalidFacts
 from .models import PatientFacts, Status
 
 FORMATS = ("jsonl", "csv", "json")
+# One encoder for every record: json.dumps(..., ensure_ascii=False) would build a new one per call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 INPUT_SUFFIXES = (".jsonl", ".json", ".yaml", ".yml", ".csv")
 
 
@@ -173,7 +175,7 @@ def _parse(raw: RawCase) -> dict[str, Any]:
         data = raw.payload
     if not isinstance(data, dict):
         raise InvalidFacts([{"field": "(case)", "message": f"a case must be a mapping of fact names to values, got {type(data).__name__}"}])
-    if any(not isinstance(k, str) for k in data):
+    if raw.kind != "line" and any(not isinstance(k, str) for k in data):  # JSON keys are always strings
         raise InvalidFacts([{"field": "(case)", "message": "fact names must be strings"}])
     return data
 
@@ -375,7 +377,7 @@ def mark_duplicate(record: str, fmt: str) -> str:
 
 def serialize(record: dict[str, Any], fmt: str) -> str:
     if fmt in ("jsonl", "json"):
-        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+        return _encode(record)
     row = {"id": record["id"], "source": record["source"], "ok": str(record["ok"]).lower(), "error": record["error"] or ""}
     if record["ok"]:
         row["listed"] = ";".join(record["listed"])
@@ -484,7 +486,7 @@ def process_chunk(chunk: list[RawCase | JsonlBlock], fmt: str, full: bool,
     lines = []
     fast = fmt in ("jsonl", "json") and not full
     bodies = _bodies_for(advisor)
-    dumps = json.dumps
+    dumps = _encode
     cases = [c for item in chunk for c in (expand_block(item) if isinstance(item, JsonlBlock) else (item,))]
     given_ids = []
     for raw in cases:
@@ -497,12 +499,12 @@ def process_chunk(chunk: list[RawCase | JsonlBlock], fmt: str, full: bool,
             body = bodies.get(key)
             if body is None:
                 record = to_record(advisor, raw, o._replace(expectation=None))
-                body = dumps({k: v for k, v in record.items() if k not in ("id", "source")}, ensure_ascii=False, separators=(",", ":"))[1:-1]
+                body = dumps({k: v for k, v in record.items() if k not in ("id", "source")})[1:-1]
                 if advisor.caching and len(bodies) < 100_000:
                     bodies[key] = body
             tail = "" if o.expectation is None else \
-                f',"expected_ok":{"false" if o.differences else "true"},"differences":{dumps(list(o.differences), ensure_ascii=False)}'
-            lines.append(f'{{"id":{dumps(o.record_id, ensure_ascii=False)},"source":{dumps(raw.source, ensure_ascii=False)},{body}{tail}}}')
+                f',"expected_ok":{"false" if o.differences else "true"},"differences":{dumps(list(o.differences))}'
+            lines.append(f'{{"id":{dumps(o.record_id)},"source":{dumps(raw.source)},{body}{tail}}}')
         else:
             lines.append(serialize(to_record(advisor, raw, o, full), fmt))
     summary._fold()
