@@ -14,6 +14,9 @@ durable-rules' sharp edges, and how this wrapper owns them:
   alone rather than crash.
 * The C engine is not safe to drive from several threads, and durable's Host starts timer threads
   that dispatch in the background. This wrapper starts none and serialises every call with one lock.
+* Logging: durable logs an exception raised inside a rule action (a Ctrl-C landing there, say) with
+  a traceback through its "durable" logger, then re-raises it. The wrapper lets the exception
+  propagate to its caller and keeps durable's logger quiet, so a user never sees that traceback.
 * Control keys: durable reads ``sid`` and ``id`` from a fact and treats ``$``-prefixed keys as
   operators; a fact handed in here may carry none of them (the wrapper adds the sid itself).
 """
@@ -21,6 +24,7 @@ durable-rules' sharp edges, and how this wrapper owns them:
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +32,10 @@ from typing import Any
 from durable import engine as _durable
 
 from .kb import Rule, CautionRule, Test
+
+_durable_log = logging.getLogger("durable")
+_durable_log.addHandler(logging.NullHandler())
+_durable_log.propagate = False  # every error it logs is re-raised to our caller anyway
 
 _LOCK = threading.Lock()  # one lock for the whole C engine: its rulesets share global state
 _NAMES = itertools.count()

@@ -216,8 +216,8 @@ def test_interrupted_run_leaves_only_complete_records_in_partial(tmp_path, sig, 
     p = subprocess.Popen([exe, "batch", str(f), "--out", str(out), "--workers", workers], stderr=subprocess.PIPE, text=True,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     partial = Path(str(out) + ".partial")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (not partial.exists() or partial.stat().st_size < 100_000):
+    deadline = time.monotonic() + 30  # until several chunks (each up to ~0.5 MB of records) are done
+    while time.monotonic() < deadline and (not partial.exists() or partial.stat().st_size < 3_000_000):
         time.sleep(0.05)
     p.send_signal(sig)
     _, err = p.communicate(timeout=60)

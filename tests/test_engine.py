@@ -93,3 +93,30 @@ def test_importing_the_package_starts_nothing_heavy():
     code = "import sys, advisor; print('durable' in sys.modules, 'pydantic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+CTRL_C_SCRIPT = """
+import durable.engine
+from advisor.engine import Engine
+
+engine = Engine("t", {"big": {"all": [{"m": {"$gte": {"n": 10}}}]}, "small": {"all": [{"m": {"$lt": {"n": 10}}}]}})
+real = durable.engine.durable_rules_engine.update_state
+
+def interrupted(*args):  # a Ctrl-C landing while durable completes a rule action
+    raise KeyboardInterrupt
+
+durable.engine.durable_rules_engine.update_state = interrupted
+try:
+    engine.evaluate({"n": 11})
+except KeyboardInterrupt:
+    print("interrupted")
+durable.engine.durable_rules_engine.update_state = real
+print(engine.evaluate({"n": 3}))
+"""
+
+
+def test_ctrl_c_inside_durable_reaches_the_caller_without_durables_traceback():
+    # In a subprocess: pytest's own log capture would hide what durable's logger prints.
+    p = subprocess.run([sys.executable, "-c", CTRL_C_SCRIPT], capture_output=True, text=True, timeout=60)
+    assert p.stdout.split("\n")[:2] == ["interrupted", "('small',)"], p.stdout + p.stderr
+    assert p.stderr == ""
