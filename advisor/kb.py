@@ -16,7 +16,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import KnowledgeBaseError
-from .models import Interval, MSType, Offset, Condition, PatientFacts, Phase, Severity, Status
+from .models import MSType, Condition, PatientFacts, Phase, Severity, Status
 
 FILES = ("kb.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
 ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"

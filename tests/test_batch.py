@@ -4,7 +4,6 @@ parallel workers, the memoized fast path equal to the plain one, exit codes, int
 import csv
 import io
 import json
-import os
 import random
 import signal
 import subprocess
@@ -16,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from advisor import Advisor, advise
-from advisor.batch import RawCase, evaluate, process_chunk, read_paths, run, serialize, to_record, assess
+from advisor.batch import RawCase, evaluate, process_chunk, run, serialize, to_record, assess
 from advisor.cli import main
 
 CONDITIONS = ["hepatitis_b", "shingles", "heart_failure", "kidney_disease", "liver_disease", "cancer",

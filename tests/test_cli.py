@@ -2,7 +2,6 @@
 
 import json
 import re
-from datetime import date
 
 import pytest
 from click.testing import CliRunner
