@@ -446,14 +446,14 @@ class Summary:
     def ok(self) -> bool:
         return self.invalid == 0 and self.expectation_failures == 0
 
-    def text(self, all_rules: Iterable[str]) -> str:
+    def text(self) -> str:
         self._fold()
         lines = [f"cases: {self.cases}  valid: {self.valid}  invalid: {self.invalid}  "
                  f"expectations: {self.expectations}  expectation failures: {self.expectation_failures}"
                  + (f"  duplicate ids: {self.duplicate_ids} (flagged duplicate_id; every case kept)" if self.duplicate_ids else "")]
         for d, c in self.statuses.items():
             lines.append(f"  {d:<13} " + "  ".join(f"{s}: {c.get(s, 0)}" for s in ("applicable", "consider", "not_applicable", "excluded")))
-        unfired = [r for r in all_rules if r not in self.fired]
+        unfired = [r for r in self.all_rules if r not in self.fired]
         lines.append("rule coverage: every rule fired in at least one case" if not unfired
                      else f"rules that fired in no case ({len(unfired)}): {', '.join(unfired)}")
         return "\n".join(lines)
@@ -534,12 +534,14 @@ def _chunks(items: Iterator[RawCase | JsonlBlock], size: int) -> Iterator[list[R
 
 
 def run(paths: list[str], out: Any, *, fmt: str = "jsonl", workers: int = 1, full: bool = False,
-        rules_dir: str | None = None, chunk_size: int = 1000, progress: Any = None) -> Summary:
+        rules_dir: str | None = None, chunk_size: int = 1000, progress: Any = None,
+        advisor: Advisor | None = None) -> Summary:
     """Evaluate every case of ``paths`` and write one line per record to the text stream ``out``.
 
     ``workers`` > 1 evaluates chunks in that many processes; at most a few chunks per worker are in
     flight, so memory stays flat however large the input."""
-    summary = Summary()
+    advisor = advisor or Advisor(rules_dir=rules_dir)  # workers build their own from rules_dir
+    summary = Summary(all_rules=rule_ids(advisor))
     wrote_any = False
     seen_ids: set[int] = set()
     out.write(",".join(CSV_COLUMNS) + "\n" if fmt == "csv" else "[\n" if fmt == "json" else "")
@@ -564,7 +566,6 @@ def run(paths: list[str], out: Any, *, fmt: str = "jsonl", workers: int = 1, ful
 
     chunks = _chunks(read_items(paths), chunk_size)
     if workers <= 1:
-        advisor = Advisor(rules_dir=rules_dir)
         for chunk in chunks:
             consume(process_chunk(chunk, fmt, full, advisor))
     else:
@@ -586,20 +587,17 @@ def run(paths: list[str], out: Any, *, fmt: str = "jsonl", workers: int = 1, ful
 
 
 def run_to_file(paths: list[str], out_path: str, *, fmt: str = "jsonl", workers: int = 1, full: bool = False,
-                rules_dir: str | None = None, on_error: type[Exception] = OSError) -> Summary:
+                rules_dir: str | None = None, on_error: type[Exception] = OSError,
+                advisor: Advisor | None = None) -> Summary:
     """``run`` into ``out_path`` safely: records go to ``out_path.partial`` and are renamed into place
     only when every case is done, so the output name never holds a half-written file. If the run is
     interrupted (Ctrl-C, SIGTERM), ``out_path.partial`` keeps the complete records and the exception
     says how many cases were finished."""
     import signal
 
-    from .core import Advisor as _Advisor
-
-    all_rules = rule_ids(_Advisor(rules_dir=rules_dir)) if rules_dir else None
     if out_path == "-":
-        summary = run(paths, sys.stdout, fmt=fmt, workers=workers, full=full, rules_dir=rules_dir, progress=_progress())
-        summary.all_rules = all_rules or _default_rule_ids()
-        return summary
+        return run(paths, sys.stdout, fmt=fmt, workers=workers, full=full, rules_dir=rules_dir, progress=_progress(),
+                   advisor=advisor)
     partial = out_path + ".partial"
     try:
         f = open(partial, "w", encoding="utf-8", newline="")
@@ -612,7 +610,8 @@ def run_to_file(paths: list[str], out_path: str, *, fmt: str = "jsonl", workers:
     previous = signal.signal(signal.SIGTERM, terminate) if _main_thread() else None
     written = _CountingWriter(f)
     try:
-        summary = run(paths, written, fmt=fmt, workers=workers, full=full, rules_dir=rules_dir, progress=written.mark)
+        summary = run(paths, written, fmt=fmt, workers=workers, full=full, rules_dir=rules_dir, progress=written.mark,
+                      advisor=advisor)
     except KeyboardInterrupt:
         end_progress()
         written.close_partial(fmt)
@@ -622,18 +621,12 @@ def run_to_file(paths: list[str], out_path: str, *, fmt: str = "jsonl", workers:
             signal.signal(signal.SIGTERM, previous)
     f.close()
     os.replace(partial, out_path)
-    summary.all_rules = all_rules or _default_rule_ids()
     return summary
 
 
 def _main_thread() -> bool:
     import threading
     return threading.current_thread() is threading.main_thread()
-
-
-def _default_rule_ids() -> list[str]:
-    from .api import default_advisor
-    return rule_ids(default_advisor())
 
 
 def rule_ids(advisor: Advisor) -> list[str]:
@@ -649,16 +642,14 @@ class _CountingWriter:
         self.records = 0
         self.good = 0  # characters written up to the end of the last complete record
 
-        self.position = 0
         self.show = _progress()
 
     def write(self, text: str) -> None:
         self.f.write(text)
-        self.position += len(text.encode("utf-8"))
 
     def mark(self, records: int) -> None:
         """Called after each chunk is written: everything so far is complete records."""
-        self.records, self.good = records, self.position
+        self.records, self.good = records, self.f.tell()
         if self.show:
             self.show(records)
 

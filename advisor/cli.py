@@ -117,6 +117,18 @@ def default_format() -> str:
     return "table" if sys.stdout.isatty() else "json"
 
 
+def show_recommendation(rec: Any, fmt: str | None, explain: bool = False) -> None:
+    from .render import markdown, table
+
+    fmt = fmt or default_format()
+    if fmt == "json":
+        echo(json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    elif fmt == "markdown":
+        echo(markdown(rec))
+    else:
+        echo(table(rec, explain=explain))
+
+
 @click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="ms-advisor")
 def main() -> None:
@@ -134,16 +146,7 @@ def main() -> None:
 @user_errors
 def advise(case_file: str | None, fmt: str | None, explain: bool, rules_dir: str | None, **flags: Any) -> None:
     """Advise on the four infusion drugs for one person's facts."""
-    from .render import markdown, table
-
-    rec = get_advisor(rules_dir).advise(collect_facts(case_file, **flags))
-    fmt = fmt or default_format()
-    if fmt == "json":
-        echo(json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False))
-    elif fmt == "markdown":
-        echo(markdown(rec))
-    else:
-        echo(table(rec, explain=explain))
+    show_recommendation(get_advisor(rules_dir).advise(collect_facts(case_file, **flags)), fmt, explain)
 
 
 @main.command(epilog="""
@@ -270,7 +273,6 @@ Examples:
 def interview(fmt: str | None, rules_dir: str | None) -> None:
     """Ask for each fact in turn, with the allowed choices, then print the advice."""
     from .models import Condition, MS_TYPE_ALIASES, Severity
-    from .render import markdown, table
 
     advisor = get_advisor(rules_dir)
     err = {"err": True}
@@ -290,10 +292,7 @@ def interview(fmt: str | None, rules_dir: str | None) -> None:
             break
         click.echo(f"Error: unknown condition(s): {', '.join(unknown)}", err=True)
     facts["conditions"] = items
-    rec = advisor.advise(facts)
-    fmt = fmt or default_format()
-    echo(json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False) if fmt == "json"
-         else markdown(rec) if fmt == "markdown" else table(rec))
+    show_recommendation(advisor.advise(facts), fmt)
 
 
 @main.command(epilog="""
@@ -366,10 +365,9 @@ def batch(paths: tuple[str, ...], out_path: str, fmt: str, workers: int | None, 
     for p in paths:
         if p != "-" and not os.path.exists(p):
             raise UserError(f"{p}: no such file or directory")
-    if rules_dir is not None:
-        get_advisor(rules_dir)  # validate the KB before any work starts
+    advisor = get_advisor(rules_dir)  # loads and validates the KB before any work starts
     summary = run_to_file(list(paths), out_path, fmt=fmt, workers=workers or os.cpu_count() or 1, full=full,
-                          rules_dir=rules_dir, on_error=UserError)
+                          rules_dir=rules_dir, on_error=UserError, advisor=advisor)
     end_progress()
-    click.echo(summary.text(summary.all_rules), err=True)
+    click.echo(summary.text(), err=True)
     sys.exit(0 if summary.ok else 1)
