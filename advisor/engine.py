@@ -19,19 +19,80 @@ durable-rules' sharp edges, and how this wrapper owns them:
   propagate to its caller and keeps durable's logger quiet, so a user never sees that traceback.
 * Control keys: durable reads ``sid`` and ``id`` from a fact and treats ``$``-prefixed keys as
   operators; a fact handed in here may carry none of them (the wrapper adds the sid itself).
+* Python versions (see :func:`_load_durable`): durable-rules 2.0.28, its last release, calls
+  ``PyEval_CallObject``, which CPython 3.13 removed, so its extension cannot be imported there as it
+  is. It calls that function only from its five storage callbacks (``set_*_callback``), which this
+  wrapper never sets. On 3.13+ the extension is loaded with lazy symbol binding (the missing symbol is
+  then never resolved, because it is never called) and every ``set_*_callback`` is replaced by a guard
+  that refuses. On 3.12+ durable's engine calls the deprecated ``datetime.utcfromtimestamp`` for every
+  rule action; the wrapper gives durable an equivalent clock without that call, and ignores any other
+  DeprecationWarning raised from durable's own modules (ours still show).
 """
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import logging
+import os
+import sys
 import threading
+import warnings
 from collections.abc import Mapping
-from typing import Any
-
-from durable import engine as _durable
+from types import ModuleType
+from typing import Any, NoReturn
 
 from .kb import Rule, CautionRule, Test
+
+LAZY_BINDING = sys.version_info >= (3, 13)  # durable's extension references a symbol 3.13 removed
+_EPOCH = datetime.datetime(1970, 1, 1)  # what durable computes as datetime.utcfromtimestamp(0)
+
+
+class StorageCallbackRefused(RuntimeError):
+    """durable-rules' storage callbacks are never used by this wrapper; setting one is refused."""
+
+
+def _refuse(name: str):
+    def guard(*args: Any, **kwargs: Any) -> NoReturn:
+        raise StorageCallbackRefused(
+            f"durable-rules' {name} is disabled by advisor.engine: its C side calls PyEval_CallObject, "
+            "which Python 3.13 removed, and this wrapper keeps no durable state outside the process")
+    guard.__name__ = name
+    return guard
+
+
+def _unix_now() -> float:
+    """durable's own clock (local wall time as seconds since 1970-01-01), the same value it computes,
+    without the ``datetime.utcfromtimestamp`` call that warns on Python 3.12+."""
+    return (datetime.datetime.now() - _EPOCH).total_seconds()
+
+
+def _load_durable() -> ModuleType:
+    """Import durable-rules' C extension and Python engine on every supported CPython (3.11-3.13)."""
+    if LAZY_BINDING and "durable_rules_engine" not in sys.modules:
+        flags = sys.getdlopenflags()
+        sys.setdlopenflags((flags & ~os.RTLD_NOW) | os.RTLD_LAZY)
+        try:
+            import durable_rules_engine  # noqa: F401 - loaded here, with lazy binding, for durable.engine
+        except ImportError as e:
+            hint = (" LD_BIND_NOW is set in the environment, which forces every symbol to be bound at load "
+                    "time; unset it to run ms-advisor on Python 3.13+." if os.environ.get("LD_BIND_NOW") else "")
+            raise ImportError(f"durable-rules' engine could not be loaded: {e}.{hint}") from e
+        finally:
+            sys.setdlopenflags(flags)
+    import durable_rules_engine as native
+
+    for name in dir(native):  # the only path to the removed symbol: never let a callback be set
+        if name.startswith("set_") and name.endswith("_callback"):
+            setattr(native, name, _refuse(name))
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"durable(\.|$)")
+    from durable import engine
+
+    engine._unix_now = _unix_now
+    return engine
+
+
+_durable = _load_durable()
 
 _durable_log = logging.getLogger("durable")
 _durable_log.addHandler(logging.NullHandler())

@@ -96,8 +96,8 @@ def test_importing_the_package_starts_nothing_heavy():
 
 
 CTRL_C_SCRIPT = """
+from advisor.engine import Engine  # first: on Python 3.13 it is what makes durable importable
 import durable.engine
-from advisor.engine import Engine
 
 engine = Engine("t", {"big": {"all": [{"m": {"$gte": {"n": 10}}}]}, "small": {"all": [{"m": {"$lt": {"n": 10}}}]}})
 real = durable.engine.durable_rules_engine.update_state
