@@ -56,7 +56,8 @@ def representative_values(kb: KnowledgeBase) -> dict[str, list[Any]]:
     return out
 
 
-def check(rules_dir: str | Path, source: str | Path | None = None) -> Report:
+def check(rules_dir: str | Path, source: str | Path | None = None, require_approved: bool = False) -> Report:
+    """Every check of the module docstring; with ``require_approved``, also every rule's review status."""
     try:
         kb = load(rules_dir, source=source)
     except KnowledgeBaseError as e:
@@ -84,6 +85,11 @@ def check(rules_dir: str | Path, source: str | Path | None = None) -> Report:
         facts = PatientFacts(ms_type=MSType.relapsing, severity=Severity.mild, conditions=(caution.condition,))
         if caution.id not in advisor.caution_rules(facts):
             problems.append(Problem("cautions.toml", caution.id, "never fires"))
+    if require_approved:
+        for item, file in [*((r, "decisions.toml") for r in kb.rules), *((c, "cautions.toml") for c in kb.cautions)]:
+            if item.review_status != "approved":
+                state = "is a draft" if item.review_status == "draft" else "has no review (review_status)"
+                problems.append(Problem(file, item.id, f"{state}; --require-approved needs review_status = \"approved\""))
     met = {c.condition for c in kb.cautions}
     for condition in Condition:
         if condition not in met:

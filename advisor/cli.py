@@ -227,7 +227,8 @@ Examples:
 @rules_dir_option
 @click.option("--source", type=click.Path(dir_okay=False), metavar="FILE",
               help="Check the quotes against FILE instead of the knowledge base's own source.")
-def kb_check(rules_dir: str | None, source: str | None) -> None:
+@click.option("--require-approved", is_flag=True, help="Also fail on any rule whose review_status is not \"approved\".")
+def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) -> None:
     """Verify a knowledge base: every quote verbatim in the source, every rule valid and reachable, and
     exactly one status per drug for every combination of the fact values the rules test. Exit 1 on any problem."""
     from .check import check
@@ -237,7 +238,7 @@ def kb_check(rules_dir: str | None, source: str | None) -> None:
         raise UserError(f"--rules-dir: {rules_dir}: no such directory")
     if source is not None and not os.path.isfile(source):
         raise UserError(f"--source: {source}: no such file")
-    report = check(rules_dir or default_directory(), source=source)
+    report = check(rules_dir or default_directory(), source=source, require_approved=require_approved)
     for problem in report.problems:
         click.echo(f"problem: {problem}", err=True)
     if not report.ok:
@@ -245,6 +246,93 @@ def kb_check(rules_dir: str | None, source: str | None) -> None:
         sys.exit(1)
     echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; "
          f"every rule fires; exactly one status per drug in all {report.combinations} combinations of tested fact values")
+
+
+@kb.command("info", epilog="""
+\b
+Examples:
+  ms-advisor kb info
+  ms-advisor kb info --rules-dir my-rules --format json
+""")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@rules_dir_option
+@user_errors
+def kb_info(fmt: str, rules_dir: str | None) -> None:
+    """Which knowledge base this is: name, version, SHA-256 of its files and source, and what it holds."""
+    kb = get_advisor(rules_dir).kb
+    info = {**kb.identity, "directory": kb.directory, "source": kb.header.source_title, "drugs": list(kb.drug_ids),
+            "status_rules": len(kb.rules), "caution_rules": len(kb.cautions), "notes": len(kb.notes)}
+    echo(json.dumps(info, indent=2, ensure_ascii=False) if fmt == "json"
+         else "\n".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in info.items()))
+
+
+@kb.command("diff", epilog="""
+\b
+Examples:
+  ms-advisor kb diff rules/ my-rules/
+  ms-advisor kb diff old-rules/ new-rules/ --format json
+""")
+@click.argument("old_dir", type=click.Path(file_okay=False))
+@click.argument("new_dir", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@user_errors
+def kb_diff(old_dir: str, new_dir: str, fmt: str) -> None:
+    """What changes from the knowledge base OLD_DIR to NEW_DIR: which classes of facts change status
+    (before → after, per drug), and which rules, cautions, drugs, notes and conditions were added, removed or
+    changed. Exit 0 when no decision changes, 1 when some do (so CI can demand a reviewed change)."""
+    from .kbdiff import diff
+
+    result = diff(get_advisor(old_dir), get_advisor(new_dir))
+    echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) if fmt == "json" else result.text())
+    sys.exit(1 if result.decisions_changed else 0)
+
+
+@kb.command("export", epilog="""
+\b
+Examples:
+  ms-advisor kb export --dmn ms-infusions.dmn
+  ms-advisor kb export --dmn - | head
+""")
+@click.option("--dmn", "dmn_file", required=True, metavar="FILE", help="Write the DMN 1.3 XML to FILE ('-' for stdout).")
+@rules_dir_option
+@user_errors
+def kb_export(dmn_file: str, rules_dir: str | None) -> None:
+    """The status rules as one DMN 1.3 decision table per drug (hit policy UNIQUE) and the cautions as a
+    COLLECT table, for DMN tools (Camunda, Kogito modelers) to open and test."""
+    from .dmn import export
+
+    text = export(get_advisor(rules_dir))
+    if dmn_file == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        with open(dmn_file, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise UserError(f"--dmn: {dmn_file}: cannot write: {e.strerror}") from None
+    click.echo(f"wrote {dmn_file}", err=True)
+
+
+@main.command(epilog="""
+\b
+Examples:
+  ms-advisor table
+  ms-advisor table --drug mitoxantrone
+  ms-advisor table --format csv > decisions.csv
+""")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "json"]), default="markdown", show_default=True)
+@click.option("--drug", "drug_names", multiple=True, help="Only this drug's status and rules (repeatable).")
+@rules_dir_option
+@user_errors
+def table(fmt: str, drug_names: tuple[str, ...], rules_dir: str | None) -> None:
+    """The complete decision table: one row per class of fact values the rules distinguish, with each
+    drug's status and the rules that fire; rows merged where a fact does not matter (shown as -)."""
+    from .table import decision_table, render
+
+    advisor = get_advisor(rules_dir)
+    drugs = [drug_id(advisor, d) for d in drug_names] or None
+    classes, rows = decision_table(advisor, drugs)
+    echo(render(classes, rows, fmt))
 
 
 @main.command(epilog="""

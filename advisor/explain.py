@@ -6,7 +6,7 @@ from string import Template
 from typing import TYPE_CHECKING, Any
 
 from .kb import Drug, KnowledgeBase
-from .models import (Caution, DrugAdvice, MSType, Note, PatientFacts, Reason, Recommendation, Schedule,
+from .models import (Caution, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation, Schedule,
                      Severity, Status, WhatIf)
 
 if TYPE_CHECKING:
@@ -95,4 +95,4 @@ def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: "Decision",
                    schedule=schedules[drug.id] if schedules else schedule_of(drug), what_if=tuple(what_ifs[drug.id]))
         for drug in kb.drugs)
     return Recommendation(facts=facts, drugs=drugs, listed=decision.listed, notes=notes or notes_of(kb),
-                          disclaimer=kb.header.disclaimer, source=kb.header.source_title)
+                          disclaimer=kb.header.disclaimer, source=kb.header.source_title, kb=KBIdentity(**kb.identity))

@@ -6,9 +6,11 @@ A broken KB raises :class:`KnowledgeBaseError` naming the file, the item id and 
 
 from __future__ import annotations
 
+import hashlib
 import operator
 import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from string import Template
 from typing import Any, Literal, Union
@@ -93,7 +95,15 @@ class Sourced(_KB):
     section: str = Field(min_length=1)
 
 
-class Rule(Sourced):
+class Reviewed(_KB):
+    """Arden-style review metadata a rule may carry. (``status`` already names a rule's conclusion, so
+    the review's state is ``review_status``.)"""
+    reviewed_by: str | None = Field(None, min_length=1, max_length=200)
+    reviewed_on: date | None = None
+    review_status: Literal["draft", "approved"] | None = None
+
+
+class Rule(Sourced, Reviewed):
     id: str = Field(pattern=ID)
     drug: str
     status: Status
@@ -106,7 +116,7 @@ class Rule(Sourced):
         return _check_template(v)
 
 
-class CautionRule(Sourced):
+class CautionRule(Sourced, Reviewed):
     id: str = Field(pattern=ID)
     drug: str
     condition: Condition
@@ -167,6 +177,7 @@ class Header(_KB):
 class KnowledgeBase(_KB):
     directory: str
     header: Header
+    sha256: str = Field(description="fingerprint(): SHA-256 over the KB's TOML files and its source")
     source_text: str
     drugs: tuple[Drug, ...]
     rules: tuple[Rule, ...]
@@ -185,6 +196,11 @@ class KnowledgeBase(_KB):
         return item
 
     @property
+    def identity(self) -> dict[str, str]:
+        """Which knowledge base this is: name, version and the SHA-256 of its files and source."""
+        return {"name": self.header.name, "version": self.header.version, "sha256": self.sha256}
+
+    @property
     def drug_ids(self) -> tuple[str, ...]:
         return tuple(d.id for d in self.drugs)
 
@@ -196,6 +212,27 @@ class KnowledgeBase(_KB):
 
     def rule_file(self, rule_id: str) -> str:
         return "cautions.toml" if any(c.id == rule_id for c in self.cautions) else "decisions.toml"
+
+
+def fingerprint(files: dict[str, bytes]) -> str:
+    """SHA-256 over a knowledge base's files (relative path -> content), the same on every platform:
+    paths with '/', files in sorted order, line endings folded to LF, each file framed by its path and
+    length so that no two different sets of files hash alike."""
+    digest = hashlib.sha256(b"ms-infusion-advisor kb fingerprint 1\n")
+    for name in sorted(files):
+        data = files[name].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        path = name.replace("\\", "/").encode("utf-8")
+        digest.update(b"%d:%s\n%d:" % (len(path), path, len(data)))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _kb_files(root: Path, source: Path | None) -> dict[str, bytes]:
+    """The files a fingerprint covers: every TOML file of the directory and the source text."""
+    files = {p.name: p.read_bytes() for p in sorted(root.glob("*.toml")) if p.is_file()}
+    if source is not None:
+        files["source:" + source.name] = source.read_bytes()
+    return files
 
 
 def _check_template(text: str) -> str:
@@ -326,7 +363,9 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
             problems.append((name, "", f"unknown keys: {', '.join(sorted(unknown))}"))
 
     source_text = ""
+    source_file: Path | None = None
     if source is not None:
+        source_file = Path(source)
         try:
             source_text = Path(source).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
@@ -336,6 +375,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
         if not source_path.is_relative_to(root.resolve()):
             problems.append(("kb.toml", "", f"source '{header.source}' must lie inside the knowledge-base directory"))
         else:
+            source_file = source_path
             try:
                 source_text = source_path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as e:
@@ -370,10 +410,16 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
             if problem:
                 problems.append((file, ident, problem))
 
+    sha256 = ""
+    if not problems:
+        try:
+            sha256 = fingerprint(_kb_files(root, source_file))
+        except OSError as e:
+            problems.append((str(root), "", f"cannot be read for its fingerprint: {e.strerror}"))
     if problems:
         raise KnowledgeBaseError(problems)
     assert header is not None
-    return KnowledgeBase(directory=str(root), header=header, source_text=source_text, drugs=tuple(drugs),
+    return KnowledgeBase(directory=str(root), header=header, sha256=sha256, source_text=source_text, drugs=tuple(drugs),
                          rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes))
 
 

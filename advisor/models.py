@@ -254,6 +254,13 @@ class Note(_Out):
     drug: str | None = None
 
 
+class KBIdentity(_Out):
+    """Which knowledge base produced an answer."""
+    name: str
+    version: str
+    sha256: str = Field(description="SHA-256 over the knowledge base's files and its source text")
+
+
 class Recommendation(_Out):
     facts: PatientFacts
     drugs: tuple[DrugAdvice, ...]
@@ -261,6 +268,7 @@ class Recommendation(_Out):
     notes: tuple[Note, ...]
     disclaimer: str
     source: str
+    kb: KBIdentity = Field(description="the knowledge base (name, version, SHA-256) that gave this answer")
 
     def drug(self, drug_id: str) -> DrugAdvice:
         for d in self.drugs:
