@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from collections.abc import Iterator
@@ -11,18 +12,49 @@ from typing import Any
 import yaml
 
 from .errors import InvalidFacts
+from .models import INT_TEXT, NUMBER_TEXT, int_from_text
+from .text import visible
 
 CASE_KEYS = ("expect",)  # keys a case file may carry beside the facts
+MAX_DEPTH = 20  # a case nests 3 levels (case, expect, status); a file of cases one more
 
 
 class CaseFileError(ValueError):
     """A case file could not be read or parsed; the message names the file."""
 
 
+class NestingError(yaml.composer.ComposerError):
+    """A value nested deeper than MAX_DEPTH; ``field`` is the path of keys leading to it."""
+
+    def __init__(self, field: str, mark: Any):
+        super().__init__(None, None, f"nested deeper than {MAX_DEPTH} levels", mark)
+        self.field = field
+
+
+_TAG = "tag:yaml.org,2002:"
+
+
 class CaseLoader(yaml.SafeLoader):
-    """Safe YAML (no tags that construct objects) that also refuses anchors and aliases: a case file
-    has no use for them, and aliases nested in aliases ("billion laughs") blow up whatever reads the
-    result."""
+    """Safe YAML for case files (no tag constructs an object) that reads plain scalars as JSON would.
+
+    * Numbers: only JSON's decimal grammar, ASCII digits (``2``, ``-1``, ``12.5``, ``1e-5``). YAML 1.1's
+      octal ``012``, hex ``0x2``, ``1_0``, sexagesimal ``2:20``, ``.inf``/``.nan`` stay text, so a
+      number field refuses them instead of reading 10, 2, 10, 140 or infinity.
+    * Booleans: only ``true``/``false`` (also ``True``/``TRUE``/``False``/``FALSE``, as YAML 1.2); ``yes``,
+      ``no``, ``on``, ``off``, ``y``, ``n`` stay text. Null: ``null``, ``~`` or nothing.
+    * No timestamps, binary, sets, ordered maps or merge keys (``<<``): dates stay text.
+    * No anchors or aliases: a case file has no use for them, and aliases nested in aliases
+      ("billion laughs") blow up whatever reads the result.
+    * Nesting deeper than MAX_DEPTH is refused, naming the key it is under.
+    """
+
+    yaml_implicit_resolvers: dict = {}
+    yaml_constructors = {tag: constructor for tag, constructor in yaml.SafeLoader.yaml_constructors.items()
+                         if tag in (None, *(_TAG + t for t in ("null", "bool", "int", "float", "str", "seq", "map")))}
+
+    def __init__(self, stream: Any):
+        super().__init__(stream)
+        self._path: list[str] = []
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
@@ -31,7 +63,88 @@ class CaseLoader(yaml.SafeLoader):
         event = self.peek_event()
         if getattr(event, "anchor", None) is not None:
             raise yaml.composer.ComposerError(None, None, "anchors (&name) are not allowed in case files", event.start_mark)
-        return super().compose_node(parent, index)
+        key = index.value if isinstance(index, yaml.ScalarNode) and isinstance(parent, yaml.MappingNode) else None
+        self._path.append(key)
+        try:
+            if len(self._path) > MAX_DEPTH:
+                raise NestingError(next((k for k in self._path if k is not None), ""), event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._path.pop()
+
+    def construct_yaml_bool(self, node: Any) -> bool:
+        value = self.construct_scalar(node)
+        if value.lower() not in ("true", "false"):
+            raise yaml.constructor.ConstructorError(None, None, f"'{visible(value)}' is not a boolean (true or false)", node.start_mark)
+        return value.lower() == "true"
+
+    def construct_yaml_int(self, node: Any) -> int:
+        value = self.construct_scalar(node)
+        if not INT_TEXT.fullmatch(value):
+            raise yaml.constructor.ConstructorError(None, None, f"'{visible(value)}' is not a decimal integer", node.start_mark)
+        return int_from_text(value)
+
+    def construct_yaml_float(self, node: Any) -> float:
+        value = self.construct_scalar(node)
+        if not NUMBER_TEXT.fullmatch(value):
+            raise yaml.constructor.ConstructorError(None, None, f"'{visible(value)}' is not a decimal number", node.start_mark)
+        return float(value)
+
+
+CaseLoader.add_constructor(_TAG + "bool", CaseLoader.construct_yaml_bool)
+CaseLoader.add_constructor(_TAG + "int", CaseLoader.construct_yaml_int)
+CaseLoader.add_constructor(_TAG + "float", CaseLoader.construct_yaml_float)
+CaseLoader.add_implicit_resolver(_TAG + "bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+CaseLoader.add_implicit_resolver(_TAG + "int", re.compile(r"^-?(?:0|[1-9][0-9]*)$", re.ASCII), list("-0123456789"))
+CaseLoader.add_implicit_resolver(_TAG + "float", re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$", re.ASCII),
+                                 list("-0123456789"))
+CaseLoader.add_implicit_resolver(_TAG + "null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+
+
+# --- JSON: numbers of any length, nesting bounded before the (recursive) decoder runs -------------
+
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"(\s*:)?|[\[\]{}]')
+
+
+def json_nesting(text: str, limit: int = MAX_DEPTH) -> str | None:
+    """If JSON ``text`` nests deeper than ``limit``, the outermost key it happens under (the fact's name;
+    "" if none); else None. Linear and iterative: safe on 100,000 open brackets."""
+    if text.count("[") + text.count("{") <= limit:
+        return None
+    keys: list[str | None] = []  # per open container: the key it is under
+    last_key: str | None = None
+    for m in _JSON_TOKEN.finditer(text):
+        token = m.group()
+        if token[0] == '"':
+            if m.group(1):
+                try:
+                    last_key = json.loads(token[:token.rindex('"') + 1])
+                except ValueError:
+                    last_key = "?"
+        elif token in "[{":
+            keys.append(last_key)
+            last_key = None
+            if len(keys) > limit:
+                return next((k for k in keys if k is not None), "")
+        else:
+            if keys:
+                keys.pop()
+            last_key = None
+    return None
+
+
+def load_json(text: str, name: str) -> Any:
+    """JSON text as Python values: integers of any length (an over-long one as an OversizedInt, refused
+    by every field), nesting beyond MAX_DEPTH refused as InvalidFacts naming the key it is under."""
+    path = json_nesting(text)
+    if path is not None:
+        raise InvalidFacts([{"field": path or "(facts)", "message": f"is nested deeper than {MAX_DEPTH} levels"}])
+    try:
+        return json.loads(text, parse_int=int_from_text)
+    except json.JSONDecodeError as e:
+        raise CaseFileError(f"{name}: not valid JSON: {e}") from None
+    except RecursionError:  # pragma: no cover - json_nesting stops this first
+        raise CaseFileError(f"{name}: not valid JSON: nested too deeply") from None
 
 
 def _yaml_error(e: yaml.YAMLError) -> str:
@@ -67,14 +180,15 @@ def parse_yaml_stream(stream: Any, name: str) -> Iterator[tuple[int, Any]]:
 def parse_text(text: str, name: str) -> Any:
     """Parse JSON or YAML text (YAML is a superset, but JSON gives better errors for .json)."""
     if name.endswith(".json"):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as e:
-            raise CaseFileError(f"{name}: not valid JSON: {e}") from None
+        return load_json(text, name)
     try:
         return yaml.load(text, Loader=CaseLoader)  # noqa: S506 - CaseLoader is a SafeLoader
+    except NestingError as e:
+        raise InvalidFacts([{"field": e.field or "(facts)", "message": f"is nested deeper than {MAX_DEPTH} levels"}]) from None
     except yaml.YAMLError as e:
         raise CaseFileError(f"{name}: not valid YAML or JSON: {_yaml_error(e)}") from None
+    except RecursionError:  # pragma: no cover - the composer's depth limit stops this first
+        raise CaseFileError(f"{name}: not valid YAML: nested too deeply") from None
 
 
 def read_text(path: str) -> tuple[str, str]:
@@ -90,6 +204,8 @@ def read_text(path: str) -> tuple[str, str]:
             raise CaseFileError(f"{path}: is a directory, not a case file") from None
         except OSError as e:
             raise CaseFileError(f"{path}: cannot be read: {e.strerror}") from None
+        except ValueError:  # a NUL in the name
+            raise CaseFileError(f"{path}: no such file (a file name cannot hold a NUL character)") from None
         name = path
     try:
         return data.decode("utf-8-sig"), name

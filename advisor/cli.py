@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import InvalidFacts, KnowledgeBaseError
+from .text import json_safe, visible
 
 EXAMPLES = """
 \b
@@ -26,11 +27,51 @@ Examples:
 
 
 class UserError(click.ClickException):
-    """A user's mistake: one line on stderr, exit 2, no traceback."""
+    """A user's mistake: one line on stderr, exit 2, no traceback. Untrusted text in the message
+    (ids, values, file names) is shown escaped, so it cannot act on the terminal or fake a line;
+    ``details`` are further lines (one per problem), escaped the same way."""
     exit_code = 2
 
+    def __init__(self, message: str, details: list[str] | tuple[str, ...] = ()):
+        super().__init__(message)
+        self.details = tuple(details)
+
     def show(self, file: Any = None) -> None:
-        click.echo(f"ms-advisor: {self.format_message()}", err=True)
+        click.echo(f"ms-advisor: {visible(self.format_message())}", err=True)
+        for line in self.details:
+            click.echo(visible(line), err=True)
+
+
+class PathName(click.Path):
+    """click.Path that refuses a NUL in the name with a usage error (click's own check raises ValueError)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            self.fail(f"'{visible(value)}': a file name cannot hold a NUL character", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class Number(click.ParamType):
+    """A number as the facts model reads text everywhere: ASCII digits in JSON's grammar (no '١٤٠',
+    no '1_0', no '0x2', no 'inf'); ``whole`` takes integers only, ``low``/``high`` bound it."""
+
+    def __init__(self, whole: bool, low: float | None = None, high: float | None = None):
+        self.whole, self.low, self.high = whole, low, high
+        self.name = "integer" if whole else "number"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        from .models import INT_TEXT, number_from_text
+
+        number = number_from_text(value.strip())
+        if number is None or (self.whole and not INT_TEXT.fullmatch(value.strip())):
+            self.fail(f"'{visible(value)}' is not {'a whole number' if self.whole else 'a number'} "
+                      "written in ASCII digits (e.g. " + ("2" if self.whole else "12.5 or 1e-5") + ")", param, ctx)
+        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
+            bounds = f"from {self.low:g} to {self.high:g}" if self.high is not None else f"at least {self.low:g}"
+            self.fail(f"{visible(value)} is not {bounds}", param, ctx)
+        return number if self.whole else float(number)
 
 
 def _colour() -> bool | None:
@@ -47,9 +88,9 @@ def fact_options(f: Callable) -> Callable:
         click.option("--case", "case_file", metavar="FILE", help="Read the facts from a YAML or JSON case file ('-' for stdin); flags override it."),
         click.option("--ms-type", help="relapsing, spms or ppms (also: rrms, relapsing-remitting, secondary progressive, primary progressive)."),
         click.option("--severity", help="mild, moderate or severe."),
-        click.option("--prior-failures", type=int, help="How many other MS medications did not work well (default 0)."),
+        click.option("--prior-failures", type=Number(whole=True), help="How many other MS medications did not work well (default 0)."),
         click.option("--rapidly-worsening/--not-rapidly-worsening", default=None, help="Whether the MS is rapidly worsening (default: not)."),
-        click.option("--mitoxantrone-cumulative-mg-m2", type=float, help="Lifetime mitoxantrone already received, mg/m² (default 0)."),
+        click.option("--mitoxantrone-cumulative-mg-m2", type=Number(whole=False), help="Lifetime mitoxantrone already received, mg/m² (default 0)."),
         click.option("--condition", "conditions", multiple=True, help="A health condition (repeatable): hepatitis_b, shingles, heart_failure, kidney_disease, liver_disease, cancer, autoimmune_disease, blood_disorder, depression, infections, weakened_immune_system, pml."),
     ]
     for option in reversed(options):
@@ -58,7 +99,7 @@ def fact_options(f: Callable) -> Callable:
 
 
 def rules_dir_option(f: Callable) -> Callable:
-    return click.option("--rules-dir", type=click.Path(file_okay=False), metavar="DIR",
+    return click.option("--rules-dir", type=PathName(file_okay=False), metavar="DIR",
                         help="Use the knowledge base in DIR instead of the packaged one (validated first).")(f)
 
 
@@ -68,7 +109,7 @@ def get_advisor(rules_dir: str | None) -> Any:
 
     if rules_dir is None:
         return default_advisor()
-    if not os.path.isdir(rules_dir):
+    if "\x00" in rules_dir or not os.path.isdir(rules_dir):
         raise UserError(f"--rules-dir: {rules_dir}: no such directory")
     return Advisor(rules_dir=rules_dir)
 
@@ -79,7 +120,7 @@ def drug_id(advisor: Any, name: str) -> str:
     for d in advisor.kb.drugs:
         if key in (d.id, d.name.lower(), (d.brand or "").lower()):
             return d.id
-    raise UserError(f"unknown drug '{name}' (allowed: {', '.join(advisor.kb.drug_ids)})")
+    raise UserError(f"unknown drug '{visible(name)}' (allowed: {', '.join(advisor.kb.drug_ids)})")
 
 
 def collect_facts(case_file: str | None, **flags: Any) -> dict[str, Any]:
@@ -109,7 +150,7 @@ def user_errors(f: Callable) -> Callable:
         except InvalidFacts as e:
             raise UserError(f"invalid facts: {e}") from None
         except KnowledgeBaseError as e:
-            raise UserError(f"invalid knowledge base:\n{e}") from None
+            raise UserError("invalid knowledge base:", e.lines()) from None
     return wrapper
 
 
@@ -121,8 +162,8 @@ def show_recommendation(rec: Any, fmt: str | None, explain: bool = False) -> Non
     from .render import markdown, table
 
     fmt = fmt or default_format()
-    if fmt == "json":
-        echo(json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    if fmt == "json":  # the same JSON value, with terminal controls in strings written as \u escapes
+        echo(json_safe(json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False)))
     elif fmt == "markdown":
         echo(markdown(rec))
     else:
@@ -225,7 +266,7 @@ Examples:
   ms-advisor kb check --rules-dir my-rules --source ../shared/sources/ms-infusions.txt
 """)
 @rules_dir_option
-@click.option("--source", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--source", type=PathName(dir_okay=False), metavar="FILE",
               help="Check the quotes against FILE instead of the knowledge base's own source.")
 @click.option("--require-approved", is_flag=True, help="Also fail on any rule whose review_status is not \"approved\".")
 def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) -> None:
@@ -234,9 +275,9 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
     from .check import check
     from .kb import default_directory
 
-    if rules_dir is not None and not os.path.isdir(rules_dir):
+    if rules_dir is not None and ("\x00" in rules_dir or not os.path.isdir(rules_dir)):
         raise UserError(f"--rules-dir: {rules_dir}: no such directory")
-    if source is not None and not os.path.isfile(source):
+    if source is not None and ("\x00" in source or not os.path.isfile(source)):
         raise UserError(f"--source: {source}: no such file")
     report = check(rules_dir or default_directory(), source=source, require_approved=require_approved)
     for problem in report.problems:
@@ -360,16 +401,16 @@ Examples:
 @user_errors
 def interview(fmt: str | None, rules_dir: str | None) -> None:
     """Ask for each fact in turn, with the allowed choices, then print the advice."""
-    from .models import Condition, MS_TYPE_ALIASES, Severity
+    from .models import Condition, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, Severity
 
     advisor = get_advisor(rules_dir)
     err = {"err": True}
     facts: dict[str, Any] = {
         "ms_type": click.prompt("MS type", type=click.Choice(sorted(MS_TYPE_ALIASES), case_sensitive=False), **err),
         "severity": click.prompt("Severity", type=click.Choice([s.value for s in Severity], case_sensitive=False), **err),
-        "prior_failures": click.prompt("Other MS medications that did not work well", type=click.IntRange(0, 1000), default=0, **err),
+        "prior_failures": click.prompt("Other MS medications that did not work well", type=Number(whole=True, low=0, high=MAX_PRIOR_FAILURES), default=0, **err),
         "rapidly_worsening": click.confirm("Is the MS rapidly worsening?", default=False, **err),
-        "mitoxantrone_cumulative_mg_m2": click.prompt("Mitoxantrone already received (mg/m²)", type=click.FloatRange(0, clamp=False), default=0.0, **err),
+        "mitoxantrone_cumulative_mg_m2": click.prompt("Mitoxantrone already received (mg/m²)", type=Number(whole=False, low=0, high=MAX_DOSE_MG_M2), default=0.0, **err),
     }
     choices = [c.value for c in Condition]
     while True:
@@ -378,7 +419,7 @@ def interview(fmt: str | None, rules_dir: str | None) -> None:
         unknown = [c for c in items if c not in choices]
         if not unknown:
             break
-        click.echo(f"Error: unknown condition(s): {', '.join(unknown)}", err=True)
+        click.echo(f"Error: unknown condition(s): {visible(', '.join(unknown))}", err=True)
     facts["conditions"] = items
     show_recommendation(advisor.advise(facts), fmt)
 
@@ -392,7 +433,7 @@ Examples:
 @click.argument("drug")
 @click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="Date of the first infusion (YYYY-MM-DD).")
 @click.option("--count", type=click.IntRange(1, 1000), help="How many infusions to list (default: all of a finite schedule, else 10).")
-@click.option("--ics", "ics_file", type=click.Path(dir_okay=False, writable=True), help="Also write the dates to an iCalendar file.")
+@click.option("--ics", "ics_file", type=PathName(dir_okay=False), help="Also write the dates to an iCalendar file.")
 @rules_dir_option
 @user_errors
 def schedule(drug: str, start: Any, count: int | None, ics_file: str | None, rules_dir: str | None) -> None:

@@ -27,6 +27,14 @@ durable-rules' sharp edges, and how this wrapper owns them:
   that refuses. On 3.12+ durable's engine calls the deprecated ``datetime.utcfromtimestamp`` for every
   rule action; the wrapper gives durable an equivalent clock without that call, and ignores any other
   DeprecationWarning raised from durable's own modules (ours still show).
+* Numbers: durable's JSON reader takes a number for an integer unless a '.' comes before any
+  exponent, so ``1e-05`` or ``1e+16`` (Python's float repr, which durable's json.dumps produces)
+  breaks the message and then the session ("Could not delete state, error code: 309"). The wrapper
+  hands durable no float at all: every number, in a rule and in a fact alike, becomes the 64-bit
+  integer of its IEEE-754 bits in sign-magnitude order (:func:`ordered_int`). That map is strictly
+  increasing over the finite floats, so every ==, !=, <, <=, >, >= durable makes between two such
+  integers (as C longs) has the truth value Python's comparison of the numbers has, from 5e-324 to
+  1.8e308; no decimal text is parsed, so the process locale cannot change a result either.
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ from __future__ import annotations
 import datetime
 import itertools
 import logging
+import math
 import os
+import struct
 import sys
 import threading
 import warnings
@@ -112,6 +122,45 @@ class _QuietHost(_durable.Host):
         pass
 
 
+_DOUBLE = struct.Struct("<d")
+_INT64 = struct.Struct("<q")
+_MAGNITUDE = (1 << 63) - 1
+
+
+def ordered_int(number: int | float) -> int:
+    """A number as the integer durable compares for it: the float's IEEE-754 bits read as a signed
+    64-bit integer, negatives mirrored (sign-magnitude to two's-complement order), so that
+    ``a < b`` exactly when ``ordered_int(a) < ordered_int(b)``; 0.0 and -0.0 both give 0.
+
+    Only numbers a float holds exactly are taken (an int beyond 2**53 that a float would round is
+    refused, as are inf and nan), so the order is the numbers' own, not their rounding's."""
+    value = float(number)  # OverflowError for an int beyond the float range
+    if not math.isfinite(value) or (isinstance(number, int) and int(value) != number):
+        raise ValueError(f"the rules engine cannot compare {number!r} exactly")
+    bits = _INT64.unpack(_DOUBLE.pack(value))[0]
+    return bits if bits >= 0 else -(bits & _MAGNITUDE)
+
+
+def _engine_value(value: Any) -> Any:
+    """A JSON value with every number (not a bool) replaced by its :func:`ordered_int`."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return ordered_int(value)
+    if isinstance(value, Mapping):
+        return {k: _engine_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_engine_value(v) for v in value]
+    return value
+
+
+def _engine_antecedent(antecedent: dict) -> dict:
+    """A rule's antecedent with the numbers of its conditions (``all``/``any`` lists) as ordered ints;
+    durable's options beside them (``pri``, ``count``...) stay as they are."""
+    return {key: ([_engine_value(c) for c in value] if key in ("all", "any") else value)
+            for key, value in antecedent.items()}
+
+
 def compile_test(test: Test) -> dict:
     """One KB test as a durable-rules expression."""
     f, v = test.fact, test.value
@@ -147,8 +196,9 @@ class Engine:
         self._sids = itertools.count()
         if CATCH_ALL in rules:
             raise ValueError(f"rule id {CATCH_ALL} is reserved")
-        definition = {rule_id: dict(antecedent, run=self._action(rule_id)) for rule_id, antecedent in rules.items()}
-        definition[CATCH_ALL] = {"all": [{"m": {MARKER: 1}}], "run": lambda c: None}
+        definition = {rule_id: dict(_engine_antecedent(antecedent), run=self._action(rule_id))
+                      for rule_id, antecedent in rules.items()}
+        definition[CATCH_ALL] = {"all": [{"m": {MARKER: True}}], "run": lambda c: None}
         with _LOCK:
             self._host = _QuietHost({self.name: definition})
 
@@ -161,12 +211,13 @@ class Engine:
         bad = [k for k in fact if k in CONTROL_KEYS or str(k).startswith("$")]
         if bad:
             raise ValueError(f"a fact may not carry durable-rules control keys: {', '.join(map(str, bad))}")
+        message = {**_engine_value(fact), MARKER: True}  # ValueError here, before any session exists
         with _LOCK:
             sid = str(next(self._sids))
             self._fired = []
             delete = True
             try:
-                self._host.assert_fact(self.name, {**fact, MARKER: 1, "sid": sid})
+                self._host.assert_fact(self.name, {**message, "sid": sid})
             except _durable.MessageNotHandledException:  # pragma: no cover - the catch-all rule prevents it
                 delete = False  # deleting this session's state would crash durable-rules
                 return ()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from .text import visible
+
 
 class InvalidFacts(ValueError):
     """A person's facts were refused. ``errors`` holds one entry per offending field.
 
     Each entry is a dict with ``field`` (dotted path, e.g. ``conditions.1``), ``message`` and, where the
     field has a fixed vocabulary, ``allowed`` (the accepted values).
+    The message is one line, with any control character of the input shown escaped.
     """
 
     def __init__(self, errors: list[dict]):
@@ -16,9 +19,9 @@ class InvalidFacts(ValueError):
 
 
 def _describe(error: dict) -> str:
-    text = f"{error['field'] or repr(error['field'])}: {error['message']}"
+    text = f"{visible(error['field']) or repr(error['field'])}: {visible(error['message'])}"
     if error.get("allowed"):
-        text += f" (allowed: {', '.join(map(str, error['allowed']))})"
+        text += f" (allowed: {visible(', '.join(map(str, error['allowed'])))})"
     return text
 
 
@@ -27,4 +30,9 @@ class KnowledgeBaseError(ValueError):
 
     def __init__(self, problems: list[tuple[str, str, str]]):
         self.problems = problems
-        super().__init__("\n".join(f"{f}: {i}: {m}" if i else f"{f}: {m}" for f, i, m in problems))
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """One line per problem, control characters shown escaped."""
+        return [visible(f"{f}: {i}: {m}" if i else f"{f}: {m}") for f, i, m in self.problems]
+

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InvalidFacts
+from .text import visible
 
 
 class MSType(str, Enum):
@@ -61,6 +62,48 @@ MS_TYPE_ALIASES: dict[str, MSType] = {
 }
 AMBIGUOUS_MS_TYPES = {"progressive": "say 'spms' (secondary progressive) or 'ppms' (primary progressive)"}
 MAX_PRIOR_FAILURES = 1000
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_DOSE_MG_M2 = 10**9  # the plausible-dose bound, the same for an int and a float
+
+# --- numbers written as text (command-line flags, YAML, CSV): one grammar, JSON's --------------------
+# ASCII digits only (no '١٤٠', no '1_0', no '0x2', no '012', no 'inf'); an int has no '.' or exponent.
+INT_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)", re.ASCII)
+NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?", re.ASCII)
+MAX_INT_DIGITS = 4300  # Python's own limit for converting text to int (sys.int_info.default_max_str_digits)
+
+
+class OversizedInt(int):
+    """An integer written with more digits than Python converts (a 5,000-digit number in a file): it
+    stands for "far out of range" (its value is ±10**4300) and shows itself by its size, so every
+    field refuses it with its usual range message and nothing ever tries to print its digits."""
+
+    digits: int
+
+    def __new__(cls, digits: int, negative: bool = False) -> "OversizedInt":
+        self = super().__new__(cls, -(10**MAX_INT_DIGITS) if negative else 10**MAX_INT_DIGITS)
+        self.digits = digits
+        return self
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits} digits>"
+
+    __str__ = __repr__
+
+
+def int_from_text(text: str) -> int:
+    """An integer from its decimal digits (already matched by INT_TEXT), however many there are."""
+    digits = len(text) - text.startswith("-")
+    return int(text) if digits <= MAX_INT_DIGITS else OversizedInt(digits, text.startswith("-"))
+
+
+def number_from_text(text: str) -> int | float | None:
+    """The number ``text`` writes in the one grammar (JSON's: ``-?digits[.digits][e±digits]``, ASCII
+    only, no surrounding space), an int when it has no '.' or exponent; None if it writes none."""
+    if INT_TEXT.fullmatch(text):
+        return int_from_text(text)
+    if NUMBER_TEXT.fullmatch(text):
+        return float(text)
+    return None
 
 # Fields whose value can only grow over a lifetime: a what-if never suggests lowering them.
 ONLY_INCREASES = frozenset({"prior_failures", "mitoxantrone_cumulative_mg_m2"})
@@ -77,12 +120,12 @@ def _vocabulary(value: Any, enum: type[Enum], field: str, aliases: dict[str, Any
     key = re.sub(r"\s+", " ", value.strip().lower())
     if aliases is not None:
         if key in AMBIGUOUS_MS_TYPES:
-            raise ValueError(f"'{value}' is ambiguous: {AMBIGUOUS_MS_TYPES[key]}")
+            raise ValueError(f"'{visible(value)}' is ambiguous: {AMBIGUOUS_MS_TYPES[key]}")
         if key in aliases:
             return aliases[key]
     elif key in enum._value2member_map_:
         return enum(key)
-    raise ValueError(f"unknown {field} '{value}'")
+    raise ValueError(f"unknown {field} '{visible(value[:100])}'" + ("..." if len(value) > 100 else ""))
 
 
 class PatientFacts(BaseModel):
@@ -128,14 +171,13 @@ class PatientFacts(BaseModel):
     @classmethod
     def _dose(cls, v: Any) -> Any:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ValueError(f"must be a number, got {type(v).__name__}")
-        if isinstance(v, int):
-            if abs(v) > 10**9:
-                raise ValueError("is not a plausible dose")
-            return float(v)
-        if not math.isfinite(v):
+            got = f"text '{visible(v[:40])}'" if isinstance(v, str) else type(v).__name__
+            raise ValueError(f"must be a number, got {got}")
+        if isinstance(v, float) and not math.isfinite(v):
             raise ValueError("must be a finite number")
-        return v
+        if not -MAX_DOSE_MG_M2 <= v <= MAX_DOSE_MG_M2:  # the same bound for an int and a float
+            raise ValueError(f"is not a plausible dose (at most {MAX_DOSE_MG_M2:,} mg/m²)")
+        return float(v) + 0.0  # an int as a float; -0.0 as 0.0
 
     @classmethod
     def parse(cls, data: Any) -> "PatientFacts":
@@ -144,6 +186,11 @@ class PatientFacts(BaseModel):
             return data
         if not isinstance(data, dict):
             raise InvalidFacts([{"field": "(facts)", "message": f"must be a mapping of fact names to values, got {type(data).__name__}", "allowed": list(cls.model_fields)}])
+        # pydantic cannot even name a key with a lone surrogate: it is an unknown field (the entry keeps
+        # the key as given; the message shows it escaped)
+        unreadable = [k for k in data if isinstance(k, str) and _SURROGATE.search(k)]
+        if unreadable:
+            raise InvalidFacts([{"field": k, "message": "unknown field", "allowed": list(cls.model_fields)} for k in unreadable])
         try:
             return cls.model_validate(data)
         except ValidationError as e:
@@ -174,6 +221,8 @@ def _error_entry(err: dict) -> dict:
         entry["message"] = f"must be a whole number from 0 to {MAX_PRIOR_FAILURES}" + ("" if kind.startswith(("greater", "less")) else f" ({msg})")
     elif top == "mitoxantrone_cumulative_mg_m2" and kind == "greater_than_equal":
         entry["message"] = "must be a finite number of at least 0"
+    elif top == "id" and kind == "string_unicode":
+        entry["message"] = "must be valid Unicode text (it holds a lone surrogate)"
     elif top == "id":
         entry["message"] = f"must be a string of at most 200 characters ({msg})"
     if top in ALLOWED and "allowed" not in entry:

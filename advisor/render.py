@@ -9,6 +9,7 @@ import textwrap
 import click
 
 from .models import DrugAdvice, Recommendation, Status
+from .text import visible
 
 STATUS_LABEL = {Status.applicable: "APPLICABLE", Status.consider: "CONSIDER",
                 Status.not_applicable: "not applicable", Status.excluded: "EXCLUDED"}
@@ -25,7 +26,7 @@ def _facts_line(rec: Recommendation) -> str:
              f"rapidly worsening: {'yes' if f.rapidly_worsening else 'no'}",
              f"mitoxantrone received: {f.mitoxantrone_cumulative_mg_m2:g} mg/m²",
              f"conditions: {', '.join(c.value for c in f.conditions) or 'none'}"]
-    return ("" if f.id is None else f"[{f.id}] ") + "; ".join(parts)
+    return ("" if f.id is None else f"[{visible(f.id)}] ") + "; ".join(parts)  # the id: untrusted text
 
 
 def _drug_title(d: DrugAdvice) -> str:

@@ -1,0 +1,43 @@
+"""Untrusted text on its way to a terminal, a log or a one-line message: shown, never obeyed.
+
+One rule for every place that echoes a user's text (ids, values, file names, error messages): a
+character that could act on a terminal or fake a line is shown as a Python-style escape, so
+``"a\\x1b]0;x\\x07"`` prints as ``a\\x1b]0;x\\x07`` and cannot retitle a window or rewrite the screen.
+Escaped: C0 and C1 controls and DEL (ESC/CSI/OSC, CR, LF, NUL, ...), the bidirectional controls
+(U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), the line and paragraph separators
+(U+2028, U+2029) and lone surrogates (which cannot even be encoded as UTF-8).
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# json.dumps already escapes C0 controls inside strings; outside them its indentation uses \n.
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: object) -> str:
+    """``text`` (any object, as ``str()``) with every unsafe character escaped; one line always."""
+    text = text if isinstance(text, str) else str(text)
+    return _UNSAFE.sub(_escape, text) if _UNSAFE.search(text) else text
+
+
+def has_unsafe(text: str) -> bool:
+    """Whether ``text`` holds a character :func:`visible` would escape."""
+    return _UNSAFE.search(text) is not None
+
+
+def json_safe(json_text: str) -> str:
+    """JSON text (e.g. from ``json.dumps(..., ensure_ascii=False)``) with every unsafe character
+    written as a ``\\uXXXX`` escape: the same JSON value, safe on a terminal and encodable as UTF-8
+    (a lone surrogate becomes ``\\ud800``). Such characters only occur inside JSON strings, where the
+    escape is valid (json.dumps itself escapes the C0 controls in strings; its line breaks stay)."""
+    if not _UNSAFE_IN_JSON.search(json_text):
+        return json_text
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
