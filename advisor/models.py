@@ -82,7 +82,8 @@ def _vocabulary(value: Any, enum: type[Enum], field: str, aliases: dict[str, Any
             return aliases[key]
     elif key in enum._value2member_map_:
         return enum(key)
-    raise ValueError(f"unknown {field} '{value}'")
+    shown = value.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot go into an error
+    raise ValueError(f"unknown {field} '{shown}'")
 
 
 class PatientFacts(BaseModel):
