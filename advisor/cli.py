@@ -331,7 +331,11 @@ def schedule(drug: str, start: Any, count: int | None, received: float | None, i
     sched = schedule_of(d)
     if received is not None and not math.isfinite(received):
         raise UserError("--mitoxantrone-cumulative-mg-m2: must be a finite number of at least 0")
+    if received is not None and sched.lifetime_max_mg_m2 is None:
+        raise UserError(f"--mitoxantrone-cumulative-mg-m2: {d.name} has no lifetime maximum dose in the article")
     limit = count if count is not None else (None if is_finite(sched) else 10)
+    if received is not None and sched.lifetime_max_mg_m2 is not None and received >= sched.lifetime_max_mg_m2:
+        limit = 0  # the lifetime maximum is reached: no further infusion to date
     items = list(itertools.islice(infusions(sched, start.date()), limit))
     notes = {n.id: n for n in advisor.kb.notes}
     reminder = notes["infusion_reaction_window"].text if "infusion_reaction_window" in notes else ""
@@ -341,7 +345,7 @@ def schedule(drug: str, start: Any, count: int | None, received: float | None, i
     end = course_end(sched, start.date())
     if not is_finite(sched) and count is None:
         lines.append(f"     ... and on, every {sched.phases[-1].every.n} {sched.phases[-1].every.unit} (use --count for more)")
-    elif end is not None:
+    elif end is not None and items:
         lines.append(f"     The course ends by {end:%Y-%m-%d}: no infusion is listed after it, whatever --count says.")
     lines.append("")
     if sched.note:

@@ -75,6 +75,10 @@ def test_1_the_library_schedule_is_finite_too():
 def test_1_what_remains_of_the_lifetime_maximum_when_the_dose_received_is_known():
     r = run("schedule", "mitoxantrone", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "100")
     assert "100 mg/m² already received: 40 of the 140 mg/m² lifetime maximum remains." in flat(r.stdout)
+    r = run("schedule", "mitoxantrone", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "140")
+    assert listed_dates(r.stdout) == [] and "the 140 mg/m² lifetime maximum is reached; none of it remains" in flat(r.stdout)
+    r = run("schedule", "natalizumab", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "10")
+    assert r.exit_code == 2 and "no lifetime maximum" in r.stderr
     rec = advise({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 60})
     assert rec.drug("mitoxantrone").schedule.remaining_mg_m2 == 80
     assert advise({"ms_type": "spms", "severity": "severe"}).drug("mitoxantrone").schedule.remaining is None
