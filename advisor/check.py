@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .core import Advisor
+from .core import NOTE, Advisor
 from .errors import KnowledgeBaseError
 from .kb import TESTABLE, KnowledgeBase, load
-from .models import Condition, MSType, PatientFacts, Severity
+from .models import MSType, PatientFacts, Severity
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def representative_values(kb: KnowledgeBase) -> dict[str, list[Any]]:
     a vocabulary or flag; for numbers, each threshold, a little below and above it, and zero."""
     out: dict[str, list[Any]] = {}
     for fact, kind in TESTABLE.items():
-        thresholds = sorted({v for r in kb.rules for t in r.when if t.fact == fact
+        thresholds = sorted({v for r in (*kb.rules, *kb.notes) for t in r.when if t.fact == fact
                              for v in (t.value if isinstance(t.value, list) else [t.value])})
         if not thresholds:
             continue
@@ -81,6 +81,9 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
     for rule in kb.rules:
         if rule.id not in fired_ever:
             problems.append(Problem("decisions.toml", rule.id, "never fires: no combination of fact values meets all its tests"))
+    for note in kb.notes:
+        if note.when and NOTE + note.id not in fired_ever:
+            problems.append(Problem("notes.toml", note.id, "never given: no combination of fact values meets all its tests"))
     for caution in kb.cautions:
         facts = PatientFacts(ms_type=MSType.relapsing, severity=Severity.mild, conditions=(caution.condition,))
         if caution.id not in advisor.caution_rules(facts):
@@ -90,8 +93,8 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
             if item.review_status != "approved":
                 state = "is a draft" if item.review_status == "draft" else "has no review (review_status)"
                 problems.append(Problem(file, item.id, f"{state}; --require-approved needs review_status = \"approved\""))
-    met = {c.condition for c in kb.cautions}
-    for condition in Condition:
-        if condition not in met:
-            problems.append(Problem("cautions.toml", condition.value, "no caution names this condition (say so in a note if the source is silent)"))
+    met = {c.condition.value for c in kb.cautions}
+    for condition in kb.conditions:
+        if condition.id not in met:
+            problems.append(Problem("cautions.toml", condition.id, "no caution names this condition (say so in a note if the source is silent)"))
     return Report(tuple(problems), len(kb.rules), len(kb.cautions), combinations)

@@ -13,6 +13,7 @@ import click
 from . import __version__
 from .errors import InvalidFacts, KnowledgeBaseError
 from .text import json_safe, visible
+from .vocabulary import described
 
 EXAMPLES = """
 \b
@@ -91,7 +92,7 @@ def fact_options(f: Callable) -> Callable:
         click.option("--prior-failures", type=Number(whole=True), help="How many other MS medications did not work well (default 0)."),
         click.option("--rapidly-worsening/--not-rapidly-worsening", default=None, help="Whether the MS is rapidly worsening (default: not)."),
         click.option("--mitoxantrone-cumulative-mg-m2", type=Number(whole=False), help="Lifetime mitoxantrone already received, mg/m² (default 0)."),
-        click.option("--condition", "conditions", multiple=True, help="A health condition (repeatable): hepatitis_b, shingles, heart_failure, kidney_disease, liver_disease, cancer, autoimmune_disease, blood_disorder, depression, infections, weakened_immune_system, pml."),
+        click.option("--condition", "conditions", multiple=True, help="A health condition (repeatable): " + "; ".join(described()) + "."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -270,8 +271,10 @@ Examples:
               help="Check the quotes against FILE instead of the knowledge base's own source.")
 @click.option("--require-approved", is_flag=True, help="Also fail on any rule whose review_status is not \"approved\".")
 def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) -> None:
-    """Verify a knowledge base: every quote verbatim in the source, every rule valid and reachable, and
-    exactly one status per drug for every combination of the fact values the rules test. Exit 1 on any problem."""
+    """Verify a knowledge base: every quote verbatim in the source, no text claiming more than its quote
+    ("only", "must", "not for", "contraindicated" or a number it does not hold, unless the item's `allow`
+    lists it), every rule valid and reachable, and exactly one status per drug for every combination of
+    the fact values the rules test. Exit 1 on any problem."""
     from .check import check
     from .kb import default_directory
 
@@ -285,7 +288,7 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
     if not report.ok:
         click.echo(f"{len(report.problems)} problem(s) found", err=True)
         sys.exit(1)
-    echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; "
+    echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; no text claims more than its quote; "
          f"every rule fires; exactly one status per drug in all {report.combinations} combinations of tested fact values")
 
 
@@ -401,7 +404,8 @@ Examples:
 @user_errors
 def interview(fmt: str | None, rules_dir: str | None) -> None:
     """Ask for each fact in turn, with the allowed choices, then print the advice."""
-    from .models import Condition, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, Severity
+    from .models import MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, Severity
+    from .vocabulary import lookup
 
     advisor = get_advisor(rules_dir)
     err = {"err": True}
@@ -412,11 +416,16 @@ def interview(fmt: str | None, rules_dir: str | None) -> None:
         "rapidly_worsening": click.confirm("Is the MS rapidly worsening?", default=False, **err),
         "mitoxantrone_cumulative_mg_m2": click.prompt("Mitoxantrone already received (mg/m²)", type=Number(whole=False, low=0, high=MAX_DOSE_MG_M2), default=0.0, **err),
     }
-    choices = [c.value for c in Condition]
+    click.echo("Conditions:\n" + "\n".join(f"  {line}" for line in described()), err=True)
     while True:
-        raw = click.prompt(f"Conditions, separated by commas ({', '.join(choices)}; empty for none)", default="", show_default=False, **err)
+        raw = click.prompt("Conditions, separated by commas (empty for none)", default="", show_default=False, **err)
         items = [c.strip().lower() for c in raw.split(",") if c.strip()]
-        unknown = [c for c in items if c not in choices]
+        unknown = []
+        for c in items:
+            try:
+                lookup(c)
+            except ValueError:
+                unknown.append(c)
         if not unknown:
             break
         click.echo(f"Error: unknown condition(s): {visible(', '.join(unknown))}", err=True)
@@ -432,39 +441,54 @@ Examples:
 """)
 @click.argument("drug")
 @click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="Date of the first infusion (YYYY-MM-DD).")
-@click.option("--count", type=click.IntRange(1, 1000), help="How many infusions to list (default: all of a finite schedule, else 10).")
+@click.option("--count", type=click.IntRange(1, 1000), help="How many infusions to list (default: all of a finite schedule, else 10); never past the end of a finite course.")
+@click.option("--mitoxantrone-cumulative-mg-m2", "received", type=Number(whole=False, low=0),
+              help="Lifetime mitoxantrone already received, mg/m²: says how much of the lifetime maximum remains.")
 @click.option("--ics", "ics_file", type=PathName(dir_okay=False), help="Also write the dates to an iCalendar file.")
 @rules_dir_option
 @user_errors
-def schedule(drug: str, start: Any, count: int | None, ics_file: str | None, rules_dir: str | None) -> None:
-    """The infusion dates the document's dosing gives for DRUG, from --start."""
+def schedule(drug: str, start: Any, count: int | None, received: float | None, ics_file: str | None, rules_dir: str | None) -> None:
+    """The infusion dates the article's dosing gives for DRUG, from --start."""
     import itertools
+    import math
 
-    from .explain import schedule_of
-    from .schedule import infusions, is_finite, to_ics
+    from .explain import remaining_text, schedule_of
+    from .schedule import course_end, infusions, is_finite, to_ics
 
     advisor = get_advisor(rules_dir)
     d = advisor.kb.drug(drug_id(advisor, drug))
     sched = schedule_of(d)
+    if received is not None and not math.isfinite(received):
+        raise UserError("--mitoxantrone-cumulative-mg-m2: must be a finite number of at least 0")
+    if received is not None and sched.lifetime_max_mg_m2 is None:
+        raise UserError(f"--mitoxantrone-cumulative-mg-m2: {d.name} has no lifetime maximum dose in the article")
     limit = count if count is not None else (None if is_finite(sched) else 10)
+    if received is not None and sched.lifetime_max_mg_m2 is not None and received >= sched.lifetime_max_mg_m2:
+        limit = 0  # the lifetime maximum is reached: no further infusion to date
     items = list(itertools.islice(infusions(sched, start.date()), limit))
     notes = {n.id: n for n in advisor.kb.notes}
     reminder = notes["infusion_reaction_window"].text if "infusion_reaction_window" in notes else ""
     lines = [f"{d.name}: {sched.text}", f"“{sched.quote}”", ""]
     lines += [f"{i:>3}. {item.date:%Y-%m-%d} ({item.date:%a})  {item.phase}" + (f", {item.dose_mg:g} mg" if item.dose_mg else "")
               for i, item in enumerate(items, 1)]
+    end = course_end(sched, start.date())
     if not is_finite(sched) and count is None:
         lines.append(f"     ... and on, every {sched.phases[-1].every.n} {sched.phases[-1].every.unit} (use --count for more)")
+    elif end is not None and items:
+        lines.append(f"     The course ends by {end:%Y-%m-%d}: no infusion is listed after it, whatever --count says.")
     lines.append("")
     if sched.note:
         lines.append(f"Note: {sched.note}")
+    if received is not None and sched.lifetime_max_mg_m2 is not None:
+        lines.append(f"Lifetime maximum: {remaining_text(received, sched.lifetime_max_mg_m2)[1]}")
     if reminder:
         lines.append(f"Reminder: {reminder}")
     lines.append(advisor.kb.header.disclaimer)
     if ics_file:
+        description = "\n\n".join(t for t in (reminder, sched.note, advisor.kb.header.disclaimer) if t)
         try:
             with open(ics_file, "w", encoding="utf-8", newline="") as f:
-                f.write(to_ics(d.name, items, reminder))
+                f.write(to_ics(d.name, items, description))
         except OSError as e:
             raise UserError(f"--ics: {ics_file}: cannot write: {e.strerror}") from None
         lines.append(f"Wrote {len(items)} infusion(s) to {ics_file}")

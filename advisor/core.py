@@ -21,15 +21,18 @@ from .kb import KnowledgeBase, Test, TESTABLE
 from .models import Condition, MSType, ONLY_INCREASES, PatientFacts, Recommendation, Severity, Status
 
 LISTED = (Status.applicable, Status.consider)
+NOTE = "note:"  # engine ids of conditional notes (a KB id never holds a colon)
 
 
 @dataclass(frozen=True)
 class Decision:
     """What the status rules concluded for one set of facts: a status per drug, the rules that fired,
-    and the listed drugs (applicable, then consider, each in the KB's drug order)."""
+    the listed drugs (applicable, then consider, each in the KB's drug order), and the ids of the
+    conditional notes (``when``) whose tests hold."""
     status: dict[str, Status]
     fired: tuple[str, ...]
     listed: tuple[str, ...]
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,15 @@ class Advisor:
         self.kb: KnowledgeBase = kb
         self._rules = {r.id: r for r in self.kb.rules}
         self._caution_rules = {c.id: c for c in self.kb.cautions}
-        self._status_engine = Engine("status", {r.id: compile_rule(r) for r in self.kb.rules})
+        # Conditional notes are rules too: compiled into the same ruleset (ids prefixed NOTE), so the
+        # engine decides them with the statuses, in one evaluation.
+        self._conditional_notes = {NOTE + n.id: n for n in self.kb.notes if n.when}
+        self._status_engine = Engine("status", {**{r.id: compile_rule(r) for r in self.kb.rules},
+                                                **{i: compile_rule(n) for i, n in self._conditional_notes.items()}})
         self._caution_engine = Engine("cautions", {c.id: compile_caution(c) for c in self.kb.cautions})
         # Every distinct test the status rules make: their truth values are the memo key.
         unique: dict[tuple, Test] = {}
-        for rule in self.kb.rules:
+        for rule in (*self.kb.rules, *self._conditional_notes.values()):
             for test in rule.when:
                 unique.setdefault((test.fact, test.op, repr(test.value)), test)
         self.tests: tuple[Test, ...] = tuple(unique.values())
@@ -116,11 +123,14 @@ class Advisor:
         return decision
 
     def evaluate(self, values: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, set[Status]]]:
-        """Run the status rules on engine-fact values; return the fired rule ids and the statuses
-        they give each drug (more or fewer than one means the KB is broken for these values)."""
+        """Run the status rules on engine-fact values; return the fired rule ids (conditional notes
+        among them, prefixed NOTE) and the statuses they give each drug (more or fewer than one means
+        the KB is broken for these values)."""
         fired = self._status_engine.evaluate(values)
         found: dict[str, set[Status]] = {d: set() for d in self.drug_ids}
         for rule_id in fired:
+            if rule_id.startswith(NOTE):
+                continue
             rule = self._rules[rule_id]
             found[rule.drug].add(rule.status)
         return fired, found
@@ -135,7 +145,8 @@ class Advisor:
                 raise KnowledgeBaseError([("decisions.toml", drug, f"{what} for facts {self.engine_fact(facts)}")])
             status[drug] = statuses.pop()
         listed = tuple(d for s in LISTED for d in self.drug_ids if status[d] is s)
-        return Decision(status=status, fired=fired, listed=listed)
+        notes = tuple(i.removeprefix(NOTE) for i in fired if i.startswith(NOTE))
+        return Decision(status=status, fired=tuple(i for i in fired if not i.startswith(NOTE)), listed=listed, notes=notes)
 
     def caution_rules(self, facts: PatientFacts) -> tuple[str, ...]:
         """Ids of the caution rules that the person's conditions meet, in KB order. Each condition is

@@ -57,14 +57,39 @@ def what_if_text(change: "Change", kb: KnowledgeBase) -> str:
         cond = f"if the MS were {change.value.value}"
     else:
         cond = f"with {FIELD_LABELS.get(change.field, change.field)} = {render_value(change.field, change.value)}"
-    verb = "becomes worth considering" if change.status is Status.consider else f"becomes {status}"
+    verb = "would become worth considering" if change.status is Status.consider else f"would become {status}"
     return f"{cond[0].upper()}{cond[1:]}, {name.split()[0].lower()} {verb}."
 
 
 def schedule_of(drug: Drug) -> Schedule:
     s = drug.schedule
     return Schedule(text=s.text, quote=s.quote, section=drug.section, phases=s.phases, note=s.note,
-                    lifetime_max_mg_m2=s.lifetime_max_mg_m2)
+                    lifetime_max_mg_m2=s.lifetime_max_mg_m2, course_within=s.course_within)
+
+
+def remaining_text(received: float, maximum: float) -> tuple[float, str]:
+    """What remains of a lifetime maximum dose (mg/m²) after ``received``, as a number and in words."""
+    remaining = max(round(maximum - received, 6), 0.0)  # 140 - 139.9 is 0.0999...: say 0.1
+    if remaining == 0:
+        return 0.0, f"{received:g} mg/m² already received: the {maximum:g} mg/m² lifetime maximum is reached; none of it remains."
+    return remaining, f"{received:g} mg/m² already received: {remaining:g} of the {maximum:g} mg/m² lifetime maximum remains."
+
+
+def personal_schedule(drug: Drug, schedule: Schedule, facts: PatientFacts) -> Schedule:
+    """The drug's schedule, with what remains of its lifetime maximum when the dose received is known."""
+    s = drug.schedule
+    if s.lifetime_max_mg_m2 is None or s.received_fact is None:
+        return schedule
+    received = getattr(facts, s.received_fact)
+    if not received:
+        return schedule
+    remaining, text = remaining_text(received, s.lifetime_max_mg_m2)
+    return schedule.model_copy(update={"remaining_mg_m2": remaining, "remaining": text})
+
+
+def attribution_of(drug: Drug, section: str) -> str | None:
+    """The attribution note of the drug's side-effect list, for a caution quoting that list."""
+    return drug.side_effects.list_note if section == drug.side_effects.section else None
 
 
 def notes_of(kb: KnowledgeBase) -> tuple[Note, ...]:
@@ -84,7 +109,8 @@ def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: "Decision",
     cautions: dict[str, list[Caution]] = {d.id: [] for d in kb.drugs}
     for rule_id in caution_ids:
         c = kb.rule(rule_id)
-        cautions[c.drug].append(Caution(condition=c.condition, rule=c.id, text=c.text, quote=c.quote, section=c.section))  # type: ignore[union-attr]
+        cautions[c.drug].append(Caution(condition=c.condition, rule=c.id, text=c.text, quote=c.quote, section=c.section,  # type: ignore[union-attr]
+                                        attribution=attribution_of(kb.drug(c.drug), c.section), note=kb.header.caution_note))
     what_ifs: dict[str, list[WhatIf]] = {d.id: [] for d in kb.drugs}
     for change in changes:
         what_ifs[change.drug].append(WhatIf(field=change.field, value=getattr(change.value, "value", change.value),
@@ -92,7 +118,12 @@ def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: "Decision",
     drugs = tuple(
         DrugAdvice(drug=drug.id, name=drug.name, brand=drug.brand, status=decision.status[drug.id],
                    reasons=tuple(reasons[drug.id]), cautions=tuple(cautions[drug.id]),
-                   schedule=schedules[drug.id] if schedules else schedule_of(drug), what_if=tuple(what_ifs[drug.id]))
+                   schedule=personal_schedule(drug, schedules[drug.id] if schedules else schedule_of(drug), facts),
+                   what_if=tuple(what_ifs[drug.id]))
         for drug in kb.drugs)
-    return Recommendation(facts=facts, drugs=drugs, listed=decision.listed, notes=notes or notes_of(kb),
-                          disclaimer=kb.header.disclaimer, source=kb.header.source_title, kb=KBIdentity(**kb.identity))
+    # Notes without `when` are in every recommendation; the others when the engine found their tests hold.
+    conditional = {n.id for n in kb.notes if n.when}
+    given = tuple(n for n in (notes or notes_of(kb)) if n.id not in conditional or n.id in decision.notes)
+    return Recommendation(facts=facts, drugs=drugs, listed=decision.listed, notes=given,
+                          disclaimer=kb.header.disclaimer, source=kb.header.source_title,
+                          kb=KBIdentity(**kb.identity))

@@ -17,10 +17,12 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from .claims import overstatement
 from .errors import KnowledgeBaseError
-from .models import MSType, Condition, PatientFacts, Phase, Severity, Status
+from .vocabulary import ConditionItem, packaged_directory, vocabulary_problems
+from .models import MSType, Condition, Interval, PatientFacts, Phase, Severity, Status
 
-FILES = ("kb.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
+FILES = ("kb.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
 ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 
 # The facts a status rule may test, with the type of value each test compares against.
@@ -42,6 +44,7 @@ class _KB(BaseModel):
 class Quoted(_KB):
     text: str = Field(min_length=1)
     quote: str = Field(min_length=1)
+    allow: tuple[str, ...] = ()  # claim words or numbers the text may use beyond its quote (see claims.py)
 
 
 class Test(_KB):
@@ -90,9 +93,13 @@ _OP_FUNCTIONS = {
 
 
 class Sourced(_KB):
-    """Anything that cites the source: a quote that must stand verbatim under ``section``."""
+    """Anything that cites the source: a quote that must stand verbatim under ``section`` (or under
+    ``under``, the heading path, when the section label users see names no heading: an unheaded list
+    printed after another drug's heading, say)."""
     quote: str = Field(min_length=1)
     section: str = Field(min_length=1)
+    under: str | None = None
+    allow: tuple[str, ...] = ()  # claim words or numbers the text may use beyond its quote (see claims.py)
 
 
 class Reviewed(_KB):
@@ -129,7 +136,10 @@ class NoteItem(_KB):
     drug: str | None = None
     quote: str | None = None
     section: str | None = None
+    under: str | None = None
     silent: bool = False
+    allow: tuple[str, ...] = ()
+    when: tuple[Test, ...] = ()  # a note given only when all these tests hold (decided by the engine)
 
     @model_validator(mode="after")
     def _quoted_or_silent(self) -> "NoteItem":
@@ -142,17 +152,36 @@ class NoteItem(_KB):
 
 class SideEffects(_KB):
     section: str
+    under: str | None = None
     list_note: str | None = None
+    allow: tuple[str, ...] = ()
     common: tuple[Quoted, ...]
     serious: tuple[Quoted, ...]
+
+
+class Statement(Quoted):
+    """Something further the article says of a drug, quoted, with the section it stands under."""
+    section: str = Field(min_length=1)
+    under: str | None = None
 
 
 class DrugSchedule(_KB):
     text: str
     quote: str
+    allow: tuple[str, ...] = ()
     phases: tuple[Phase, ...] = Field(min_length=1)
     note: str | None = None
-    lifetime_max_mg_m2: float | None = None
+    lifetime_max_mg_m2: float | None = Field(None, gt=0)
+    received_fact: str | None = None  # the fact holding how much of the lifetime maximum is already received
+    course_within: Interval | None = None  # a finite course: no infusion later than this after the first
+
+    @model_validator(mode="after")
+    def _lifetime(self) -> "DrugSchedule":
+        if self.received_fact is not None and (self.received_fact not in TESTABLE or TESTABLE[self.received_fact] is not float):
+            raise ValueError(f"received_fact '{self.received_fact}' must be a numeric fact ({', '.join(f for f, k in TESTABLE.items() if k is float)})")
+        if (self.received_fact is None) != (self.lifetime_max_mg_m2 is None):
+            raise ValueError("lifetime_max_mg_m2 and received_fact go together")
+        return self
 
 
 class Drug(_KB):
@@ -162,6 +191,7 @@ class Drug(_KB):
     brand_note: str | None = None
     section: str
     how_it_works: Quoted
+    about: tuple[Statement, ...] = ()  # further things the article says of the drug, quoted
     schedule: DrugSchedule
     side_effects: SideEffects
 
@@ -172,6 +202,7 @@ class Header(_KB):
     source: str
     source_title: str
     disclaimer: str = Field(min_length=1)
+    caution_note: str = Field(min_length=1)  # shown wherever cautions are: they never change a status
 
 
 class KnowledgeBase(_KB):
@@ -179,6 +210,7 @@ class KnowledgeBase(_KB):
     header: Header
     sha256: str = Field(description="fingerprint(): SHA-256 over the KB's TOML files and its source")
     source_text: str
+    conditions: tuple[ConditionItem, ...]
     drugs: tuple[Drug, ...]
     rules: tuple[Rule, ...]
     cautions: tuple[CautionRule, ...]
@@ -352,12 +384,17 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
         header = Header.model_validate(raw["kb.toml"])
     except ValidationError as e:
         problems += [("kb.toml", "", f"{'.'.join(map(str, err['loc']))}: {err['msg']}") for err in e.errors()]
+    conditions = _items(ConditionItem, raw["conditions.toml"].get("condition"), "conditions.toml", "condition", problems)
+    problems += [("conditions.toml", "", p) for p in vocabulary_problems(conditions)]
+    if conditions and [c.id for c in conditions] != [c.value for c in Condition]:
+        problems.append(("conditions.toml", "", "the facts model takes its conditions from the packaged knowledge base "
+                         f"({', '.join(c.value for c in Condition)}); this one must list the same, in that order"))
     drugs = _items(Drug, raw["drugs.toml"].get("drug"), "drugs.toml", "drug", problems)
     rules = _items(Rule, raw["decisions.toml"].get("rule"), "decisions.toml", "rule", problems)
     cautions = _items(CautionRule, raw["cautions.toml"].get("caution"), "cautions.toml", "caution", problems)
     notes = _items(NoteItem, raw["notes.toml"].get("note", []), "notes.toml", "note", problems)
     for name in FILES:
-        unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "drugs.toml": {"drug"}, "decisions.toml": {"rule"},
+        unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "conditions.toml": {"condition"}, "drugs.toml": {"drug"}, "decisions.toml": {"rule"},
                                     "cautions.toml": {"caution"}, "notes.toml": {"note"}}[name]
         if unknown:
             problems.append((name, "", f"unknown keys: {', '.join(sorted(unknown))}"))
@@ -400,15 +437,18 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
         for d in drugs:
             cited.append(("drugs.toml", d.id, d.how_it_works.quote, d.section))
             cited.append(("drugs.toml", d.id, d.schedule.quote, d.section))
+            cited += [("drugs.toml", d.id, a.quote, a.under or a.section) for a in d.about]
             for effect in (*d.side_effects.common, *d.side_effects.serious):
-                cited.append(("drugs.toml", d.id, effect.quote, d.side_effects.section))
-        cited += [("decisions.toml", r.id, r.quote, r.section) for r in rules]
-        cited += [("cautions.toml", c.id, c.quote, c.section) for c in cautions]
-        cited += [("notes.toml", n.id, n.quote, n.section or "") for n in notes if n.quote]
+                cited.append(("drugs.toml", d.id, effect.quote, d.side_effects.under or d.side_effects.section))
+        cited += [("decisions.toml", r.id, r.quote, r.under or r.section) for r in rules]
+        cited += [("cautions.toml", c.id, c.quote, c.under or c.section) for c in cautions]
+        cited += [("notes.toml", n.id, n.quote, n.under or n.section or "") for n in notes if n.quote]
         for file, ident, quote, section in cited:
             problem = quote_problem(quote, section, source_text)
             if problem:
                 problems.append((file, ident, problem))
+    problems += claim_problems(drugs, rules, cautions, notes)
+    problems += [("conditions.toml", c.id, p) for c in conditions if (p := overstatement(c.description, None))]
 
     sha256 = ""
     if not problems:
@@ -419,8 +459,30 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     if problems:
         raise KnowledgeBaseError(problems)
     assert header is not None
-    return KnowledgeBase(directory=str(root), header=header, sha256=sha256, source_text=source_text, drugs=tuple(drugs),
+    return KnowledgeBase(directory=str(root), header=header, sha256=sha256, source_text=source_text,
+                         conditions=tuple(conditions), drugs=tuple(drugs),
                          rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes))
+
+
+def claim_problems(drugs: list, rules: list, cautions: list, notes: list) -> list[tuple[str, str, str]]:
+    """Every text that says more than its quote: a claim word or number not in it nor in ``allow``."""
+    texts: list[tuple[str, str, str, str | None, tuple[str, ...]]] = []
+    for d in drugs:
+        for q in (d.how_it_works, *d.about, *d.side_effects.common, *d.side_effects.serious):
+            texts.append(("drugs.toml", d.id, q.text, q.quote, q.allow))
+        s = d.schedule
+        texts += [("drugs.toml", d.id, t, s.quote, s.allow) for t in (s.text, s.note) if t]
+        if d.side_effects.list_note:
+            texts.append(("drugs.toml", d.id, d.side_effects.list_note, None, d.side_effects.allow))
+    texts += [("decisions.toml", r.id, r.text, r.quote, r.allow) for r in rules]
+    texts += [("cautions.toml", c.id, c.text, c.quote, c.allow) for c in cautions]
+    texts += [("notes.toml", n.id, n.text, n.quote, n.allow) for n in notes]
+    out = []
+    for file, ident, text, quote, allow in texts:
+        problem = overstatement(text, quote, allow)
+        if problem:
+            out.append((file, ident, problem))
+    return out
 
 
 def _duplicates(ids: list[str], file: str, kind: str, problems: list) -> None:
@@ -433,8 +495,4 @@ def _duplicates(ids: list[str], file: str, kind: str, problems: list) -> None:
 
 def default_directory() -> Path:
     """The knowledge base shipped with the package (installed copy first, then a source checkout's)."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "rules", here.parent / "rules"):
-        if (candidate / "kb.toml").is_file():
-            return candidate
-    raise KnowledgeBaseError([(str(here / "rules"), "", "the packaged knowledge base is missing (reinstall the package)")])
+    return packaged_directory()

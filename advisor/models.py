@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import InvalidFacts
 from .text import visible
+from .vocabulary import Condition, described, lookup as condition_lookup
 
 
 class MSType(str, Enum):
@@ -24,21 +25,6 @@ class Severity(str, Enum):
     mild = "mild"
     moderate = "moderate"
     severe = "severe"
-
-
-class Condition(str, Enum):
-    hepatitis_b = "hepatitis_b"
-    shingles = "shingles"
-    heart_failure = "heart_failure"
-    kidney_disease = "kidney_disease"
-    liver_disease = "liver_disease"
-    cancer = "cancer"
-    autoimmune_disease = "autoimmune_disease"
-    blood_disorder = "blood_disorder"
-    depression = "depression"
-    infections = "infections"
-    weakened_immune_system = "weakened_immune_system"
-    pml = "pml"
 
 
 class Status(str, Enum):
@@ -138,7 +124,7 @@ class PatientFacts(BaseModel):
     prior_failures: int = Field(0, ge=0, le=MAX_PRIOR_FAILURES, description="other MS medications the person did not respond well to")
     rapidly_worsening: bool = Field(False, description="whether the MS is rapidly worsening")
     mitoxantrone_cumulative_mg_m2: float = Field(0.0, ge=0, allow_inf_nan=False, description="lifetime mitoxantrone already received, mg/m²")
-    conditions: tuple[Condition, ...] = Field((), description="relevant health conditions")
+    conditions: tuple[Condition, ...] = Field((), description="relevant health conditions: " + "; ".join(described()))
     id: str | None = Field(None, max_length=200, description="an identifier echoed back")
 
     @field_validator("ms_type", mode="before")
@@ -160,7 +146,7 @@ class PatientFacts(BaseModel):
         errors = []
         for i, item in enumerate(v):
             try:
-                seen[_vocabulary(item, Condition, "condition")] = None
+                seen[condition_lookup(item)] = None
             except ValueError as e:
                 errors.append(f"item {i}: {e}")
         if errors:
@@ -249,6 +235,8 @@ class Caution(_Out):
     text: str
     quote: str
     section: str
+    attribution: str | None = Field(None, description="set when the caution rests on a side-effect list the article prints without a drug name: how that list is attributed")
+    note: str = Field("", description="that a caution never changes a status: what the article does not say")
 
 
 class Interval(_Out):
@@ -275,6 +263,9 @@ class Schedule(_Out):
     phases: tuple[Phase, ...]
     note: str | None = None
     lifetime_max_mg_m2: float | None = None
+    course_within: Interval | None = Field(None, description="a finite course: no infusion later than this after the first")
+    remaining_mg_m2: float | None = Field(None, description="what remains of the lifetime maximum, given the dose already received (when one is)")
+    remaining: str | None = Field(None, description="the same, in words")
 
 
 class WhatIf(_Out):

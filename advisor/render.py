@@ -33,6 +33,12 @@ def _drug_title(d: DrugAdvice) -> str:
     return f"{d.name}" + (f" ({d.brand})" if d.brand else "")
 
 
+def _caution_notes(d: DrugAdvice) -> list[str]:
+    """Said once under a drug's cautions: how an unheaded list is attributed, and that a caution never
+    changes a status."""
+    return list(dict.fromkeys([*(c.attribution for c in d.cautions if c.attribution), *(c.note for c in d.cautions if c.note)]))
+
+
 def table(rec: Recommendation, explain: bool = False) -> str:
     lines = [_facts_line(rec), ""]
     listed = [rec.drug(d) for d in rec.listed]
@@ -52,8 +58,11 @@ def table(rec: Recommendation, explain: bool = False) -> str:
             lines.append(_wrap(click.style("caution", fg="red") + f" ({c.condition.value}): {c.text}", "      "))
             if explain:
                 lines.append(_wrap(f"“{c.quote}” — {c.section} [{c.rule}]", "        "))
+        lines += [_wrap(text, "        ") for text in _caution_notes(d)]
         if d.drug in rec.listed:
             lines.append(_wrap(f"schedule: {d.schedule.text}", "      "))
+        if d.schedule.remaining:
+            lines.append(_wrap(f"lifetime maximum: {d.schedule.remaining}", "      "))
         for w in d.what_if:
             lines.append(_wrap(f"what if: {w.text}", "      "))
     lines.append("")
@@ -79,14 +88,20 @@ def markdown(rec: Recommendation) -> str:
             out += [f"- {r.text}", f"  > “{r.quote}” ({r.section}; rule `{r.rule}`)"]
         for c in d.cautions:
             out += [f"- **Caution ({c.condition.value}):** {c.text}", f"  > “{c.quote}” ({c.section})"]
+        out += [f"- *{text}*" for text in _caution_notes(d)]
         out += [f"- **Schedule:** {d.schedule.text}", f"  > “{d.schedule.quote}” ({d.schedule.section})"]
         if d.schedule.note:
             out.append(f"- {d.schedule.note}")
+        if d.schedule.remaining:
+            out.append(f"- **Lifetime maximum:** {d.schedule.remaining}")
         out += [f"- **What if:** {w.text}" for w in d.what_if]
         out.append("")
     out += ["## Notes", ""]
     for n in rec.notes:
-        out.append(f"- {n.text}" + (f" > “{n.quote}”" if n.quote else " (the document is silent here)"))
+        if n.quote:
+            out += [f"- {n.text}", f"  > “{n.quote}” ({n.section})"]
+        else:
+            out.append(f"- {n.text} (the article is silent here)")
     out += ["", f"Source: {rec.source}", ""]
     return "\n".join(out)
 
@@ -112,6 +127,8 @@ def drug_text(drug) -> str:
         lines.append(_wrap(f"{label}: {text}", "  ", "    "))
         lines.append(_wrap(f"“{quote}”", "      ", "       "))
     item("How it works", drug.how_it_works.text, drug.how_it_works.quote)
+    for a in drug.about:
+        item("Also", a.text, a.quote)
     item("Schedule", drug.schedule.text, drug.schedule.quote)
     if drug.schedule.note:
         lines.append(_wrap(f"Note: {drug.schedule.note}", "  ", "    "))
@@ -143,10 +160,13 @@ def explain_drug(advisor, rec: Recommendation, drug_id: str) -> str:
         lines.append(_wrap(f"✗ {rule.id} (→ {rule.status.value}): {why}", "  ", "    "))
     if not others:
         lines.append("  (none)")
-    lines.append("Cautions:" if d.cautions else "Cautions: none of the person's conditions meets a side effect the document names for this drug")
+    lines.append("Cautions:" if d.cautions else "Cautions: none of the person's conditions meets a side effect the article names for this drug")
     for c in d.cautions:
         lines.append(_wrap(f"{c.condition.value}: {c.text}", "  - ", "    "))
         lines.append(_wrap(f"“{c.quote}” — {c.section}", "      ", "       "))
+    lines += [_wrap(text, "  ", "  ") for text in _caution_notes(d)]
+    if d.schedule.remaining:
+        lines.append(_wrap(f"Lifetime maximum: {d.schedule.remaining}", ""))
     if d.what_if:
         lines.append("What would change the answer:")
         lines += [_wrap(w.text, "  - ", "    ") for w in d.what_if]

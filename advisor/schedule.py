@@ -26,23 +26,36 @@ def _every(start: date, every: Interval, k: int) -> date:
     return shift(start, every.n * k, every.unit)  # from the phase start, so month ends do not drift
 
 
+def course_end(schedule: Schedule, start: date) -> date | None:
+    """The last date a finite course (``course_within``) may have an infusion, or None."""
+    within = schedule.course_within
+    return None if within is None else shift(start, within.n, within.unit)
+
+
 def infusions(schedule: Schedule, start: date) -> Iterator[ScheduledInfusion]:
-    """Every infusion date of ``schedule`` starting on ``start`` (endless if the last phase has no count)."""
+    """Every infusion date of ``schedule`` starting on ``start``: none after the end of a finite course
+    (``course_within``, counted from the first infusion), endless if the last phase has no count and
+    the course no end."""
+    end = course_end(schedule, start)
     previous: date | None = None
     for phase in schedule.phases:
         anchor = start if phase.start.after == "first" or previous is None else previous
         first = shift(anchor, phase.start.n, phase.start.unit)
         for k in (range(phase.count) if phase.count is not None else itertools.count()):
-            previous = _every(first, phase.every, k)
-            yield ScheduledInfusion(date=previous, phase=phase.label, dose_mg=phase.dose_mg)
+            day = _every(first, phase.every, k)
+            if end is not None and day > end:
+                return
+            previous = day
+            yield ScheduledInfusion(date=day, phase=phase.label, dose_mg=phase.dose_mg)
 
 
 def is_finite(schedule: Schedule) -> bool:
-    return all(p.count is not None for p in schedule.phases)
+    return schedule.course_within is not None or all(p.count is not None for p in schedule.phases)
 
 
 def to_ics(drug_name: str, items: list[ScheduledInfusion], reminder: str) -> str:
-    """An iCalendar (RFC 5545) file with one all-day event per infusion."""
+    """An iCalendar (RFC 5545) file with one all-day event per infusion; ``reminder`` is each event's
+    description (the reaction window, the schedule's assumptions, the disclaimer)."""
     def esc(text: str) -> str:
         return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 

@@ -113,6 +113,7 @@ def decision_table(advisor: Advisor, drugs: list[str] | None = None) -> tuple[di
     drugs = drugs or list(advisor.drug_ids)
     classes = fact_classes(advisor.kb)
     facts = list(classes)
+    drug_of = {r.id: r.drug for r in advisor.kb.rules}  # the engine also reports conditional notes
     rows: list[Row] = []
     for combo in itertools.product(*(range(len(classes[f])) for f in facts)):
         example = {f: classes[f][i].value for f, i in zip(facts, combo)}
@@ -122,7 +123,7 @@ def decision_table(advisor: Advisor, drugs: list[str] | None = None) -> tuple[di
             statuses = found[d]
             status[d] = next(iter(statuses)).value if len(statuses) == 1 else \
                 ("(none)" if not statuses else "(" + " + ".join(sorted(s.value for s in statuses)) + ")")
-        rules = {d: tuple(r for r in fired if advisor.kb.rule(r).drug == d) for d in drugs}
+        rules = {d: tuple(r for r in fired if r in drug_of and drug_of[r] == d) for d in drugs}
         rows.append(Row({f: frozenset([i]) for f, i in zip(facts, combo)}, status, rules, example))
     return classes, merge(rows, classes)
 

@@ -61,6 +61,8 @@ def test_conditions_are_normalised_and_deduplicated():
     ({"conditions": "pml"}, "conditions", "hepatitis_b"),
     ({"conditions": ["gout"]}, "conditions", "hepatitis_b"),
     ({"conditions": [True]}, "conditions", "hepatitis_b"),
+    ({"conditions": ["\ud800"]}, "conditions", "hepatitis_b"),  # a lone surrogate (YAML "\ud800" gives one)
+    ({"severity": "\ud800\udc00"}, "severity", "moderate"),
     ({"id": 7}, "id", None),
 ])
 def test_bad_input_is_refused_naming_the_field(update, field, allowed_word):

@@ -11,10 +11,12 @@ DRUGS = ("alemtuzumab", "natalizumab", "mitoxantrone", "ocrelizumab")
 
 # Which conditions meet a side effect the document names, per drug (from the source's lists).
 CAUTIONS = {
-    "alemtuzumab": {"autoimmune_disease", "cancer", "blood_disorder"},
-    "natalizumab": {"pml", "liver_disease", "infections", "depression"},
-    "mitoxantrone": {"heart_failure", "kidney_disease", "blood_disorder", "infections", "depression"},
-    "ocrelizumab": {"pml", "hepatitis_b", "shingles", "weakened_immune_system", "cancer", "infections"},
+    "alemtuzumab": {"other_autoimmune_disease", "cancer", "blood_disorder", "infections", "past_infusion_reaction"},
+    "natalizumab": {"pml", "liver_disease", "infections", "depression", "allergies", "past_infusion_reaction"},
+    "mitoxantrone": {"heart_failure", "kidney_disease", "blood_disorder", "infections", "weakened_immune_system",
+                     "depression", "past_infusion_reaction"},
+    "ocrelizumab": {"pml", "hepatitis_b", "shingles", "weakened_immune_system", "cancer", "infections",
+                    "past_infusion_reaction"},
 }
 
 
@@ -60,13 +62,13 @@ def test_what_if_lists_single_changes_that_would_list_a_drug():
     assert what_if["natalizumab"] == {("severity", "severe", "consider"), ("rapidly_worsening", True, "consider")}
     assert what_if["mitoxantrone"] == {("severity", "severe", "applicable")}  # severe SPMS
     assert what_if["ocrelizumab"] == {("ms_type", "relapsing", "applicable"), ("ms_type", "ppms", "applicable")}
-    assert rec.drug("alemtuzumab").what_if[0].text == "With 2 or more prior failures, alemtuzumab becomes applicable."
+    assert rec.drug("alemtuzumab").what_if[0].text == "With 2 or more prior failures, alemtuzumab would become applicable."
 
 
 def test_what_if_gives_the_status_the_change_would_give():
     rec = advise({"ms_type": "relapsing", "severity": "mild"})
     assert {(w.field, w.value, w.status.value) for w in rec.drug("mitoxantrone").what_if} == {("severity", "severe", "consider")}
-    assert rec.drug("mitoxantrone").what_if[0].text == "If the MS were severe, mitoxantrone becomes worth considering."
+    assert rec.drug("mitoxantrone").what_if[0].text == "If the MS were severe, mitoxantrone would become worth considering."
     assert {(w.field, w.value) for w in rec.drug("natalizumab").what_if} == {("severity", "severe"), ("rapidly_worsening", True)}
 
 

@@ -1,0 +1,103 @@
+"""The condition vocabulary, read from the packaged knowledge base (``rules/conditions.toml``).
+
+The facts model validates conditions against it, the command line and the JSON Schema describe them
+from it, and :mod:`advisor.kb` checks a knowledge base's cautions against it: adding a condition is a
+KB edit, not a code change. ``Condition`` stays a ``str`` enum (its values are the condition ids, so
+JSON output is the same strings); aliases (older names) are enum aliases of the condition they name.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import KnowledgeBaseError
+
+CONDITION_ID = r"^[a-z][a-z0-9_]*$"
+
+
+class ConditionItem(BaseModel):
+    """One condition of ``conditions.toml``."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=CONDITION_ID, max_length=60)
+    description: str = Field(min_length=1, max_length=200, pattern=r"^[^\n\r\t\x00-\x1f\x7f]*$")
+    aliases: tuple[Annotated[str, Field(pattern=CONDITION_ID, max_length=60)], ...] = ()
+
+
+def packaged_directory() -> Path:
+    """The knowledge base shipped with the package (installed copy first, then a source checkout's)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "rules", here.parent / "rules"):
+        if (candidate / "kb.toml").is_file():
+            return candidate
+    raise KnowledgeBaseError([(str(here / "rules"), "", "the packaged knowledge base is missing (reinstall the package)")])
+
+
+def vocabulary_problems(items: list[ConditionItem]) -> list[str]:
+    """Duplicate ids, and aliases that clash with an id or with each other."""
+    problems, seen = [], set()
+    for item in items:
+        for name in (item.id, *item.aliases):
+            if name in seen:
+                problems.append(f"'{name}' names two conditions (ids and aliases must be unique)")
+            seen.add(name)
+    return problems
+
+
+def read_conditions(directory: Path) -> tuple[ConditionItem, ...]:
+    path = directory / "conditions.toml"
+    try:
+        with path.open("rb") as f:
+            raw = tomllib.load(f).get("condition")
+        items = [ConditionItem.model_validate(item) for item in raw] if isinstance(raw, list) else None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, ValidationError, TypeError) as e:
+        raise KnowledgeBaseError([(str(path), "", f"the condition vocabulary cannot be read: {e}")]) from None
+    if not items:
+        raise KnowledgeBaseError([(str(path), "", "has no [[condition]] entries")])
+    problems = vocabulary_problems(items)
+    if problems:
+        raise KnowledgeBaseError([(str(path), "", p) for p in problems])
+    return tuple(items)
+
+
+CONDITIONS: tuple[ConditionItem, ...] = read_conditions(packaged_directory())
+DESCRIPTIONS: dict[str, str] = {c.id: c.description for c in CONDITIONS}
+ALIASES: dict[str, str] = {alias: c.id for c in CONDITIONS for alias in c.aliases}
+
+
+class _ConditionBase(str, Enum):
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        return cls.__members__.get(ALIASES[value]) if isinstance(value, str) and value in ALIASES else None
+
+
+Condition = _ConditionBase(  # type: ignore[call-overload]
+    "Condition", [(c.id, c.id) for c in CONDITIONS] + [(alias, target) for alias, target in ALIASES.items()],
+    module=__name__.rsplit(".", 1)[0] + ".models", qualname="Condition")
+Condition.__doc__ = "A health condition: " + "; ".join(f"{c.id}: {c.description}" for c in CONDITIONS) + (
+    "".join(f" (also accepted: {alias} for {target})" for alias, target in ALIASES.items()))
+
+
+def lookup(value: Any) -> Any:
+    """The Condition a user's value names (an id or alias, any case, surrounding space ignored)."""
+    if isinstance(value, Condition):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, got {type(value).__name__}")
+    key = re.sub(r"\s+", " ", value.strip().lower())
+    try:
+        return Condition(key)
+    except ValueError:
+        shown = value.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot go into an error
+        raise ValueError(f"unknown condition '{shown}'") from None
+
+
+def described() -> list[str]:
+    """'id: description' for each condition, in the vocabulary's order, with the accepted aliases."""
+    return [f"{c.id}: {c.description}" + (f" (also accepted: {', '.join(c.aliases)})" if c.aliases else "") for c in CONDITIONS]
