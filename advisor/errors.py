@@ -14,6 +14,9 @@ class InvalidFacts(ValueError):
         self.errors = errors
         super().__init__("; ".join(_describe(e) for e in errors) or "invalid facts")
 
+    def __reduce__(self) -> tuple:  # pickles (batch workers send it to the main process)
+        return (type(self), (self.errors,))
+
 
 def _describe(error: dict) -> str:
     text = f"{error['field'] or repr(error['field'])}: {error['message']}"
@@ -28,3 +31,6 @@ class KnowledgeBaseError(ValueError):
     def __init__(self, problems: list[tuple[str, str, str]]):
         self.problems = problems
         super().__init__("\n".join(f"{f}: {i}: {m}" if i else f"{f}: {m}" for f, i, m in problems))
+
+    def __reduce__(self) -> tuple:  # pickles (batch workers send it to the main process)
+        return (type(self), (self.problems,))
