@@ -167,7 +167,23 @@ def prepare(data: dict[str, Any], options: CaseOptions) -> tuple[dict[str, Any],
     for key, value in data.items():
         if type(value) is float and KINDS.get(key) == "int" and value.is_integer():
             data[key] = int(value)
+    bad = [key for key, value in data.items() if _has_surrogate(value)]
+    if bad:
+        raise InvalidFacts([{"field": key, "message": "holds a lone surrogate (a \\ud800-\\udfff escape that is not text)"} for key in bad])
     return data, kept
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, (list, tuple)):
+        return any(_has_surrogate(v) for v in value[:1000])
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in list(value.items())[:1000])
+    return False
 
 
 class Assessed:

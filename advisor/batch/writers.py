@@ -77,13 +77,13 @@ class CsvWriter(JsonlWriter):
                         *(f"cautions.{d}" for d in drug_ids), "rules", "expected_ok", "differences", "facts", "input",
                         "recommendation", "duplicate_id"]
         self._buf = io.StringIO()
-        self._csv = csv.writer(self._buf, lineterminator="")
+        self._csv = csv.writer(self._buf, lineterminator="\r\n")  # so that a cell with CR or LF is quoted
 
     def _row(self, cells: list[str]) -> str:
         self._buf.seek(0)
         self._buf.truncate()
         self._csv.writerow([neutralise_formula(c) for c in cells])
-        return self._buf.getvalue()
+        return self._buf.getvalue()[:-2]
 
     def header(self) -> str:
         return self._row(self.columns) + "\n"
