@@ -72,8 +72,10 @@ def decoders(src: Path, n: int) -> None:
     try:
         import msgspec
         from advisor.batch.chunks import _FastPath
+        from advisor.batch.writers import writer_for
         from advisor.core import Advisor
-        decoder = _FastPath(Advisor(), None).decoder  # type: ignore[arg-type]
+        advisor = Advisor()
+        decoder = _FastPath(advisor, writer_for("jsonl", advisor.drug_ids)).decoder
         start = time.perf_counter()
         decoder.decode_lines(data)
         timings["msgspec decode_lines, typed struct"] = time.perf_counter() - start

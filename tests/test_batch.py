@@ -108,14 +108,18 @@ MIXED = [
 def test_fast_path_gives_the_same_bytes_and_summary_as_the_plain_path(tmp_path, fmt):
     lines = MIXED + [json.dumps(c).encode() for c in random_cases(1500, invalid_every=97)]
     block = JsonlBlock("f.jsonl", 1, b"\n".join(lines))
+    clean = [{k: v for k, v in c.items() if k != "expect"} for c in random_cases(3000, seed=5)]
+    clean[7]["id"] = clean[3]["id"]
+    clean_block = JsonlBlock("g.jsonl", 11, "\n".join(json.dumps(c) for c in clean).encode())  # all taken at once
     advisor = Advisor()
-    results = []
-    for fast in (True, False):
-        worker = Worker(advisor, writer_for(fmt, advisor.drug_ids), CaseOptions(), fast=fast)
-        assert (worker.fast is not None) == fast
-        data, ends, hashes, summary = worker.process(block)
-        results.append((data, ends, hashes, summary.text(), summary.invalid_examples))
-    assert results[0] == results[1]
+    for b in (block, clean_block):
+        results = []
+        for fast in (True, False):
+            worker = Worker(advisor, writer_for(fmt, advisor.drug_ids), CaseOptions(), fast=fast)
+            assert (worker.fast is not None) == fast
+            data, ends, hashes, summary = worker.process(b)
+            results.append((data, ends, hashes, summary.text(), summary.invalid_examples))
+        assert results[0] == results[1]
     # and through the whole runner, one process and two
     f = tmp_path / "mixed.jsonl"
     f.write_bytes(block.data + b"\n")

@@ -13,6 +13,8 @@ main process. Two paths give the same bytes (a test checks it on a mixed corpus)
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
+from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,7 +26,7 @@ from ..models import PatientFacts
 from .readers import JsonlBlock, RawCase, split_block
 from .records import KINDS, Assessed, CaseOptions, assess, to_record
 from .summary import Summary
-from .writers import Chunk, JsonlWriter, encode
+from .writers import Chunk, JsonlWriter
 
 Result = tuple[bytes, list[int], list[int], Summary]
 _CACHE_LIMIT = 100_000  # distinct values (or decisions) remembered per field
@@ -35,50 +37,56 @@ def id_hash(record_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(record_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
 
 
+def forked_id_hash(record_id: str) -> int:
+    """Python's own 64-bit string hash: the same in every process forked from one main process (not
+    across separately started interpreters, which use :func:`id_hash`), and several times faster."""
+    return hash(record_id)
+
+
 class Worker:
     """What a process needs to assess chunks: the Advisor, the writer, the options and the caches
     (kept here, in batch, for the length of a run)."""
 
-    def __init__(self, advisor: Advisor, writer: JsonlWriter, options: CaseOptions = CaseOptions(), fast: bool = True):
-        self.advisor, self.writer, self.options = advisor, writer, options
-        self.fast = _FastPath(advisor, writer) if fast and options == CaseOptions() and _FastPath.possible() else None
+    def __init__(self, advisor: Advisor, writer: JsonlWriter, options: CaseOptions = CaseOptions(), fast: bool = True,
+                 hasher: Any = id_hash):
+        self.advisor, self.writer, self.options, self.hasher = advisor, writer, options, hasher
+        self.fast = _FastPath(self) if fast and options == CaseOptions() and _FastPath.possible() else None
 
     def process(self, item: JsonlBlock | list[RawCase]) -> Result:
-        chunk, summary = Chunk(), Summary(self.advisor.drug_ids)
+        chunk, summary = Chunk(self.writer.end(False)), Summary(self.advisor.drug_ids)
         if isinstance(item, JsonlBlock):
             if self.fast is not None:
-                self.fast.block(item, chunk, summary, self.plain)
+                self.fast.block(item, chunk, summary)
             else:
                 for raw in split_block(item):
                     self.plain(raw, chunk, summary)
         else:
             for raw in item:
                 self.plain(raw, chunk, summary)
-        return b"".join(chunk.parts), chunk.ends, chunk.hashes, summary.fold()
+        return (*chunk.finish(), summary.fold())
 
     def plain(self, raw: RawCase, chunk: Chunk, summary: Summary) -> None:
         a: Assessed = assess(self.advisor, raw, self.options)
         summary.add(a, raw.source)
         record = to_record(self.advisor, raw.source, a, self.options)
         w = self.writer
-        chunk.add(w.head(a.record_id, raw.source) + w.tail(record), self._end, id_hash(a.record_id) if a.given_id else None)
-
-    @property
-    def _end(self) -> bytes:
-        return encode(self.writer.end(False))
+        chunk.add(w.head(a.record_id, raw.source) + w.tail(record), self.hasher(a.record_id) if a.given_id else None)
 
 
 _INVALID = object()
+_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError)
 
 
 class _FastPath:
     @staticmethod
     def possible() -> bool:
         fields = PatientFacts.model_fields
-        return "id" in fields and all(not f.is_required() or _first_value(f.annotation) is not None for f in fields.values())
+        return "id" in fields and "conditions" in fields and \
+            all(not f.is_required() or _first_value(f.annotation) is not None for f in fields.values())
 
-    def __init__(self, advisor: Advisor, writer: JsonlWriter):
-        self.advisor, self.writer = advisor, writer
+    def __init__(self, worker: Worker):
+        self.worker = worker
+        advisor = self.advisor = worker.advisor
         fields = PatientFacts.model_fields
         types = {"text": str, "int": int, "float": int | float, "bool": bool, "list": list[str]}
         spec = [(name, types[KINDS[name]]) if f.is_required() else (name, types[KINDS[name]], None)
@@ -88,101 +96,147 @@ class _FastPath:
         self.names = [n for n in fields if n != "id"]
         self.base = {n: _first_value(f.annotation) for n, f in fields.items() if f.is_required()}
         self.max_id = next((m.max_length for m in fields["id"].metadata if hasattr(m, "max_length")), None) or 200
-        self.tested = set(advisor.tested_facts)
-        self.values: dict[str, dict] = {n: {} for n in self.names}
+        # The key of a case: per tested fact the number of its decision class, and the number of the
+        # set of caution rules its conditions meet (small ints: cheap to hash). Bounded by the KB.
+        self.keyed = (*advisor.tested_facts, "conditions")
+        self.interned: dict[Any, int] = {}
+        self.parts: list[Any] = []
+        self.values: dict[str, dict] = {n: {} for n in self.names}  # value -> part number or _INVALID
+        self.absent = {n: self._part(n, fields[n].get_default(call_default_factory=True))
+                       for n in self.names if not fields[n].is_required()}
+        self.records: dict[tuple, tuple] = {}  # key -> (decision, caution ids, tail)
         self.decisions: dict[tuple, Any] = {}
-        self.cautions: dict[tuple, tuple[str, ...]] = {}
         self.tails: dict[tuple, str] = {}
-        self.end = encode(writer.end(False))
-        self.default_parts = {n: advisor.fact_class(n, fields[n].default) for n in advisor.tested_facts
-                              if not fields[n].is_required()}
 
-    def _value(self, name: str, value: Any) -> Any:
-        """(normalised value, decision-class part) of one field's value, or _INVALID."""
-        key = (value, type(value)) if not isinstance(value, list) else tuple(value)
+    def _part(self, name: str, norm: Any) -> int:
+        if name == "conditions":
+            part = self.advisor.caution_rules(SimpleNamespace(conditions=norm))  # type: ignore[arg-type]
+        elif name in self.keyed:
+            part = self.advisor.fact_class(name, norm)
+        else:
+            return -1  # a fact no rule tests
+        number = self.interned.get(part)
+        if number is None:
+            number = self.interned[part] = len(self.parts)
+            self.parts.append(part)
+        return number
+
+    def _validate(self, name: str, value: Any, key: Any) -> Any:
+        """The part number of one field's value, or _INVALID: the facts model judges the value
+        (beside valid defaults for the other fields), the Advisor classes it."""
+        try:
+            facts = PatientFacts.parse({**self.base, name: value})
+        except InvalidFacts:
+            found: Any = _INVALID
+        else:
+            found = self._part(name, getattr(facts, name))
         cache = self.values[name]
-        found = cache.get(key)
-        if found is None:
-            try:
-                facts = PatientFacts.parse({**self.base, name: value})
-            except InvalidFacts:
-                found = _INVALID
-            else:
-                norm = getattr(facts, name)
-                found = (norm, self.advisor.fact_class(name, norm) if name in self.tested else None)
-            if len(cache) < _CACHE_LIMIT:
-                cache[key] = found
+        if len(cache) < _CACHE_LIMIT:
+            cache[key] = found
         return found
 
-    def block(self, block: JsonlBlock, chunk: Chunk, summary: Summary, plain: Any) -> None:
-        lines = None
+    def _column(self, name: str, values: list) -> list:
+        cache, kind = self.values[name], KINDS[name]
+        if kind == "list":
+            keys = [tuple(v) if v is not None else None for v in values]
+        elif kind == "float":  # 5 and 5.0 are equal keys, but the model may judge them apart
+            keys = [v if type(v) is float else (None, v) for v in values]
+        else:
+            keys = values
+        out = list(map(cache.get, keys))
+        if None in out:  # values not seen yet, or not given
+            for j, found in enumerate(out):
+                if found is None:
+                    out[j] = self.absent.get(name) if values[j] is None else self._validate(name, values[j], keys[j])
+        return out
+
+    def block(self, block: JsonlBlock, chunk: Chunk, summary: Summary) -> None:
+        data = block.bytes()
+        lines: list[bytes] | None = None
         try:
-            cases = self.decoder.decode_lines(block.data)
-            if len(cases) != block.data.count(b"\n") + 1:
-                cases = None  # blank lines: decoded one by one below, to keep line numbers
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError):
-            cases = None
-        if cases is None:
-            lines = block.data.split(b"\n")
+            cases = self.decoder.decode_lines(data)
+            if len(cases) != data.count(b"\n") + 1:
+                raise ValueError("blank lines")  # decoded one by one below, to keep line numbers
+        except _ERRORS:
+            lines = data.split(b"\n")
             cases = [self._decode(line) for line in lines]
+        present = [c for c in cases if c is not None]
+        columns = {n: self._column(n, list(map(attrgetter(n), present))) for n in self.names}
+        ids = list(map(attrgetter("id"), present))
+        bad = self._refused(columns, ids)
+        keys = list(zip(*(columns[n] for n in self.keyed)))
+        entries = {key: self.records[key] for key in set(keys) & self.records.keys()}
+        for j, key in enumerate(keys):
+            if key not in entries and j not in bad:
+                entries[key] = self._entry(key, present[j])
+        w, worker, hasher = self.worker.writer, self.worker, self.worker.hasher
         name, first = block.name, block.first_line
+        if lines is None and not bad and None not in ids:  # the common case: the whole block at once
+            tails = list(map({k: e[2] for k, e in entries.items()}.__getitem__, keys))
+            chunk.extend(list(map(str.__add__, w.heads(ids, name, first), tails)), list(map(hasher, ids)))
+            self._count(keys, entries, summary)
+            return
+        used = []
+        j = -1
         for i, case in enumerate(cases):
-            if case is None or not self._one(case, f"{name}:{first + i}", chunk, summary):
-                if lines is None:
-                    lines = block.data.split(b"\n")
-                if lines[i].strip():
-                    plain(RawCase(f"{name}:{first + i}", "line", lines[i]), chunk, summary)
+            if case is not None:
+                j += 1
+                if j not in bad:
+                    key, record_id, source = keys[j], ids[j], f"{name}:{first + i}"
+                    used.append(key)
+                    chunk.add(w.head(source if record_id is None else record_id, source) + entries[key][2],
+                              None if record_id is None else hasher(record_id))
+                    continue
+            if lines is None:
+                lines = data.split(b"\n")
+            if lines[i].strip():
+                worker.plain(RawCase(f"{name}:{first + i}", "line", lines[i]), chunk, summary)
+        self._count(used, entries, summary)
+
+    @staticmethod
+    def _count(keys: list[tuple], entries: dict[tuple, tuple], summary: Summary) -> None:
+        summary.cases += len(keys)
+        summary.valid += len(keys)
+        for key, n in Counter(keys).items():
+            decision, caution_ids, _ = entries[key]
+            summary.count(decision, n)
+            summary.fired.update(caution_ids)
+
+    def _refused(self, columns: dict[str, list], ids: list) -> set[int]:
+        """Indexes of the cases the fast path does not take: a value the model refuses, an unusual id."""
+        bad: set[int] = set()
+        for col in columns.values():
+            if _INVALID in col:
+                bad.update(j for j, f in enumerate(col) if f is _INVALID)
+        given_ids = ids if None not in ids else [i for i in ids if i is not None]
+        given = "".join(given_ids)
+        if not (given.isascii() and given.isprintable()) or \
+                (given_ids and not 0 < min(map(len, given_ids)) <= max(map(len, given_ids)) <= self.max_id):
+            bad.update(j for j, i in enumerate(ids)
+                       if i is not None and not (0 < len(i) <= self.max_id and i.isascii() and i.isprintable()))
+        return bad
+
+    def _entry(self, key: tuple, case: Any) -> tuple:
+        """(decision, caution ids, the record's tail) for one key; the decision from the Advisor."""
+        decision = self.decisions.get(key[:-1])
+        if decision is None:
+            values = {n: v for n, v in msgspec.structs.asdict(case).items() if v is not None and n != "id"}
+            decision = self.decisions[key[:-1]] = self.advisor.decide(PatientFacts.parse(values))
+        caution_ids = self.parts[key[-1]]
+        tail = self.tails.get((id(decision), caution_ids))
+        if tail is None:
+            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)  # type: ignore[arg-type]
+            tail = self.tails[(id(decision), caution_ids)] = self.worker.writer.tail(to_record(self.advisor, "", a))
+        entry = (decision, caution_ids, tail)
+        if len(self.records) < _CACHE_LIMIT:
+            self.records[key] = entry
+        return entry
 
     def _decode(self, line: bytes) -> Any:
         try:
             return self.decoder.decode(line) if line.strip() else None
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError):
+        except _ERRORS:
             return None
-
-    def _one(self, case: Any, source: str, chunk: Chunk, summary: Summary) -> bool:
-        record_id = case.id
-        if record_id is not None and not (0 < len(record_id) <= self.max_id and record_id.isascii() and record_id.isprintable()):
-            return False
-        parts, norm = {}, {}
-        for name in self.names:
-            value = getattr(case, name)
-            if value is None:
-                continue
-            found = self._value(name, value)
-            if found is _INVALID:
-                return False
-            norm[name] = found[0]
-            if found[1] is not None:
-                parts[name] = found[1]
-        key = tuple(parts[n] if n in parts else self.default_parts[n] for n in self.advisor.tested_facts)
-        decision = self.decisions.get(key)
-        if decision is None:
-            decision = self.advisor.decide(PatientFacts.parse({**self.base, **norm}))
-            if len(self.decisions) < _CACHE_LIMIT:
-                self.decisions[key] = decision
-        conditions = norm.get("conditions", ())
-        caution_ids = self.cautions.get(conditions)
-        if caution_ids is None:
-            caution_ids = self.advisor.caution_rules(SimpleNamespace(conditions=conditions))  # type: ignore[arg-type]
-            if len(self.cautions) < _CACHE_LIMIT:
-                self.cautions[conditions] = caution_ids
-        tail = self.tails.get((id(decision), caution_ids))
-        if tail is None:
-            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)  # type: ignore[arg-type]
-            tail = self.writer.tail(to_record(self.advisor, "", a))
-            if len(self.tails) < _CACHE_LIMIT:
-                self.tails[(id(decision), caution_ids)] = tail
-        summary.cases += 1
-        summary.valid += 1
-        summary.count(decision, 1)
-        if caution_ids:
-            summary.fired.update(caution_ids)
-        if record_id is None:
-            chunk.add(self.writer.head(source, source) + tail, self.end, None)
-        else:
-            chunk.add(self.writer.head(record_id, source) + tail, self.end, id_hash(record_id))
-        return True
-
 
 
 def _first_value(annotation: Any) -> Any:

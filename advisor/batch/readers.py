@@ -39,10 +39,24 @@ class CsvRow(NamedTuple):
 
 
 class JsonlBlock(NamedTuple):
-    """Whole lines of a JSONL file, starting at line ``first_line``."""
+    """Whole lines of a JSONL file, starting at line ``first_line``: the bytes, or for a regular
+    file only where they are (a worker reads them itself: far less to send between processes)."""
     name: str
     first_line: int
-    data: bytes
+    data: bytes | None
+    path: str | None = None
+    offset: int = 0
+    length: int = 0
+
+    def bytes(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        with open(self.path, "rb") as f:
+            data = os.pread(f.fileno(), self.length, self.offset)
+        if len(data) != self.length:
+            raise OSError(f"{self.name} changed while it was read")
+        return data
 
 
 @dataclass(frozen=True)
@@ -186,7 +200,10 @@ def read_items(paths: Iterable[str], options: ReadOptions = ReadOptions(), progr
         if progress is not None:
             progress.current = opened.raw
         try:
-            yield from READERS[fmt](opened.stream, name, options)
+            if fmt == "jsonl" and opened.stream is opened.raw and opened.size is not None:
+                yield from read_jsonl(opened.stream, name, options, path=p)  # workers read the blocks
+            else:
+                yield from READERS[fmt](opened.stream, name, options)
         except (OSError, EOFError, zlib.error) as e:  # a broken gzip stream, a read error
             yield _error(name, f"cannot read {escape_controls(name)}: {getattr(e, 'strerror', None) or e}; "
                                "the cases after this point are not read")
@@ -217,19 +234,28 @@ def read_paths(paths: Iterable[str], options: ReadOptions = ReadOptions()) -> It
 
 def split_block(block: JsonlBlock) -> list[RawCase]:
     return [RawCase(f"{block.name}:{block.first_line + i}", "line", line)
-            for i, line in enumerate(block.data.split(b"\n")) if line.strip()]
+            for i, line in enumerate(block.bytes().split(b"\n")) if line.strip()]
 
 
 @reader("jsonl")
-def read_jsonl(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[RawCase | JsonlBlock]:
+def read_jsonl(stream: BinaryIO, name: str, options: ReadOptions, path: str | None = None) -> Iterator[RawCase | JsonlBlock]:
     line, carry = 1, bytearray()
     first = True
+    offset = 0  # in the file, of the first byte not yet handed on
+
+    def block_of(data: bytes) -> JsonlBlock:
+        nonlocal offset
+        start, offset = offset, offset + len(data) + 1
+        return JsonlBlock(name, line, data, None) if path is None else JsonlBlock(name, line, None, path, start, len(data))
+
     while True:
         data = stream.read(BLOCK_BYTES)
         if not data:
             break
         if first:
-            data, first = data.removeprefix(codecs.BOM_UTF8), False
+            first = False
+            if data.startswith(codecs.BOM_UTF8):
+                data, offset = data[len(codecs.BOM_UTF8):], len(codecs.BOM_UTF8)
         cut = data.rfind(b"\n")
         if cut < 0:  # a long line: keep reading, up to the limit
             carry += data
@@ -240,10 +266,10 @@ def read_jsonl(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[Ra
             continue
         block = bytes(carry) + data[:cut] if carry else data[:cut]
         carry = bytearray(data[cut + 1:])
-        yield JsonlBlock(name, line, block)
+        yield block_of(block)
         line += block.count(b"\n") + 1
     if carry:  # a last line with no newline after it
-        yield JsonlBlock(name, line, bytes(carry))
+        yield block_of(bytes(carry))
 
 
 def _text(stream: BinaryIO, options: ReadOptions) -> io.TextIOWrapper:

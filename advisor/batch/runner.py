@@ -18,7 +18,7 @@ from multiprocessing.connection import wait
 from typing import Any, Callable
 
 from ..core import Advisor
-from .chunks import Result, Worker
+from .chunks import Result, Worker, forked_id_hash, id_hash
 from .errors import Interrupted, WorkerFailed
 from .readers import JsonlBlock, Progress, RawCase, ReadOptions, read_items
 from .records import CaseOptions
@@ -84,7 +84,10 @@ def run(paths: Iterable[str], out: Any, *, advisor: Advisor | None = None, fmt: 
 
     def consume(result: Result) -> None:
         data, ends, hashes, part = result
-        if hashes:
+        if hashes and len(seen) + len(hashes) <= duplicate_check_limit and seen.isdisjoint(hashes) \
+                and len(unique := set(hashes)) == len(hashes):
+            seen.update(unique)  # the common case: no repeated id in this chunk
+        elif hashes:
             flags = []
             for h in hashes:
                 dup = h in seen
@@ -106,7 +109,7 @@ def run(paths: Iterable[str], out: Any, *, advisor: Advisor | None = None, fmt: 
 
     units = _units(read_items(paths, read, reading), chunk_size)
     if workers <= 1:
-        local = Worker(advisor, writer, options, fast)
+        local = Worker(advisor, writer, options, fast, forked_id_hash)
         for unit in units:
             consume(local.process(unit))
     else:
@@ -128,13 +131,14 @@ def _worker_main(tasks: Any, results: Any, close: list, setup: tuple | None) -> 
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for c in close:  # the main process's ends of other pipes, inherited by fork
         c.close()
+    hasher = forked_id_hash  # forked: every process has the same string hash
     if setup is None:
         setup = _setup
     else:  # spawned: a fresh interpreter gets the KB, not the compiled Advisor
         kb, fmt, options, fast = setup
-        setup = (Advisor(kb=kb), fmt, options, fast)
+        setup, hasher = (Advisor(kb=kb), fmt, options, fast), id_hash
     advisor, fmt, options, fast = setup  # type: ignore[misc]
-    worker = Worker(advisor, writer_for(fmt, advisor.drug_ids), options, fast)
+    worker = Worker(advisor, writer_for(fmt, advisor.drug_ids), options, fast, hasher)
     inbox: queue.SimpleQueue = queue.SimpleQueue()
     parent = os.getppid()
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from itertools import accumulate
 from typing import Any
 
 from .text import neutralise_formula
 
 FORMATS = ("jsonl", "csv", "json")
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_string = json.encoder.encode_basestring  # what _encode does for a str, without the call overhead
 
 
 def encode(text: str) -> bytes:
@@ -36,7 +38,12 @@ class JsonlWriter:
         return ""
 
     def head(self, record_id: str, source: str) -> str:
-        return f'{{"id":{_encode(record_id)},"source":{_encode(source)},'
+        return f'{{"id":{_string(record_id)},"source":{_string(source)},'
+
+    def heads(self, ids: list[str], name: str, first_line: int) -> list[str]:
+        """The heads of the records of consecutive lines from ``first_line`` of ``name``."""
+        prefix, source = self.separator + '{"id":', ',"source":' + _string(name)[:-1] + ":"
+        return [f'{prefix}{_string(i)}{source}{first_line + k}",' for k, i in enumerate(ids)]
 
     def tail(self, record: dict[str, Any]) -> str:
         """Everything after id and source (``record`` may hold them; they are skipped)."""
@@ -88,6 +95,9 @@ class CsvWriter(JsonlWriter):
     def header(self) -> str:
         return self._row(self.columns) + "\n"
 
+    def heads(self, ids: list[str], name: str, first_line: int) -> list[str]:
+        return [self.head(i, f"{name}:{first_line + k}") for k, i in enumerate(ids)]
+
     def head(self, record_id: str, source: str) -> str:
         return self._row([record_id, source]) + ","
 
@@ -122,25 +132,40 @@ def writer_for(fmt: str, drug_ids: tuple[str, ...]) -> JsonlWriter:
 
 
 class Chunk:
-    """Records rendered by a worker: the encoded text, and for each record whose id was given, where
-    its end starts and a hash of the id (the main process flags repeated ids)."""
-    __slots__ = ("parts", "ends", "hashes", "size")
+    """Records rendered by a worker: their text, and for each record whose id was given, a hash of
+    the id and where its end starts in the encoded text (the main process flags repeated ids there)."""
+    __slots__ = ("texts", "marked", "hashes", "end")
 
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.ends: list[int] = []
+    def __init__(self, end: str):
+        self.texts: list[str] = []   # each record without its end (the same for every record)
+        self.marked: list[int] = []  # indexes of the records with a hash
         self.hashes: list[int] = []
-        self.size = 0
+        self.end = end
 
-    def add(self, text: str, end: bytes, id_hash: int | None) -> None:
-        data = encode(text)
-        self.parts.append(data)
-        self.size += len(data)
+    def add(self, text: str, id_hash: int | None) -> None:
         if id_hash is not None:
-            self.ends.append(self.size)
+            self.marked.append(len(self.texts))
             self.hashes.append(id_hash)
-        self.parts.append(end)
-        self.size += len(end)
+        self.texts.append(text)
+
+    def extend(self, texts: list[str], hashes: list[int]) -> None:
+        """Records that all have an id hash."""
+        self.marked += range(len(self.texts), len(self.texts) + len(texts))
+        self.hashes += hashes
+        self.texts += texts
+
+    def finish(self) -> tuple[bytes, list[int], list[int]]:
+        """(encoded text, byte offsets of the marked records' ends, their id hashes)"""
+        if not self.texts:
+            return b"", [], []
+        text = self.end.join(self.texts) + self.end
+        if text.isascii():  # the common case: character offsets are byte offsets
+            data, lengths, step = text.encode("ascii"), map(len, self.texts), len(self.end)
+        else:
+            data = encode(text)
+            lengths, step = (len(encode(t)) for t in self.texts), len(encode(self.end))
+        at = list(accumulate(lengths))
+        return data, [at[k] + k * step for k in self.marked], self.hashes
 
 
 def flag_duplicates(writer: JsonlWriter, data: bytes, ends: list[int], duplicate: list[bool]) -> bytes:
