@@ -499,28 +499,60 @@ def schedule(drug: str, start: Any, count: int | None, received: float | None, i
 \b
 Examples:
   ms-advisor batch cases/ --out results.jsonl
-  ms-advisor batch export.csv --out results.csv --format csv --workers 2
-  cat cases.jsonl | ms-advisor batch - --out - > results.jsonl
+  ms-advisor batch export.csv.gz --out results.csv --format csv --map patient_id=id --extra keep
+  ms-advisor batch export.txt --input-format csv --delimiter ';' --encoding cp1252 --out results.jsonl
+  cat cases.ndjson | ms-advisor batch - --out - --summary-json summary.json > results.jsonl
 """)
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--out", "out_path", required=True, metavar="FILE", help="Where to write the records ('-' for stdout).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "json"]), default="jsonl", show_default=True)
+@click.option("--input-format", type=click.Choice(["jsonl", "csv", "json", "yaml"]), help="Format of stdin and of files with an unknown suffix (default for stdin: jsonl).")
+@click.option("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed among comma, semicolon and tab; 'tab' for a tab).")
+@click.option("--encoding", default="utf-8", show_default=True, help="Encoding of CSV, JSON and YAML inputs (a UTF-8 byte-order mark is read).")
+@click.option("--extra", type=click.Choice(["error", "ignore", "keep"]), default="error", show_default=True, help="Unknown fields or columns: name them in the case's error, drop them, or keep them in the record under 'input'.")
+@click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Rename an input field or column (repeatable), e.g. --map patient_id=id.")
+@click.option("--echo-facts", is_flag=True, help="Put the validated facts in each record.")
+@click.option("--summary-json", metavar="FILE", help="Also write the summary as JSON to FILE.")
+@click.option("--duplicate-check-limit", type=click.IntRange(0), default=None, metavar="N", help="Distinct ids remembered to flag repeated ids (about 90 bytes each; default 5,000,000; 0: no check).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: the number of cores).")
 @click.option("--full", is_flag=True, help="Put the whole Recommendation in each record.")
 @rules_dir_option
 @user_errors
-def batch(paths: tuple[str, ...], out_path: str, fmt: str, workers: int | None, full: bool, rules_dir: str | None) -> None:
-    """Evaluate every case in PATHS (.jsonl, .json, .yaml, .csv files, directories, '-' for JSONL on
-    stdin) and write one record per case, in input order. Exit 0 if every case is valid and every
-    expectation holds, 1 otherwise, 2 for a usage error."""
-    from .batch import end_progress, run_to_file
+def batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | None, delimiter: str | None, encoding: str,
+          extra: str, mapping: tuple[str, ...], echo_facts: bool, summary_json: str | None, duplicate_check_limit: int | None,
+          workers: int | None, full: bool, rules_dir: str | None) -> None:
+    """Evaluate every case in PATHS (.jsonl/.ndjson, .json, .yaml, .csv files, each also gzipped, directories,
+    '-' for stdin) and write one record per case, in input order. Exit 0 if every case is valid and every
+    expectation holds, 1 otherwise, 2 for a usage error or a run that could not finish."""
+    import codecs
+
+    from .batch import DUPLICATE_CHECK_LIMIT, BatchError, CaseOptions, ReadOptions, run_to_file
 
     for p in paths:
-        if p != "-" and not os.path.exists(p):
+        if p != "-" and not os.path.lexists(p):
             raise UserError(f"{p}: no such file or directory")
+    if delimiter is not None:
+        delimiter = "\t" if delimiter.lower() in ("tab", "\\t") else delimiter
+        if len(delimiter) != 1 or delimiter in "\"\r\n":
+            raise UserError("--delimiter: one character (not a quote or a line break), or 'tab'")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise UserError(f"--encoding: unknown encoding '{encoding}'") from None
+    pairs = []
+    for m in mapping:
+        source, sep, target = m.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise UserError(f"--map: '{m}' is not SOURCE=FIELD")
+        pairs.append((source.strip(), target.strip()))
     advisor = get_advisor(rules_dir)  # loads and validates the KB before any work starts
-    summary = run_to_file(list(paths), out_path, fmt=fmt, workers=workers or os.cpu_count() or 1, full=full,
-                          rules_dir=rules_dir, on_error=UserError, advisor=advisor)
-    end_progress()
+    options = CaseOptions(extra=extra, mapping=tuple(pairs), echo_facts=echo_facts, full=full)
+    read = ReadOptions(input_format=input_format, delimiter=delimiter, encoding=encoding)
+    try:
+        summary = run_to_file(list(paths), out_path, advisor=advisor, fmt=fmt, workers=workers or os.cpu_count() or 1,
+                              options=options, read=read, summary_json=summary_json,
+                              duplicate_check_limit=DUPLICATE_CHECK_LIMIT if duplicate_check_limit is None else duplicate_check_limit)
+    except BatchError as e:
+        raise UserError(str(e)) from None
     click.echo(summary.text(), err=True)
     sys.exit(0 if summary.ok else 1)

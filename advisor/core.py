@@ -77,9 +77,6 @@ class Advisor:
         self._tests_on = {fact: [t for t in self.tests if t.fact == fact] for fact in self.tested_facts}
         self._classes: dict[tuple, tuple[bool, ...]] = {}
         self.caching = cache
-        # Views derived from cached decisions by other modules (e.g. batch record fragments), keyed by
-        # the id() of a cached Decision, which lives as long as this Advisor.
-        self.derived: dict[str, dict] = {}
         self._views: tuple | None = None  # schedules and notes: built from the KB on first advise()
         self._decisions: dict[tuple, Decision] = {}
         self._cautions: dict[tuple[Condition, ...], tuple[str, ...]] = {}
@@ -96,20 +93,21 @@ class Advisor:
         fact's part is memoized by the value's class: the value itself for vocabularies and flags, and
         for numbers its place among the KB's thresholds (which interval, whether it equals one), since
         every <, <=, >, >=, ==, in test has the same truth value across such a class."""
-        key = []
-        for name in self.tested_facts:
-            value = getattr(facts, name)
-            if name in self._thresholds:
-                points, exact = self._thresholds[name]
-                cls = (name, bisect.bisect_left(points, value), value in exact)
-            else:
-                cls = (name, value)
-            part = self._classes.get(cls)
-            if part is None:
-                values = {name: _json_value(value)}
-                part = self._classes[cls] = tuple(t.holds(values) for t in self._tests_on[name])
-            key.append(part)
-        return tuple(key)
+        return tuple(self.fact_class(name, getattr(facts, name)) for name in self.tested_facts)
+
+    def fact_class(self, name: str, value: Any) -> tuple[bool, ...]:
+        """One fact's part of the memo key: the truth values of the tests on ``name`` for ``value``
+        (a validated value of that fact). Equal parts for every fact mean the same decision."""
+        if name in self._thresholds:
+            points, exact = self._thresholds[name]
+            cls = (name, bisect.bisect_left(points, value), value in exact)
+        else:
+            cls = (name, value)
+        part = self._classes.get(cls)
+        if part is None:
+            values = {name: _json_value(value)}
+            part = self._classes[cls] = tuple(t.holds(values) for t in self._tests_on[name])
+        return part
 
     def decide(self, facts: PatientFacts) -> Decision:
         if not self.caching:

@@ -17,6 +17,9 @@ class InvalidFacts(ValueError):
         self.errors = errors
         super().__init__("; ".join(_describe(e) for e in errors) or "invalid facts")
 
+    def __reduce__(self) -> tuple:  # pickles (batch workers send it to the main process)
+        return (type(self), (self.errors,))
+
 
 def _describe(error: dict) -> str:
     text = f"{visible(error['field']) or repr(error['field'])}: {visible(error['message'])}"
@@ -36,3 +39,5 @@ class KnowledgeBaseError(ValueError):
         """One line per problem, control characters shown escaped."""
         return [visible(f"{f}: {i}: {m}" if i else f"{f}: {m}") for f, i, m in self.problems]
 
+    def __reduce__(self) -> tuple:  # pickles (batch workers send it to the main process)
+        return (type(self), (self.problems,))

@@ -1,0 +1,244 @@
+"""A unit of work (a JSONL block or a list of raw cases) assessed and rendered, in a worker or in the
+main process. Two paths give the same bytes (a test checks it on a mixed corpus):
+
+* the plain path: ``records.assess`` then ``records.to_record``, case by case;
+* the fast path, for JSONL blocks with the default options: the whole block is decoded in one call by
+  msgspec into a typed struct derived from the facts model; each distinct value of each field is
+  validated once by the facts model itself (and its decision class taken from the Advisor); the
+  decision comes from the Advisor once per class and the record's tail is rendered once per decision
+  and caution set. Any line the fast path cannot take (not JSON, an unknown field, a value the model
+  refuses, an unusual id, an ``expect`` block) goes through the plain path, so error texts are the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from operator import attrgetter
+from types import SimpleNamespace
+from typing import Any
+
+import msgspec
+
+from ..core import Advisor
+from ..errors import InvalidFacts
+from ..models import PatientFacts
+from .readers import JsonlBlock, RawCase, split_block
+from .records import KINDS, Assessed, CaseOptions, assess, to_record
+from .summary import Summary
+from .writers import Chunk, JsonlWriter
+
+Result = tuple[bytes, list[int], list[int], Summary]
+_CACHE_LIMIT = 100_000  # distinct values (or decisions) remembered per field
+
+
+def id_hash(record_id: str) -> int:
+    """8 bytes standing for an id, to find repeated ids in any number of cases in little memory."""
+    return int.from_bytes(hashlib.blake2b(record_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+
+def forked_id_hash(record_id: str) -> int:
+    """Python's own 64-bit string hash: the same in every process forked from one main process (not
+    across separately started interpreters, which use :func:`id_hash`), and several times faster."""
+    return hash(record_id)
+
+
+class Worker:
+    """What a process needs to assess chunks: the Advisor, the writer, the options and the caches
+    (kept here, in batch, for the length of a run)."""
+
+    def __init__(self, advisor: Advisor, writer: JsonlWriter, options: CaseOptions = CaseOptions(), fast: bool = True,
+                 hasher: Any = id_hash):
+        self.advisor, self.writer, self.options, self.hasher = advisor, writer, options, hasher
+        self.fast = _FastPath(self) if fast and options == CaseOptions() and _FastPath.possible() else None
+
+    def process(self, item: JsonlBlock | list[RawCase]) -> Result:
+        chunk, summary = Chunk(self.writer.end(False)), Summary(self.advisor.drug_ids)
+        if isinstance(item, JsonlBlock):
+            if self.fast is not None:
+                self.fast.block(item, chunk, summary)
+            else:
+                for raw in split_block(item):
+                    self.plain(raw, chunk, summary)
+        else:
+            for raw in item:
+                self.plain(raw, chunk, summary)
+        return (*chunk.finish(), summary.fold())
+
+    def plain(self, raw: RawCase, chunk: Chunk, summary: Summary) -> None:
+        a: Assessed = assess(self.advisor, raw, self.options)
+        summary.add(a, raw.source)
+        record = to_record(self.advisor, raw.source, a, self.options)
+        w = self.writer
+        chunk.add(w.head(a.record_id, raw.source) + w.tail(record), self.hasher(a.record_id) if a.given_id else None)
+
+
+_INVALID = object()
+_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError)
+
+
+class _FastPath:
+    @staticmethod
+    def possible() -> bool:
+        fields = PatientFacts.model_fields
+        return "id" in fields and "conditions" in fields and \
+            all(not f.is_required() or _first_value(f.annotation) is not None for f in fields.values())
+
+    def __init__(self, worker: Worker):
+        self.worker = worker
+        advisor = self.advisor = worker.advisor
+        fields = PatientFacts.model_fields
+        types = {"text": str, "int": int, "float": int | float, "bool": bool, "list": list[str]}
+        spec = [(name, types[KINDS[name]]) if f.is_required() else (name, types[KINDS[name]], None)
+                for name, f in fields.items()]
+        spec.sort(key=len)  # msgspec: fields without a default first
+        self.decoder = msgspec.json.Decoder(msgspec.defstruct("FastCase", spec, forbid_unknown_fields=True))
+        self.names = [n for n in fields if n != "id"]
+        self.base = {n: _first_value(f.annotation) for n, f in fields.items() if f.is_required()}
+        self.max_id = next((m.max_length for m in fields["id"].metadata if hasattr(m, "max_length")), None) or 200
+        # The key of a case: per tested fact the number of its decision class, and the number of the
+        # set of caution rules its conditions meet (small ints: cheap to hash). Bounded by the KB.
+        self.keyed = (*advisor.tested_facts, "conditions")
+        self.interned: dict[Any, int] = {}
+        self.parts: list[Any] = []
+        self.values: dict[str, dict] = {n: {} for n in self.names}  # value -> part number or _INVALID
+        self.absent = {n: self._part(n, fields[n].get_default(call_default_factory=True))
+                       for n in self.names if not fields[n].is_required()}
+        self.records: dict[tuple, tuple] = {}  # key -> (decision, caution ids, tail)
+        self.decisions: dict[tuple, Any] = {}
+        self.tails: dict[tuple, str] = {}
+
+    def _part(self, name: str, norm: Any) -> int:
+        if name == "conditions":
+            part = self.advisor.caution_rules(SimpleNamespace(conditions=norm))  # type: ignore[arg-type]
+        elif name in self.keyed:
+            part = self.advisor.fact_class(name, norm)
+        else:
+            return -1  # a fact no rule tests
+        number = self.interned.get(part)
+        if number is None:
+            number = self.interned[part] = len(self.parts)
+            self.parts.append(part)
+        return number
+
+    def _validate(self, name: str, value: Any, key: Any) -> Any:
+        """The part number of one field's value, or _INVALID: the facts model judges the value
+        (beside valid defaults for the other fields), the Advisor classes it."""
+        try:
+            facts = PatientFacts.parse({**self.base, name: value})
+        except InvalidFacts:
+            found: Any = _INVALID
+        else:
+            found = self._part(name, getattr(facts, name))
+        cache = self.values[name]
+        if len(cache) < _CACHE_LIMIT:
+            cache[key] = found
+        return found
+
+    def _column(self, name: str, values: list) -> list:
+        cache, kind = self.values[name], KINDS[name]
+        if kind == "list":
+            keys = [tuple(v) if v is not None else None for v in values]
+        elif kind == "float":  # 5 and 5.0 are equal keys, but the model may judge them apart
+            keys = [v if type(v) is float else (None, v) for v in values]
+        else:
+            keys = values
+        out = list(map(cache.get, keys))
+        if None in out:  # values not seen yet, or not given
+            for j, found in enumerate(out):
+                if found is None:
+                    out[j] = self.absent.get(name) if values[j] is None else self._validate(name, values[j], keys[j])
+        return out
+
+    def block(self, block: JsonlBlock, chunk: Chunk, summary: Summary) -> None:
+        data = block.bytes()
+        lines: list[bytes] | None = None
+        try:
+            cases = self.decoder.decode_lines(data)
+            if len(cases) != data.count(b"\n") + 1:
+                raise ValueError("blank lines")  # decoded one by one below, to keep line numbers
+        except _ERRORS:
+            lines = data.split(b"\n")
+            cases = [self._decode(line) for line in lines]
+        present = [c for c in cases if c is not None]
+        columns = {n: self._column(n, list(map(attrgetter(n), present))) for n in self.names}
+        ids = list(map(attrgetter("id"), present))
+        bad = self._refused(columns, ids)
+        keys = list(zip(*(columns[n] for n in self.keyed)))
+        entries = {key: self.records[key] for key in set(keys) & self.records.keys()}
+        for j, key in enumerate(keys):
+            if key not in entries and j not in bad:
+                entries[key] = self._entry(key, present[j])
+        w, worker, hasher = self.worker.writer, self.worker, self.worker.hasher
+        name, first = block.name, block.first_line
+        if lines is None and not bad and None not in ids:  # the common case: the whole block at once
+            tails = list(map({k: e[2] for k, e in entries.items()}.__getitem__, keys))
+            chunk.extend(list(map(str.__add__, w.heads(ids, name, first), tails)), list(map(hasher, ids)))
+            self._count(keys, entries, summary)
+            return
+        used = []
+        j = -1
+        for i, case in enumerate(cases):
+            if case is not None:
+                j += 1
+                if j not in bad:
+                    key, record_id, source = keys[j], ids[j], f"{name}:{first + i}"
+                    used.append(key)
+                    chunk.add(w.head(source if record_id is None else record_id, source) + entries[key][2],
+                              None if record_id is None else hasher(record_id))
+                    continue
+            if lines is None:
+                lines = data.split(b"\n")
+            if lines[i].strip():
+                worker.plain(RawCase(f"{name}:{first + i}", "line", lines[i]), chunk, summary)
+        self._count(used, entries, summary)
+
+    @staticmethod
+    def _count(keys: list[tuple], entries: dict[tuple, tuple], summary: Summary) -> None:
+        summary.cases += len(keys)
+        summary.valid += len(keys)
+        for key, n in Counter(keys).items():
+            decision, caution_ids, _ = entries[key]
+            summary.count(decision, n)
+            summary.fired.update(caution_ids)
+
+    def _refused(self, columns: dict[str, list], ids: list) -> set[int]:
+        """Indexes of the cases the fast path does not take: a value the model refuses, an unusual id."""
+        bad: set[int] = set()
+        for col in columns.values():
+            if _INVALID in col:
+                bad.update(j for j, f in enumerate(col) if f is _INVALID)
+        given_ids = ids if None not in ids else [i for i in ids if i is not None]
+        given = "".join(given_ids)
+        if not (given.isascii() and given.isprintable()) or \
+                (given_ids and not 0 < min(map(len, given_ids)) <= max(map(len, given_ids)) <= self.max_id):
+            bad.update(j for j, i in enumerate(ids)
+                       if i is not None and not (0 < len(i) <= self.max_id and i.isascii() and i.isprintable()))
+        return bad
+
+    def _entry(self, key: tuple, case: Any) -> tuple:
+        """(decision, caution ids, the record's tail) for one key; the decision from the Advisor."""
+        decision = self.decisions.get(key[:-1])
+        if decision is None:
+            values = {n: v for n, v in msgspec.structs.asdict(case).items() if v is not None and n != "id"}
+            decision = self.decisions[key[:-1]] = self.advisor.decide(PatientFacts.parse(values))
+        caution_ids = self.parts[key[-1]]
+        tail = self.tails.get((id(decision), caution_ids))
+        if tail is None:
+            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)  # type: ignore[arg-type]
+            tail = self.tails[(id(decision), caution_ids)] = self.worker.writer.tail(to_record(self.advisor, "", a))
+        entry = (decision, caution_ids, tail)
+        if len(self.records) < _CACHE_LIMIT:
+            self.records[key] = entry
+        return entry
+
+    def _decode(self, line: bytes) -> Any:
+        try:
+            return self.decoder.decode(line) if line.strip() else None
+        except _ERRORS:
+            return None
+
+
+def _first_value(annotation: Any) -> Any:
+    members = getattr(annotation, "__members__", None)
+    return next(iter(members.values())).value if members else None

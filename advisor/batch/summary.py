@@ -1,0 +1,112 @@
+"""What a batch run found: counts per drug and status (drugs from the KB), rule coverage, invalid
+cases, expectation failures; as text for stderr and as JSON for ``--summary-json``."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from ..models import Status
+from .text import escape_controls
+
+EXAMPLES = 20  # invalid cases and expectation failures listed by id in the JSON summary
+
+
+class Summary:
+    def __init__(self, drug_ids: tuple[str, ...] = (), all_rules: list[str] | None = None):
+        self.cases = self.valid = self.invalid = self.expectations = self.expectation_failures = 0
+        self.duplicate_ids = 0
+        self.duplicate_check_stopped_at: int | None = None
+        self.statuses: dict[str, Counter] = {d: Counter() for d in drug_ids}
+        self.fired: set[str] = set()
+        self.all_rules = all_rules or []
+        self.invalid_examples: list[dict[str, str]] = []
+        self.failure_examples: list[dict[str, Any]] = []
+        self.decisions: dict[int, list] = {}  # id(decision) -> [decision, cases]; folded into statuses
+
+    def add(self, a: Any, source: str) -> None:
+        """Count one assessed case (records.Assessed)."""
+        self.cases += 1
+        if a.error is not None:
+            self.invalid += 1
+            if len(self.invalid_examples) < EXAMPLES:
+                self.invalid_examples.append({"id": a.record_id, "source": source, "error": a.error})
+            return
+        self.valid += 1
+        self.count(a.decision, 1)
+        if a.caution_ids:
+            self.fired.update(a.caution_ids)
+        if a.expectation is not None:
+            self.expectations += 1
+            if a.differences:
+                self.expectation_failures += 1
+                if len(self.failure_examples) < EXAMPLES:
+                    self.failure_examples.append({"id": a.record_id, "source": source, "differences": list(a.differences)})
+
+    def count(self, decision: Any, n: int) -> None:
+        entry = self.decisions.get(id(decision))
+        if entry is None:
+            self.decisions[id(decision)] = [decision, n]
+        else:
+            entry[1] += n
+
+    def fold(self) -> "Summary":
+        for decision, n in self.decisions.values():
+            for d, s in decision.status.items():
+                self.statuses.setdefault(d, Counter())[s.value] += n
+            self.fired.update(decision.fired)
+        self.decisions.clear()
+        return self
+
+    def merge(self, other: "Summary") -> None:
+        other.fold()
+        self.cases += other.cases
+        self.valid += other.valid
+        self.invalid += other.invalid
+        self.expectations += other.expectations
+        self.expectation_failures += other.expectation_failures
+        for d, c in other.statuses.items():
+            self.statuses.setdefault(d, Counter()).update(c)
+        self.fired |= other.fired
+        self.invalid_examples += other.invalid_examples[:EXAMPLES - len(self.invalid_examples)]
+        self.failure_examples += other.failure_examples[:EXAMPLES - len(self.failure_examples)]
+
+    @property
+    def ok(self) -> bool:
+        return self.invalid == 0 and self.expectation_failures == 0
+
+    def unfired(self) -> list[str]:
+        self.fold()
+        return [r for r in self.all_rules if r not in self.fired]
+
+    def text(self) -> str:
+        self.fold()
+        lines = [f"cases: {self.cases}  valid: {self.valid}  invalid: {self.invalid}  "
+                 f"expectations: {self.expectations}  expectation failures: {self.expectation_failures}"
+                 + (f"  duplicate ids: {self.duplicate_ids} (flagged duplicate_id; every case kept)" if self.duplicate_ids else "")]
+        width = max((len(d) for d in self.statuses), default=0) + 1
+        for d, c in self.statuses.items():
+            lines.append(f"  {escape_controls(d):<{width}} " + "  ".join(f"{s.value}: {c.get(s.value, 0)}" for s in Status))
+        unfired = self.unfired()
+        lines.append("rule coverage: every rule fired in at least one case" if not unfired
+                     else f"rules that fired in no case ({len(unfired)}): {', '.join(unfired)}")
+        if self.duplicate_check_stopped_at is not None:
+            lines.append(f"duplicate ids: checked among the first {self.duplicate_check_stopped_at:,} ids only "
+                         "(--duplicate-check-limit)")
+        return "\n".join(lines)
+
+    def to_json(self, kb: Any, seconds: float) -> str:
+        self.fold()
+        data = {
+            "knowledge_base": {"name": kb.header.name, "version": kb.header.version},
+            "cases": self.cases, "valid": self.valid, "invalid": self.invalid,
+            "expectations": self.expectations, "expectation_failures": self.expectation_failures,
+            "duplicate_ids": self.duplicate_ids, "duplicate_check_stopped_at": self.duplicate_check_stopped_at,
+            "status": {d: {s.value: c.get(s.value, 0) for s in Status} for d, c in self.statuses.items()},
+            "rule_coverage": {"rules": len(self.all_rules), "fired": len(self.all_rules) - len(self.unfired()),
+                              "not_fired": self.unfired()},
+            "invalid_cases": self.invalid_examples, "expectation_failure_cases": self.failure_examples,
+            "seconds": round(seconds, 3), "cases_per_second": round(self.cases / seconds) if seconds > 0 else None,
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,180 @@
+"""One writer per output format. A writer owns its header, the text of a record (split into a head,
+the id and source, and a tail, the rest), the record's end with or without the duplicate flag, the
+separator between records and the footer. Text is encoded as UTF-8 with anything that is not (a lone
+surrogate from a JSON escape) written as a backslash escape, so any string in gives a record out.
+
+Records are rendered as ``head + tail + end``; the fast path reuses a tail rendered once per decision.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from itertools import accumulate
+from typing import Any
+
+from .text import neutralise_formula
+
+FORMATS = ("jsonl", "csv", "json")
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_string = json.encoder.encode_basestring  # what _encode does for a str, without the call overhead
+
+
+def encode(text: str) -> bytes:
+    return text.encode("utf-8", "backslashreplace")
+
+
+class JsonlWriter:
+    separator = ""  # written before every record but the first of the output
+
+    def __init__(self, drug_ids: tuple[str, ...] = ()):
+        self.drug_ids = drug_ids
+
+    def header(self) -> str:
+        return ""
+
+    def footer(self, wrote_any: bool) -> str:
+        return ""
+
+    def head(self, record_id: str, source: str) -> str:
+        return f'{{"id":{_string(record_id)},"source":{_string(source)},'
+
+    def heads(self, ids: list[str], name: str, first_line: int) -> list[str]:
+        """The heads of the records of consecutive lines from ``first_line`` of ``name``."""
+        prefix, source = self.separator + '{"id":', ',"source":' + _string(name)[:-1] + ":"
+        return [f'{prefix}{_string(i)}{source}{first_line + k}",' for k, i in enumerate(ids)]
+
+    def tail(self, record: dict[str, Any]) -> str:
+        """Everything after id and source (``record`` may hold them; they are skipped)."""
+        return _encode({k: v for k, v in record.items() if k not in ("id", "source")})[1:-1]
+
+    def end(self, duplicate: bool) -> str:
+        return ',"duplicate_id":true}\n' if duplicate else "}\n"
+
+    def first(self, data: bytes) -> bytes:
+        """The first chunk of the output: its first record without the separator."""
+        return data[len(self.separator):]
+
+
+class JsonWriter(JsonlWriter):
+    """A JSON array: "[", records separated by ",\\n", "]"."""
+    separator = ",\n"
+
+    def header(self) -> str:
+        return "[\n"
+
+    def footer(self, wrote_any: bool) -> str:
+        return "\n]\n" if wrote_any else "]\n"
+
+    def head(self, record_id: str, source: str) -> str:
+        return self.separator + super().head(record_id, source)
+
+    def end(self, duplicate: bool) -> str:
+        return ',"duplicate_id":true}' if duplicate else "}"
+
+
+class CsvWriter(JsonlWriter):
+    """One row per record; the drug columns come from the KB. A text cell that a spreadsheet would
+    run as a formula (starting with =, +, -, @, tab or CR) gets a leading apostrophe."""
+
+    def __init__(self, drug_ids: tuple[str, ...] = ()):
+        super().__init__(drug_ids)
+        self.columns = ["id", "source", "ok", "error", "listed", *(f"status.{d}" for d in drug_ids),
+                        *(f"cautions.{d}" for d in drug_ids), "rules", "expected_ok", "differences", "facts", "input",
+                        "recommendation", "duplicate_id"]
+        self._buf = io.StringIO()
+        self._csv = csv.writer(self._buf, lineterminator="\r\n")  # so that a cell with CR or LF is quoted
+
+    def _row(self, cells: list[str]) -> str:
+        self._buf.seek(0)
+        self._buf.truncate()
+        self._csv.writerow([neutralise_formula(c) for c in cells])
+        return self._buf.getvalue()[:-2]
+
+    def header(self) -> str:
+        return self._row(self.columns) + "\n"
+
+    def heads(self, ids: list[str], name: str, first_line: int) -> list[str]:
+        return [self.head(i, f"{name}:{first_line + k}") for k, i in enumerate(ids)]
+
+    def head(self, record_id: str, source: str) -> str:
+        return self._row([record_id, source]) + ","
+
+    def tail(self, record: dict[str, Any]) -> str:
+        ok = record["ok"]
+        cells = ["true" if ok else "false", record["error"] or ""]
+        n = len(self.drug_ids)
+        if ok:
+            cells.append(";".join(record["listed"]))
+            cells += [record["status"].get(d, "") for d in self.drug_ids]
+            cells += [";".join(record["cautions"].get(d, ())) for d in self.drug_ids]
+            cells.append(";".join(record["rules"]))
+        else:
+            cells += [""] * (2 * n + 2)
+        if "expected_ok" in record:
+            cells += ["true" if record["expected_ok"] else "false", "; ".join(record["differences"])]
+        else:
+            cells += ["", ""]
+        for key in ("facts", "input", "recommendation"):
+            cells.append(json.dumps(record[key], ensure_ascii=False) if key in record else "")
+        return self._row(cells) + ","
+
+    def end(self, duplicate: bool) -> str:
+        return "true\n" if duplicate else "\n"
+
+
+WRITERS = {"jsonl": JsonlWriter, "json": JsonWriter, "csv": CsvWriter}
+
+
+def writer_for(fmt: str, drug_ids: tuple[str, ...]) -> JsonlWriter:
+    return WRITERS[fmt](drug_ids)
+
+
+class Chunk:
+    """Records rendered by a worker: their text, and for each record whose id was given, a hash of
+    the id and where its end starts in the encoded text (the main process flags repeated ids there)."""
+    __slots__ = ("texts", "marked", "hashes", "end")
+
+    def __init__(self, end: str):
+        self.texts: list[str] = []   # each record without its end (the same for every record)
+        self.marked: list[int] = []  # indexes of the records with a hash
+        self.hashes: list[int] = []
+        self.end = end
+
+    def add(self, text: str, id_hash: int | None) -> None:
+        if id_hash is not None:
+            self.marked.append(len(self.texts))
+            self.hashes.append(id_hash)
+        self.texts.append(text)
+
+    def extend(self, texts: list[str], hashes: list[int]) -> None:
+        """Records that all have an id hash."""
+        self.marked += range(len(self.texts), len(self.texts) + len(texts))
+        self.hashes += hashes
+        self.texts += texts
+
+    def finish(self) -> tuple[bytes, list[int], list[int]]:
+        """(encoded text, byte offsets of the marked records' ends, their id hashes)"""
+        if not self.texts:
+            return b"", [], []
+        text = self.end.join(self.texts) + self.end
+        if text.isascii():  # the common case: character offsets are byte offsets
+            data, lengths, step = text.encode("ascii"), map(len, self.texts), len(self.end)
+        else:
+            data = encode(text)
+            lengths, step = (len(encode(t)) for t in self.texts), len(encode(self.end))
+        at = list(accumulate(lengths))
+        return data, [at[k] + k * step for k in self.marked], self.hashes
+
+
+def flag_duplicates(writer: JsonlWriter, data: bytes, ends: list[int], duplicate: list[bool]) -> bytes:
+    """``data`` with the end of each record marked in ``duplicate`` replaced by the flagged end."""
+    plain, flagged = encode(writer.end(False)), encode(writer.end(True))
+    out, last = [], 0
+    for at, dup in zip(ends, duplicate):
+        if dup:
+            out += [data[last:at], flagged]
+            last = at + len(plain)
+    out.append(data[last:])
+    return b"".join(out)
