@@ -341,6 +341,13 @@ def test_guard_allow_lists_a_claim_for_one_rule(kb_copy):
     assert check(kb_copy).exit_code == 0
 
 
+@pytest.mark.parametrize("entry,message", [("maybe", "no claim word"), ("must", "does not use")])
+def test_guard_refuses_a_meaningless_or_stale_allowance(kb_copy, entry, message):
+    edit(kb_copy / "cautions.toml", 'quote = "cancer"\n', f'quote = "cancer"\nallow = ["{entry}"]\n')
+    r = check(kb_copy)
+    assert r.exit_code == 1 and f"cautions.toml: alemtuzumab.cancer: allow lists '{entry}'" in r.stderr and message in r.stderr
+
+
 def test_guard_number_words_and_digits_match_by_value():
     from advisor.claims import overstatement
     assert overstatement("within 2 to 3 years, 140 mg/m²", "within two to three years (140 mg/m2)") is None
