@@ -189,5 +189,12 @@ def explain_drug(advisor, rec: Recommendation, drug_id: str) -> str:
         lines += [_wrap(w.text, "  - ", "    ") for w in d.what_if]
     elif d.drug not in rec.listed:
         lines.append("What would change the answer: no single change of one fact would list it")
+    own = [n for n in rec.notes if n.drug == drug_id]
+    if own:
+        lines.append("Notes:")
+        for n in own:
+            lines.append(_wrap(n.text + ("" if n.quote else " (the article is silent here)"), "  - ", "    "))
+            if n.quote:
+                lines.append(_wrap(f"“{n.quote}” — {n.section}", "      ", "       "))
     lines += ["", _wrap(rec.disclaimer, "")]
     return "\n".join(lines)

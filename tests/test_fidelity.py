@@ -166,6 +166,13 @@ def test_6_infusion_side_effects_and_reaction_signs_in_every_recommendation(fact
         assert word in signs.text and word in signs.quote
 
 
+def test_3_and_7_explain_shows_the_drugs_own_notes():
+    nat = flat(run("explain", "natalizumab", "--ms-type", "relapsing", "--severity", "mild").stdout)
+    assert "The article gives no criteria of its own for natalizumab" in nat
+    mito = flat(run("explain", "mitoxantrone", "--ms-type", "spms", "--severity", "severe").stdout)
+    assert "Your doctor will watch you very closely for signs of side effects during treatment with mitoxantrone" in mito
+
+
 def test_7_mitoxantrone_is_watched_closely_and_is_a_chemotherapy_drug():
     out = flat(run("drugs", "mitoxantrone").stdout)
     assert "chemotherapy drug used to treat cancer" in out
