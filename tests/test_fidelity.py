@@ -77,6 +77,8 @@ def test_1_what_remains_of_the_lifetime_maximum_when_the_dose_received_is_known(
     assert "100 mg/m² already received: 40 of the 140 mg/m² lifetime maximum remains." in flat(r.stdout)
     r = run("schedule", "mitoxantrone", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "140")
     assert listed_dates(r.stdout) == [] and "the 140 mg/m² lifetime maximum is reached; none of it remains" in flat(r.stdout)
+    r = run("schedule", "mitoxantrone", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "150")
+    assert listed_dates(r.stdout) == [] and "the 140 mg/m² lifetime maximum is passed; none of it remains" in flat(r.stdout)
     r = run("schedule", "natalizumab", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "10")
     assert r.exit_code == 2 and "no lifetime maximum" in r.stderr
     rec = advise({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 60})
