@@ -50,3 +50,21 @@ def overstatement(text: str, quote: str | None, allow: Iterable[str] = ()) -> st
     where = "its quote" if quote else "the source (this text has no quote)"
     return (f"text says {', '.join(repr(e) for e in extra)}, which {'is' if len(extra) == 1 else 'are'} not in {where}; "
             f"keep to the quote or list it in `allow` for this item: '{text}'")
+
+
+def unused_allowances(allow: Iterable[str], texts: Iterable[str]) -> list[str]:
+    """An ``allow`` entry that names no claim word or number, or one none of ``texts`` makes: a stale
+    allowance would let a later overstatement through unseen."""
+    words, numbers = set(), set()
+    for text in texts:
+        w, n = claims(text)
+        words |= w
+        numbers |= n
+    out = []
+    for entry in allow:
+        w, n = claims(entry)
+        if not w and not n:
+            out.append(f"allow lists '{entry}', which is no claim word ({', '.join(CLAIM_WORDS)}) and no number")
+        elif not (w <= words and n <= numbers):
+            out.append(f"allow lists '{entry}', which its text does not use (remove it)")
+    return out

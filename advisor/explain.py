@@ -71,7 +71,8 @@ def remaining_text(received: float, maximum: float) -> tuple[float, str]:
     """What remains of a lifetime maximum dose (mg/m²) after ``received``, as a number and in words."""
     remaining = max(round(maximum - received, 6), 0.0)  # 140 - 139.9 is 0.0999...: say 0.1
     if remaining == 0:
-        return 0.0, f"{received:g} mg/m² already received: the {maximum:g} mg/m² lifetime maximum is reached; none of it remains."
+        reached = "reached" if received <= maximum else "passed"
+        return 0.0, f"{received:g} mg/m² already received: the {maximum:g} mg/m² lifetime maximum is {reached}; none of it remains."
     return remaining, f"{received:g} mg/m² already received: {remaining:g} of the {maximum:g} mg/m² lifetime maximum remains."
 
 

@@ -17,7 +17,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from .claims import overstatement
+from .claims import overstatement, unused_allowances
 from .errors import KnowledgeBaseError
 from .vocabulary import ConditionItem, packaged_directory, vocabulary_problems
 from .models import MSType, Condition, Interval, PatientFacts, Phase, Severity, Status
@@ -474,14 +474,21 @@ def claim_problems(drugs: list, rules: list, cautions: list, notes: list) -> lis
         texts += [("drugs.toml", d.id, t, s.quote, s.allow) for t in (s.text, s.note) if t]
         if d.side_effects.list_note:
             texts.append(("drugs.toml", d.id, d.side_effects.list_note, None, d.side_effects.allow))
+        if d.brand_note:
+            texts.append(("drugs.toml", d.id, d.brand_note, None, ()))
     texts += [("decisions.toml", r.id, r.text, r.quote, r.allow) for r in rules]
     texts += [("cautions.toml", c.id, c.text, c.quote, c.allow) for c in cautions]
     texts += [("notes.toml", n.id, n.text, n.quote, n.allow) for n in notes]
     out = []
+    uses: dict[tuple[str, str, int], tuple[tuple[str, ...], list[str]]] = {}
     for file, ident, text, quote, allow in texts:
         problem = overstatement(text, quote, allow)
         if problem:
             out.append((file, ident, problem))
+        if allow:  # one `allow` may serve several texts of an item (a schedule's text and note)
+            uses.setdefault((file, ident, id(allow)), (allow, []))[1].append(text)
+    for (file, ident, _), (allow, used_by) in uses.items():
+        out += [(file, ident, p) for p in unused_allowances(allow, used_by)]
     return out
 
 

@@ -33,10 +33,21 @@ def _drug_title(d: DrugAdvice) -> str:
     return f"{d.name}" + (f" ({d.brand})" if d.brand else "")
 
 
+def _first_attributions(d: DrugAdvice) -> list[str | None]:
+    """Per caution, the attribution of the unheaded list it rests on, the first time it comes (it is
+    said once per drug, right under the first caution resting on that list)."""
+    seen: set[str] = set()
+    out: list[str | None] = []
+    for c in d.cautions:
+        out.append(c.attribution if c.attribution and c.attribution not in seen else None)
+        if c.attribution:
+            seen.add(c.attribution)
+    return out
+
+
 def _caution_notes(d: DrugAdvice) -> list[str]:
-    """Said once under a drug's cautions: how an unheaded list is attributed, and that a caution never
-    changes a status."""
-    return list(dict.fromkeys([*(c.attribution for c in d.cautions if c.attribution), *(c.note for c in d.cautions if c.note)]))
+    """Said once under a drug's cautions: that a caution never changes a status."""
+    return list(dict.fromkeys(c.note for c in d.cautions if c.note))
 
 
 def table(rec: Recommendation, explain: bool = False) -> str:
@@ -54,10 +65,13 @@ def table(rec: Recommendation, explain: bool = False) -> str:
             lines.append(_wrap(("why: " if d.drug in rec.listed else "why not: ") + r.text, "      "))
             if explain:
                 lines.append(_wrap(f"“{r.quote}” — {r.section} [{r.rule}]", "        "))
-        for c in d.cautions:
-            lines.append(_wrap(click.style("caution", fg="red") + f" ({c.condition.value}): {c.text}", "      "))
+        for c, attribution in zip(d.cautions, _first_attributions(d)):
+            wrapped = _wrap(f"caution ({c.condition.value}): {c.text}", "      ")  # wrap first: colour codes have no width
+            lines.append(wrapped.replace("caution", click.style("caution", fg="red"), 1))
             if explain:
                 lines.append(_wrap(f"“{c.quote}” — {c.section} [{c.rule}]", "        "))
+            if attribution:
+                lines.append(_wrap(attribution, "        "))
         lines += [_wrap(text, "        ") for text in _caution_notes(d)]
         if d.drug in rec.listed:
             lines.append(_wrap(f"schedule: {d.schedule.text}", "      "))
@@ -86,8 +100,10 @@ def markdown(rec: Recommendation) -> str:
         out += [f"## {_drug_title(d)}: {STATUS_LABEL[d.status].lower()}", ""]
         for r in d.reasons:
             out += [f"- {r.text}", f"  > “{r.quote}” ({r.section}; rule `{r.rule}`)"]
-        for c in d.cautions:
+        for c, attribution in zip(d.cautions, _first_attributions(d)):
             out += [f"- **Caution ({c.condition.value}):** {c.text}", f"  > “{c.quote}” ({c.section})"]
+            if attribution:
+                out.append(f"  *{attribution}*")
         out += [f"- *{text}*" for text in _caution_notes(d)]
         out += [f"- **Schedule:** {d.schedule.text}", f"  > “{d.schedule.quote}” ({d.schedule.section})"]
         if d.schedule.note:
@@ -161,9 +177,11 @@ def explain_drug(advisor, rec: Recommendation, drug_id: str) -> str:
     if not others:
         lines.append("  (none)")
     lines.append("Cautions:" if d.cautions else "Cautions: none of the person's conditions meets a side effect the article names for this drug")
-    for c in d.cautions:
+    for c, attribution in zip(d.cautions, _first_attributions(d)):
         lines.append(_wrap(f"{c.condition.value}: {c.text}", "  - ", "    "))
         lines.append(_wrap(f"“{c.quote}” — {c.section}", "      ", "       "))
+        if attribution:
+            lines.append(_wrap(attribution, "    ", "    "))
     lines += [_wrap(text, "  ", "  ") for text in _caution_notes(d)]
     if d.schedule.remaining:
         lines.append(_wrap(f"Lifetime maximum: {d.schedule.remaining}", ""))
@@ -172,5 +190,12 @@ def explain_drug(advisor, rec: Recommendation, drug_id: str) -> str:
         lines += [_wrap(w.text, "  - ", "    ") for w in d.what_if]
     elif d.drug not in rec.listed:
         lines.append("What would change the answer: no single change of one fact would list it")
+    own = [n for n in rec.notes if n.drug == drug_id]
+    if own:
+        lines.append("Notes:")
+        for n in own:
+            lines.append(_wrap(n.text + ("" if n.quote else " (the article is silent here)"), "  - ", "    "))
+            if n.quote:
+                lines.append(_wrap(f"“{n.quote}” — {n.section}", "      ", "       "))
     lines += ["", _wrap(rec.disclaimer, "")]
     return "\n".join(lines)

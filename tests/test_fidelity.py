@@ -77,6 +77,8 @@ def test_1_what_remains_of_the_lifetime_maximum_when_the_dose_received_is_known(
     assert "100 mg/m² already received: 40 of the 140 mg/m² lifetime maximum remains." in flat(r.stdout)
     r = run("schedule", "mitoxantrone", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "140")
     assert listed_dates(r.stdout) == [] and "the 140 mg/m² lifetime maximum is reached; none of it remains" in flat(r.stdout)
+    r = run("schedule", "mitoxantrone", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "150")
+    assert listed_dates(r.stdout) == [] and "the 140 mg/m² lifetime maximum is passed; none of it remains" in flat(r.stdout)
     r = run("schedule", "natalizumab", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "10")
     assert r.exit_code == 2 and "no lifetime maximum" in r.stderr
     rec = advise({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 60})
@@ -164,6 +166,13 @@ def test_6_infusion_side_effects_and_reaction_signs_in_every_recommendation(fact
         assert word in process.text and word in process.quote
     for word in ("hives", "scaly patches", "warmness or fever", "rash"):
         assert word in signs.text and word in signs.quote
+
+
+def test_3_and_7_explain_shows_the_drugs_own_notes():
+    nat = flat(run("explain", "natalizumab", "--ms-type", "relapsing", "--severity", "mild").stdout)
+    assert "The article gives no criteria of its own for natalizumab" in nat
+    mito = flat(run("explain", "mitoxantrone", "--ms-type", "spms", "--severity", "severe").stdout)
+    assert "Your doctor will watch you very closely for signs of side effects during treatment with mitoxantrone" in mito
 
 
 def test_7_mitoxantrone_is_watched_closely_and_is_a_chemotherapy_drug():
@@ -339,6 +348,13 @@ def test_guard_allow_lists_a_claim_for_one_rule(kb_copy):
     assert check(kb_copy).exit_code == 1
     edit(kb_copy / "cautions.toml", 'quote = "cancer"\n', 'quote = "cancer"\nallow = ["only"]\n')
     assert check(kb_copy).exit_code == 0
+
+
+@pytest.mark.parametrize("entry,message", [("maybe", "no claim word"), ("must", "does not use")])
+def test_guard_refuses_a_meaningless_or_stale_allowance(kb_copy, entry, message):
+    edit(kb_copy / "cautions.toml", 'quote = "cancer"\n', f'quote = "cancer"\nallow = ["{entry}"]\n')
+    r = check(kb_copy)
+    assert r.exit_code == 1 and f"cautions.toml: alemtuzumab.cancer: allow lists '{entry}'" in r.stderr and message in r.stderr
 
 
 def test_guard_number_words_and_digits_match_by_value():
