@@ -358,10 +358,15 @@ def schedule(drug: str, start: Any, count: int | None, ics_file: str | None, rul
     advisor = get_advisor(rules_dir)
     d = advisor.kb.drug(drug_id(advisor, drug))
     sched = schedule_of(d)
-    limit = count if count is not None else (None if is_finite(sched) else 10)
-    items = list(itertools.islice(infusions(sched, start.date()), limit))
     notes = {n.id: n for n in advisor.kb.notes}
     reminder = notes["infusion_reaction_window"].text if "infusion_reaction_window" in notes else ""
+    limit = count if count is not None else (None if is_finite(sched) else 10)
+    try:
+        items = list(itertools.islice(infusions(sched, start.date()), limit))
+        ics = to_ics(d.name, items, reminder).encode("utf-8") if ics_file else b""  # complete before any file is touched
+    except (OverflowError, ValueError):  # a date past the year 9999
+        raise UserError(f"--start {start:%Y-%m-%d}: the schedule runs past the year 9999 (the last date a calendar here can hold); "
+                        "give an earlier --start or a smaller --count") from None
     lines = [f"{d.name}: {sched.text}", f"“{sched.quote}”", ""]
     lines += [f"{i:>3}. {item.date:%Y-%m-%d} ({item.date:%a})  {item.phase}" + (f", {item.dose_mg:g} mg" if item.dose_mg else "")
               for i, item in enumerate(items, 1)]
@@ -373,13 +378,14 @@ def schedule(drug: str, start: Any, count: int | None, ics_file: str | None, rul
     if reminder:
         lines.append(f"Reminder: {reminder}")
     lines.append(advisor.kb.header.disclaimer)
-    if ics_file:
+    if ics_file is not None:
+        from .atomic import WriteError, write_atomically
+
         try:
-            with open(ics_file, "w", encoding="utf-8", newline="") as f:
-                f.write(to_ics(d.name, items, reminder))
-        except OSError as e:
-            raise UserError(f"--ics: {ics_file}: cannot write: {e.strerror}") from None
-        lines.append(f"Wrote {len(items)} infusion(s) to {ics_file}")
+            write_atomically(ics_file, ics)  # never truncates the old file before the new one is whole
+        except WriteError as e:
+            raise UserError(f"--ics: {ics_file}: {e}") from None
+        lines.append(f"Wrote {len(items)} infusion(s) to {visible(ics_file)}")
     echo("\n".join(lines))
 
 
