@@ -285,7 +285,8 @@ def kb_check(rules_dir: str | None, source: str | None) -> None:
         click.echo(f"{len(report.problems)} problem(s) found", err=True)
         sys.exit(1)
     echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; "
-         f"every rule fires; exactly one status per drug in all {report.combinations} combinations of tested fact values")
+         f"every rule fires; exactly one status per drug in all {report.combinations} combinations of tested fact values "
+         "(one value for each class of values the rules tell apart)")
 
 
 @main.command(epilog="""
