@@ -115,10 +115,12 @@ def get_advisor(rules_dir: str | None) -> Any:
 
 
 def drug_id(advisor: Any, name: str) -> str:
-    """A drug id from an id, name or brand, case-insensitively."""
-    key = name.strip().lower()
+    """A drug id from an id, name or brand, matched as the KB keeps them apart (NFKC, case-folded)."""
+    from .kb import name_key
+
+    key = name_key(name)
     for d in advisor.kb.drugs:
-        if key in (d.id, d.name.lower(), (d.brand or "").lower()):
+        if key and key in (name_key(d.id), name_key(d.name), name_key(d.brand or "")):
             return d.id
     raise UserError(f"unknown drug '{visible(name)}' (allowed: {', '.join(advisor.kb.drug_ids)})")
 
@@ -280,7 +282,7 @@ def kb_check(rules_dir: str | None, source: str | None) -> None:
         raise UserError(f"--source: {source}: no such file")
     report = check(rules_dir or default_directory(), source=source)
     for problem in report.problems:
-        click.echo(f"problem: {problem}", err=True)
+        click.echo(f"problem: {visible(problem)}", err=True)
     if not report.ok:
         click.echo(f"{len(report.problems)} problem(s) found", err=True)
         sys.exit(1)

@@ -301,3 +301,16 @@ def test_the_shipped_kb_decision_space(kb_copy):
     space = decision_space(kb.rules, kb.drug_ids)
     assert space.problems == [] and space.combinations == 162
     assert {rule for _, _, fired in space.cases for rule in fired} == {r.id for r in kb.rules}
+
+
+def test_kb_check_shows_a_quote_with_control_characters_escaped(kb_copy):
+    edit(kb_copy / "cautions.toml", 'quote = "kidney failure"', 'quote = "kidney \\u001b]0;x\\u0007failure"')
+    r = CliRunner().invoke(main, ["kb", "check", "--rules-dir", str(kb_copy)])
+    assert r.exit_code == 1 and "\x1b" not in r.stderr and "\\x1b]0;x\\x07" in r.stderr
+
+
+@pytest.mark.parametrize("name", ["Tysabri", "TYSABRI", "ｔｙｓａｂｒｉ", " natalizumab ", "Natalizumab"])
+def test_a_drug_is_found_by_id_name_or_brand_as_the_kb_keeps_them_apart(name):
+    r = CliRunner().invoke(main, ["drugs", name, "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert [d["id"] for d in __import__("json").loads(r.stdout)] == ["natalizumab"]
