@@ -3,14 +3,13 @@ complete and unambiguous (exactly one status per drug for every combination of t
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .core import NOTE, Advisor
 from .errors import KnowledgeBaseError
-from .kb import TESTABLE, KnowledgeBase, load
+from .kb import TESTABLE, KnowledgeBase, decision_space, load, value_classes
 from .models import MSType, PatientFacts, Severity
 
 
@@ -37,52 +36,49 @@ class Report:
 
 
 def representative_values(kb: KnowledgeBase) -> dict[str, list[Any]]:
-    """For each fact the status rules test, values that fall on every side of every test: all values of
-    a vocabulary or flag; for numbers, each threshold, a little below and above it, and zero."""
+    """For each fact the status rules test, one value of each class of its values that the rules'
+    tests treat alike (every value of a vocabulary or flag; each threshold and a value inside every
+    interval around them)."""
     out: dict[str, list[Any]] = {}
-    for fact, kind in TESTABLE.items():
-        thresholds = sorted({v for r in (*kb.rules, *kb.notes) for t in r.when if t.fact == fact
-                             for v in (t.value if isinstance(t.value, list) else [t.value])})
-        if not thresholds:
-            continue
-        if kind is bool:
-            out[fact] = [False, True]
-        elif kind in (MSType, Severity):
-            out[fact] = [m.value for m in kind]
-        else:
-            step = 1 if kind is int else 0.5
-            points = {0, *thresholds, *(t + step for t in thresholds), *(t - step for t in thresholds)}
-            out[fact] = sorted(kind(p) for p in points if p >= 0)
+    for fact in TESTABLE:
+        points = [v for r in (*kb.rules, *kb.notes) for t in r.when if t.fact == fact for v in (t.value if isinstance(t.value, list) else [t.value])]
+        if points:
+            out[fact] = value_classes(fact, points)
     return out
 
 
 def check(rules_dir: str | Path, source: str | Path | None = None, require_approved: bool = False) -> Report:
-    """Every check of the module docstring; with ``require_approved``, also every rule's review status."""
+    """Everything load() proves (the decision space included: exactly one status per drug for every
+    class of fact values, every rule reachable), and that the compiled engine agrees: for one
+    combination per distinct set of firing rules, the rules durable-rules fires are those rules; every conditional note can be given; with
+    ``require_approved``, every rule's review status is "approved"."""
     try:
         kb = load(rules_dir, source=source)
     except KnowledgeBaseError as e:
         return Report(tuple(Problem(*p) for p in e.problems), 0, 0, 0)
     advisor = Advisor(kb=kb, cache=False)
     problems: list[Problem] = []
+    space = decision_space(kb.rules, kb.drug_ids)
+    problems += [Problem(*p) for p in space.problems]
     values = representative_values(kb)
-    names = list(values)
-    fired_ever: set[str] = set()
-    combinations = 0
-    for combo in itertools.product(*(values[n] for n in names)):
-        combinations += 1
-        facts = dict(zip(names, combo))
-        fired, found = advisor.evaluate(facts)
-        fired_ever.update(fired)
-        for drug, statuses in found.items():
-            if len(statuses) != 1:
-                what = "no status" if not statuses else f"{len(statuses)} statuses ({', '.join(sorted(s.value for s in statuses))})"
-                rules = ", ".join(r for r in fired if r.startswith(drug + ".")) or "no rule fired"
-                problems.append(Problem("decisions.toml", drug, f"{what} for {facts} [{rules}]"))
-    for rule in kb.rules:
-        if rule.id not in fired_ever:
-            problems.append(Problem("decisions.toml", rule.id, "never fires: no combination of fact values meets all its tests"))
+    defaults = {fact: v[0] for fact, v in values.items()}
+    drug_of = {r.id: r.drug for r in kb.rules}  # the engine also reports conditional notes
+    for drug, combo, expected in space.cases:
+        fired, _ = advisor.evaluate({**defaults, **combo})
+        got = tuple(r for r in fired if drug_of.get(r) == drug)
+        if got != expected:
+            problems.append(Problem("decisions.toml", drug, f"the rules engine fired [{', '.join(got)}] for {combo}, "
+                                                            f"the rules say [{', '.join(expected)}]"))
     for note in kb.notes:
-        if note.when and NOTE + note.id not in fired_ever:
+        if not note.when:
+            continue
+        combo = {}
+        for fact in dict.fromkeys(t.fact for t in note.when):
+            fits = [v for v in values.get(fact, []) if all(t.holds({fact: v}) for t in note.when if t.fact == fact)]
+            if fits:
+                combo[fact] = fits[0]
+        fired = advisor.evaluate({**defaults, **combo})[0] if len(combo) == len({t.fact for t in note.when}) else ()
+        if NOTE + note.id not in fired:
             problems.append(Problem("notes.toml", note.id, "never given: no combination of fact values meets all its tests"))
     for caution in kb.cautions:
         facts = PatientFacts(ms_type=MSType.relapsing, severity=Severity.mild, conditions=(caution.condition,))
@@ -97,4 +93,4 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
     for condition in kb.conditions:
         if condition.id not in met:
             problems.append(Problem("cautions.toml", condition.id, "no caution names this condition (say so in a note if the source is silent)"))
-    return Report(tuple(problems), len(kb.rules), len(kb.cautions), combinations)
+    return Report(tuple(problems), len(kb.rules), len(kb.cautions), space.combinations)

@@ -116,10 +116,12 @@ def get_advisor(rules_dir: str | None) -> Any:
 
 
 def drug_id(advisor: Any, name: str) -> str:
-    """A drug id from an id, name or brand, case-insensitively."""
-    key = name.strip().lower()
+    """A drug id from an id, name or brand, matched as the KB keeps them apart (NFKC, case-folded)."""
+    from .kb import name_key
+
+    key = name_key(name)
     for d in advisor.kb.drugs:
-        if key in (d.id, d.name.lower(), (d.brand or "").lower()):
+        if key and key in (name_key(d.id), name_key(d.name), name_key(d.brand or "")):
             return d.id
     raise UserError(f"unknown drug '{visible(name)}' (allowed: {', '.join(advisor.kb.drug_ids)})")
 
@@ -284,12 +286,13 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
         raise UserError(f"--source: {source}: no such file")
     report = check(rules_dir or default_directory(), source=source, require_approved=require_approved)
     for problem in report.problems:
-        click.echo(f"problem: {problem}", err=True)
+        click.echo(f"problem: {visible(problem)}", err=True)
     if not report.ok:
         click.echo(f"{len(report.problems)} problem(s) found", err=True)
         sys.exit(1)
     echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; no text claims more than its quote; "
-         f"every rule fires; exactly one status per drug in all {report.combinations} combinations of tested fact values")
+         f"every rule fires; exactly one status per drug in all {report.combinations} combinations of tested fact values "
+         "(one value for each class of values the rules tell apart)")
 
 
 @kb.command("info", epilog="""
@@ -465,13 +468,19 @@ def schedule(drug: str, start: Any, count: int | None, received: float | None, i
     limit = count if count is not None else (None if is_finite(sched) else 10)
     if received is not None and sched.lifetime_max_mg_m2 is not None and received >= sched.lifetime_max_mg_m2:
         limit = 0  # the lifetime maximum is reached: no further infusion to date
-    items = list(itertools.islice(infusions(sched, start.date()), limit))
     notes = {n.id: n for n in advisor.kb.notes}
     reminder = notes["infusion_reaction_window"].text if "infusion_reaction_window" in notes else ""
+    description = "\n\n".join(t for t in (reminder, sched.note, advisor.kb.header.disclaimer) if t)
+    try:
+        items = list(itertools.islice(infusions(sched, start.date()), limit))
+        end = course_end(sched, start.date())
+        ics = to_ics(d.name, items, description).encode("utf-8") if ics_file else b""  # complete before any file is touched
+    except (OverflowError, ValueError):  # a date past the year 9999
+        raise UserError(f"--start {start:%Y-%m-%d}: the schedule runs past the year 9999 (the last date a calendar here can hold); "
+                        "give an earlier --start or a smaller --count") from None
     lines = [f"{d.name}: {sched.text}", f"“{sched.quote}”", ""]
     lines += [f"{i:>3}. {item.date:%Y-%m-%d} ({item.date:%a})  {item.phase}" + (f", {item.dose_mg:g} mg" if item.dose_mg else "")
               for i, item in enumerate(items, 1)]
-    end = course_end(sched, start.date())
     if not is_finite(sched) and count is None:
         lines.append(f"     ... and on, every {sched.phases[-1].every.n} {sched.phases[-1].every.unit} (use --count for more)")
     elif end is not None and items:
@@ -484,14 +493,14 @@ def schedule(drug: str, start: Any, count: int | None, received: float | None, i
     if reminder:
         lines.append(f"Reminder: {reminder}")
     lines.append(advisor.kb.header.disclaimer)
-    if ics_file:
-        description = "\n\n".join(t for t in (reminder, sched.note, advisor.kb.header.disclaimer) if t)
+    if ics_file is not None:
+        from .atomic import WriteError, write_atomically
+
         try:
-            with open(ics_file, "w", encoding="utf-8", newline="") as f:
-                f.write(to_ics(d.name, items, description))
-        except OSError as e:
-            raise UserError(f"--ics: {ics_file}: cannot write: {e.strerror}") from None
-        lines.append(f"Wrote {len(items)} infusion(s) to {ics_file}")
+            write_atomically(ics_file, ics)  # never truncates the old file before the new one is whole
+        except WriteError as e:
+            raise UserError(f"--ics: {ics_file}: {e}") from None
+        lines.append(f"Wrote {len(items)} infusion(s) to {visible(ics_file)}")
     echo("\n".join(lines))
 
 

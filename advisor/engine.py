@@ -27,6 +27,11 @@ durable-rules' sharp edges, and how this wrapper owns them:
   that refuses. On 3.12+ durable's engine calls the deprecated ``datetime.utcfromtimestamp`` for every
   rule action; the wrapper gives durable an equivalent clock without that call, and ignores any other
   DeprecationWarning raised from durable's own modules (ours still show).
+* Breadth: durable walks the alpha network with a fixed stack of 64 entries. When more than about 63
+  rules (or ``$or`` branches) of one ruleset match the same fact it fails with error 303 or crashes
+  the process (SIGSEGV). The wrapper splits a KB's rules into rulesets of at most
+  RULES_PER_RULESET rules (each with its own catch-all), asserts the fact into each and merges what
+  fired; an ``in`` test's values are de-duplicated, so at most one of its branches matches.
 * Numbers: durable's JSON reader takes a number for an integer unless a '.' comes before any
   exponent, so ``1e-05`` or ``1e+16`` (Python's float repr, which durable's json.dumps produces)
   breaks the message and then the session ("Could not delete state, error code: 309"). The wrapper
@@ -113,6 +118,7 @@ _NAMES = itertools.count()
 MARKER = "advisor_case"  # added to every asserted fact; the catch-all rule matches it
 CATCH_ALL = "$catch_all"
 CONTROL_KEYS = frozenset({"sid", "id", MARKER})
+RULES_PER_RULESET = 32  # far below durable's 64-entry stack (see the module's note on breadth)
 
 
 class _QuietHost(_durable.Host):
@@ -169,6 +175,7 @@ def compile_test(test: Test) -> dict:
     if test.op in simple:
         return simple[test.op](v)
     assert isinstance(v, list)
+    v = list(dict.fromkeys(v))  # one alternative per value (1 and 1.0 are one): see RULES_PER_RULESET
     if test.op == "in":
         return {"$or": [{f: x} for x in v]} if len(v) > 1 else {f: v[0]}
     return {"$and": [{"$neq": {f: x}} for x in v]} if len(v) > 1 else {"$neq": {f: v[0]}}
@@ -196,11 +203,15 @@ class Engine:
         self._sids = itertools.count()
         if CATCH_ALL in rules:
             raise ValueError(f"rule id {CATCH_ALL} is reserved")
-        definition = {rule_id: dict(_engine_antecedent(antecedent), run=self._action(rule_id))
-                      for rule_id, antecedent in rules.items()}
-        definition[CATCH_ALL] = {"all": [{"m": {MARKER: True}}], "run": lambda c: None}
+        definitions = {}
+        for start in range(0, max(len(self.rule_ids), 1), RULES_PER_RULESET):
+            chunk = self.rule_ids[start:start + RULES_PER_RULESET]
+            definition = {rule_id: dict(_engine_antecedent(rules[rule_id]), run=self._action(rule_id)) for rule_id in chunk}
+            definition[CATCH_ALL] = {"all": [{"m": {MARKER: True}}], "run": lambda c: None}
+            definitions[f"{self.name}_{start // RULES_PER_RULESET}"] = definition
+        self._rulesets = tuple(definitions)
         with _LOCK:
-            self._host = _QuietHost({self.name: definition})
+            self._host = _QuietHost(definitions)
 
     def _action(self, rule_id: str):
         def run(c: Any) -> None:
@@ -215,14 +226,14 @@ class Engine:
         with _LOCK:
             sid = str(next(self._sids))
             self._fired = []
-            delete = True
-            try:
-                self._host.assert_fact(self.name, {**message, "sid": sid})
-            except _durable.MessageNotHandledException:  # pragma: no cover - the catch-all rule prevents it
-                delete = False  # deleting this session's state would crash durable-rules
-                return ()
-            finally:
-                if delete:
-                    self._host.delete_state(self.name, sid)
+            for ruleset in self._rulesets:
+                delete = True
+                try:
+                    self._host.assert_fact(ruleset, {**message, "sid": sid})
+                except _durable.MessageNotHandledException:  # pragma: no cover - the catch-all rule prevents it
+                    delete = False  # deleting this session's state would crash durable-rules
+                finally:
+                    if delete:
+                        self._host.delete_state(ruleset, sid)
             fired = self._fired
         return tuple(sorted(set(fired), key=self._order.__getitem__))

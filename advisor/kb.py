@@ -7,9 +7,14 @@ A broken KB raises :class:`KnowledgeBaseError` naming the file, the item id and 
 from __future__ import annotations
 
 import hashlib
+import math
 import operator
+import os
 import re
+import stat
 import tomllib
+import unicodedata
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from string import Template
@@ -20,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from .claims import overstatement, unused_allowances
 from .errors import KnowledgeBaseError
 from .vocabulary import ConditionItem, packaged_directory, vocabulary_problems
-from .models import MSType, Condition, Interval, PatientFacts, Phase, Severity, Status
+from .models import MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MSType, Condition, Interval, PatientFacts, Phase, Severity, Status
+from .text import has_unsafe, visible
 
 FILES = ("kb.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
 ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
@@ -259,11 +265,14 @@ def fingerprint(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _kb_files(root: Path, source: Path | None) -> dict[str, bytes]:
-    """The files a fingerprint covers: every TOML file of the directory and the source text."""
-    files = {p.name: p.read_bytes() for p in sorted(root.glob("*.toml")) if p.is_file()}
-    if source is not None:
-        files["source:" + source.name] = source.read_bytes()
+def _kb_files(root: Path, source: Path | None, problems: list) -> dict[str, bytes]:
+    """The files a fingerprint covers: every TOML file of the directory and the source text, read as
+    every KB file is (regular files inside the directory, within the size limit)."""
+    files: dict[str, bytes] = {}
+    for path in [*sorted(root.glob("*.toml")), *([source] if source is not None else [])]:
+        data = read_kb_file(path, root if path != source else None, path.name, problems)
+        if data is not None:
+            files[path.name if path != source else "source:" + path.name] = data
     return files
 
 
@@ -274,6 +283,10 @@ def _check_template(text: str) -> str:
     unknown = set(template.get_identifiers()) - set(PatientFacts.model_fields)
     if unknown:
         raise ValueError(f"text names unknown facts: {', '.join(sorted(unknown))}")
+    not_scalar = set(template.get_identifiers()) - set(TEMPLATE_FACTS)
+    if not_scalar:
+        raise ValueError(f"text names {', '.join(sorted(not_scalar))}, which is not a scalar fact "
+                         f"(placeholders: {', '.join('$' + f for f in TEMPLATE_FACTS)})")
     return text
 
 
@@ -337,16 +350,22 @@ def quote_problem(quote: str, section: str, source: str) -> str | None:
 # --- loading ---------------------------------------------------------------------------------------
 
 def _read_toml(path: Path, problems: list) -> dict:
+    data = read_kb_file(path, path.parent, path.name, problems)
+    if data is None:
+        return {}
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        problems.append((path.name, "", "file is missing"))
+        raw = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         problems.append((path.name, "", f"not valid TOML: {e}"))
-    except OSError as e:
-        problems.append((path.name, "", f"cannot be read: {e.strerror}"))
-    return {}
+        return {}
+    except RecursionError:
+        problems.append((path.name, "", f"nested deeper than the knowledge-base schema allows ({MAX_KB_DEPTH} levels)"))
+        return {}
+    except ValueError as e:  # an integer of thousands of digits
+        problems.append((path.name, "", f"not valid TOML: {e}"))
+        return {}
+    problems += raw_problems(raw, path.name)
+    return raw if not any(f == path.name for f, _, _ in problems) else {}
 
 
 def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list) -> list:
@@ -403,20 +422,14 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     source_file: Path | None = None
     if source is not None:
         source_file = Path(source)
-        try:
-            source_text = Path(source).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            problems.append((str(source), "", f"source cannot be read: {e}"))
+        source_text = read_source(Path(source), None, str(source), problems)
     elif header is not None:
         source_path = (root / header.source).resolve()
         if not source_path.is_relative_to(root.resolve()):
             problems.append(("kb.toml", "", f"source '{header.source}' must lie inside the knowledge-base directory"))
         else:
-            source_file = source_path
-            try:
-                source_text = source_path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
-                problems.append(("kb.toml", "", f"source '{header.source}' cannot be read: {e}"))
+            source_file = root / header.source
+            source_text = read_source(root / header.source, root, f"source '{header.source}'", problems)
 
     drug_ids = [d.id for d in drugs]
     _duplicates(drug_ids, "drugs.toml", "drug", problems)
@@ -450,12 +463,13 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     problems += claim_problems(drugs, rules, cautions, notes)
     problems += [("conditions.toml", c.id, p) for c in conditions if (p := overstatement(c.description, None))]
 
+    problems += threshold_problems(rules) + rule_shape_problems(rules) + name_problems(drugs)
+    if not problems:  # the decision space needs every rule valid
+        problems += decision_space(rules, drug_ids).problems
     sha256 = ""
     if not problems:
-        try:
-            sha256 = fingerprint(_kb_files(root, source_file))
-        except OSError as e:
-            problems.append((str(root), "", f"cannot be read for its fingerprint: {e.strerror}"))
+        files = _kb_files(root, source_file, problems)
+        sha256 = fingerprint(files) if not problems else ""
     if problems:
         raise KnowledgeBaseError(problems)
     assert header is not None
@@ -503,3 +517,259 @@ def _duplicates(ids: list[str], file: str, kind: str, problems: list) -> None:
 def default_directory() -> Path:
     """The knowledge base shipped with the package (installed copy first, then a source checkout's)."""
     return packaged_directory()
+
+
+# --- hardening: what a knowledge base from anywhere (--rules-dir) may not do (issue 9) ---------------
+# Kept apart from the schema above: file reading, raw-data limits, thresholds, names, and the decision
+# space (exactly one status per drug for every fact value), all checked by load() before any work.
+
+MAX_KB_FILE_BYTES = 2 * 2**20  # a TOML or source file; the shipped ones are under 10 kB
+MAX_KB_DEPTH = 8  # containers deep: drugs.toml's drug > schedule > phases > start is 6
+MAX_KB_INT = 10**9
+MAX_ID_LENGTH = 64
+# The facts a KB text may name as $placeholder: the scalar facts a rule can test (not the id, which is
+# the user's text, nor the conditions list).
+TEMPLATE_FACTS = tuple(TESTABLE)
+# Where each number fact's values lie, as the facts model accepts them.
+FACT_RANGES: dict[str, tuple[float, float]] = {"prior_failures": (0, MAX_PRIOR_FAILURES),
+                                                "mitoxantrone_cumulative_mg_m2": (0, MAX_DOSE_MG_M2)}
+
+
+def read_kb_file(path: Path, root: Path | None, label: str, problems: list) -> bytes | None:
+    """The bytes of a KB file, or None with a problem: missing, a symlink leading outside ``root``,
+    not a regular file (a FIFO or device is never opened for a blocking read), or over the size limit."""
+    if root is not None and not path.resolve().is_relative_to(root.resolve()):
+        problems.append((label, "", "is a symlink leading outside the knowledge-base directory"))
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO: opens at once, refused below
+    except FileNotFoundError:
+        problems.append((label, "", "file is missing"))
+        return None
+    except OSError as e:
+        problems.append((label, "", f"cannot be read: {e.strerror}"))
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            problems.append((label, "", "is not a regular file (a FIFO, device or directory)"))
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_KB_FILE_BYTES + 1)
+    except OSError as e:
+        problems.append((label, "", f"cannot be read: {e.strerror}"))
+        return None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_KB_FILE_BYTES:
+        problems.append((label, "", f"is larger than {MAX_KB_FILE_BYTES // 2**20} MiB"))
+        return None
+    return data
+
+
+def read_source(path: Path, root: Path | None, label: str, problems: list) -> str:
+    data = read_kb_file(path, root, label, problems)
+    if data is None:
+        return ""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        problems.append((label, "", f"is not UTF-8 text (byte {e.start})"))
+        return ""
+
+
+def raw_problems(raw: Any, file: str) -> list[tuple[str, str, str]]:
+    """Limits on a KB file's raw TOML data, before the schema: nesting, numbers, text."""
+    out: list[tuple[str, str, str]] = []
+
+    def walk(value: Any, where: str, item: str, depth: int) -> None:
+        if isinstance(value, (dict, list)):
+            if depth > MAX_KB_DEPTH:
+                out.append((file, item, f"{where}: nested deeper than the knowledge-base schema allows ({MAX_KB_DEPTH} levels)"))
+                return
+            if isinstance(value, dict):
+                item = value.get("id") if isinstance(value.get("id"), str) else item
+                for k, v in value.items():
+                    walk(v, f"{where}.{k}" if where else k, item, depth + 1)
+            else:
+                for i, v in enumerate(value):
+                    walk(v, f"{where}.{i}", item, depth + 1)
+        elif isinstance(value, bool):
+            pass
+        elif isinstance(value, int):
+            if abs(value) > MAX_KB_INT:
+                out.append((file, item, f"{where}: integer out of range (at most {MAX_KB_INT:,} either way)"))
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                out.append((file, item, f"{where}: must be a finite number, not {value}"))
+            elif abs(value) > MAX_KB_INT:
+                out.append((file, item, f"{where}: number out of range (at most {MAX_KB_INT:,} either way)"))
+        elif isinstance(value, str):
+            if not value.strip():
+                out.append((file, item, f"{where}: is blank"))
+            elif has_unsafe(value):
+                out.append((file, item, f"{where}: holds a control character ('{visible(value)[:80]}'); KB texts reach terminals and calendars"))
+
+    walk(raw, "", "", 0)
+    return [(f, visible(i), m) for f, i, m in out]
+
+
+def threshold_problems(rules: list[Rule]) -> list[tuple[str, str, str]]:
+    """A number a rule compares a fact with must be a value the facts model accepts for that fact."""
+    out = []
+    for rule in rules:
+        for test in rule.when:
+            if test.fact in FACT_RANGES:
+                low, high = FACT_RANGES[test.fact]
+                for v in (test.value if isinstance(test.value, list) else [test.value]):
+                    if isinstance(v, (int, float)) and not low <= v <= high:
+                        out.append(("decisions.toml", rule.id, f"{test.fact} {test.op} {v}: outside what the facts model "
+                                                               f"accepts for {test.fact} ({low:g} to {high:g})"))
+    return out
+
+
+MAX_TESTS_PER_RULE = 8
+MAX_LIST_VALUES = 16
+MAX_ALTERNATIVES = 64  # the product of a rule's "in" list lengths: the rules engine expands them
+
+
+def rule_shape_problems(rules: list[Rule]) -> list[tuple[str, str, str]]:
+    """Bounds that keep a rule within what the rules engine compiles: tests per rule, values per
+    list, and the alternatives its "in" lists multiply into."""
+    out = []
+    for rule in rules:
+        if len(rule.when) > MAX_TESTS_PER_RULE:
+            out.append(("decisions.toml", rule.id, f"has {len(rule.when)} tests (at most {MAX_TESTS_PER_RULE})"))
+        alternatives = 1
+        for test in rule.when:
+            if isinstance(test.value, list):
+                if len(test.value) > MAX_LIST_VALUES:
+                    out.append(("decisions.toml", rule.id, f"{test.fact} {test.op}: {len(test.value)} values (at most {MAX_LIST_VALUES})"))
+                if test.op == "in":
+                    alternatives *= len(set(test.value))
+        if alternatives > MAX_ALTERNATIVES:
+            out.append(("decisions.toml", rule.id, f"its 'in' lists make {alternatives} alternatives (at most {MAX_ALTERNATIVES})"))
+    return out
+
+
+def name_key(text: str) -> str:
+    """How a drug's id, name or brand is matched: NFKC, case-folded, format characters dropped, white
+    space collapsed. Two names with the same key are confusable."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(text.casefold().split())
+
+
+def name_problems(drugs: list[Drug]) -> list[tuple[str, str, str]]:
+    """Drug ids fit the CSV and JSON output (columns ``status.<id>``); names and brands are non-empty
+    and no two drugs share or nearly share an id, name or brand."""
+    out = []
+    owner: dict[str, str] = {}
+    for d in drugs:
+        if len(d.id) > MAX_ID_LENGTH:
+            out.append(("drugs.toml", d.id[:MAX_ID_LENGTH], f"drug id longer than {MAX_ID_LENGTH} characters"))
+        for label, value in (("id", d.id), ("name", d.name), ("brand", d.brand)):
+            if value is None:
+                continue
+            key = name_key(value)
+            if not key:
+                out.append(("drugs.toml", d.id, f"{label} is empty"))
+            elif owner.get(key, d.id) != d.id:
+                out.append(("drugs.toml", d.id, f"{label} '{value}' is the same as, or confusable with, a name of {owner[key]}"))
+            else:
+                owner[key] = d.id
+    return out
+
+
+@dataclass
+class DecisionSpace:
+    """The status rules' decision space, by classes of fact values: for each drug, one fact
+    combination per distinct set of rules that fire together (``cases``: drug, facts, rule ids)."""
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
+    cases: list[tuple[str, dict[str, Any], tuple[str, ...]]] = field(default_factory=list)
+    combinations: int = 1  # classes of the tested facts' values, multiplied
+
+
+def value_classes(fact: str, points: list[Any]) -> list[Any]:
+    """One value for each class of ``fact``'s values that every test against ``points`` treats alike:
+    every value of a vocabulary or flag; for a number, each threshold and one value inside each
+    interval around them that holds a value the facts model accepts."""
+    kind = TESTABLE[fact]
+    if kind is bool:
+        return [False, True]
+    if kind in (MSType, Severity):
+        return [m.value for m in kind]
+    lo, hi = kind(FACT_RANGES[fact][0]), kind(FACT_RANGES[fact][1])
+    cuts = sorted({kind(p) for p in points if lo <= p <= hi})
+    out: list[Any] = []
+    previous = None
+    for p in cuts:
+        if previous is None:
+            if lo < p:
+                out.append(lo)  # [lo, p)
+        else:
+            inside = previous + 1 if kind is int else previous + (p - previous) / 2
+            if previous < inside < p:
+                out.append(inside)  # (previous, p), when it holds a value at all
+        out.append(p)
+        previous = p
+    if previous is None:
+        out.append(lo)
+    elif previous < hi:
+        out.append(previous + 1 if kind is int else min(previous + 1.0, hi))  # (last, hi]
+    return out
+
+
+def decision_space(rules: list[Rule] | tuple[Rule, ...], drug_ids: list[str] | tuple[str, ...],
+                   report_limit: int = 20) -> DecisionSpace:
+    """Prove that the status rules give exactly one status per drug for every value of the facts,
+    and that every rule fires for some. Exact and fast: per drug, each fact's values fall into the
+    classes its thresholds make; each class is a bitmask of the rules whose tests on that fact hold
+    there; the masks are intersected fact by fact, keeping one combination per distinct mask, so a
+    200-rule KB takes a fraction of a second rather than every combination."""
+    space = DecisionSpace()
+    all_facts = list(dict.fromkeys(t.fact for r in rules for t in r.when))
+    for fact in all_facts:
+        space.combinations *= len(value_classes(fact, [v for r in rules for t in r.when if t.fact == fact
+                                                       for v in (t.value if isinstance(t.value, list) else [t.value])]))
+    for drug in drug_ids:
+        mine = [r for r in rules if r.drug == drug]
+        facts = list(dict.fromkeys(t.fact for r in mine for t in r.when))
+        everything = (1 << len(mine)) - 1
+        per_fact: dict[str, list[tuple[Any, int]]] = {}
+        for fact in facts:
+            points = [v for r in mine for t in r.when if t.fact == fact for v in (t.value if isinstance(t.value, list) else [t.value])]
+            classes = []
+            for value in value_classes(fact, points):
+                mask = 0
+                for i, r in enumerate(mine):
+                    if all(t.holds({fact: value}) for t in r.when if t.fact == fact):
+                        mask |= 1 << i
+                classes.append((value, mask))
+            per_fact[fact] = classes
+        states: dict[int, dict[str, Any]] = {everything: {}}
+        for fact in facts:
+            nxt: dict[int, dict[str, Any]] = {}
+            for mask, combo in states.items():
+                for value, fact_mask in per_fact[fact]:
+                    nxt.setdefault(mask & fact_mask, {**combo, fact: value})
+            states = nxt
+        by_status = {s: sum(1 << i for i, r in enumerate(mine) if r.status is s) for s in Status}
+        fired_ever = 0
+        reported = 0
+        for mask, combo in states.items():
+            fired_ever |= mask
+            statuses = [s for s, m in by_status.items() if mask & m]
+            fired = tuple(r.id for i, r in enumerate(mine) if mask >> i & 1)
+            if len(statuses) == 1:
+                space.cases.append((drug, combo, fired))
+                continue
+            reported += 1
+            if reported <= report_limit:
+                what = "no status" if not statuses else f"{len(statuses)} statuses ({', '.join(sorted(s.value for s in statuses))})"
+                space.problems.append(("decisions.toml", drug, f"{what} for {combo} [{', '.join(fired) or 'no rule fired'}]"))
+        if reported > report_limit:
+            space.problems.append(("decisions.toml", drug, f"... and {reported - report_limit} more such combinations"))
+        for i, r in enumerate(mine):
+            if not fired_ever >> i & 1:
+                space.problems.append(("decisions.toml", r.id, "never fires: no combination of fact values meets all its tests"))
+    return space

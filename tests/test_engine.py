@@ -120,3 +120,19 @@ def test_ctrl_c_inside_durable_reaches_the_caller_without_durables_traceback():
     p = subprocess.run([sys.executable, "-c", CTRL_C_SCRIPT], capture_output=True, text=True, timeout=60)
     assert p.stdout.split("\n")[:2] == ["interrupted", "('small',)"], p.stdout + p.stderr
     assert p.stderr == ""
+
+
+def test_a_hundred_rules_matching_one_fact_all_fire_without_crashing_durable():
+    # durable walks its alpha network with a 64-entry stack: 64 matching rules in one ruleset crashed
+    # the process (SIGSEGV) or failed with error 303. Run in a child so a crash cannot take pytest down.
+    code = (
+        "from advisor.engine import Engine\n"
+        "rules = {f'r{i}': {'all': [{'m': {'$gte': {'n': i}}}]} for i in range(100)}\n"
+        "rules.update({f'd{i}': {'all': [{'m': {'$and': [{'$gte': {'x': i * 1.5}}, {'$lt': {'n': 10**6}}]}}]} for i in range(100)})\n"
+        "e = Engine('wide', rules)\n"
+        "fired = e.evaluate({'n': 1000, 'x': 1e6})\n"
+        "assert len(fired) == 200 and fired[:2] == ('r0', 'r1'), fired\n"
+        "assert e.evaluate({'n': 50, 'x': 3.0}) == tuple([f'r{i}' for i in range(51)] + ['d0', 'd1', 'd2'])\n"
+        "print('ok')\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", (p.returncode, p.stderr[-500:])

@@ -121,8 +121,17 @@ def test_advisor_with_another_kb_directory_uses_it(kb_copy):
     assert Advisor().advise(facts).drug("alemtuzumab").status.value == "applicable"
 
 
-def test_kb_with_a_gap_is_refused_at_decision_time_not_guessed(kb_copy):
+def test_kb_with_a_gap_is_refused_when_loaded_not_at_decision_time(kb_copy):
     edit(kb_copy / "decisions.toml", 'op = "<", value = 2 }', 'op = "<", value = 1 }')  # 1 failure: no rule
-    other = Advisor(rules_dir=kb_copy)
+    with pytest.raises(KnowledgeBaseError, match=r"alemtuzumab: no status for \{'prior_failures': 1\}"):
+        Advisor(rules_dir=kb_copy)
+
+
+def test_a_kb_object_with_a_gap_is_still_refused_at_decision_time_not_guessed(kb_copy):
+    from advisor.kb import KnowledgeBase
+
+    kb = load(kb_copy)
+    gap = kb.model_copy(update={"rules": tuple(r for r in kb.rules if r.id != "alemtuzumab.fewer_than_two_failures")})
+    other = Advisor(kb=KnowledgeBase(**{k: getattr(gap, k) for k in KnowledgeBase.model_fields}))
     with pytest.raises(KnowledgeBaseError, match="no rule gave a status"):
         other.advise({"ms_type": "spms", "severity": "mild", "prior_failures": 1})

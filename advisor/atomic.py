@@ -1,0 +1,85 @@
+"""Writing a whole file so that a failure never destroys what was there (used by ``schedule --ics``).
+
+The rule: nothing is opened for writing until the content is complete, and a regular file is never
+truncated in place. It is written to a temporary file created exclusively (O_EXCL, unpredictable
+name) in the target's own directory, flushed to disk, given the old file's permission bits (a new
+file: the umask's), and renamed over the target, so the target holds either the old or the new
+content, never a part. A symlink is followed: its target is replaced, beside the target, and the link
+stays. A FIFO or character device (``/dev/null``, ``/dev/stdout``) is written straight into, as a shell
+redirection would, never replaced by a regular file; a FIFO with no reader is an error, not a hang.
+A directory, a block device or a socket is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+
+
+class WriteError(OSError):
+    """The file could not be written; the message says why (one line, names no one else's file)."""
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Replace ``path`` by ``data`` atomically (see the module's rule); raise WriteError."""
+    if not path:
+        raise WriteError("the file name is empty")
+    target = os.path.realpath(path)  # a symlink: write its target (which may not exist yet)
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as e:
+        raise WriteError(f"cannot write: {e.strerror}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
+            _write_into(target, data, fifo=stat.S_ISFIFO(st.st_mode))
+            return
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a block device" if stat.S_ISBLK(st.st_mode) else "not a regular file"
+        raise WriteError(f"is {kind}; refusing to replace it")
+    directory = os.path.dirname(target) or "."
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+    except OSError as e:
+        raise WriteError(f"cannot write in {directory}: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+            os.fchmod(f.fileno(), stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask())
+            if st is not None and os.geteuid() == 0 and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+                os.fchown(f.fileno(), st.st_uid, st.st_gid)  # as root, keep the file's owner
+        os.replace(tmp, target)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise WriteError(f"cannot write: {e.strerror}") from None
+
+
+def _write_into(target: str, data: bytes, fifo: bool) -> None:
+    try:
+        fd = os.open(target, os.O_WRONLY | (os.O_NONBLOCK if fifo else 0))
+    except OSError as e:
+        if fifo and e.errno == 6:  # ENXIO: a FIFO nobody reads
+            raise WriteError("is a FIFO with no reader") from None
+        raise WriteError(f"cannot write: {e.strerror}") from None
+    try:
+        if fifo:
+            os.set_blocking(fd, True)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as e:
+        raise WriteError(f"cannot write: {e.strerror}") from None
+    finally:
+        os.close(fd)
