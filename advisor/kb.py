@@ -392,3 +392,32 @@ def default_directory() -> Path:
         if (candidate / "kb.toml").is_file():
             return candidate
     raise KnowledgeBaseError([(str(here / "rules"), "", "the packaged knowledge base is missing (reinstall the package)")])
+
+
+def fingerprint(kb_or_dir: "KnowledgeBase | str | Path") -> str:
+    """SHA-256 identifying a knowledge base: its TOML files and its source text, by relative path.
+
+    The same on every platform: files in sorted order, names as POSIX paths, text decoded as UTF-8 with
+    line endings folded to LF (a checkout with CRLF endings gives the same hash). Each file enters as
+    ``name NUL length NUL content`` so no two different sets of files can run together."""
+    import hashlib
+
+    if isinstance(kb_or_dir, KnowledgeBase):
+        root, source = Path(kb_or_dir.directory), kb_or_dir.header.source
+    else:
+        root = Path(kb_or_dir)
+        try:
+            source = tomllib.loads((root / "kb.toml").read_text("utf-8")).get("source")
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise KnowledgeBaseError([("kb.toml", "", f"cannot be read for the fingerprint: {e}")]) from None
+    names = sorted({p.name for p in root.glob("*.toml") if p.is_file()} | ({str(source)} if isinstance(source, str) else set()))
+    digest = hashlib.sha256()
+    for name in names:
+        try:
+            text = (root / name).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise KnowledgeBaseError([(name, "", f"cannot be read for the fingerprint: {e}")]) from None
+        data = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+        key = Path(name).as_posix().encode("utf-8")
+        digest.update(b"%s\0%d\0" % (key, len(data)) + data)
+    return digest.hexdigest()
