@@ -50,15 +50,15 @@ def hook(conditions: list[dict] | None, observations: list[dict] | None, patient
 
 
 def person(ms_type: str = "spms", severity: str = "severe", failures: int | None = 0, worsening: bool | None = False,
-           dose: float | None = 0, conditions: tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
-    conds = [condition(MS_CODES[ms_type], severity)] + [condition(c) for c in conditions]
+           dose: float | None = 0, conditions: tuple[str, ...] = (), patient: str = "p1") -> tuple[list[dict], list[dict]]:
+    conds = [condition(MS_CODES[ms_type], severity, patient=patient)] + [condition(c, patient=patient) for c in conditions]
     obs = []
     if failures is not None:
-        obs.append(observation("prior-treatment-failures", valueInteger=failures))
+        obs.append(observation("prior-treatment-failures", patient=patient, valueInteger=failures))
     if worsening is not None:
-        obs.append(observation("rapidly-worsening", valueBoolean=worsening))
+        obs.append(observation("rapidly-worsening", patient=patient, valueBoolean=worsening))
     if dose is not None:
-        obs.append(observation("mitoxantrone-cumulative-dose",
+        obs.append(observation("mitoxantrone-cumulative-dose", patient=patient,
                                valueQuantity={"value": dose, "unit": "mg/m2", "system": "http://unitsofmeasure.org", "code": "mg/m2"}))
     return conds, obs
 
