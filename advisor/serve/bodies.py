@@ -24,14 +24,18 @@ def _no_constants(name: str) -> Any:
 
 def depth(value: Any, limit: int) -> int:
     """Nesting depth of parsed JSON, counted without recursion; stops once past ``limit``."""
-    deepest, stack = 0, [(value, 1)]
+    if not isinstance(value, (dict, list)):
+        return 0
+    deepest, stack = 1, [(value, 1)]
     while stack:
         node, d = stack.pop()
-        if isinstance(node, (dict, list)):
-            deepest = max(deepest, d)
+        if d > deepest:
+            deepest = d
             if deepest > limit:
                 return deepest
-            stack.extend((child, d + 1) for child in (node.values() if isinstance(node, dict) else node))
+        for child in (node.values() if isinstance(node, dict) else node):
+            if isinstance(child, (dict, list)):
+                stack.append((child, d + 1))
     return deepest
 
 
@@ -49,7 +53,7 @@ def parse_json(body: bytes, limit: int = MAX_DEPTH) -> Any:
         msg = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
         where = f" (line {e.lineno}, column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
         raise BadBody(f"the body is not valid JSON: {msg}{where}") from None
-    if depth(value, limit) > limit:
+    if (text.count("[") + text.count("{") > limit) and depth(value, limit) > limit:  # fewer brackets: not deeper
         raise BadBody(f"the body nests arrays or objects deeper than {limit} levels")
     return value
 

@@ -3,6 +3,7 @@ that say what is missing or was assumed. Pure functions: no app, no database."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from typing import Any
@@ -27,6 +28,7 @@ ASSUMED_WORDS = {"prior_failures": "0 prior treatment failures", "rapidly_worsen
 _MD = re.compile(r"([\\`*_\[\]<>|~])")  # enough for no emphasis, code, link, HTML or table to form
 
 
+@functools.lru_cache(maxsize=4096)
 def md(text: str) -> str:
     """Text from the KB or the facts, escaped for markdown (shown as written, never as markup)."""
     return _MD.sub(r"\\\1", " ".join(str(text).split()))
