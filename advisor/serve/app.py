@@ -131,7 +131,7 @@ def _too_large(limit: int) -> dict:
 
 
 async def _send_json(send: Any, status: int, body: dict) -> None:
-    data = json.dumps(body).encode()
+    data = json.dumps(body, separators=(",", ":")).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
     await send({"type": "http.response.body", "body": data})
