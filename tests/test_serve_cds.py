@@ -261,3 +261,23 @@ def test_patient_ids_are_logged_only_when_asked(serve_app, tmp_path):
     client.post(URL, json=hook(conds, obs, patient="p1"))
     db = sqlite3.connect(tmp_path / "decisions.sqlite3")
     assert db.execute("SELECT patient_id FROM decisions").fetchall() == [("p1",)]
+
+
+def test_a_failed_prefetch_counts_as_missing(client):
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
+    conds, _ = person()
+    r = client.post(URL, json={**hook(conds, None), "prefetch": {"conditions": bundle(*conds), "observations": outcome}})
+    assert r.status_code == 412 and "observations" in r.text
+
+
+def test_a_card_whose_outcome_changes_counts_once_with_its_latest_outcome(serve_app, tmp_path):
+    from advisor.serve.store import Store
+
+    _, client = serve_app()
+    conds, obs = person("ppms", "mild")
+    card = client.post(URL, json=hook(conds, obs)).json()["cards"][0]["uuid"]
+    for outcome in ("overridden", "accepted"):
+        assert client.post(URL + "/feedback", json={"feedback": [
+            {"card": card, "outcome": outcome, "outcomeTimestamp": "2026-11-25T10:00:00Z"}]}).status_code == 200
+    rates = Store(tmp_path / "decisions.sqlite3").override_rates()
+    assert rates == [{"drug": "ocrelizumab", "cards": 1, "feedback": 1, "accepted": 1, "overridden": 0, "override_rate": 0.0}]

@@ -71,7 +71,7 @@ async def service(request: Request) -> Any:
     patient_id = hook.context.patientId
     prefetch = dict(hook.prefetch or {})
     data = {k: prefetch.get(k) for k in ("patient", "conditions", "observations")}
-    wanted = [k for k in ("conditions", "observations") if data[k] is None]
+    wanted = [k for k, kind in (("conditions", "Condition"), ("observations", "Observation")) if not fhir.usable(data[k], kind)]
     if wanted:
         if not hook.fhirServer:
             return json_error(412, [{"field": "prefetch", "message": f"prefetch lacks {' and '.join(wanted)} and no fhirServer "

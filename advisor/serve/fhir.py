@@ -62,6 +62,16 @@ class Reading:
         return not self.missing and not self.problems
 
 
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def usable(value: Any, kind: str) -> bool:
+    """Whether a prefetched value is an answer to its query: a Bundle, or the resource itself. Anything
+    else (null, an OperationOutcome for a failed prefetch, junk) counts as not prefetched."""
+    return isinstance(value, dict) and value.get("resourceType") in ("Bundle", kind)
+
+
 def resources(bundle_or_resource: Any, kind: str) -> list[dict]:
     """The resources of one type in a searchset Bundle (or a single resource)."""
     if not isinstance(bundle_or_resource, dict):
@@ -71,7 +81,7 @@ def resources(bundle_or_resource: Any, kind: str) -> list[dict]:
     if bundle_or_resource.get("resourceType") != "Bundle":
         return []
     out = []
-    for entry in bundle_or_resource.get("entry") or []:
+    for entry in _list(bundle_or_resource.get("entry")):
         res = entry.get("resource") if isinstance(entry, dict) else None
         if isinstance(res, dict) and res.get("resourceType") == kind:
             out.append(res)
@@ -81,7 +91,7 @@ def resources(bundle_or_resource: Any, kind: str) -> list[dict]:
 def codings(concept: Any) -> list[tuple[str, str]]:
     if not isinstance(concept, dict):
         return []
-    return [(c.get("system"), c.get("code")) for c in concept.get("coding") or []
+    return [(c.get("system"), c.get("code")) for c in _list(concept.get("coding"))
             if isinstance(c, dict) and isinstance(c.get("system"), str) and isinstance(c.get("code"), str)]
 
 
@@ -89,13 +99,16 @@ def _status(concept: Any, system: str) -> set[str]:
     """Codes of a status CodeableConcept in its HL7 code system (a coding without a system counts too)."""
     if not isinstance(concept, dict):
         return set()
-    return {c.get("code") for c in concept.get("coding") or []
+    return {c.get("code") for c in _list(concept.get("coding"))
             if isinstance(c, dict) and isinstance(c.get("code"), str) and c.get("system") in (None, system)}
 
 
 def _about(resource: dict, patient_id: str) -> bool:
-    ref = resource.get("subject", {}).get("reference") if isinstance(resource.get("subject"), dict) else None
-    return ref is None or ref == f"Patient/{patient_id}" or ref.endswith(f"/Patient/{patient_id}")
+    subject = resource.get("subject")
+    ref = subject.get("reference") if isinstance(subject, dict) else None
+    if ref is None:
+        return subject is None  # no subject at all: the query was for this patient
+    return isinstance(ref, str) and (ref == f"Patient/{patient_id}" or ref.endswith(f"/Patient/{patient_id}"))
 
 
 def _is_active(condition: dict) -> bool:
@@ -238,8 +251,8 @@ async def fetch(server: str, token: str | None, patient_id: str, keys: list[str]
                     first = data
                 if data.get("resourceType") != "Bundle":
                     break
-                entries += data.get("entry") or []
-                nxt = next((link.get("url") for link in data.get("link") or []
+                entries += _list(data.get("entry"))
+                nxt = next((link.get("url") for link in _list(data.get("link"))
                             if isinstance(link, dict) and link.get("relation") == "next"), None)
                 if not isinstance(nxt, str) or urlsplit(nxt).netloc != parts.netloc:
                     break

@@ -104,7 +104,12 @@ class Store:
         self.path = str(path)
         self.log_patient_ids = log_patient_ids
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if os.path.exists(self.path) and not os.path.isfile(self.path):
+                raise StoreError(f"{self.path}: not a regular file (a decision log is an SQLite file)")
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"{self.path}: cannot create its folder: {e.strerror}") from None
         try:
             self._conn = _connect(self.path)
             if self.path != ":memory:":
@@ -205,8 +210,9 @@ class Store:
                  "outcome": r[9], "patient_id": r[10], "cards": list(cards.get(r[0], {}).values())} for r in rows]
 
     def override_rates(self, since: str | None = None) -> list[dict[str, Any]]:
-        """Per drug: cards shown, feedback received, accepted, overridden, and the override rate
-        (overridden / feedback), from the cards of decisions since ``since``."""
+        """Per drug: cards shown, cards with feedback, accepted, overridden, and the override rate
+        (overridden / cards with feedback), from the cards of decisions since ``since``. A card's
+        latest feedback counts (an EHR may send a changed outcome again)."""
         query = """
             SELECT c.drug,
                    COUNT(DISTINCT c.uuid),
@@ -214,7 +220,7 @@ class Store:
                    SUM(CASE WHEN f.outcome = 'accepted' THEN 1 ELSE 0 END),
                    SUM(CASE WHEN f.outcome = 'overridden' THEN 1 ELSE 0 END)
             FROM cards c JOIN decisions d ON d.id = c.decision_id
-            LEFT JOIN feedback f ON f.card_uuid = c.uuid
+            LEFT JOIN feedback f ON f.id = (SELECT MAX(id) FROM feedback WHERE card_uuid = c.uuid)
             WHERE c.drug IS NOT NULL""" + (" AND d.time >= ?" if since else "") + " GROUP BY c.drug ORDER BY c.drug"
         with self._lock:
             rows = self._conn.execute(query, (since,) if since else ()).fetchall()
