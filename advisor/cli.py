@@ -392,11 +392,14 @@ Examples:
 @click.option("--log-patient-ids", is_flag=True, help="Store patient ids in the decision log (not stored by default).")
 @click.option("--fhir-timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True, metavar="SECONDS",
               help="Timeout of each request to an EHR's FHIR server.")
+@click.option("--public-url", metavar="URL", help="The service's address as EHRs call it, behind a proxy (for JWT aud and card links).")
 @user_errors
 def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | None, cors_origins: tuple[str, ...],
-          trust: tuple[str, ...], log_patient_ids: bool, fhir_timeout: float) -> None:
+          trust: tuple[str, ...], log_patient_ids: bool, fhir_timeout: float, public_url: str | None) -> None:
     """Serve the advisor over HTTP: a JSON API (/advise, /batch, /drugs, /rules, /kb, /docs) and an HL7
     CDS Hooks service (/cds-services) reading FHIR R4, every decision logged in SQLite."""
+    import re
+
     import uvicorn
 
     from .serve.app import SETTINGS_ENV, Settings, create_app, default_db, settings_env
@@ -407,7 +410,9 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
         raise UserError(f"--rules-dir: {rules_dir}: no such directory")
     settings = Settings(rules_dir=os.path.abspath(rules_dir) if rules_dir else None, db=os.path.abspath(db or default_db()),
                         cors_origins=list(cors_origins), trust=list(trust), log_patient_ids=log_patient_ids,
-                        fhir_timeout=fhir_timeout)
+                        fhir_timeout=fhir_timeout, public_url=public_url)
+    if public_url is not None and not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", public_url):
+        raise UserError(f"--public-url: {public_url!r} is not an http(s) URL without query or fragment")
     try:
         app = create_app(settings)  # everything is checked before the port opens
     except (StoreError, TrustError) as e:

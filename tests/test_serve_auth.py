@@ -123,3 +123,13 @@ def test_a_jwks_without_keys_is_refused(serve_app, tmp_path):
     (tmp_path / "j.json").write_text('{"keys": []}')
     with pytest.raises(TrustError):
         serve_app(trust=[f"{ISSUER}={tmp_path / 'j.json'}"])
+
+
+def test_behind_a_proxy_the_audience_is_the_public_url(serve_app, keys, tmp_path):
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(jwks(("k1", keys["rsa"]))))
+    _, client = serve_app(trust=[f"{ISSUER}={path}"], public_url="https://cds.example.org/ms/")
+    assert call(client, token(keys["rsa"])).status_code == 401  # aud http://testserver/...: not this service's
+    r = call(client, token(keys["rsa"], aud="https://cds.example.org/ms" + URL))
+    assert r.status_code == 200
+    assert r.json()["cards"][0]["links"][0]["url"].startswith("https://cds.example.org/ms/advice?")

@@ -79,3 +79,8 @@ def test_serve_refuses_a_kb_whose_codes_are_broken(tmp_path, kb_copy):
     (kb_copy / "fhir.toml").write_text("[[condition]]\nid = 'nothing'\n", "utf-8")
     r = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "d.sqlite3"), "--rules-dir", str(kb_copy)])
     assert r.exit_code == 2 and "fhir.toml" in r.output
+
+
+def test_serve_refuses_a_public_url_that_is_not_one(tmp_path):
+    r = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "d.sqlite3"), "--public-url", "javascript:alert(1)"])
+    assert r.exit_code == 2 and "--public-url" in r.output

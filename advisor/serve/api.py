@@ -10,10 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from .. import __version__
-from ..errors import InvalidFacts
+from .. import InvalidFacts, PatientFacts, Recommendation, __version__
 from ..kb import Drug
-from ..models import PatientFacts, Recommendation
 from .app import json_error
 from .bodies import BadBody, check_jsonl_depth, parse_json
 from .schemas import CautionRuleOut, Errors, Health, InternalError, KBInfo, StatusRuleOut

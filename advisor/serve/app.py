@@ -21,8 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from .. import __version__
-from ..models import Condition, MSType, PatientFacts, Severity
+from .. import Condition, MSType, PatientFacts, Severity, __version__
 from .bodies import MAX_BODY
 
 log = logging.getLogger("advisor.serve")
@@ -42,14 +41,14 @@ class Settings:
     trust: list[str] = field(default_factory=list)       # ISSUER=JWKS_FILE
     log_patient_ids: bool = False
     fhir_timeout: float = 5.0                             # seconds, per request to a FHIR server
+    public_url: str | None = None                         # the service's address as EHRs call it (behind a proxy)
 
 
 class Runtime:
     """What every request uses: the advisor, the KB's identity and FHIR codes, the log, the trust."""
 
     def __init__(self, settings: Settings):
-        from ..api import default_advisor
-        from ..core import Advisor
+        from .. import Advisor, default_advisor
         from ..kb import fingerprint
         from . import terminology
         from .auth import load_trust
@@ -64,6 +63,12 @@ class Runtime:
         self.terms = terminology.load(kb.directory, condition_ids(), [m.value for m in MSType], [s.value for s in Severity])
         self.trust = load_trust(settings.trust)
         self.store = Store(settings.db, log_patient_ids=settings.log_patient_ids)
+
+
+def public_base(request: Any) -> str:
+    """The service's base URL as callers know it: --public-url, else what the request says (Host)."""
+    configured = request.app.state.rt.settings.public_url
+    return configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
 
 
 def condition_ids() -> list[str]:

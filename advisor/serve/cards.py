@@ -8,7 +8,7 @@ import re
 import uuid
 from typing import Any
 
-from ..models import Recommendation
+from .. import Recommendation
 
 SERVICE_ID = "ms-infusion-advisor"
 EXTENSION = "ms-infusion-advisor"

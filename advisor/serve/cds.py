@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from ..errors import InvalidFacts
+from .. import InvalidFacts
 from . import cards as cardlib
 from . import fhir
 from .api import ERRORS, facts_for_log, fired, statuses
-from .app import json_error, validation_errors
+from .app import json_error, public_base, validation_errors
 from .auth import AuthError, verify
 from .bodies import BadBody, parse_json
 from .pages import advice_url
@@ -33,7 +33,7 @@ def _authorize(request: Request) -> JSONResponse | None:
     rt = request.app.state.rt
     if not rt.trust:
         return None
-    audience = str(request.url.replace(query=None, fragment=None))
+    audience = public_base(request) + request.url.path
     try:
         verify(request.headers.get("authorization"), audience, rt.trust, rt.store.first_use_of_jti)
     except AuthError as e:
@@ -87,7 +87,7 @@ async def service(request: Request) -> Any:
 
     reading = fhir.read(data, patient_id, rt.terms)
     decision_id = str(uuid.uuid4())
-    base = str(request.base_url)
+    base = public_base(request)
     cards: list[dict] = []
     row: dict[str, Any] = {"id": decision_id, "channel": "cds", "kb": rt.kb_id, "patient_id": patient_id}
     rec = None

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter
 
-from ..models import PatientFacts
+from .. import PatientFacts
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,7 +12,7 @@ from typing import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import KnowledgeBaseError
+from .. import KnowledgeBaseError
 
 FILE = "fhir.toml"
 SNOMED = "http://snomed.info/sct"
