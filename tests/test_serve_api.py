@@ -198,3 +198,16 @@ def test_batch_full_records_carry_the_recommendation(client):
     r = client.post("/batch?full=true", content=b'{"ms_type": "ppms", "severity": "mild"}\n')
     rec = json.loads(r.text)
     assert rec["recommendation"] == advise({"ms_type": "ppms", "severity": "mild"}).model_dump(mode="json")
+
+
+def test_openapi_examples_are_what_the_service_answers(client):
+    spec = client.get("/openapi.json").json()
+    advise_op = spec["paths"]["/advise"]["post"]
+    facts = advise_op["requestBody"]["content"]["application/json"]["example"]
+    assert advise_op["responses"]["200"]["content"]["application/json"]["example"] == client.post("/advise", json=facts).json()
+    cds_op = spec["paths"]["/cds-services/ms-infusion-advisor"]["post"]
+    answer = client.post("/cds-services/ms-infusion-advisor", json=cds_op["requestBody"]["content"]["application/json"]["example"]).json()
+    example = cds_op["responses"]["200"]["content"]["application/json"]["example"]
+    strip = lambda cards: [{k: v for k, v in c.items() if k not in ("uuid", "links")} for c in cards]  # noqa: E731
+    assert strip(example["cards"]) == strip(answer["cards"]) and len(answer["cards"]) >= 2
+    assert spec["paths"]["/kb"]["get"]["responses"]["200"]["content"]["application/json"]["example"] == client.get("/kb").json()

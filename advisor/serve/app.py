@@ -187,8 +187,33 @@ def _openapi(app: FastAPI) -> dict:
         for name, definition in body.pop("$defs", {}).items():
             components.setdefault(name, definition)
         components[title] = body
+    _examples(app, schema)
     app.openapi_schema = schema
     return schema
+
+
+def _examples(app: FastAPI, schema: dict) -> None:
+    """Response examples computed by this service's own code from the request examples, so they are
+    always what the service answers (built once, when /openapi.json is first asked for)."""
+    from . import cards, fhir
+    from .api import FACTS_EXAMPLE
+    from .pages import advice_url
+    from .schemas import HookRequest
+
+    rt = app.state.rt
+    rec = rt.advisor.advise(FACTS_EXAMPLE)
+    paths = schema["paths"]
+    paths["/advise"]["post"]["responses"]["200"]["content"]["application/json"]["example"] = rec.model_dump(mode="json")
+    hook = HookRequest.model_json_schema()["examples"][0]
+    paths["/cds-services/ms-infusion-advisor"]["post"]["requestBody"]["content"]["application/json"]["example"] = hook
+    reading = fhir.read(hook["prefetch"], hook["context"]["patientId"], rt.terms)
+    hook_rec = rt.advisor.advise(reading.facts)
+    base = rt.settings.public_url or "http://127.0.0.1:8000"
+    example = cards.drug_cards(hook_rec, rt.kb_id, rt.source_title, advice_url(base, hook_rec.facts))
+    if reading.assumed:
+        example.append(cards.assumed_card(reading.assumed, rt.kb_id, rt.source_title))
+    paths["/cds-services/ms-infusion-advisor"]["post"]["responses"]["200"]["content"]["application/json"]["example"] = {"cards": example}
+    paths["/kb"]["get"]["responses"]["200"]["content"]["application/json"]["example"] = {**rt.kb_id, "source_title": rt.source_title}
 
 
 def json_error(status: int, errors: list[dict], headers: dict | None = None) -> JSONResponse:

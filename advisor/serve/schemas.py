@@ -32,8 +32,6 @@ class KBInfo(BaseModel):
     version: str
     sha256: str = Field(description="SHA-256 over the KB's TOML files and its source text (line endings folded)")
     source_title: str
-    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "ms-infusions", "version": "1",
-                                                               "sha256": "6f49bf…", "source_title": "Multiple Sclerosis Infusions (patient-education article)"}]})
 
 
 class Health(BaseModel):
