@@ -13,7 +13,7 @@ from advisor.kb import default_directory
 from advisor.models import Condition, MSType, Severity
 from advisor.serve import fhir, terminology
 from advisor.serve.store import Store, StoreError
-from serve_helpers import bundle, condition, observation, serve_app  # noqa: F401
+from serve_helpers import bundle, condition, observation
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),

@@ -63,7 +63,7 @@ async def advise(request: Request) -> Any:
 def _batch_records(body: bytes, advisor: Any, full: bool) -> Iterator[str]:
     """The records ``ms-advisor batch`` writes for these JSONL cases, one JSON text per case, in order.
     The one place that calls the batch module (re-point it here when the batch package changes)."""
-    from ..batch import JsonlBlock, id_hash, mark_duplicate, process_chunk
+    from ..batch import JsonlBlock, mark_duplicate, process_chunk
 
     seen: set[int] = set()
     start, line = 0, 1

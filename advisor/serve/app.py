@@ -12,7 +12,6 @@ import logging
 import os
 import uuid
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
