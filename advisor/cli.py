@@ -447,6 +447,8 @@ def log_command(db: str | None, since: Any, fmt: str) -> None:
         raise UserError(str(e)) from None
     since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
     try:
-        echo(render(store.decisions(since_text), store.override_rates(since_text), fmt))
+        for line in render(store.count(since_text), store.decisions(since_text), store.override_rates(since_text), fmt,
+                           store.drugs(since_text)):
+            echo(line)
     finally:
         store.close()

@@ -106,3 +106,33 @@ def test_log_of_a_missing_file_is_a_clear_error(tmp_path):
     r = CliRunner().invoke(main, ["log", "--db", str(tmp_path / "none.sqlite3")])
     assert r.exit_code == 2 and "no such decision log" in r.output
     assert not (tmp_path / "none.sqlite3").exists()
+
+
+def test_a_log_is_migrated_from_version_1_to_the_latest(tmp_path, monkeypatch):
+    import advisor.serve.store as store_module
+
+    db = tmp_path / "d.sqlite3"
+    conn = sqlite3.connect(db, isolation_level=None)
+    with monkeypatch.context() as m:
+        m.setattr(store_module, "MIGRATIONS", MIGRATIONS[:1])  # an older program created the file
+        store_module.migrate(conn)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.close()
+    Store(db).close()
+    db2 = sqlite3.connect(db)
+    assert db2.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) >= 2
+    assert "cards_decision" in {r[0] for r in db2.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_log_streams_a_long_log(tmp_path):
+    s = Store(tmp_path / "d.sqlite3")
+    kb = {"name": "k", "version": "1", "sha256": "x"}
+    for chunk in range(20):
+        s.log_decisions([{"id": f"{chunk}-{i}", "channel": "batch", "kb": kb, "facts": None, "rules": ["r"],
+                          "statuses": {"b_drug": "applicable", "a_drug": "excluded"}} for i in range(1000)])
+    s.close()
+    r = CliRunner().invoke(main, ["log", "--db", str(tmp_path / "d.sqlite3"), "--format", "csv"])
+    lines = r.output.splitlines()
+    assert len(lines) == 20_001 and lines[0].split(",")[5:7] == ["status.b_drug", "status.a_drug"]
+    r = CliRunner().invoke(main, ["log", "--db", str(tmp_path / "d.sqlite3"), "--format", "json"])
+    assert len(json.loads(r.output)["decisions"]) == 20_000

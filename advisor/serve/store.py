@@ -14,7 +14,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,10 @@ MIGRATIONS: tuple[str, ...] = (
         expires INTEGER NOT NULL,
         PRIMARY KEY (issuer, jti)
     );
+    """,
+    # 2: ms-advisor log reads decisions with their cards in one pass
+    """
+    CREATE INDEX cards_decision ON cards(decision_id);
     """,
 )
 
@@ -121,7 +125,7 @@ class Store:
             migrate(self._conn)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: cannot be used as the decision log: {e}") from None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a query may run while decisions() streams
 
     def close(self) -> None:
         with self._lock:
@@ -187,27 +191,43 @@ class Store:
 
     # --- reading (ms-advisor log) -------------------------------------------------------------------
 
-    def decisions(self, since: str | None = None) -> list[dict[str, Any]]:
-        """Logged decisions from ``since`` (an ISO date or time, UTC) on, oldest first, each with its
-        cards and the feedback on them."""
+    def drugs(self, since: str | None = None) -> list[str]:
+        """The drugs the logged decisions name, in the order the statuses list them."""
         where, args = (" WHERE d.time >= ?", (since,)) if since else ("", ())
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT d.id, d.time, d.channel, d.kb_name, d.kb_version, d.kb_sha256, d.facts, d.rules, d.statuses, "
-                f"d.outcome, d.patient_id FROM decisions d{where} ORDER BY d.time, d.rowid", args).fetchall()
-            card_rows = self._conn.execute(
-                "SELECT c.decision_id, c.uuid, c.drug, c.status, c.indicator, f.outcome, f.reason_code, f.comment "
-                f"FROM cards c JOIN decisions d ON d.id = c.decision_id LEFT JOIN feedback f ON f.card_uuid = c.uuid{where} "
-                "ORDER BY c.rowid, f.id", args).fetchall()
-        cards: dict[str, dict[str, dict]] = {}
-        for decision, uuid, drug, status, indicator, outcome, reason, comment in card_rows:
-            card = cards.setdefault(decision, {}).setdefault(uuid, {"uuid": uuid, "drug": drug, "status": status,
-                                                                      "indicator": indicator, "feedback": []})
-            if outcome:
-                card["feedback"].append({"outcome": outcome, "reason": reason, "comment": comment})
-        return [{"id": r[0], "time": r[1], "channel": r[2], "kb": {"name": r[3], "version": r[4], "sha256": r[5]},
-                 "facts": None if r[6] is None else json.loads(r[6]), "rules": json.loads(r[7]), "statuses": json.loads(r[8]),
-                 "outcome": r[9], "patient_id": r[10], "cards": list(cards.get(r[0], {}).values())} for r in rows]
+            return [r[0] for r in self._conn.execute(
+                f"SELECT j.key FROM decisions d, json_each(d.statuses) j{where} GROUP BY j.key ORDER BY MIN(d.rowid), MIN(j.id)", args)]
+
+    def count(self, since: str | None = None) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM decisions" + (" WHERE time >= ?" if since else ""),
+                                      (since,) if since else ()).fetchone()[0]
+
+    def decisions(self, since: str | None = None) -> Iterator[dict[str, Any]]:
+        """Logged decisions from ``since`` (an ISO date or time, UTC) on, oldest first, each with its
+        cards and the feedback on them. Streamed in one pass: memory stays flat however long the log."""
+        where, args = (" WHERE d.time >= ?", (since,)) if since else ("", ())
+        query = ("SELECT d.id, d.time, d.channel, d.kb_name, d.kb_version, d.kb_sha256, d.facts, d.rules, d.statuses, "
+                 "d.outcome, d.patient_id, c.uuid, c.drug, c.status, c.indicator, f.outcome, f.reason_code, f.comment "
+                 "FROM decisions d LEFT JOIN cards c ON c.decision_id = d.id LEFT JOIN feedback f ON f.card_uuid = c.uuid"
+                 f"{where} ORDER BY d.time, d.rowid, c.rowid, f.id")
+        current: dict[str, Any] | None = None
+        cards: dict[str, dict] = {}
+        with self._lock:
+            for r in self._conn.execute(query, args):
+                if current is None or current["id"] != r[0]:
+                    if current is not None:
+                        yield {**current, "cards": list(cards.values())}
+                    current = {"id": r[0], "time": r[1], "channel": r[2], "kb": {"name": r[3], "version": r[4], "sha256": r[5]},
+                               "facts": None if r[6] is None else json.loads(r[6]), "rules": json.loads(r[7]),
+                               "statuses": json.loads(r[8]), "outcome": r[9], "patient_id": r[10]}
+                    cards = {}
+                if r[11] is not None:
+                    card = cards.setdefault(r[11], {"uuid": r[11], "drug": r[12], "status": r[13], "indicator": r[14], "feedback": []})
+                    if r[15] is not None:
+                        card["feedback"].append({"outcome": r[15], "reason": r[16], "comment": r[17]})
+            if current is not None:
+                yield {**current, "cards": list(cards.values())}
 
     def override_rates(self, since: str | None = None) -> list[dict[str, Any]]:
         """Per drug: cards shown, cards with feedback, accepted, overridden, and the override rate
