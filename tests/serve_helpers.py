@@ -79,6 +79,8 @@ class FhirStub:
                 kind = self.path.split("?")[0].rstrip("/").split("/")[-1]
                 if self.path.split("?")[0].split("/")[-2:-1] == ["Patient"]:
                     kind = "Patient"
+                if "page=2" in self.path:
+                    kind += "?page=2"
                 body = json.dumps(stub.resources.get(kind, {"resourceType": "Bundle", "type": "searchset", "entry": []})).encode()
                 try:
                     self.send_response(stub.status)

@@ -281,3 +281,15 @@ def test_a_card_whose_outcome_changes_counts_once_with_its_latest_outcome(serve_
             {"card": card, "outcome": outcome, "outcomeTimestamp": "2026-11-25T10:00:00Z"}]}).status_code == 200
     rates = Store(tmp_path / "decisions.sqlite3").override_rates()
     assert rates == [{"drug": "ocrelizumab", "cards": 1, "feedback": 1, "accepted": 1, "overridden": 0, "override_rate": 0.0}]
+
+
+def test_next_pages_are_followed_on_the_same_server_only(client):
+    conds, obs = person("spms", "severe", conditions=("84114007",))
+    with FhirStub({}) as stub:
+        first = {**bundle(conds[0]), "link": [{"relation": "next", "url": f"{stub.url}/Condition?patient=p1&page=2"}]}
+        stub.resources.update({"Condition": first, "Condition?page=2": bundle(conds[1]), "Observation": {
+            **bundle(*obs), "link": [{"relation": "next", "url": "http://127.0.0.2:1/fhir/Observation?page=2"}]}})
+        r = client.post(URL, json=hook(None, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
+    assert r.status_code == 200
+    assert "condition=heart_failure" in r.json()["cards"][0]["links"][0]["url"]  # from page 2
+    assert sorted(p.split("?")[0] for p, _ in stub.requests) == ["/fhir/Condition", "/fhir/Condition", "/fhir/Observation"]
