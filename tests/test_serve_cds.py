@@ -293,3 +293,16 @@ def test_next_pages_are_followed_on_the_same_server_only(client):
     assert r.status_code == 200
     assert "condition=heart_failure" in r.json()["cards"][0]["links"][0]["url"]  # from page 2
     assert sorted(p.split("?")[0] for p, _ in stub.requests) == ["/fhir/Condition", "/fhir/Condition", "/fhir/Observation"]
+
+
+def test_two_severities_on_the_ms_conditions_are_not_guessed_between(client):
+    conds = [condition(MS_CODES["spms"], "mild"), condition(MS_CODES["spms"], "severe")]
+    cards = client.post(URL, json=hook(conds, [])).json()["cards"]
+    assert len(cards) == 1 and "severity has several values" in cards[0]["detail"]
+    conds = [condition(MS_CODES["spms"], "severe"), condition(MS_CODES["spms"])]  # one without severity: fine
+    assert "mitoxantrone" in drug_cards(client.post(URL, json=hook(conds, [])).json()["cards"])
+
+
+def test_the_missing_card_names_the_codes_to_record(client):
+    detail = client.post(URL, json=hook([], [])).json()["cards"][0]["detail"]
+    assert "SNOMED 426373005 relapsing" in detail and "SNOMED 428700003 ppms" in detail

@@ -135,35 +135,36 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
     """Facts from ``data`` = {"conditions": Bundle, "observations": Bundle} for the patient."""
     r = Reading()
     conditions = [c for c in resources(data.get("conditions"), "Condition") if _about(c, patient_id) and _is_active(c)]
-    ms_found: dict[str, dict] = {}
+    ms_found: dict[str, list[dict]] = {}
     found_conditions: list[str] = []
+    unspecified = False
     for c in conditions:
         codes = codings(c.get("code"))
         types = {terms.ms_types[k] for k in codes if k in terms.ms_types}
         for t in types:
-            ms_found.setdefault(t, c)
-        if not types and any(k in terms.unspecified for k in codes):
-            r.remarks.append("Multiple sclerosis is recorded without its type (e.g. SNOMED 24700007 or ICD-10 G35): "
-                             "that is not an MS type; record relapsing-remitting, secondary progressive or primary progressive MS.")
+            ms_found.setdefault(t, []).append(c)
+        unspecified = unspecified or (not types and any(k in terms.unspecified for k in codes))
         for k in codes:
             cid = terms.conditions.get(k)
             if cid and cid not in found_conditions:
                 found_conditions.append(cid)
+    if unspecified and not ms_found:
+        r.remarks.append(f"Multiple sclerosis is recorded without its type ({_codes(terms, 'unspecified_ms')}): that is not "
+                         "an MS type; record the type as one of the codes above.")
     if len(ms_found) > 1:
         r.problems.append(f"active Conditions give different MS types ({', '.join(sorted(ms_found))}): the MS type is unclear")
     elif ms_found:
-        (ms_type, condition), = ms_found.items()
+        (ms_type, ms_conditions), = ms_found.items()
         r.facts["ms_type"] = ms_type
-        severities = {terms.severities[k] for k in codings(condition.get("severity")) if k in terms.severities}
+        severities = {terms.severities[k] for c in ms_conditions for k in codings(c.get("severity")) if k in terms.severities}
         if len(severities) > 1:
-            r.problems.append(f"the MS Condition's severity has several values ({', '.join(sorted(severities))})")
+            r.problems.append(f"the MS Condition's severity has several values ({', '.join(sorted(severities))}): it is unclear")
         elif severities:
             r.facts["severity"] = severities.pop()
         else:
-            r.missing.append("severity (the MS Condition's severity: SNOMED 255604002 mild, 6736007 moderate, 24484000 severe)")
+            r.missing.append(f"severity (the MS Condition's severity: {_codes(terms, 'severity')})")
     else:
-        r.missing.append("MS type (an active Condition coded SNOMED 426373005 relapsing-remitting, 425500002 secondary "
-                         "progressive or 428700003 primary progressive MS)")
+        r.missing.append(f"MS type (an active Condition coded {_codes(terms, 'ms_type')})")
         r.missing.append("severity (recorded on that MS Condition)")
     r.facts["conditions"] = found_conditions
 
@@ -186,6 +187,14 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
         else:
             r.facts[fact] = value
     return r
+
+
+def _codes(terms: Terminology, table: str) -> str:
+    """The codes of one fhir.toml table, for messages: 'SNOMED 426373005 relapsing, …'."""
+    names = {"http://snomed.info/sct": "SNOMED", "http://hl7.org/fhir/sid/icd-10": "ICD-10",
+             "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM"}
+    return ", ".join(f"{names.get(c.system, c.system)} {c.code} {value if table != 'unspecified_ms' else ''}".rstrip()
+                     for value, codes in getattr(terms.entries, table).items() for c in codes)
 
 
 def _value(code: str, obs: dict) -> tuple[Any, str | None]:
