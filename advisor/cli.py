@@ -565,3 +565,84 @@ def batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | N
         raise UserError(str(e)) from None
     click.echo(summary.text(), err=True)
     sys.exit(0 if summary.ok else 1)
+
+
+@main.command(epilog="""
+\b
+Examples:
+  ms-advisor serve
+  ms-advisor serve --port 8080 --workers 2 --db /var/lib/ms-advisor/decisions.sqlite3
+  ms-advisor serve --trust https://ehr.example.org=ehr-jwks.json --cors-origin https://ehr.example.org
+""")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (localhost by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes (the rules engine runs one call at a time per process).")
+@rules_dir_option
+@click.option("--db", metavar="PATH", help="The decision log (SQLite; default: $XDG_STATE_HOME/ms-advisor/decisions.sqlite3).")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN", help="Allow browser calls from ORIGIN (repeatable; none by default).")
+@click.option("--trust", multiple=True, metavar="ISSUER=JWKS_FILE",
+              help="Require CDS Hooks calls to carry a JWT from ISSUER, checked with the keys in JWKS_FILE (repeatable).")
+@click.option("--log-patient-ids", is_flag=True, help="Store patient ids in the decision log (not stored by default).")
+@click.option("--fhir-timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True, metavar="SECONDS",
+              help="Timeout of each request to an EHR's FHIR server.")
+@click.option("--public-url", metavar="URL", help="The service's address as EHRs call it, behind a proxy (for JWT aud and card links).")
+@user_errors
+def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | None, cors_origins: tuple[str, ...],
+          trust: tuple[str, ...], log_patient_ids: bool, fhir_timeout: float, public_url: str | None) -> None:
+    """Serve the advisor over HTTP: a JSON API (/advise, /batch, /drugs, /rules, /kb, /docs) and an HL7
+    CDS Hooks service (/cds-services) reading FHIR R4, every decision logged in SQLite."""
+    import re
+
+    import uvicorn
+
+    from .serve.app import SETTINGS_ENV, Settings, create_app, default_db, settings_env
+    from .serve.auth import TrustError
+    from .serve.store import StoreError
+
+    if rules_dir is not None and not os.path.isdir(rules_dir):
+        raise UserError(f"--rules-dir: {rules_dir}: no such directory")
+    settings = Settings(rules_dir=os.path.abspath(rules_dir) if rules_dir else None, db=os.path.abspath(db or default_db()),
+                        cors_origins=list(cors_origins), trust=list(trust), log_patient_ids=log_patient_ids,
+                        fhir_timeout=fhir_timeout, public_url=public_url)
+    if public_url is not None and not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", public_url):
+        raise UserError(f"--public-url: {public_url!r} is not an http(s) URL without query or fragment")
+    try:
+        app = create_app(settings)  # everything is checked before the port opens
+    except (StoreError, TrustError) as e:
+        raise UserError(str(e)) from None
+    options: dict[str, Any] = {"host": host, "port": port, "server_header": False, "log_level": "info",
+                               "timeout_keep_alive": 30, "limit_concurrency": 256}
+    if workers == 1:
+        uvicorn.run(app, **options)
+    else:
+        os.environ[SETTINGS_ENV] = settings_env(settings)
+        uvicorn.run("advisor.serve.app:app_from_env", factory=True, workers=workers, **options)
+
+
+@main.command("log", epilog="""
+\b
+Examples:
+  ms-advisor log --since 2026-11-01
+  ms-advisor log --format csv > decisions.csv
+""")
+@click.option("--db", metavar="PATH", help="The decision log (default: the one `ms-advisor serve` writes).")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Only decisions from this UTC date (or time) on.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+def log_command(db: str | None, since: Any, fmt: str) -> None:
+    """The decisions the service logged, with their cards' feedback, and override rates per drug."""
+    from .serve.logview import render
+    from .serve.store import StoreError, open_existing
+    from .serve.app import default_db
+
+    try:
+        store = open_existing(db or default_db())
+    except StoreError as e:
+        raise UserError(str(e)) from None
+    since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
+    try:
+        for line in render(store.count(since_text), store.decisions(since_text), store.override_rates(since_text), fmt,
+                           store.drugs(since_text)):
+            echo(line)
+    finally:
+        store.close()

@@ -1,0 +1,200 @@
+"""The plain JSON API: /advise, /batch, /drugs, /rules, /schema/*, /kb, /health."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from .. import InvalidFacts, PatientFacts, Recommendation, __version__
+from ..kb import Drug
+from .app import json_error
+from .bodies import BadBody, check_jsonl_depth, parse_json
+from .schemas import CautionRuleOut, Errors, Health, InternalError, KBInfo, StatusRuleOut
+
+router = APIRouter()
+
+ERRORS = {400: {"model": Errors, "description": "the body is not JSON, not UTF-8, or nested too deeply"},
+          413: {"model": Errors, "description": "the body is larger than 1 MiB"},
+          500: {"model": InternalError, "description": "an unexpected error; the server logged it under error_id"}}
+FACTS_EXAMPLE = {"ms_type": "spms", "severity": "severe", "rapidly_worsening": True, "conditions": ["heart_failure"]}
+FACTS_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/PatientFactsInput"}, "example": FACTS_EXAMPLE}}}}
+
+
+def facts_for_log(facts: PatientFacts) -> dict[str, Any]:
+    return facts.model_dump(mode="json", exclude={"id"})
+
+
+def statuses(rec: Recommendation) -> dict[str, str]:
+    return {d.drug: str(getattr(d.status, "value", d.status)) for d in rec.drugs}
+
+
+def fired(rec: Recommendation) -> list[str]:
+    return [r.rule for d in rec.drugs for r in d.reasons] + [c.rule for d in rec.drugs for c in d.cautions]
+
+
+@router.post("/advise", response_model=Recommendation, tags=["JSON API"],
+             responses={422: {"model": Errors, "description": "bad facts: each problem names its field and the allowed values"}, **ERRORS},
+             openapi_extra=FACTS_BODY)
+async def advise(request: Request) -> Any:
+    """Advice for one person's facts (`PatientFacts`; aliases such as `rrms` allowed): the
+    `Recommendation` exactly as the library's `model_dump(mode="json")`. The decision is logged; its
+    id is in the `X-Decision-Id` header."""
+    rt = request.app.state.rt
+    try:
+        data = parse_json(await request.body(), limit=8)
+    except BadBody as e:
+        return json_error(400, e.errors)
+    try:
+        rec = rt.advisor.advise(data)
+    except InvalidFacts as e:
+        return json_error(422, e.errors)
+    decision_id = str(uuid.uuid4())
+    rt.store.log_decisions([{"id": decision_id, "channel": "advise", "kb": rt.kb_id, "facts": facts_for_log(rec.facts),
+                             "rules": fired(rec), "statuses": statuses(rec), "patient_id": rec.facts.id}])
+    return JSONResponse(rec.model_dump(mode="json"), headers={"X-Decision-Id": decision_id})
+
+
+def _batch_records(body: bytes, advisor: Any, full: bool) -> Iterator[str]:
+    """The records ``ms-advisor batch`` writes for these JSONL cases, one JSON text per case, in order.
+    The one place that calls the batch module: :func:`advisor.batch.run_items` over the body's lines
+    in blocks, written to a queue that this generator drains as each block is done."""
+    import queue
+    import threading
+
+    from ..batch import CaseOptions, JsonlBlock, run_items
+
+    def blocks() -> Iterator[JsonlBlock]:
+        start, line = 0, 1
+        while start < len(body):  # blocks of whole lines, so the answer streams as the cases are done
+            cut = body.find(b"\n", start + 64 * 1024)
+            end = len(body) if cut < 0 else cut
+            yield JsonlBlock("<body>", line, body[start:end])
+            line += body.count(b"\n", start, end) + 1
+            start = end + 1
+
+    class Lines:  # the output stream run_items writes to: whole records, handed over line by line
+        def __init__(self) -> None:
+            self.q: queue.Queue = queue.Queue(maxsize=64)  # bounded: a slow client slows the work
+            self.rest = b""
+            self.closed = False  # the client went away: stop the work at its next record
+
+        def put(self, item: str | None) -> None:
+            while True:
+                if self.closed and item is not None:
+                    raise BrokenPipeError("the client stopped reading")
+                try:
+                    self.q.put(item, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+
+        def write(self, data: bytes) -> None:
+            *done, self.rest = (self.rest + data).split(b"\n")
+            for line in done:
+                self.put(line.decode("utf-8"))
+
+    out, failure = Lines(), []
+
+    def work() -> None:
+        try:
+            run_items(blocks(), out, advisor=advisor, options=CaseOptions(full=full))
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            failure.append(e)
+        finally:
+            out.put(None)
+
+    thread = threading.Thread(target=work, name="batch-body", daemon=True)
+    thread.start()
+    try:
+        while (line := out.q.get()) is not None:
+            yield line
+    finally:
+        out.closed = True
+        while thread.is_alive():  # let it see `closed` (it may be waiting on a full queue)
+            try:
+                out.q.get(timeout=0.2)
+            except queue.Empty:
+                pass
+    if failure and not isinstance(failure[0], BrokenPipeError):
+        raise failure[0]
+
+
+@router.post("/batch", tags=["JSON API"], responses={
+    200: {"description": "one JSON record per case, in input order (as `ms-advisor batch --format jsonl`)",
+          "content": {"application/x-ndjson": {"example": '{"id":"<body>:1","source":"<body>:1","ok":true,"error":null,'
+                                                           '"listed":["ocrelizumab"],"status":{"alemtuzumab":"not_applicable"}}'}}},
+    **ERRORS}, openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
+        "schema": {"type": "string"}, "example": '{"ms_type": "ppms", "severity": "mild"}\n{"ms_type": "rrms", "severity": "severe", "prior_failures": 2}\n'}}}})
+async def batch(request: Request, full: bool = Query(False, description="put the whole Recommendation in each record")) -> Any:
+    """JSONL cases in (one JSON object per line, optionally with `id` and `expect`), the same JSONL
+    records as `ms-advisor batch` out, streamed in input order. A bad case becomes an `ok: false`
+    record; the others are kept. Each valid case is logged as a decision."""
+    rt = request.app.state.rt
+    body = await request.body()
+    try:
+        check_jsonl_depth(body)
+    except BadBody as e:
+        return json_error(400, e.errors)
+
+    def stream() -> Iterator[bytes]:
+        pending: list[dict] = []
+        for text in _batch_records(body, rt.advisor, full):
+            yield (text + "\n").encode("utf-8")
+            record = json.loads(text)
+            if record.get("ok"):
+                pending.append({"id": str(uuid.uuid4()), "channel": "batch", "kb": rt.kb_id, "facts": None,
+                                "rules": record["rules"], "statuses": record["status"], "patient_id": record.get("id")})
+            if len(pending) >= 1000:
+                rt.store.log_decisions(pending)
+                pending = []
+        if pending:
+            rt.store.log_decisions(pending)
+
+    return StreamingResponse(stream(), media_type="application/x-ndjson")
+
+
+@router.get("/drugs", response_model=list[Drug], tags=["Knowledge base"])
+async def drugs(request: Request) -> Any:
+    """What the article says of each drug: brand, how it works, schedule, side effects (with quotes)."""
+    return JSONResponse([d.model_dump(mode="json") for d in request.app.state.rt.kb.drugs])
+
+
+@router.get("/rules", response_model=list[StatusRuleOut | CautionRuleOut], tags=["Knowledge base"])
+async def rules(request: Request) -> Any:
+    """Every rule: status rules (`kind: status`) then caution rules (`kind: caution`), with quotes."""
+    kb = request.app.state.rt.kb
+    items = [{"kind": "status", **r.model_dump(mode="json")} for r in kb.rules]
+    items += [{"kind": "caution", **c.model_dump(mode="json")} for c in kb.cautions]
+    return JSONResponse(items)
+
+
+@router.get("/schema/facts", response_model=dict[str, Any], tags=["Schemas"])
+async def schema_facts() -> Any:
+    """The JSON Schema of the facts (input), as `ms-advisor schema facts`."""
+    return JSONResponse(PatientFacts.model_json_schema(mode="validation"))
+
+
+@router.get("/schema/recommendation", response_model=dict[str, Any], tags=["Schemas"])
+async def schema_recommendation() -> Any:
+    """The JSON Schema of the recommendation (output), as `ms-advisor schema recommendation`."""
+    return JSONResponse(Recommendation.model_json_schema(mode="serialization"))
+
+
+@router.get("/kb", response_model=KBInfo, tags=["Knowledge base"])
+async def kb_info(request: Request) -> Any:
+    """Which knowledge base answers: name, version, and a SHA-256 over its files and source."""
+    rt = request.app.state.rt
+    return KBInfo(**rt.kb_id, source_title=rt.source_title)
+
+
+@router.get("/health", response_model=Health, tags=["Service"])
+async def health(request: Request) -> Any:
+    """Liveness: the service is up, with its version and knowledge base."""
+    rt = request.app.state.rt
+    return Health(status="ok", version=__version__, kb=KBInfo(**rt.kb_id, source_title=rt.source_title))

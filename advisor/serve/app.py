@@ -1,0 +1,231 @@
+"""The ASGI app: JSON API, CDS Hooks and (issue 13) the pages, over one Advisor and one decision log.
+
+``create_app(Settings(...))`` builds it; ``ms-advisor serve`` runs it on uvicorn. With ``--workers N``
+uvicorn starts N processes, each building its own app from the settings passed in the environment
+(the durable-rules engine is serialised by a lock within a process; parallelism is processes).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from .. import MSType, PatientFacts, Severity, __version__
+from .bodies import MAX_BODY
+
+log = logging.getLogger("advisor.serve")
+SETTINGS_ENV = "MS_ADVISOR_SERVE_SETTINGS"
+
+
+def default_db() -> str:
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "ms-advisor", "decisions.sqlite3")
+
+
+@dataclass
+class Settings:
+    rules_dir: str | None = None
+    db: str = field(default_factory=default_db)
+    cors_origins: list[str] = field(default_factory=list)
+    trust: list[str] = field(default_factory=list)       # ISSUER=JWKS_FILE
+    log_patient_ids: bool = False
+    fhir_timeout: float = 5.0                             # seconds, per request to a FHIR server
+    public_url: str | None = None                         # the service's address as EHRs call it (behind a proxy)
+
+
+class Runtime:
+    """What every request uses: the advisor, the KB's identity and FHIR codes, the log, the trust."""
+
+    def __init__(self, settings: Settings):
+        from .. import Advisor, default_advisor
+        from . import terminology
+        from .auth import load_trust
+        from .store import Store
+
+        self.settings = settings
+        self.advisor = Advisor(rules_dir=settings.rules_dir) if settings.rules_dir else default_advisor()
+        kb = self.advisor.kb
+        self.kb = kb
+        self.kb_id = dict(kb.identity)
+        self.source_title = kb.header.source_title
+        self.terms = terminology.load(kb.directory, condition_ids(kb), [m.value for m in MSType], [s.value for s in Severity])
+        self.trust = load_trust(settings.trust)
+        self.store = Store(settings.db, log_patient_ids=settings.log_patient_ids)
+
+
+def public_base(request: Any) -> str:
+    """The service's base URL as callers know it: --public-url, else what the request says (Host)."""
+    configured = request.app.state.rt.settings.public_url
+    return configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
+
+
+def condition_ids(kb: Any) -> list[str]:
+    """The knowledge base's condition vocabulary (rules/conditions.toml)."""
+    return [c.id for c in kb.conditions]
+
+
+class Guard:
+    """Outermost ASGI middleware: bodies over MAX_BODY get 413 (by Content-Length, or while streaming);
+    any unhandled exception becomes a 500 that says only an error id, logged with its traceback."""
+
+    def __init__(self, app: Any, max_body: int = MAX_BODY):
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_body
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await _send_json(send, 413, _too_large(self.max_body))
+                    return
+        seen = 0
+
+        async def limited_receive() -> dict:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge()
+            return message
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _send_json(send, 413, _too_large(self.max_body))
+        except Exception:
+            error_id = uuid.uuid4().hex[:12]
+            log.exception("error %s on %s %s", error_id, scope.get("method"), scope.get("path"))
+            if not started:
+                await _send_json(send, 500, {"error": "internal error", "error_id": error_id})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> dict:
+    return {"errors": [{"field": "(body)", "message": f"the body is larger than {limit // 1024} KiB"}]}
+
+
+async def _send_json(send: Any, status: int, body: dict) -> None:
+    data = json.dumps(body, separators=(",", ":")).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app for ``settings`` (the packaged KB and the default log when None). Raises
+    KnowledgeBaseError, StoreError or TrustError before serving if any of them cannot be used."""
+    from . import api, cds, pages
+
+    settings = settings or Settings()
+    rt = Runtime(settings)
+    app = FastAPI(title="ms-infusion-advisor", version=__version__,
+                  description="Which MS infusion drugs a patient-education article describes for a person, with every "
+                              "answer explained and quoted: a JSON API and an HL7 CDS Hooks 2.0 service reading FHIR R4. "
+                              "Decision support, not a prescription.")
+    app.state.rt = rt
+    app.include_router(api.router)
+    app.include_router(cds.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Any, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"errors": [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]},
+                            status_code=422)
+
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"], expose_headers=["X-Decision-Id"])
+    app.add_middleware(Guard)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's schema, plus the request bodies' schemas (the endpoints read their bodies themselves, so
+    that every error has the same shape): PatientFactsInput, HookRequest, FeedbackRequest."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    from .schemas import FeedbackRequest, HookRequest
+
+    for title, model in (("PatientFactsInput", PatientFacts), ("HookRequest", HookRequest), ("FeedbackRequest", FeedbackRequest)):
+        body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in body.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        components[title] = body
+    _examples(app, schema)
+    app.openapi_schema = schema
+    return schema
+
+
+def _examples(app: FastAPI, schema: dict) -> None:
+    """Response examples computed by this service's own code from the request examples, so they are
+    always what the service answers (built once, when /openapi.json is first asked for)."""
+    from . import cards, fhir
+    from .api import FACTS_EXAMPLE
+    from .pages import advice_url
+    from .schemas import HookRequest
+
+    rt = app.state.rt
+    rec = rt.advisor.advise(FACTS_EXAMPLE)
+    paths = schema["paths"]
+    paths["/advise"]["post"]["responses"]["200"]["content"]["application/json"]["example"] = rec.model_dump(mode="json")
+    hook = HookRequest.model_json_schema()["examples"][0]
+    paths["/cds-services/ms-infusion-advisor"]["post"]["requestBody"]["content"]["application/json"]["example"] = hook
+    reading = fhir.read(hook["prefetch"], hook["context"]["patientId"], rt.terms)
+    hook_rec = rt.advisor.advise(reading.facts)
+    base = rt.settings.public_url or "http://127.0.0.1:8000"
+    example = cards.drug_cards(hook_rec, rt.kb_id, rt.source_title, advice_url(base, hook_rec.facts))
+    if reading.assumed:
+        example.append(cards.assumed_card(reading.assumed, rt.kb_id, rt.source_title))
+    paths["/cds-services/ms-infusion-advisor"]["post"]["responses"]["200"]["content"]["application/json"]["example"] = {"cards": example}
+    paths["/kb"]["get"]["responses"]["200"]["content"]["application/json"]["example"] = {**rt.kb_id, "source_title": rt.source_title}
+
+
+def json_error(status: int, errors: list[dict], headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"errors": errors}, status_code=status, headers=headers)
+
+
+def validation_errors(e: ValidationError) -> list[dict]:
+    return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]} for err in e.errors()]
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn's factory in each worker process: the settings come from the parent in the environment."""
+    return create_app(Settings(**json.loads(os.environ[SETTINGS_ENV])))
+
+
+def settings_env(settings: Settings) -> str:
+    return json.dumps(asdict(settings))

@@ -1,0 +1,82 @@
+"""Reading request bodies safely: size is capped by the app's guard; here, UTF-8, JSON and nesting."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+MAX_BODY = 1024 * 1024   # bytes; larger bodies get 413 (see app.Guard)
+MAX_DEPTH = 64           # levels of arrays and objects; FHIR bundles need about a dozen
+
+
+class BadBody(ValueError):
+    """The body is not acceptable JSON; ``errors`` is the 4xx answer's list."""
+
+    def __init__(self, message: str, field: str = "(body)"):
+        super().__init__(message)
+        self.errors = [{"field": field, "message": message}]
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def depth(value: Any, limit: int) -> int:
+    """Nesting depth of parsed JSON, counted without recursion; stops once past ``limit``."""
+    if not isinstance(value, (dict, list)):
+        return 0
+    deepest, stack = 1, [(value, 1)]
+    while stack:
+        node, d = stack.pop()
+        if d > deepest:
+            deepest = d
+            if deepest > limit:
+                return deepest
+        for child in (node.values() if isinstance(node, dict) else node):
+            if isinstance(child, (dict, list)):
+                stack.append((child, d + 1))
+    return deepest
+
+
+def parse_json(body: bytes, limit: int = MAX_DEPTH) -> Any:
+    """Decode a JSON body: strict UTF-8, no NaN or Infinity, at most ``limit`` levels deep."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BadBody(f"the body is not UTF-8 text (byte {e.start + 1})") from None
+    try:
+        value = json.loads(text, parse_constant=_no_constants)
+    except RecursionError:
+        raise BadBody(f"the body nests arrays or objects deeper than {limit} levels") from None
+    except ValueError as e:
+        msg = e.msg if isinstance(e, json.JSONDecodeError) else str(e)
+        where = f" (line {e.lineno}, column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
+        raise BadBody(f"the body is not valid JSON: {msg}{where}") from None
+    if (text.count("[") + text.count("{") > limit) and depth(value, limit) > limit:  # fewer brackets: not deeper
+        raise BadBody(f"the body nests arrays or objects deeper than {limit} levels")
+    return value
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def line_depth(line: str) -> int:
+    """Bracket depth of one JSON text (strings skipped), for lines too long to trust to the parser."""
+    deepest = level = 0
+    for ch in _STRING.sub("", line):
+        if ch in "[{":
+            level += 1
+            deepest = max(deepest, level)
+        elif ch in "]}":
+            level -= 1
+    return deepest
+
+
+def check_jsonl_depth(body: bytes, limit: int = MAX_DEPTH) -> None:
+    """Refuse a JSONL body one of whose lines nests deeper than ``limit`` (cheap: only lines with many
+    brackets are scanned)."""
+    for n, raw in enumerate(body.split(b"\n"), 1):
+        if raw.count(b"[") + raw.count(b"{") > limit:
+            if line_depth(raw.decode("utf-8", "replace")) > limit:
+                raise BadBody(f"line {n} nests arrays or objects deeper than {limit} levels", field=f"(line {n})")

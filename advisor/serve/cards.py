@@ -1,0 +1,125 @@
+"""CDS Hooks cards from a Recommendation: one per listed drug, one per excluded drug, and the cards
+that say what is missing or was assumed. Pure functions: no app, no database."""
+
+from __future__ import annotations
+
+import functools
+import re
+import uuid
+from typing import Any
+
+from .. import Recommendation
+
+SERVICE_ID = "ms-infusion-advisor"
+EXTENSION = "ms-infusion-advisor"
+OVERRIDE_SYSTEM = "urn:ms-infusion-advisor:override-reason"
+OVERRIDE_REASONS = [
+    {"code": "clinical-judgement", "system": OVERRIDE_SYSTEM, "display": "Clinical judgement differs"},
+    {"code": "patient-preference", "system": OVERRIDE_SYSTEM, "display": "Patient preference"},
+    {"code": "facts-incorrect", "system": OVERRIDE_SYSTEM, "display": "Recorded facts are incomplete or wrong"},
+    {"code": "already-treated", "system": OVERRIDE_SYSTEM, "display": "Treatment already decided"},
+]
+SUMMARY_MAX = 139  # CDS Hooks: summary under 140 characters
+STATUS_WORDS = {"applicable": "applicable", "consider": "worth considering", "not_applicable": "not applicable",
+                "excluded": "excluded"}
+ASSUMED_WORDS = {"prior_failures": "0 prior treatment failures", "rapidly_worsening": "not rapidly worsening",
+                 "mitoxantrone_cumulative_mg_m2": "no mitoxantrone received (0 mg/m²)"}
+
+_MD = re.compile(r"([\\`*_\[\]<>|~])")  # enough for no emphasis, code, link, HTML or table to form
+
+
+@functools.lru_cache(maxsize=4096)
+def md(text: str) -> str:
+    """Text from the KB or the facts, escaped for markdown (shown as written, never as markup)."""
+    return _MD.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def short(text: str, limit: int = SUMMARY_MAX) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _v(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link: str) -> list[dict[str, Any]]:
+    """Cards for the listed drugs (info, or warning when a caution applies) and the excluded ones."""
+    cards = []
+    by_id = {d.drug: d for d in rec.drugs}
+    chosen = [by_id[i] for i in rec.listed] + [d for d in rec.drugs if d.drug not in rec.listed and _v(d.status) == "excluded"]
+    for d in chosen:
+        status = _v(d.status)
+        title = d.name + (f" ({d.brand})" if d.brand else "")
+        cautions = [_v(c.condition) for c in d.cautions]
+        if d.drug in rec.listed:
+            indicator = "warning" if cautions else "info"
+            summary = f"{title}: {STATUS_WORDS.get(status, status)} per the MS infusions article"
+            if cautions:
+                summary += f"; caution: {', '.join(c.replace('_', ' ') for c in cautions)}"
+        else:
+            indicator = "warning"
+            summary = f"{title}: excluded. {d.reasons[0].text}" if d.reasons else f"{title}: excluded"
+        cards.append({
+            "uuid": str(uuid.uuid4()),
+            "summary": short(summary),
+            "detail": detail(d, rec.disclaimer),
+            "indicator": indicator,
+            "source": {"label": source_title},
+            "overrideReasons": OVERRIDE_REASONS,
+            "links": [{"label": "Full explanation for these facts", "url": link, "type": "absolute"}],
+            "extension": {EXTENSION: {"drug": d.drug, "status": status,
+                                      "rules": [r.rule for r in d.reasons] + [c.rule for c in d.cautions], "kb": kb}},
+        })
+    return cards
+
+
+def detail(d: Any, disclaimer: str) -> str:
+    status = _v(d.status)
+    lines = [f"**{md(d.name)}: {STATUS_WORDS.get(status, status)}**", ""]
+    if d.reasons:
+        lines.append("Why:")
+        for r in d.reasons:
+            lines += [f"- {md(r.text)}", f"  > “{md(r.quote)}” ({md(r.section)})"]
+        lines.append("")
+    if d.cautions:
+        lines.append("Cautions (the person's conditions meet side effects the article names):")
+        for c in d.cautions:
+            lines += [f"- **{md(_v(c.condition))}**: {md(c.text)}", f"  > “{md(c.quote)}” ({md(c.section)})"]
+        lines.append("")
+    if status == "excluded" and d.what_if:
+        lines.append("What would change this:")
+        lines += [f"- {md(w.text)}" for w in d.what_if]
+        lines.append("")
+    lines += [f"Schedule: {md(d.schedule.text)}", "", f"_{md(disclaimer)}_"]
+    return "\n".join(lines)
+
+
+def missing_card(missing: list[str], problems: list[str], remarks: list[str], kb: dict[str, str], source_title: str) -> dict[str, Any]:
+    """One warning card when the facts cannot be read: what is missing or wrong; no drug cards."""
+    names = [m.split(" (")[0] for m in missing]
+    summary = ("MS infusion advice not given: " + (" and ".join(names) + " not recorded" if names else "recorded facts unclear"))
+    lines = ["No infusion drug is advised on: the advisor never guesses a fact.", ""]
+    if missing:
+        lines.append("Not recorded:")
+        lines += [f"- {md(m)}" for m in missing]
+        lines.append("")
+    if problems:
+        lines.append("Recorded but not usable:")
+        lines += [f"- {md(p)}" for p in problems]
+        lines.append("")
+    lines += [md(r) for r in remarks]
+    return {"uuid": str(uuid.uuid4()), "summary": short(summary), "detail": "\n".join(lines).strip(), "indicator": "warning",
+            "source": {"label": source_title},
+            "extension": {EXTENSION: {"drug": None, "status": "facts-missing", "rules": [], "kb": kb}}}
+
+
+def assumed_card(assumed: list[str], kb: dict[str, str], source_title: str) -> dict[str, Any]:
+    """An info card naming the defaults used for optional facts the record does not hold."""
+    words = [ASSUMED_WORDS.get(a, a) for a in assumed]
+    detail_lines = ["These facts are not recorded as Observations (system `urn:ms-infusion-advisor:facts`), so the "
+                    "advice assumes:", ""] + [f"- {md(w)}" for w in words]
+    return {"uuid": str(uuid.uuid4()), "summary": short("Not recorded, assumed: " + "; ".join(words)),
+            "detail": "\n".join(detail_lines), "indicator": "info", "source": {"label": source_title},
+            "extension": {EXTENSION: {"drug": None, "status": "defaults-assumed", "rules": [], "kb": kb,
+                                      "assumed": assumed}}}

@@ -1,0 +1,143 @@
+"""HL7 CDS Hooks 2.0: discovery, the patient-view service reading FHIR R4, and card feedback."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from .. import InvalidFacts
+from . import cards as cardlib
+from . import fhir
+from .api import ERRORS, facts_for_log, fired, statuses
+from .app import json_error, public_base, validation_errors
+from .auth import AuthError, verify
+from .bodies import BadBody, parse_json
+from .pages import advice_url
+from .schemas import CardsResponse, Discovery, Errors, FeedbackRequest, FeedbackStored, HookRequest, Service
+
+router = APIRouter(prefix="/cds-services", tags=["CDS Hooks"])
+SERVICE = Service(
+    hook="patient-view", id=cardlib.SERVICE_ID, title="MS infusion drugs (patient-education article)",
+    description="Which of the four MS infusion drugs (alemtuzumab, natalizumab, mitoxantrone, ocrelizumab) a "
+                "patient-education article describes for this patient, from their MS Condition, its severity, other "
+                "active Conditions and a few Observations; every card explained and quoted. Decision support, not a prescription.",
+    prefetch=fhir.PREFETCH)
+AUTH_ERRORS = {401: {"model": Errors, "description": "with --trust: the EHR's JWT is missing or not valid"}}
+
+
+def _authorize(request: Request) -> JSONResponse | None:
+    rt = request.app.state.rt
+    if not rt.trust:
+        return None
+    audience = public_base(request) + request.url.path
+    try:
+        verify(request.headers.get("authorization"), audience, rt.trust, rt.store.first_use_of_jti)
+    except AuthError as e:
+        return json_error(401, [{"field": "Authorization", "message": str(e)}], headers={"WWW-Authenticate": "Bearer"})
+    return None
+
+
+@router.get("", response_model=Discovery, responses=AUTH_ERRORS)
+async def discovery(request: Request) -> Any:
+    """CDS Hooks discovery: one service, `ms-infusion-advisor`, on `patient-view`, with its prefetch templates."""
+    refused = _authorize(request)
+    if refused:
+        return refused
+    return Discovery(services=[SERVICE])
+
+
+@router.post(f"/{cardlib.SERVICE_ID}", response_model=CardsResponse, responses={
+    412: {"model": Errors, "description": "no prefetch, and the FHIR server could not be asked (or did not answer)"},
+    422: {"model": Errors, "description": "the hook request is not valid"}, **AUTH_ERRORS, **ERRORS},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/HookRequest"}}}}})
+async def service(request: Request) -> Any:
+    """The patient-view service: facts from the prefetch (or fetched from `fhirServer`), cards out,
+    every card logged."""
+    refused = _authorize(request)
+    if refused:
+        return refused
+    rt = request.app.state.rt
+    try:
+        hook = HookRequest.model_validate(parse_json(await request.body()))
+    except BadBody as e:
+        return json_error(400, e.errors)
+    except ValidationError as e:
+        return json_error(422, validation_errors(e))
+    patient_id = hook.context.patientId
+    prefetch = dict(hook.prefetch or {})
+    data = {k: prefetch.get(k) for k in ("patient", "conditions", "observations")}
+    wanted = [k for k, kind in (("conditions", "Condition"), ("observations", "Observation")) if not fhir.usable(data[k], kind)]
+    if wanted:
+        if not hook.fhirServer:
+            return json_error(412, [{"field": "prefetch", "message": f"prefetch lacks {' and '.join(wanted)} and no fhirServer "
+                                     "was given to fetch them from: send the prefetch or fhirServer with fhirAuthorization"}])
+        token = hook.fhirAuthorization.access_token if hook.fhirAuthorization else None
+        try:
+            data.update(await fhir.fetch(hook.fhirServer, token, patient_id, wanted, rt.settings.fhir_timeout))
+        except fhir.FetchError as e:
+            return json_error(412, [{"field": "fhirServer", "message": f"the facts could not be fetched: {e}"}])
+    patient = data.get("patient")
+    if isinstance(patient, dict) and patient.get("resourceType") == "Patient" and patient.get("id") not in (None, patient_id):
+        return json_error(412, [{"field": "prefetch.patient", "message": "the prefetched Patient is not context.patientId"}])
+
+    reading = fhir.read(data, patient_id, rt.terms)
+    decision_id = str(uuid.uuid4())
+    base = public_base(request)
+    cards: list[dict] = []
+    row: dict[str, Any] = {"id": decision_id, "channel": "cds", "kb": rt.kb_id, "patient_id": patient_id}
+    rec = None
+    if reading.complete:
+        try:
+            rec = rt.advisor.advise(reading.facts)
+        except InvalidFacts as e:
+            reading.problems += [f"{err['field']}: {err['message']}" for err in e.errors]
+    if rec is None:
+        cards.append(cardlib.missing_card(reading.missing, reading.problems, reading.remarks, rt.kb_id, rt.source_title))
+        row.update(facts=reading.facts, outcome="not decided: " + "; ".join(reading.missing + reading.problems))
+    else:
+        cards += cardlib.drug_cards(rec, rt.kb_id, rt.source_title, advice_url(base, rec.facts))
+        if reading.assumed:
+            cards.append(cardlib.assumed_card(reading.assumed, rt.kb_id, rt.source_title))
+        row.update(facts=facts_for_log(rec.facts), rules=fired(rec), statuses=statuses(rec))
+    rt.store.log_decisions([row], [{"uuid": c["uuid"], "decision_id": decision_id, "indicator": c["indicator"],
+                                    "drug": c["extension"][cardlib.EXTENSION]["drug"],
+                                    "status": c["extension"][cardlib.EXTENSION]["status"]} for c in cards])
+    return JSONResponse({"cards": cards})
+
+
+@router.post(f"/{cardlib.SERVICE_ID}/feedback", response_model=FeedbackStored, responses={
+    404: {"model": Errors, "description": "a card uuid this service never issued"},
+    422: {"model": Errors, "description": "the feedback is not valid"}, **AUTH_ERRORS, **ERRORS},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/FeedbackRequest"}}}}})
+async def feedback(request: Request) -> Any:
+    """CDS Hooks feedback: each card's outcome (`accepted`, or `overridden` with a reason and comment),
+    stored in the decision log."""
+    refused = _authorize(request)
+    if refused:
+        return refused
+    rt = request.app.state.rt
+    try:
+        body = FeedbackRequest.model_validate(parse_json(await request.body()))
+    except BadBody as e:
+        return json_error(400, e.errors)
+    except ValidationError as e:
+        return json_error(422, validation_errors(e))
+    unknown = rt.store.unknown_cards([f.card for f in body.feedback])
+    if unknown:
+        return json_error(404, [{"field": "feedback.card", "message": f"no card with uuid {u!r} was issued by this service"}
+                                for u in unknown])
+    items = []
+    for f in body.feedback:
+        reason = f.overrideReason.reason if f.overrideReason else None
+        items.append({"card": f.card, "outcome": f.outcome, "reason_code": reason.code if reason else None,
+                      "reason_system": reason.system if reason else None,
+                      "comment": f.overrideReason.userComment if f.overrideReason else None,
+                      "outcome_time": f.outcomeTimestamp})
+    rt.store.add_feedback(items)
+    return FeedbackStored(stored=len(items))

@@ -1,0 +1,297 @@
+"""FHIR R4 in, the advisor's facts out; and fetching the resources when the EHR did not prefetch them.
+
+The mapping (also in the README):
+
+* MS type: an active Condition whose code is one of ``fhir.toml``'s ``ms_type`` codes. Multiple
+  sclerosis recorded without a type (``unspecified_ms``: SNOMED 24700007, ICD-10 G35) is not a type.
+* Severity: that Condition's ``severity`` coded with one of the ``severity`` codes.
+* Conditions: other active Conditions whose code ``fhir.toml`` maps to a condition of the KB.
+* The facts FHIR has no standard code for: final Observations with system
+  ``urn:ms-infusion-advisor:facts`` and code ``prior-treatment-failures`` (valueInteger),
+  ``rapidly-worsening`` (valueBoolean) or ``mitoxantrone-cumulative-dose`` (valueQuantity in mg/m2);
+  the most recent one of each code counts.
+
+"Active" is a clinicalStatus of active, recurrence or relapse, and a verificationStatus that is not
+refuted or entered-in-error. Resources about another patient than the hook's are ignored. Nothing is
+guessed: a missing MS type or severity, two different MS types, or an unreadable value is reported and
+no advice is given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from .terminology import Terminology
+
+FACTS_SYSTEM = "urn:ms-infusion-advisor:facts"
+UCUM = "http://unitsofmeasure.org"
+OBSERVATION_FACTS = {
+    "prior-treatment-failures": "prior_failures",
+    "rapidly-worsening": "rapidly_worsening",
+    "mitoxantrone-cumulative-dose": "mitoxantrone_cumulative_mg_m2",
+}
+DEFAULTS = {"prior_failures": 0, "rapidly_worsening": False, "mitoxantrone_cumulative_mg_m2": 0.0}
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+ACTIVE = {"active", "recurrence", "relapse"}
+NOT_TRUE = {"refuted", "entered-in-error"}
+FINAL = {"final", "amended", "corrected"}
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+PREFETCH = {
+    "patient": "Patient/{{context.patientId}}",
+    "conditions": "Condition?patient={{context.patientId}}",
+    "observations": f"Observation?patient={{{{context.patientId}}}}&code={FACTS_SYSTEM}|",
+}
+
+
+@dataclass
+class Reading:
+    """What the FHIR resources say: the facts found, and what is missing, assumed or wrong."""
+    facts: dict[str, Any] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)      # required facts not recorded
+    problems: list[str] = field(default_factory=list)     # recorded but unusable, or contradictory
+    assumed: list[str] = field(default_factory=list)      # optional facts not recorded: defaults used
+    remarks: list[str] = field(default_factory=list)      # e.g. MS recorded without its type
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.problems
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def usable(value: Any, kind: str) -> bool:
+    """Whether a prefetched value is an answer to its query: a Bundle, or the resource itself. Anything
+    else (null, an OperationOutcome for a failed prefetch, junk) counts as not prefetched."""
+    return isinstance(value, dict) and value.get("resourceType") in ("Bundle", kind)
+
+
+def resources(bundle_or_resource: Any, kind: str) -> list[dict]:
+    """The resources of one type in a searchset Bundle (or a single resource)."""
+    if not isinstance(bundle_or_resource, dict):
+        return []
+    if bundle_or_resource.get("resourceType") == kind:
+        return [bundle_or_resource]
+    if bundle_or_resource.get("resourceType") != "Bundle":
+        return []
+    out = []
+    for entry in _list(bundle_or_resource.get("entry")):
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(res, dict) and res.get("resourceType") == kind:
+            out.append(res)
+    return out
+
+
+def codings(concept: Any) -> list[tuple[str, str]]:
+    if not isinstance(concept, dict):
+        return []
+    return [(c.get("system"), c.get("code")) for c in _list(concept.get("coding"))
+            if isinstance(c, dict) and isinstance(c.get("system"), str) and isinstance(c.get("code"), str)]
+
+
+def _status(concept: Any, system: str) -> set[str]:
+    """Codes of a status CodeableConcept in its HL7 code system (a coding without a system counts too)."""
+    if not isinstance(concept, dict):
+        return set()
+    return {c.get("code") for c in _list(concept.get("coding"))
+            if isinstance(c, dict) and isinstance(c.get("code"), str) and c.get("system") in (None, system)}
+
+
+def _about(resource: dict, patient_id: str) -> bool:
+    subject = resource.get("subject")
+    ref = subject.get("reference") if isinstance(subject, dict) else None
+    if ref is None:
+        return subject is None  # no subject at all: the query was for this patient
+    return isinstance(ref, str) and (ref == f"Patient/{patient_id}" or ref.endswith(f"/Patient/{patient_id}"))
+
+
+def _is_active(condition: dict) -> bool:
+    return (bool(_status(condition.get("clinicalStatus"), CLINICAL) & ACTIVE)
+            and not _status(condition.get("verificationStatus"), VERIFICATION) & NOT_TRUE)
+
+
+def _when(obs: dict) -> datetime:
+    for key in ("effectiveDateTime", "effectiveInstant", "issued"):
+        value = obs.get(key)
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    period = obs.get("effectivePeriod")
+    if isinstance(period, dict):
+        return _when({"effectiveDateTime": period.get("end") or period.get("start")})
+    return datetime.min.replace(tzinfo=timezone.utc)
+
+
+def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
+    """Facts from ``data`` = {"conditions": Bundle, "observations": Bundle} for the patient."""
+    r = Reading()
+    conditions = [c for c in resources(data.get("conditions"), "Condition") if _about(c, patient_id) and _is_active(c)]
+    ms_found: dict[str, list[dict]] = {}
+    found_conditions: list[str] = []
+    unspecified = False
+    for c in conditions:
+        codes = codings(c.get("code"))
+        types = {terms.ms_types[k] for k in codes if k in terms.ms_types}
+        for t in types:
+            ms_found.setdefault(t, []).append(c)
+        unspecified = unspecified or (not types and any(k in terms.unspecified for k in codes))
+        for k in codes:
+            cid = terms.conditions.get(k)
+            if cid and cid not in found_conditions:
+                found_conditions.append(cid)
+    if unspecified and not ms_found:
+        r.remarks.append(f"Multiple sclerosis is recorded without its type ({_codes(terms, 'unspecified_ms')}): that is not "
+                         "an MS type; record the type as one of the codes above.")
+    if len(ms_found) > 1:
+        r.problems.append(f"active Conditions give different MS types ({', '.join(sorted(ms_found))}): the MS type is unclear")
+    elif ms_found:
+        (ms_type, ms_conditions), = ms_found.items()
+        r.facts["ms_type"] = ms_type
+        severities = {terms.severities[k] for c in ms_conditions for k in codings(c.get("severity")) if k in terms.severities}
+        if len(severities) > 1:
+            r.problems.append(f"the MS Condition's severity has several values ({', '.join(sorted(severities))}): it is unclear")
+        elif severities:
+            r.facts["severity"] = severities.pop()
+        else:
+            r.missing.append(f"severity (the MS Condition's severity: {_codes(terms, 'severity')})")
+    else:
+        r.missing.append(f"MS type (an active Condition coded {_codes(terms, 'ms_type')})")
+        r.missing.append("severity (recorded on that MS Condition)")
+    r.facts["conditions"] = found_conditions
+
+    latest: dict[str, dict] = {}
+    for obs in resources(data.get("observations"), "Observation"):
+        if not _about(obs, patient_id) or obs.get("status") not in FINAL:
+            continue
+        for system, code in codings(obs.get("code")):
+            if system == FACTS_SYSTEM and code in OBSERVATION_FACTS:
+                if code not in latest or _when(obs) >= _when(latest[code]):
+                    latest[code] = obs
+    for code, fact in OBSERVATION_FACTS.items():
+        obs = latest.get(code)
+        if obs is None:
+            r.assumed.append(fact)
+            continue
+        value, problem = _value(code, obs)
+        if problem:
+            r.problems.append(f"Observation {code}: {problem}")
+        else:
+            r.facts[fact] = value
+    return r
+
+
+def _codes(terms: Terminology, table: str) -> str:
+    """The codes of one fhir.toml table, for messages: 'SNOMED 426373005 relapsing, …'."""
+    names = {"http://snomed.info/sct": "SNOMED", "http://hl7.org/fhir/sid/icd-10": "ICD-10",
+             "http://hl7.org/fhir/sid/icd-10-cm": "ICD-10-CM"}
+    return ", ".join(f"{names.get(c.system, c.system)} {c.code} {value if table != 'unspecified_ms' else ''}".rstrip()
+                     for value, codes in getattr(terms.entries, table).items() for c in codes)
+
+
+def _value(code: str, obs: dict) -> tuple[Any, str | None]:
+    if code == "prior-treatment-failures":
+        v = obs.get("valueInteger")
+        if isinstance(v, bool) or not isinstance(v, int):
+            return None, "needs valueInteger (a whole number)"
+        return v, None
+    if code == "rapidly-worsening":
+        v = obs.get("valueBoolean")
+        if not isinstance(v, bool):
+            return None, "needs valueBoolean (true or false)"
+        return v, None
+    q = obs.get("valueQuantity")
+    if not isinstance(q, dict) or isinstance(q.get("value"), bool) or not isinstance(q.get("value"), (int, float)):
+        return None, "needs valueQuantity with a numeric value in mg/m2"
+    unit_ok = (q.get("system") == UCUM and q.get("code") == "mg/m2") or (q.get("system") is None and q.get("code") is None
+                                                                       and q.get("unit") in ("mg/m2", "mg/m²"))
+    if not unit_ok:
+        return None, f"the dose must be in mg/m2 (UCUM code mg/m2), got {q.get('code') or q.get('unit')!r}"
+    return float(q["value"]), None
+
+
+# --- fetching ------------------------------------------------------------------------------------
+
+class FetchError(Exception):
+    """The FHIR server could not give the resources (message is safe to show)."""
+
+
+MAX_RESPONSE = 5 * 1024 * 1024
+MAX_PAGES = 10
+
+
+async def fetch(server: str, token: str | None, patient_id: str, keys: list[str], timeout: float) -> dict[str, Any]:
+    """GET the prefetch queries ``keys`` from ``server`` (httpx, with timeouts, no redirects, bounded
+    responses; a searchset's next pages are followed on the same server, up to a limit)."""
+    import httpx
+
+    parts = urlsplit(server)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise FetchError("fhirServer must be an http(s) URL")
+    if not FHIR_ID.match(patient_id):
+        raise FetchError("context.patientId is not a FHIR id")
+    base = server.rstrip("/")
+    headers = {"Accept": "application/fhir+json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    queries = {
+        "patient": (f"{base}/Patient/{patient_id}", None),
+        "conditions": (f"{base}/Condition", {"patient": patient_id}),
+        "observations": (f"{base}/Observation", {"patient": patient_id, "code": f"{FACTS_SYSTEM}|"}),
+    }
+    out: dict[str, Any] = {}
+    limits = httpx.Timeout(timeout, connect=min(timeout, 2.0))
+    async with httpx.AsyncClient(timeout=limits, follow_redirects=False, trust_env=False) as client:
+        for key in keys:
+            url, params = queries[key]
+            entries: list = []
+            first = None
+            for _ in range(MAX_PAGES):
+                data = await _get_json(client, url, params, headers, key)
+                if first is None:
+                    first = data
+                if data.get("resourceType") != "Bundle":
+                    break
+                entries += _list(data.get("entry"))
+                nxt = next((link.get("url") for link in _list(data.get("link"))
+                            if isinstance(link, dict) and link.get("relation") == "next"), None)
+                if not isinstance(nxt, str) or urlsplit(nxt).netloc != parts.netloc:
+                    break
+                url, params = nxt, None
+            out[key] = {**first, "entry": entries} if isinstance(first, dict) and first.get("resourceType") == "Bundle" else first
+    return out
+
+
+async def _get_json(client: Any, url: str, params: Any, headers: dict, key: str) -> dict:
+    import json
+
+    import httpx
+
+    try:
+        async with client.stream("GET", url, params=params, headers=headers) as response:
+            if response.status_code != 200:
+                raise FetchError(f"the FHIR server answered {response.status_code} for {key}")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_RESPONSE:
+                    raise FetchError(f"the FHIR server's answer for {key} is larger than {MAX_RESPONSE // (1024 * 1024)} MB")
+    except httpx.TimeoutException:
+        raise FetchError(f"the FHIR server did not answer in time for {key}") from None
+    except httpx.HTTPError as e:
+        raise FetchError(f"the FHIR server could not be reached for {key} ({type(e).__name__})") from None
+    try:
+        data = json.loads(bytes(body))
+    except (ValueError, RecursionError):
+        raise FetchError(f"the FHIR server's answer for {key} is not JSON") from None
+    if not isinstance(data, dict):
+        raise FetchError(f"the FHIR server's answer for {key} is not a FHIR resource")
+    return data

@@ -1,0 +1,116 @@
+"""The FHIR codes of a knowledge base (``rules/fhir.toml``): MS types, severities and conditions.
+
+Loaded and validated beside the KB when the service starts; a broken file raises KnowledgeBaseError
+naming ``fhir.toml``, the entry and what is wrong (an unknown condition id lists the known ones).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Iterable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .. import KnowledgeBaseError
+
+FILE = "fhir.toml"
+SNOMED = "http://snomed.info/sct"
+# Condition ids renamed between vocabularies: an entry under either name maps to whichever one the
+# advisor knows (the KB's conditions are being moved into the KB and this one renamed).
+RENAMED = {"autoimmune_disease": "other_autoimmune_disease", "other_autoimmune_disease": "autoimmune_disease"}
+
+
+class Code(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    system: str = Field(pattern=r"^(https?|urn):\S+$")
+    code: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
+    display: str = Field(min_length=1)
+    source: str = Field(min_length=1, description="where this code comes from")
+
+
+class ConditionCodes(BaseModel):
+    """A condition's codes, or why it has none (``unmapped``): then FHIR cannot set it."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str
+    codes: tuple[Code, ...] = ()
+    unmapped: str | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _codes_or_reason(self) -> "ConditionCodes":
+        if bool(self.codes) == bool(self.unmapped):
+            raise ValueError("a condition has codes, or says why it has none (unmapped), not both")
+        return self
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ms_type: dict[str, tuple[Code, ...]]
+    severity: dict[str, tuple[Code, ...]]
+    unspecified_ms: dict[str, tuple[Code, ...]]
+    condition: tuple[ConditionCodes, ...]
+
+
+class Terminology:
+    """Lookup tables: (system, code) -> MS type, severity or condition id."""
+
+    def __init__(self, ms_types: dict, severities: dict, unspecified: dict, conditions: dict, entries: _File):
+        self.ms_types: dict[tuple[str, str], str] = ms_types
+        self.severities: dict[tuple[str, str], str] = severities
+        self.unspecified: dict[tuple[str, str], str] = unspecified
+        self.conditions: dict[tuple[str, str], str] = conditions
+        self.entries = entries
+
+    def codes_for(self, table: str, value: str) -> list[Code]:
+        """The codes that stand for ``value`` in one table (ms_type, severity), for messages."""
+        return list(getattr(self.entries, table).get(value, ()))
+
+
+def load(directory: str | Path, condition_ids: Iterable[str], ms_types: Iterable[str], severities: Iterable[str]) -> Terminology:
+    """Read and validate ``fhir.toml`` in the KB ``directory`` against the advisor's vocabularies."""
+    path = Path(directory) / FILE
+    try:
+        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise KnowledgeBaseError([(FILE, "", f"file is missing (the CDS Hooks service needs it in {directory})")]) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise KnowledgeBaseError([(FILE, "", f"not valid TOML: {e}")]) from None
+    try:
+        data = _File.model_validate(raw)
+    except ValidationError as e:
+        raise KnowledgeBaseError([(FILE, ".".join(map(str, err["loc"])), err["msg"]) for err in e.errors()]) from None
+    problems: list[tuple[str, str, str]] = []
+    known = list(condition_ids)
+    seen: dict[tuple[str, str], str] = {}
+
+    def table(section: str, entries: dict[str, tuple[Code, ...]], allowed: list[str] | None) -> dict[tuple[str, str], str]:
+        out = {}
+        for value, codes in entries.items():
+            if allowed is not None and value not in allowed:
+                problems.append((FILE, f"{section}.{value}", f"unknown {section} '{value}' (allowed: {', '.join(allowed)})"))
+            for c in codes:
+                key = (c.system, c.code)
+                if key in seen:
+                    problems.append((FILE, f"{section}.{value}", f"code {c.system}|{c.code} is already used by {seen[key]}"))
+                seen[key] = f"{section}.{value}"
+                out[key] = value
+        return out
+
+    ms = table("ms_type", data.ms_type, list(ms_types))
+    sev = table("severity", data.severity, list(severities))
+    unspecified = table("unspecified_ms", data.unspecified_ms, ["codes"])
+    conditions: dict[tuple[str, str], str] = {}
+    ids_seen: set[str] = set()
+    for entry in data.condition:
+        cid = entry.id
+        if cid not in known and RENAMED.get(cid) in known:
+            cid = RENAMED[cid]
+        if cid not in known:
+            problems.append((FILE, entry.id, f"unknown condition id '{entry.id}' (known: {', '.join(known)})"))
+        if cid in ids_seen:
+            problems.append((FILE, entry.id, "a second entry for this condition"))
+        ids_seen.add(cid)
+        conditions.update(table("condition", {cid: entry.codes}, None))
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return Terminology(ms, sev, unspecified, conditions, data)

@@ -1,0 +1,219 @@
+"""The JSON API, in process: every endpoint, the error shapes, and the safety limits."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor import PatientFacts, Recommendation, advise
+from advisor.kb import default_directory, load
+from serve_helpers import serve_app  # noqa: F401 (fixture)
+
+
+def fingerprint(kb_or_dir):
+    """The KB's SHA-256 as load() computes it (KnowledgeBase.sha256)."""
+    return kb_or_dir.sha256 if hasattr(kb_or_dir, "sha256") else load(kb_or_dir).sha256
+
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def client(serve_app):
+    return serve_app()[1]
+
+
+def test_advise_returns_the_library_recommendation_exactly(client):
+    facts = {"ms_type": "rrms", "severity": "severe", "prior_failures": 2, "conditions": ["cancer"]}
+    r = client.post("/advise", json=facts)
+    assert r.status_code == 200
+    assert r.json() == advise(facts).model_dump(mode="json")
+    assert len(r.headers["x-decision-id"]) == 36
+
+
+@pytest.mark.parametrize("facts,field,allowed", [
+    ({"ms_type": "progresive", "severity": "mild"}, "ms_type", "spms"),
+    ({"ms_type": "spms", "severity": "mild", "colour": "red"}, "colour", "ms_type"),
+    ({"ms_type": "spms", "severity": "mild", "conditions": ["flu"]}, "conditions", "pml"),
+    ({"ms_type": "spms"}, "severity", "severe"),
+])
+def test_bad_facts_get_422_naming_the_field_and_the_allowed_values(client, facts, field, allowed):
+    r = client.post("/advise", json=facts)
+    assert r.status_code == 422
+    errors = r.json()["errors"]
+    hit = [e for e in errors if e["field"] == field]
+    assert hit and allowed in hit[0]["allowed"] and hit[0]["message"]
+    assert set(r.json()) == {"errors"}
+
+
+def test_negative_count_is_422_without_allowed_list(client):
+    r = client.post("/advise", json={"ms_type": "spms", "severity": "mild", "prior_failures": -1})
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "prior_failures"
+    assert "0 to 1000" in r.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("body,message", [
+    (b"{", "not valid JSON"),
+    (b'\xff{"ms_type": "spms"}', "not UTF-8"),
+    (b'{"ms_type": "spms", "severity": "mild", "mitoxantrone_cumulative_mg_m2": NaN}', "NaN is not a JSON number"),
+    (b'{"ms_type": "spms", "severity": "mild", "x": ' + b"[" * 20 + b"]" * 20 + b"}", "deeper than"),
+    (b"[" * 100_000, "deeper than"),
+    (b"[]", "must be a mapping"),
+])
+def test_bodies_that_are_not_acceptable_json_are_refused_plainly(client, body, message):
+    r = client.post("/advise", content=body, headers={"content-type": "application/json"})
+    assert r.status_code in (400, 422)
+    assert message in json.dumps(r.json())
+    assert "Traceback" not in r.text
+
+
+def test_a_body_over_one_megabyte_gets_413(client):
+    big = b'{"ms_type": "spms", "severity": "mild", "id": "' + b"x" * (1024 * 1024) + b'"}'
+    r = client.post("/advise", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    assert r.json()["errors"][0]["field"] == "(body)"
+
+
+def test_a_streamed_body_over_one_megabyte_gets_413_without_content_length(client):
+    def chunks():
+        for _ in range(20):
+            yield b"x" * 100_000
+    r = client.post("/batch", content=chunks())
+    assert r.status_code == 413
+
+
+def test_an_unexpected_error_says_only_an_error_id_which_the_log_holds(serve_app, caplog, monkeypatch):
+    app, client = serve_app()
+
+    def broken(facts):
+        raise RuntimeError("secret internal detail /etc/something")
+    monkeypatch.setattr(app.state.rt.advisor, "advise", broken)
+    with caplog.at_level(logging.ERROR, logger="advisor.serve"):
+        r = client.post("/advise", json={"ms_type": "spms", "severity": "mild"})
+    assert r.status_code == 500
+    body = r.json()
+    assert set(body) == {"error", "error_id"} and "secret" not in r.text and "Traceback" not in r.text
+    assert any(body["error_id"] in rec.getMessage() and rec.exc_info for rec in caplog.records)
+
+
+def test_kb_endpoints(client):
+    kb = load(default_directory())
+    assert client.get("/drugs").json() == [d.model_dump(mode="json") for d in kb.drugs]
+    rules = client.get("/rules").json()
+    assert [r["id"] for r in rules] == [r.id for r in kb.rules] + [c.id for c in kb.cautions]
+    assert {r["kind"] for r in rules} == {"status", "caution"}
+    assert client.get("/schema/facts").json() == PatientFacts.model_json_schema(mode="validation")
+    assert client.get("/schema/recommendation").json() == Recommendation.model_json_schema(mode="serialization")
+    info = client.get("/kb").json()
+    assert info == {"name": kb.header.name, "version": kb.header.version, "sha256": fingerprint(kb),
+                    "source_title": kb.header.source_title}
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["kb"] == info
+
+
+def test_openapi_documents_the_bodies_and_responses(client):
+    spec = client.get("/openapi.json").json()
+    advise_op = spec["paths"]["/advise"]["post"]
+    assert advise_op["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/PatientFactsInput")
+    assert advise_op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/Recommendation")
+    assert advise_op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/Errors")
+    schemas = spec["components"]["schemas"]
+    for name in ("PatientFactsInput", "HookRequest", "FeedbackRequest", "Recommendation", "CardsResponse", "Discovery", "KBInfo"):
+        assert name in schemas, name
+    refs = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "$ref" in node:
+                refs.add(node["$ref"].rsplit("/", 1)[1])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(spec)
+    assert refs <= set(schemas), refs - set(schemas)  # every reference resolves
+    for path in ("/cds-services/ms-infusion-advisor", "/cds-services/ms-infusion-advisor/feedback", "/batch"):
+        assert path in spec["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_cors_is_off_unless_an_origin_is_allowed(serve_app):
+    _, plain = serve_app()
+    r = plain.get("/kb", headers={"Origin": "https://ehr.example.org"})
+    assert "access-control-allow-origin" not in r.headers
+    _, cors = serve_app(cors_origins=["https://ehr.example.org"])
+    assert cors.get("/kb", headers={"Origin": "https://ehr.example.org"}).headers["access-control-allow-origin"] == "https://ehr.example.org"
+    assert "access-control-allow-origin" not in cors.get("/kb", headers={"Origin": "https://evil.example"}).headers
+    pre = cors.options("/advise", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 400
+
+
+# --- /batch ------------------------------------------------------------------------------------------
+
+def _cli_batch(data: bytes) -> list[dict]:
+    out = subprocess.run([str(Path(sys.executable).parent / "ms-advisor"), "batch", "-", "--out", "-", "--workers", "1"],
+                         input=data, capture_output=True, cwd=ROOT, timeout=120)
+    return [json.loads(line) for line in out.stdout.decode().splitlines() if line]
+
+
+def _normalise(records: list[dict], name: str) -> list[dict]:
+    for r in records:
+        for key in ("id", "source"):
+            if isinstance(r.get(key), str) and r[key].startswith(name + ":"):
+                r[key] = "<src>" + r[key][len(name):]
+    return records
+
+
+def test_batch_gives_the_same_records_as_the_cli(client):
+    data = (ROOT / "cases" / "jsonl" / "cautions.jsonl").read_bytes()
+    data += b'\n\n{"ms_type": "x"}\nnot json\n{"id": "dup", "ms_type": "ppms", "severity": "mild"}\n' \
+            b'{"id": "dup", "ms_type": "rrms", "severity": "severe", "expect": {"listed": ["natalizumab"]}}\n\xff\xfe\n'
+    r = client.post("/batch", content=data)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    served = _normalise([json.loads(line) for line in r.text.splitlines()], "<body>")
+    assert served == _normalise(_cli_batch(data), "<stdin>")
+    assert any(rec.get("duplicate_id") for rec in served)
+    assert sum(not rec["ok"] for rec in served) == 3
+
+
+def test_batch_over_many_blocks_keeps_order_and_line_numbers(client):
+    lines = [json.dumps({"ms_type": ["spms", "ppms", "rrms"][i % 3], "severity": "severe", "prior_failures": i % 4})
+             for i in range(3000)]
+    data = ("\n".join(lines) + "\n").encode()
+    assert len(data) > 64 * 1024 * 1.5
+    served = [json.loads(line) for line in client.post("/batch", content=data).text.splitlines()]
+    assert [s["source"] for s in served] == [f"<body>:{i}" for i in range(1, 3001)]
+    assert _normalise(served, "<body>") == _normalise(_cli_batch(data), "<stdin>")
+
+
+def test_batch_refuses_a_deeply_nested_line(client):
+    r = client.post("/batch", content=b'{"ms_type": "spms", "severity": "mild"}\n' + b"[" * 5000 + b"\n")
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["field"] == "(line 2)"
+
+
+def test_batch_full_records_carry_the_recommendation(client):
+    r = client.post("/batch?full=true", content=b'{"ms_type": "ppms", "severity": "mild"}\n')
+    rec = json.loads(r.text)
+    assert rec["recommendation"] == advise({"ms_type": "ppms", "severity": "mild"}).model_dump(mode="json")
+
+
+def test_openapi_examples_are_what_the_service_answers(client):
+    spec = client.get("/openapi.json").json()
+    advise_op = spec["paths"]["/advise"]["post"]
+    facts = advise_op["requestBody"]["content"]["application/json"]["example"]
+    assert advise_op["responses"]["200"]["content"]["application/json"]["example"] == client.post("/advise", json=facts).json()
+    cds_op = spec["paths"]["/cds-services/ms-infusion-advisor"]["post"]
+    answer = client.post("/cds-services/ms-infusion-advisor", json=cds_op["requestBody"]["content"]["application/json"]["example"]).json()
+    example = cds_op["responses"]["200"]["content"]["application/json"]["example"]
+    strip = lambda cards: [{k: v for k, v in c.items() if k not in ("uuid", "links")} for c in cards]  # noqa: E731
+    assert strip(example["cards"]) == strip(answer["cards"]) and len(answer["cards"]) >= 2
+    assert spec["paths"]["/kb"]["get"]["responses"]["200"]["content"]["application/json"]["example"] == client.get("/kb").json()

@@ -1,0 +1,135 @@
+"""CDS Hooks JWT authentication (--trust ISSUER=JWKS_FILE), with keys the tests generate."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from serve_helpers import hook, person, serve_app  # noqa: F401
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+ISSUER = "https://ehr.example.org"
+URL = "/cds-services/ms-infusion-advisor"
+AUD = "http://testserver" + URL
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return {"rsa": rsa.generate_private_key(public_exponent=65537, key_size=2048),
+            "ec": ec.generate_private_key(ec.SECP384R1()),
+            "other": rsa.generate_private_key(public_exponent=65537, key_size=2048)}
+
+
+def jwks(*pairs):
+    out = []
+    for kid, key in pairs:
+        k = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()) if isinstance(key, rsa.RSAPrivateKey)
+                       else jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
+        out.append({**k, "kid": kid})
+    return {"keys": out}
+
+
+@pytest.fixture
+def secured(serve_app, keys, tmp_path):
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(jwks(("k1", keys["rsa"]), ("k2", keys["ec"]))))
+    return serve_app(trust=[f"{ISSUER}={path}"])[1]
+
+
+def token(key, kid="k1", alg="RS384", **claims):
+    now = int(time.time())
+    body = {"iss": ISSUER, "sub": "client", "aud": AUD, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4()), **claims}
+    body = {k: v for k, v in body.items() if v is not None}
+    return jwt.encode(body, key, algorithm=alg, headers={"kid": kid} if kid else None)
+
+
+def call(client, tok):
+    conds, obs = person()
+    return client.post(URL, json=hook(conds, obs), headers={"Authorization": f"Bearer {tok}"} if tok else {})
+
+
+def test_a_valid_token_is_accepted(secured, keys):
+    assert call(secured, token(keys["rsa"])).status_code == 200
+    assert call(secured, token(keys["ec"], kid="k2", alg="ES384")).status_code == 200
+    assert call(secured, token(keys["rsa"], kid=None)).status_code == 200  # no kid: every key of the issuer is tried
+
+
+def test_discovery_and_feedback_need_it_too(secured, keys):
+    assert secured.get("/cds-services").status_code == 401
+    t = token(keys["rsa"], aud="http://testserver/cds-services")
+    assert secured.get("/cds-services", headers={"Authorization": f"Bearer {t}"}).status_code == 200
+    assert secured.post(URL + "/feedback", json={"feedback": []}).status_code == 401
+
+
+def test_the_json_api_is_not_affected(secured):
+    assert secured.post("/advise", json={"ms_type": "ppms", "severity": "mild"}).status_code == 200
+
+
+@pytest.mark.parametrize("make,reason", [
+    (lambda k: None, "needs the EHR's JWT"),
+    (lambda k: "not-a-jwt", "not a JWT"),
+    (lambda k: token(k["other"]), "signature"),
+    (lambda k: token(k["rsa"], aud="http://testserver/elsewhere"), "audience"),
+    (lambda k: token(k["rsa"], exp=int(time.time()) - 120), "expired"),
+    (lambda k: token(k["rsa"], exp=None), "exp"),
+    (lambda k: token(k["rsa"], jti=None), "jti"),
+    (lambda k: token(k["rsa"], iss="https://evil.example"), "issuer"),
+    (lambda k: token(k["rsa"], kid="nope"), "kid"),
+    (lambda k: jwt.encode({"iss": ISSUER, "aud": AUD, "exp": int(time.time()) + 60, "iat": int(time.time()), "jti": "x"},
+                          "secret", algorithm="HS256"), "algorithm"),
+    (lambda k: jwt.encode({"iss": ISSUER, "aud": AUD, "exp": int(time.time()) + 60, "iat": int(time.time()), "jti": "x"},
+                          None, algorithm="none"), "algorithm"),
+])
+def test_bad_tokens_get_401(secured, keys, make, reason):
+    r = call(secured, make(keys))
+    assert r.status_code == 401, r.text
+    assert reason in r.json()["errors"][0]["message"]
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_replayed_token_gets_401(secured, keys):
+    t = token(keys["rsa"])
+    assert call(secured, t).status_code == 200
+    r = call(secured, t)
+    assert r.status_code == 401 and "already used" in r.text
+
+
+def test_a_replay_is_caught_by_another_process_on_the_same_log(serve_app, keys, tmp_path):
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(jwks(("k1", keys["rsa"]))))
+    _, a = serve_app(trust=[f"{ISSUER}={path}"])
+    _, b = serve_app(trust=[f"{ISSUER}={path}"])  # a second app (as a second worker would) on the same file
+    t = token(keys["rsa"])
+    assert call(a, t).status_code == 200
+    assert call(b, t).status_code == 401
+
+
+@pytest.mark.parametrize("spec,message", [("no-equals-sign", "ISSUER=JWKS_FILE"), ("iss=/nonexistent/jwks.json", "cannot be read")])
+def test_bad_trust_options_are_refused_at_start(serve_app, spec, message):
+    from advisor.serve.auth import TrustError
+
+    with pytest.raises(TrustError, match=message):
+        serve_app(trust=[spec])
+
+
+def test_a_jwks_without_keys_is_refused(serve_app, tmp_path):
+    from advisor.serve.auth import TrustError
+
+    (tmp_path / "j.json").write_text('{"keys": []}')
+    with pytest.raises(TrustError):
+        serve_app(trust=[f"{ISSUER}={tmp_path / 'j.json'}"])
+
+
+def test_behind_a_proxy_the_audience_is_the_public_url(serve_app, keys, tmp_path):
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(jwks(("k1", keys["rsa"]))))
+    _, client = serve_app(trust=[f"{ISSUER}={path}"], public_url="https://cds.example.org/ms/")
+    assert call(client, token(keys["rsa"])).status_code == 401  # aud http://testserver/...: not this service's
+    r = call(client, token(keys["rsa"], aud="https://cds.example.org/ms" + URL))
+    assert r.status_code == 200
+    assert r.json()["cards"][0]["links"][0]["url"].startswith("https://cds.example.org/ms/advice?")

@@ -1,0 +1,314 @@
+"""CDS Hooks in process: discovery, the FHIR mapping, the cards, the fetch path (against a FHIR stub on
+127.0.0.1), 412, feedback, and what the decision log keeps."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+import pytest
+
+from advisor import advise
+from advisor.kb import default_directory, load
+from serve_helpers import (MS_CODES, FhirStub, bundle, condition, hook, observation, person,  # noqa: F401
+                           serve_app)
+
+
+def fingerprint(kb_or_dir):
+    """The KB's SHA-256 as load() computes it (KnowledgeBase.sha256)."""
+    return kb_or_dir.sha256 if hasattr(kb_or_dir, "sha256") else load(kb_or_dir).sha256
+
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+URL = "/cds-services/ms-infusion-advisor"
+
+
+@pytest.fixture
+def client(serve_app):
+    return serve_app()[1]
+
+
+def ext(card):
+    return card["extension"]["ms-infusion-advisor"]
+
+
+def drug_cards(cards):
+    return {ext(c)["drug"]: c for c in cards if ext(c)["drug"]}
+
+
+def test_discovery_lists_one_patient_view_service_with_prefetch(client):
+    services = client.get("/cds-services").json()["services"]
+    assert len(services) == 1
+    s = services[0]
+    assert (s["id"], s["hook"]) == ("ms-infusion-advisor", "patient-view")
+    assert s["title"] and s["description"]
+    assert s["prefetch"]["patient"] == "Patient/{{context.patientId}}"
+    assert s["prefetch"]["conditions"].startswith("Condition?patient={{context.patientId}}")
+    assert "urn:ms-infusion-advisor:facts" in s["prefetch"]["observations"]
+
+
+def test_cards_follow_the_advice_for_the_facts_fhir_gives(client):
+    conds, obs = person("spms", "severe", failures=0, worsening=True, dose=0, conditions=("84114007",))
+    r = client.post(URL, json=hook(conds, obs))
+    assert r.status_code == 200
+    cards = r.json()["cards"]
+    rec = advise({"ms_type": "spms", "severity": "severe", "rapidly_worsening": True, "conditions": ["heart_failure"]})
+    by_drug = drug_cards(cards)
+    assert list(by_drug) == list(rec.listed)  # listed drugs, nothing excluded here, no defaults card
+    assert len(cards) == len(rec.listed)
+    mito = by_drug["mitoxantrone"]
+    assert mito["indicator"] == "warning"  # heart failure meets a caution
+    assert by_drug["natalizumab"]["indicator"] == "info"
+    for c in cards:
+        assert len(c["summary"]) < 140
+        uuid.UUID(c["uuid"])
+        assert c["source"]["label"] == "Multiple Sclerosis Infusions (patient-education article)"
+        assert c["overrideReasons"] and all({"code", "system", "display"} <= set(o) for o in c["overrideReasons"])
+        link = c["links"][0]
+        assert link["type"] == "absolute" and link["url"].startswith("http://testserver/advice?ms_type=spms&severity=severe")
+        assert "rapidly_worsening=true" in link["url"] and "condition=heart_failure" in link["url"]
+        e = ext(c)
+        assert e["kb"] == {"name": "ms-infusions", "version": "1", "sha256": fingerprint(default_directory())}
+        d = rec.drug(e["drug"])
+        assert e["status"] == d.status.value
+        assert e["rules"] == [x.rule for x in d.reasons] + [x.rule for x in d.cautions]
+    assert "Congestive heart failure" in mito["detail"] and "**heart\\_failure**" in mito["detail"]
+    assert d.reasons[0].quote.split()[0] in by_drug[e["drug"]]["detail"]
+    assert len({c["uuid"] for c in cards}) == len(cards)
+
+
+def test_an_excluded_drug_gets_a_warning_card(client):
+    conds, obs = person("spms", "severe", dose=140)
+    cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
+    mito = drug_cards(cards)["mitoxantrone"]
+    assert ext(mito)["status"] == "excluded" and mito["indicator"] == "warning"
+    assert mito["summary"].startswith("Mitoxantrone hydrochloride: excluded")
+
+
+def test_missing_ms_type_gives_one_warning_card_and_no_drug_cards(client):
+    r = client.post(URL, json=hook([condition("84114007")], []))
+    cards = r.json()["cards"]
+    assert len(cards) == 1 and cards[0]["indicator"] == "warning"
+    assert "MS type" in cards[0]["summary"] and "severity" in cards[0]["summary"]
+    assert ext(cards[0])["drug"] is None and ext(cards[0])["status"] == "facts-missing"
+
+
+def test_ms_recorded_without_type_is_not_a_type_and_says_so(client):
+    for code, system in (("24700007", "http://snomed.info/sct"), ("G35", "http://hl7.org/fhir/sid/icd-10")):
+        cards = client.post(URL, json=hook([condition(code, "severe", system=system)], [])).json()["cards"]
+        assert len(cards) == 1 and ext(cards[0])["status"] == "facts-missing"
+        assert "without its type" in cards[0]["detail"]
+
+
+def test_missing_severity_is_named(client):
+    cards = client.post(URL, json=hook([condition(MS_CODES["ppms"])], [])).json()["cards"]
+    assert len(cards) == 1 and "severity not recorded" in cards[0]["summary"] and "MS type" not in cards[0]["summary"]
+
+
+def test_two_ms_types_are_not_guessed_between(client):
+    cards = client.post(URL, json=hook([condition(MS_CODES["ppms"], "mild"), condition(MS_CODES["spms"], "mild")], [])).json()["cards"]
+    assert len(cards) == 1 and "different MS types" in cards[0]["detail"]
+
+
+@pytest.mark.parametrize("bad", [
+    observation("prior-treatment-failures", valueString="2"),
+    observation("rapidly-worsening", valueInteger=1),
+    observation("mitoxantrone-cumulative-dose", valueQuantity={"value": 50, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}),
+    observation("prior-treatment-failures", valueInteger=-3),
+])
+def test_an_unusable_observation_gives_a_warning_and_no_drug_cards(client, bad):
+    cards = client.post(URL, json=hook([condition(MS_CODES["ppms"], "mild")], [bad])).json()["cards"]
+    assert len(cards) == 1 and ext(cards[0])["status"] == "facts-missing"
+    assert "not usable" in cards[0]["detail"]
+
+
+def test_defaults_card_names_the_optional_facts_not_recorded(client):
+    conds, _ = person("ppms", "mild")
+    cards = client.post(URL, json=hook(conds, [observation("prior-treatment-failures", valueInteger=1)])).json()["cards"]
+    assumed = [c for c in cards if ext(c)["status"] == "defaults-assumed"]
+    assert len(assumed) == 1 and assumed[0]["indicator"] == "info"
+    assert ext(assumed[0])["assumed"] == ["rapidly_worsening", "mitoxantrone_cumulative_mg_m2"]
+    assert "not rapidly worsening" in assumed[0]["summary"]
+    assert list(drug_cards(cards)) == ["ocrelizumab"]
+
+
+def test_only_active_conditions_of_this_patient_count_and_the_latest_observation_wins(client):
+    conds = [condition(MS_CODES["relapsing"], "severe"),
+             condition("84114007", status="resolved"),                 # not active
+             condition("22255007", verification="entered-in-error"),   # not true
+             condition("363346000", patient="someone-else"),           # another patient
+             condition("35489007", status="relapse")]                  # active again: counts
+    obs = [observation("prior-treatment-failures", when="2025-01-01T00:00:00Z", valueInteger=0),
+           observation("prior-treatment-failures", when="2026-06-01T00:00:00Z", valueInteger=2),
+           observation("prior-treatment-failures", when="2027-01-01T00:00:00Z", status="entered-in-error", valueInteger=0),
+           observation("rapidly-worsening", patient="someone-else", valueBoolean=True)]
+    cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
+    rec = advise({"ms_type": "relapsing", "severity": "severe", "prior_failures": 2, "conditions": ["depression"]})
+    assert list(drug_cards(cards)) == list(rec.listed)
+    assert "prior_failures=2" in cards[0]["links"][0]["url"]
+    assert "condition=depression" in cards[0]["links"][0]["url"] and "heart_failure" not in cards[0]["links"][0]["url"]
+    assert [c for c in cards if ext(c)["status"] == "defaults-assumed"][0]["extension"]["ms-infusion-advisor"]["assumed"] == \
+        ["rapidly_worsening", "mitoxantrone_cumulative_mg_m2"]
+
+
+@pytest.mark.parametrize("body,status,text", [
+    ({"hook": "order-select", "hookInstance": "x", "context": {"patientId": "p1"}}, 422, "hook"),
+    ({"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "../../etc"}}, 422, "patientId"),
+    ({"hook": "patient-view", "hookInstance": "x", "context": {}}, 422, "context.patientId"),
+    ({"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "p1"}}, 412, "prefetch"),
+    ({"hook": "patient-view", "hookInstance": "x", "context": {"patientId": "p1"},
+      "prefetch": {"conditions": bundle()}}, 412, "observations"),
+])
+def test_bad_hook_requests(client, body, status, text):
+    r = client.post(URL, json=body)
+    assert r.status_code == status, r.text
+    assert text in r.text and set(r.json()) == {"errors"}
+
+
+def test_a_prefetched_patient_must_be_the_hooks_patient(client):
+    conds, obs = person()
+    body = hook(conds, obs)
+    body["prefetch"]["patient"] = {"resourceType": "Patient", "id": "p2"}
+    assert client.post(URL, json=body).status_code == 412
+
+
+# --- fetching from the EHR's FHIR server --------------------------------------------------------
+
+def test_without_prefetch_the_facts_are_fetched_with_the_token(client):
+    conds, obs = person("ppms", "moderate", conditions=("90708001",))
+    with FhirStub({"Condition": bundle(*conds), "Observation": bundle(*obs), "Patient": {"resourceType": "Patient", "id": "p1"}}) as stub:
+        body = hook(None, None, fhirServer=stub.url, fhirAuthorization={"access_token": "tok-123", "token_type": "Bearer",
+                                                                       "expires_in": 300, "scope": "patient/*.read", "subject": "x"})
+        r = client.post(URL, json=body)
+    assert r.status_code == 200
+    assert list(drug_cards(r.json()["cards"])) == ["ocrelizumab"]
+    assert "condition=kidney_disease" in r.json()["cards"][0]["links"][0]["url"]
+    paths = sorted(p for p, _ in stub.requests)
+    assert paths[0].startswith("/fhir/Condition?patient=p1") and paths[1].startswith("/fhir/Observation?patient=p1&code=urn")
+    assert {a for _, a in stub.requests} == {"Bearer tok-123"}
+
+
+def test_only_what_was_not_prefetched_is_fetched(client):
+    conds, obs = person("ppms", "moderate")
+    with FhirStub({"Observation": bundle(*obs)}) as stub:
+        r = client.post(URL, json=hook(conds, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
+    assert r.status_code == 200 and [p.split("?")[0] for p, _ in stub.requests] == ["/fhir/Observation"]
+
+
+def test_a_slow_fhir_server_gives_412_within_the_timeout(serve_app):
+    _, client = serve_app(fhir_timeout=0.3)
+    with FhirStub({}, delay=2.0) as stub:
+        r = client.post(URL, json=hook(None, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
+    assert r.status_code == 412 and "in time" in r.text
+
+
+@pytest.mark.parametrize("server", ["ftp://127.0.0.1/fhir", "http://127.0.0.1:9/fhir", "file:///etc/passwd"])
+def test_an_unusable_fhir_server_gives_412(client, server):
+    r = client.post(URL, json=hook(None, None, fhirServer=server, fhirAuthorization={"access_token": "t"}))
+    assert r.status_code == 412 and r.json()["errors"][0]["field"] == "fhirServer"
+
+
+def test_a_failing_fhir_server_gives_412(client):
+    with FhirStub({}, status=500) as stub:
+        r = client.post(URL, json=hook(None, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
+    assert r.status_code == 412 and "answered 500" in r.text
+
+
+# --- feedback and the decision log ------------------------------------------------------------
+
+def test_feedback_is_stored_against_logged_cards(serve_app, tmp_path):
+    _, client = serve_app()
+    conds, obs = person("relapsing", "severe", failures=2)
+    cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
+    first, second = cards[0]["uuid"], cards[1]["uuid"]
+    r = client.post(URL + "/feedback", json={"feedback": [
+        {"card": first, "outcome": "accepted", "outcomeTimestamp": "2026-11-25T10:00:00Z"},
+        {"card": second, "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:00:00Z",
+         "overrideReason": {"reason": {"code": "patient-preference", "system": "urn:ms-infusion-advisor:override-reason"},
+                            "userComment": "prefers fewer visits"}}]})
+    assert r.status_code == 200 and r.json() == {"stored": 2}
+    db = sqlite3.connect(tmp_path / "decisions.sqlite3")
+    rows = db.execute("SELECT card_uuid, outcome, reason_code, comment FROM feedback ORDER BY id").fetchall()
+    assert rows == [(first, "accepted", None, None), (second, "overridden", "patient-preference", "prefers fewer visits")]
+
+
+@pytest.mark.parametrize("item,status", [
+    ({"card": str(uuid.uuid4()), "outcome": "accepted", "outcomeTimestamp": "2026-11-25T10:00:00Z"}, 404),
+    ({"card": "x", "outcome": "ignored", "outcomeTimestamp": "2026-11-25T10:00:00Z"}, 422),
+    ({"card": "x", "outcome": "accepted"}, 422),
+])
+def test_bad_feedback_is_refused(client, item, status):
+    r = client.post(URL + "/feedback", json={"feedback": [item]})
+    assert r.status_code == status and r.json()["errors"]
+    assert client.post(URL + "/feedback", json={"feedback": []}).status_code == 422
+
+
+def test_the_log_keeps_decisions_without_patient_ids_by_default(serve_app, tmp_path):
+    _, client = serve_app()
+    conds, obs = person("ppms", "mild", patient="secret-patient-42")
+    cards = client.post(URL, json=hook(conds, obs, patient="secret-patient-42")).json()["cards"]
+    client.post("/advise", json={"ms_type": "ppms", "severity": "mild", "id": "MRN-0001"})
+    client.post("/batch", content=b'{"id": "MRN-0002", "ms_type": "ppms", "severity": "mild"}\n')
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("decisions.sqlite3*"))
+    for ident in (b"secret-patient-42", b"MRN-0001", b"MRN-0002"):
+        assert ident not in raw
+    db = sqlite3.connect(tmp_path / "decisions.sqlite3")
+    rows = db.execute("SELECT channel, kb_sha256, facts, rules, statuses, patient_id FROM decisions ORDER BY rowid").fetchall()
+    assert [r[0] for r in rows] == ["cds", "advise", "batch"]
+    assert all(r[1] == fingerprint(default_directory()) and r[5] is None for r in rows)
+    assert '"ocrelizumab":"applicable"' in rows[0][4].replace(" ", "") and "ocrelizumab.primary_progressive" in rows[0][3]
+    logged_cards = {u for (u,) in db.execute("SELECT uuid FROM cards")}
+    assert logged_cards == {c["uuid"] for c in cards}
+
+
+def test_patient_ids_are_logged_only_when_asked(serve_app, tmp_path):
+    _, client = serve_app(log_patient_ids=True)
+    conds, obs = person("ppms", "mild")
+    client.post(URL, json=hook(conds, obs, patient="p1"))
+    db = sqlite3.connect(tmp_path / "decisions.sqlite3")
+    assert db.execute("SELECT patient_id FROM decisions").fetchall() == [("p1",)]
+
+
+def test_a_failed_prefetch_counts_as_missing(client):
+    outcome = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "timeout"}]}
+    conds, _ = person()
+    r = client.post(URL, json={**hook(conds, None), "prefetch": {"conditions": bundle(*conds), "observations": outcome}})
+    assert r.status_code == 412 and "observations" in r.text
+
+
+def test_a_card_whose_outcome_changes_counts_once_with_its_latest_outcome(serve_app, tmp_path):
+    from advisor.serve.store import Store
+
+    _, client = serve_app()
+    conds, obs = person("ppms", "mild")
+    card = client.post(URL, json=hook(conds, obs)).json()["cards"][0]["uuid"]
+    for outcome in ("overridden", "accepted"):
+        assert client.post(URL + "/feedback", json={"feedback": [
+            {"card": card, "outcome": outcome, "outcomeTimestamp": "2026-11-25T10:00:00Z"}]}).status_code == 200
+    rates = Store(tmp_path / "decisions.sqlite3").override_rates()
+    assert rates == [{"drug": "ocrelizumab", "cards": 1, "feedback": 1, "accepted": 1, "overridden": 0, "override_rate": 0.0}]
+
+
+def test_next_pages_are_followed_on_the_same_server_only(client):
+    conds, obs = person("spms", "severe", conditions=("84114007",))
+    with FhirStub({}) as stub:
+        first = {**bundle(conds[0]), "link": [{"relation": "next", "url": f"{stub.url}/Condition?patient=p1&page=2"}]}
+        stub.resources.update({"Condition": first, "Condition?page=2": bundle(conds[1]), "Observation": {
+            **bundle(*obs), "link": [{"relation": "next", "url": "http://127.0.0.2:1/fhir/Observation?page=2"}]}})
+        r = client.post(URL, json=hook(None, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
+    assert r.status_code == 200
+    assert "condition=heart_failure" in r.json()["cards"][0]["links"][0]["url"]  # from page 2
+    assert sorted(p.split("?")[0] for p, _ in stub.requests) == ["/fhir/Condition", "/fhir/Condition", "/fhir/Observation"]
+
+
+def test_two_severities_on_the_ms_conditions_are_not_guessed_between(client):
+    conds = [condition(MS_CODES["spms"], "mild"), condition(MS_CODES["spms"], "severe")]
+    cards = client.post(URL, json=hook(conds, [])).json()["cards"]
+    assert len(cards) == 1 and "severity has several values" in cards[0]["detail"]
+    conds = [condition(MS_CODES["spms"], "severe"), condition(MS_CODES["spms"])]  # one without severity: fine
+    assert "mitoxantrone" in drug_cards(client.post(URL, json=hook(conds, [])).json()["cards"])
+
+
+def test_the_missing_card_names_the_codes_to_record(client):
+    detail = client.post(URL, json=hook([], [])).json()["cards"][0]["detail"]
+    assert "SNOMED 426373005 relapsing" in detail and "SNOMED 428700003 ppms" in detail

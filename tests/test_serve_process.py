@@ -1,0 +1,86 @@
+"""`ms-advisor serve` as a real process on a free loopback port, and its start-up errors."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from advisor.cli import main
+from serve_helpers import hook, person
+
+EXE = str(Path(sys.executable).parent / "ms-advisor")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_ready(base: str, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early: {proc.stderr.read()}")
+        try:
+            if httpx.get(base + "/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become ready")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_answers_on_a_free_port_and_stops_cleanly(tmp_path, workers):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([EXE, "serve", "--port", str(port), "--db", str(tmp_path / "d.sqlite3"), "--workers", workers],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_ready(base, proc)
+        r = httpx.post(base + "/advise", json={"ms_type": "ppms", "severity": "mild"}, timeout=10)
+        assert r.status_code == 200 and r.json()["listed"] == ["ocrelizumab"]
+        conds, obs = person("ppms", "mild")
+        cards = httpx.post(base + "/cds-services/ms-infusion-advisor", json=hook(conds, obs), timeout=10).json()["cards"]
+        assert cards[0]["links"][0]["url"].startswith(base + "/advice?")
+        assert "server" not in r.headers  # no server banner
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    r = CliRunner().invoke(main, ["log", "--db", str(tmp_path / "d.sqlite3"), "--format", "json"])
+    assert r.exit_code == 0 and '"channel": "cds"' in r.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--rules-dir", "/nonexistent/rules"], "no such directory"),
+    (["--trust", "nojwks"], "ISSUER=JWKS_FILE"),
+])
+def test_serve_refuses_bad_options_before_listening(tmp_path, args, message):
+    r = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "d.sqlite3"), *args])
+    assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+
+
+def test_serve_refuses_a_kb_whose_codes_are_broken(tmp_path, kb_copy):
+    (kb_copy / "fhir.toml").write_text("[[condition]]\nid = 'nothing'\n", "utf-8")
+    r = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "d.sqlite3"), "--rules-dir", str(kb_copy)])
+    assert r.exit_code == 2 and "fhir.toml" in r.output
+
+
+def test_serve_refuses_a_public_url_that_is_not_one(tmp_path):
+    r = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "d.sqlite3"), "--public-url", "javascript:alert(1)"])
+    assert r.exit_code == 2 and "--public-url" in r.output
