@@ -69,7 +69,7 @@ MAX_DOSE_MG_M2 = 10**9  # the plausible-dose bound, the same for an int and a fl
 # ASCII digits only (no '١٤٠', no '1_0', no '0x2', no '012', no 'inf'); an int has no '.' or exponent.
 INT_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)", re.ASCII)
 NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?", re.ASCII)
-MAX_INT_DIGITS = 4300  # Python's own limit for converting text to int (sys.int_info.default_max_str_digits)
+MAX_INT_DIGITS = 4300  # OversizedInt's magnitude: Python's default limit for converting text to int
 
 
 class OversizedInt(int):
@@ -92,8 +92,10 @@ class OversizedInt(int):
 
 def int_from_text(text: str) -> int:
     """An integer from its decimal digits (already matched by INT_TEXT), however many there are."""
-    digits = len(text) - text.startswith("-")
-    return int(text) if digits <= MAX_INT_DIGITS else OversizedInt(digits, text.startswith("-"))
+    try:
+        return int(text)
+    except ValueError:  # more digits than the interpreter converts (sys.get_int_max_str_digits())
+        return OversizedInt(len(text) - text.startswith("-"), text.startswith("-"))
 
 
 def number_from_text(text: str) -> int | float | None:
