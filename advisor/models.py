@@ -219,8 +219,12 @@ def _error_entry(err: dict) -> dict:
         entry["allowed"] = list(PatientFacts.model_fields)
     elif kind == "missing":
         entry["message"] = "is required"
+    elif top == "prior_failures" and isinstance(err.get("input"), str):  # e.g. YAML's 012, 0x2, 1_0 kept as text
+        entry["message"] = f"must be a whole number from 0 to {MAX_PRIOR_FAILURES} in decimal digits, got text '{visible(err['input'][:40])}'"
     elif top == "prior_failures":
         entry["message"] = f"must be a whole number from 0 to {MAX_PRIOR_FAILURES}" + ("" if kind.startswith(("greater", "less")) else f" ({msg})")
+    elif top == "rapidly_worsening" and isinstance(err.get("input"), str):  # e.g. YAML 1.1's yes/on kept as text
+        entry["message"] = f"must be true or false, got text '{visible(err['input'][:40])}'"
     elif top == "mitoxantrone_cumulative_mg_m2" and kind == "greater_than_equal":
         entry["message"] = "must be a finite number of at least 0"
     elif top == "id" and kind == "string_unicode":

@@ -277,3 +277,10 @@ def test_an_integer_longer_than_the_interpreters_limit_is_refused_whatever_the_l
         assert_refused(advise_case(f), "prior_failures: must be a whole number from 0 to 1000")
     finally:
         sys.set_int_max_str_digits(old)
+
+
+def test_yaml_1_1_text_is_named_in_the_message(tmp_path):
+    f = tmp_path / "case.yaml"
+    f.write_text("ms_type: spms\nseverity: severe\nprior_failures: 0x2\nrapidly_worsening: on\n")
+    assert_refused(advise_case(f), "prior_failures: must be a whole number from 0 to 1000 in decimal digits, got text '0x2'",
+                   "rapidly_worsening: must be true or false, got text 'on'")
