@@ -424,7 +424,10 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
         source_file = Path(source)
         source_text = read_source(Path(source), None, str(source), problems)
     elif header is not None:
-        source_path = (root / header.source).resolve()
+        try:
+            source_path = (root / header.source).resolve()
+        except (OSError, RuntimeError):  # a symlink loop: read_source says so
+            source_path = root
         if not source_path.is_relative_to(root.resolve()):
             problems.append(("kb.toml", "", f"source '{header.source}' must lie inside the knowledge-base directory"))
         else:
@@ -538,7 +541,12 @@ FACT_RANGES: dict[str, tuple[float, float]] = {"prior_failures": (0, MAX_PRIOR_F
 def read_kb_file(path: Path, root: Path | None, label: str, problems: list) -> bytes | None:
     """The bytes of a KB file, or None with a problem: missing, a symlink leading outside ``root``,
     not a regular file (a FIFO or device is never opened for a blocking read), or over the size limit."""
-    if root is not None and not path.resolve().is_relative_to(root.resolve()):
+    try:
+        outside = root is not None and not path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        problems.append((label, "", "cannot be resolved (a symlink loop)"))
+        return None
+    if outside:
         problems.append((label, "", "is a symlink leading outside the knowledge-base directory"))
         return None
     try:

@@ -55,7 +55,7 @@ MAX_DOSE_MG_M2 = 10**9  # the plausible-dose bound, the same for an int and a fl
 # ASCII digits only (no '١٤٠', no '1_0', no '0x2', no '012', no 'inf'); an int has no '.' or exponent.
 INT_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)", re.ASCII)
 NUMBER_TEXT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?", re.ASCII)
-MAX_INT_DIGITS = 4300  # Python's own limit for converting text to int (sys.int_info.default_max_str_digits)
+MAX_INT_DIGITS = 4300  # OversizedInt's magnitude: Python's default limit for converting text to int
 
 
 class OversizedInt(int):
@@ -78,8 +78,10 @@ class OversizedInt(int):
 
 def int_from_text(text: str) -> int:
     """An integer from its decimal digits (already matched by INT_TEXT), however many there are."""
-    digits = len(text) - text.startswith("-")
-    return int(text) if digits <= MAX_INT_DIGITS else OversizedInt(digits, text.startswith("-"))
+    try:
+        return int(text)
+    except ValueError:  # more digits than the interpreter converts (sys.get_int_max_str_digits())
+        return OversizedInt(len(text) - text.startswith("-"), text.startswith("-"))
 
 
 def number_from_text(text: str) -> int | float | None:
@@ -203,8 +205,12 @@ def _error_entry(err: dict) -> dict:
         entry["allowed"] = list(PatientFacts.model_fields)
     elif kind == "missing":
         entry["message"] = "is required"
+    elif top == "prior_failures" and isinstance(err.get("input"), str):  # e.g. YAML's 012, 0x2, 1_0 kept as text
+        entry["message"] = f"must be a whole number from 0 to {MAX_PRIOR_FAILURES} in decimal digits, got text '{visible(err['input'][:40])}'"
     elif top == "prior_failures":
         entry["message"] = f"must be a whole number from 0 to {MAX_PRIOR_FAILURES}" + ("" if kind.startswith(("greater", "less")) else f" ({msg})")
+    elif top == "rapidly_worsening" and isinstance(err.get("input"), str):  # e.g. YAML 1.1's yes/on kept as text
+        entry["message"] = f"must be true or false, got text '{visible(err['input'][:40])}'"
     elif top == "mitoxantrone_cumulative_mg_m2" and kind == "greater_than_equal":
         entry["message"] = "must be a finite number of at least 0"
     elif top == "id" and kind == "string_unicode":

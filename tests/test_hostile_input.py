@@ -256,3 +256,31 @@ def test_error_messages_show_controls_escaped_on_one_line(args):
     assert len([line for line in r.stderr.splitlines() if "pwned" in line or "evil" in line]) == 1, r.stderr
     assert not any(c in r.stderr for c in "\x1b\r\x00\u202e\u2066\x9b\u2028"), r.stderr
     assert "\\x1b]0;pwned\\x07" in r.stderr
+
+
+def test_brackets_inside_json_strings_are_not_nesting(tmp_path):
+    f = tmp_path / "case.json"
+    f.write_text(json.dumps({**BASE, "id": "[" * 50 + '\\"{' * 30}))
+    r = advise_case(f)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["facts"]["id"] == "[" * 50 + '\\"{' * 30
+
+
+def test_an_integer_longer_than_the_interpreters_limit_is_refused_whatever_the_limit(tmp_path):
+    import sys
+
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        f = tmp_path / "case.json"
+        f.write_text('{"ms_type": "spms", "severity": "mild", "prior_failures": ' + "1" * 1000 + "}")
+        assert_refused(advise_case(f), "prior_failures: must be a whole number from 0 to 1000")
+    finally:
+        sys.set_int_max_str_digits(old)
+
+
+def test_yaml_1_1_text_is_named_in_the_message(tmp_path):
+    f = tmp_path / "case.yaml"
+    f.write_text("ms_type: spms\nseverity: severe\nprior_failures: 0x2\nrapidly_worsening: on\n")
+    assert_refused(advise_case(f), "prior_failures: must be a whole number from 0 to 1000 in decimal digits, got text '0x2'",
+                   "rapidly_worsening: must be true or false, got text 'on'")

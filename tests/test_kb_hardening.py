@@ -314,3 +314,11 @@ def test_a_drug_is_found_by_id_name_or_brand_as_the_kb_keeps_them_apart(name):
     r = CliRunner().invoke(main, ["drugs", name, "--format", "json"])
     assert r.exit_code == 0, r.output
     assert [d["id"] for d in __import__("json").loads(r.stdout)] == ["natalizumab"]
+
+
+@pytest.mark.parametrize("name", ["drugs.toml", "sources/ms-infusions.txt"])
+def test_a_symlink_loop_is_refused_naming_the_file(kb_copy, name):
+    (kb_copy / name).unlink()
+    (kb_copy / name).symlink_to(kb_copy / name)
+    problems = problems_of(kb_copy)
+    assert any("symlink loop" in m or "inside the knowledge-base directory" in m for _, _, m in problems), problems
