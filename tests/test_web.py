@@ -429,3 +429,34 @@ def test_the_templates_and_assets_are_package_data():
     assert len(files) >= 10
     for f in files:
         assert any(fnmatch(f, pat) for pat in patterns), f"{f} would be missing from the wheel"
+
+
+def test_head_requests_and_the_frameworks_own_errors_carry_the_headers(client):
+    r = client.head(CASE)
+    assert r.status_code == 200 and r.headers["content-security-policy"] and r.content == b""
+    for method, url, status in (("get", "/no-such-page", 404), ("post", "/advice", 405)):
+        r = getattr(client, method)(url)
+        assert r.status_code == status and r.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_thousands_of_bad_parameters_give_a_short_page(client):
+    r = client.get("/advice?" + "&".join(f"x{i}=1" for i in range(2000)), headers=HTML)
+    assert r.status_code == 422 and r.text.count("unknown field") == 5 and len(r.text) < 20_000
+
+
+def test_advice_path_gives_the_page_of_those_facts(client):
+    from advisor.web import advice_path
+
+    facts = PatientFacts.parse({"ms_type": "spms", "severity": "severe", "rapidly_worsening": True,
+                                "mitoxantrone_cumulative_mg_m2": 12.25, "conditions": ["depression"]})
+    path = advice_path(facts)
+    assert path.startswith("/advice?")
+    page = Page(get(client, path).text)
+    assert {d: s for d, (s, _) in page.blocks.items()} == {d.drug: d.status.value for d in advise(facts).drugs}
+    assert "12.25 mg/m²" in get(client, path).text
+
+
+def test_the_schedule_page_without_a_start_lists_dates_from_today(client):
+    page = get(client, "/schedule/natalizumab").text
+    assert f'datetime="{date.today().isoformat()}"' in page and page.count("<time ") == 10
+    assert client.get("/schedule/natalizumab.ics").status_code == 422  # a calendar needs its start said

@@ -30,7 +30,9 @@ def _missing(reason):
 
 
 def _chromium():
-    for candidate in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+    """The browser: $CHROMIUM when set (only that), else the distribution's."""
+    chosen = os.environ.get("CHROMIUM")
+    for candidate in ([chosen] if chosen else ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
     return None
@@ -294,3 +296,17 @@ def test_axe_core_does_report_a_violation_it_should(page, server):
         document.querySelector('main').appendChild(p); }""")
     ids = {v["id"] for v in Axe().run(page).response["violations"]}
     assert {"label", "color-contrast"} <= ids, ids
+
+
+@pytest.mark.parametrize("ci, outcome", [("true", "1 error"), ("", "1 skipped")])
+def test_without_a_browser_these_tests_fail_under_ci_and_skip_elsewhere(tmp_path, ci, outcome):
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CHROMIUM": str(tmp_path / "no-chromium"), "CI": ci}
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "run"),
+                        f"{__file__}::test_the_skip_link_leads_to_the_content"],
+                       env=env, capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent)
+    assert outcome in r.stdout, r.stdout[-2000:]
+    assert (r.returncode != 0) == (ci == "true")  # an error in the browser fixture fails the run
+    assert ("cannot run under CI" if ci else "no Chromium found") in r.stdout + r.stderr

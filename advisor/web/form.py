@@ -16,6 +16,7 @@ FIELDS = ("ms_type", "severity", "prior_failures", "rapidly_worsening", "mitoxan
 UNKNOWN_TYPE = "unknown"
 MAX_VALUE_LENGTH = 200
 MAX_CONDITIONS = 50
+MAX_MESSAGES = 5  # per field: a URL with thousands of bad parameters gets a short page
 _WHOLE = re.compile(r"[0-9]{1,9}")
 _NUMBER = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?|\.[0-9]{1,6}")
 
@@ -28,7 +29,11 @@ class Parsed:
     unknown_type: bool = False
 
     def add(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, []).append(message)
+        messages = self.errors.setdefault(name, [])
+        if len(messages) < MAX_MESSAGES:
+            messages.append(message)
+        elif len(messages) == MAX_MESSAGES:
+            messages.append("and more problems of the same kind")
 
 
 def parse(items: list[tuple[str, str]]) -> Parsed:
@@ -119,6 +124,12 @@ def query(facts: Any, **change: Any) -> str:
     pairs.append(("mitoxantrone_cumulative_mg_m2", number(values["mitoxantrone_cumulative_mg_m2"])))
     pairs += [("condition", str(c)) for c in values["conditions"]]
     return urlencode(pairs)
+
+
+def advice_path(facts: Any) -> str:
+    """The advice page's path for validated facts (a PatientFacts): for links from elsewhere, such as
+    a CDS Hooks card's link to the full explanation."""
+    return "/advice?" + query(facts)
 
 
 def number(value: float) -> str:

@@ -34,7 +34,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",  # the facts are in the URL: never send them to another site
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 ASSETS = {"web.css": "text/css; charset=utf-8", "web.js": "text/javascript; charset=utf-8", "icon.svg": "image/svg+xml"}
 SCHEDULE_LIMIT = 100  # dates listed for an open-ended schedule at most
@@ -125,7 +125,8 @@ class Site:
         self.env.globals["labels"] = LABELS
         labels = {c.id: c.label for c in self.conditions}
         self.env.globals["condition_label"] = lambda c: labels.get(getattr(c, "value", c), str(getattr(c, "value", c)))
-        self.env.filters["words"] = lambda v: str(v).replace("_", " ")
+        self.env.filters["words"] = lambda v: str(_value(v)).replace("_", " ")
+        self.env.filters["value"] = _value
         for name in self.env.list_templates(extensions=["html"]):
             self.env.get_template(name)  # compile once now, not on a user's first request
 
@@ -159,12 +160,12 @@ def router(advisor: Any = None) -> APIRouter:
     site = Site(advisor)
     r = APIRouter(route_class=SecureRoute, include_in_schema=False)
 
-    @r.get("/", response_class=HTMLResponse)
+    @r.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def index(request: Request) -> Response:
         parsed = form_module.parse(list(request.query_params.multi_items()))
         return site.page("form.html", values=parsed.values, errors={}, page_title="Which MS infusion drugs does the article describe?")
 
-    @r.get("/advice", response_class=HTMLResponse)
+    @r.api_route("/advice", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def advice(request: Request) -> Response:
         parsed = form_module.parse(list(request.query_params.multi_items()))
         facts = parsed.facts
@@ -177,6 +178,8 @@ def router(advisor: Any = None) -> APIRouter:
             form_module.add_invalid(parsed, e.errors)
         if parsed.unknown_type and not parsed.errors:
             return unknown_type(parsed)
+        if rec is None and not parsed.errors:
+            parsed.add("", "the facts were refused")
         if rec is None or parsed.errors:
             return site.page("form.html", status=422, values=parsed.values, errors=parsed.errors,
                              page_title="Please check the facts")
@@ -188,7 +191,7 @@ def router(advisor: Any = None) -> APIRouter:
                    for d in rec.drugs}
         edit = "/?" + form_module.query(facts)
         return site.page("advice.html", rec=rec, facts=facts, listed=listed, others=others, what_if=what_if,
-                         edit=edit, ms_label=MS_TYPE_HINTS.get(facts.ms_type.value, (facts.ms_type.value,))[0], today=date.today().isoformat(), page_title="Advice for these facts")
+                         edit=edit, ms_label=MS_TYPE_HINTS.get(_value(facts.ms_type), (_value(facts.ms_type),))[0], today=date.today().isoformat(), page_title="Advice for these facts")
 
     def unknown_type(parsed: form_module.Parsed) -> Response:
         links = []
@@ -199,11 +202,11 @@ def router(advisor: Any = None) -> APIRouter:
         return site.page("unknown_type.html", links=links, edit="/?" + _urlencode(base),
                          page_title="If you do not know the type of MS")
 
-    @r.get("/article", response_class=HTMLResponse)
+    @r.api_route("/article", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def article() -> Response:
         return site.page("article.html", page_title=f"The article: {site.kb.header.source_title}")
 
-    @r.get("/drugs", response_class=HTMLResponse)
+    @r.api_route("/drugs", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def drugs(request: Request) -> Response:
         if not _wants_html(request):
             return JSONResponse([d.model_dump(mode="json") for d in site.kb.drugs], headers={"Vary": "Accept"})
@@ -211,7 +214,7 @@ def router(advisor: Any = None) -> APIRouter:
         response.headers["Vary"] = "Accept"
         return response
 
-    @r.get("/rules", response_class=HTMLResponse)
+    @r.api_route("/rules", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def rules(request: Request) -> Response:
         if not _wants_html(request):
             return JSONResponse({"rules": [x.model_dump(mode="json") for x in site.kb.rules],
@@ -221,9 +224,9 @@ def router(advisor: Any = None) -> APIRouter:
         response.headers["Vary"] = "Accept"
         return response
 
-    def schedule_items(drug_id: str, request: Request) -> tuple[Any, Any, list, dict[str, str], dict[str, str]]:
+    def schedule_items(drug_id: str, request: Request, default_start: str = "") -> tuple[Any, Any, list, dict[str, str], dict[str, str]]:
         drug = site.drugs.get(drug_id)
-        values = {"start": request.query_params.get("start", ""), "count": request.query_params.get("count", "")}
+        values = {"start": request.query_params.get("start", "") or default_start, "count": request.query_params.get("count", "")}
         errors: dict[str, str] = {}
         start = None
         if values["start"]:
@@ -246,7 +249,7 @@ def router(advisor: Any = None) -> APIRouter:
         items = list(itertools.islice(infusions(drug.schedule, start), count)) if drug and start and not errors else []
         return drug, start, items, errors, values
 
-    @r.get("/schedule/{drug_id}.ics")
+    @r.api_route("/schedule/{drug_id}.ics", methods=["GET", "HEAD"])
     def schedule_ics(drug_id: str, request: Request) -> Response:
         drug, start, items, errors, values = schedule_items(drug_id, request)
         if drug is None:
@@ -261,21 +264,19 @@ def router(advisor: Any = None) -> APIRouter:
             "Content-Disposition": f'attachment; filename="{drug.id}-{start.isoformat()}.ics"',
             "Cache-Control": "no-store"})
 
-    @r.get("/schedule/{drug_id}", response_class=HTMLResponse)
+    @r.api_route("/schedule/{drug_id}", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def schedule(drug_id: str, request: Request) -> Response:
-        drug, start, items, errors, values = schedule_items(drug_id, request)
+        drug, start, items, errors, values = schedule_items(drug_id, request, default_start=date.today().isoformat())
         if drug is None:
             return not_found(f"No drug '{drug_id}' in the knowledge base.")
         finite = all(p.count is not None for p in drug.schedule.phases)
-        if not values["start"] and not errors:
-            values["start"] = date.today().isoformat()
         ics = None
         if start and not errors:
             ics = f"/schedule/{drug.id}.ics?" + _urlencode({"start": start.isoformat(), "count": values["count"]})
         return site.page("schedule.html", status=422 if errors else 200, drug=drug, items=items, errors=errors,
                          values=values, finite=finite, ics=ics, page_title=f"{drug.name}: infusion dates")
 
-    @r.get("/assets/{name}")
+    @r.api_route("/assets/{name}", methods=["GET", "HEAD"])
     def asset(name: str) -> Response:
         if name not in ASSETS:
             return not_found("No such file.")
@@ -286,6 +287,11 @@ def router(advisor: Any = None) -> APIRouter:
         return site.page("not_found.html", status=404, message=message, page_title="Not found")
 
     return r
+
+
+def _value(v: Any) -> Any:
+    """An enum member's value, or the value itself (the vocabulary may be enums or plain strings)."""
+    return getattr(v, "value", v)
 
 
 def _items(values: dict[str, Any]) -> list[tuple[str, str]]:
@@ -316,4 +322,5 @@ def create_app(advisor: Any = None) -> Any:
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(router(advisor))
+    app.middleware("http")(security_headers_middleware)  # also on the framework's own 404 and 405
     return app
