@@ -118,6 +118,13 @@ def test_every_page_has_the_disclaimer_the_kb_identity_and_the_security_headers(
     assert footer is not None
 
 
+def test_the_kb_identity_is_the_kbs_own_when_it_has_one():
+    class WithIdentity:
+        identity = {"name": "n", "version": "v", "sha256": "ab" * 32}
+
+    assert kbinfo.identity(WithIdentity()) == kbinfo.KBIdentity("n", "v", "ab" * 32)
+
+
 def test_the_kb_identity_changes_with_the_kb(kb_copy):
     before = kbinfo.identity(default_advisor().kb)
     path = kb_copy / "kb.toml"
@@ -460,3 +467,14 @@ def test_the_schedule_page_without_a_start_lists_dates_from_today(client):
     page = get(client, "/schedule/natalizumab").text
     assert f'datetime="{date.today().isoformat()}"' in page and page.count("<time ") == 10
     assert client.get("/schedule/natalizumab.ics").status_code == 422  # a calendar needs its start said
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(st.one_of(st.just(0.0), st.floats(min_value=1e-6, max_value=999_999_999, allow_nan=False, allow_infinity=False)))
+def test_a_dose_written_into_a_link_reads_back_as_the_same_number(value):
+    from advisor.web import form as web_form
+
+    parsed = web_form.parse([("ms_type", "ppms"), ("severity", "mild"), ("mitoxantrone_cumulative_mg_m2", web_form.number(value))])
+    assert parsed.errors == {} and parsed.facts["mitoxantrone_cumulative_mg_m2"] == value

@@ -62,7 +62,8 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def browser_context(tmp_path_factory):
+def chromium(tmp_path_factory):
+    """A function that launches the distribution's Chromium with a new, empty profile."""
     executable = _chromium()
     if executable is None:
         _missing("no Chromium found (apt-get install chromium, or set CHROMIUM)")
@@ -70,15 +71,22 @@ def browser_context(tmp_path_factory):
         from playwright.sync_api import sync_playwright
     except ImportError:
         _missing("Playwright for Python is not installed (pip install '.[test]')")
-    profile = tmp_path_factory.mktemp("chromium-profile")  # a new, empty user-data-dir
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=executable, headless=True, args=CHROMIUM_FLAGS,
-            viewport={"width": 1024, "height": 800}, accept_downloads=True, java_script_enabled=True)
-        try:
-            yield context
-        finally:
-            context.close()
+        def launch(**options):
+            profile = tmp_path_factory.mktemp("chromium-profile")  # a new, empty user-data-dir
+            options = {"viewport": {"width": 1024, "height": 800}, "accept_downloads": True, **options}
+            return p.chromium.launch_persistent_context(str(profile), executable_path=executable, headless=True,
+                                                        args=CHROMIUM_FLAGS, **options)
+        yield launch
+
+
+@pytest.fixture(scope="module")
+def browser_context(chromium):
+    context = chromium()
+    try:
+        yield context
+    finally:
+        context.close()
 
 
 @pytest.fixture
@@ -161,6 +169,32 @@ def test_fill_and_submit_the_form_by_keyboard_alone(page, server):
     assert page.evaluate("document.activeElement.tagName") == "A"
     style = page.evaluate("(() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.backgroundColor]; })()")
     assert style[0] != "none" and style[1] != "rgba(0, 0, 0, 0)"
+
+
+def test_without_javascript_the_form_the_i_dont_know_path_and_what_ifs_work(chromium, server):
+    """Everything works with scripting off: a second browser profile with JavaScript disabled."""
+    nojs = chromium(java_script_enabled=False)
+    try:
+        page = nojs.new_page()
+        page.goto(server + "/")
+        page.check("#ms_type-unknown")
+        page.check("#severity-moderate")
+        page.fill("#prior_failures", "1")
+        with page.expect_navigation():
+            page.click("text=Show the advice")
+        assert page.locator("[data-drug]").count() == 0
+        assert "does not guess" in page.inner_text("main")
+        with page.expect_navigation():
+            page.click("text=See the advice if it were Primary progressive MS (PPMS)")
+        assert statuses(page)["ocrelizumab"] == "applicable"
+        what_if = page.locator('[data-drug="alemtuzumab"] .what-if a').first
+        with page.expect_navigation():
+            what_if.click()
+        assert statuses(page)["alemtuzumab"] in ("applicable", "consider")
+        page.goto(server + "/advice?ms_type=ppms&severity=mild&prior_failures=x")
+        assert "whole number" in page.inner_text("#field-prior_failures")
+    finally:
+        nojs.close()
 
 
 def test_the_skip_link_leads_to_the_content(page, server):

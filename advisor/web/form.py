@@ -7,6 +7,7 @@ the facts model decides what is allowed, so the web form accepts exactly what th
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -18,7 +19,7 @@ MAX_VALUE_LENGTH = 200
 MAX_CONDITIONS = 50
 MAX_MESSAGES = 5  # per field: a URL with thousands of bad parameters gets a short page
 _WHOLE = re.compile(r"[0-9]{1,9}")
-_NUMBER = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?|\.[0-9]{1,6}")
+_NUMBER = re.compile(r"[0-9]{1,9}(\.[0-9]{1,30})?|\.[0-9]{1,30}")
 
 
 @dataclass
@@ -133,9 +134,13 @@ def advice_path(facts: Any) -> str:
 
 
 def number(value: float) -> str:
-    """A dose as the form writes it: no exponent, no trailing zeros."""
-    text = f"{float(value):.6f}".rstrip("0").rstrip(".")
-    return text or "0"
+    """A dose as the form writes it and reads it back exactly: the shortest digits that give the same
+    float, without an exponent or trailing zeros."""
+    value = float(value)
+    if value == 0:
+        return "0"
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _clip(text: str, n: int = 40) -> str:

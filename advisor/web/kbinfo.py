@@ -2,8 +2,8 @@
 
 Nothing here hard-codes a condition, an MS type or a drug: the vocabulary comes from the Advisor's KB
 when it has one (``kb.conditions``, each with an id and a one-line description) and otherwise from the
-facts model's JSON Schema. ``identity`` is the KB's name, version and SHA-256; it prefers the library's
-own function when there is one and falls back to a small local computation.
+facts model's JSON Schema. ``identity`` is the KB's name, version and SHA-256; it prefers the KB's
+own ``identity`` when there is one and falls back to a small local computation.
 """
 
 from __future__ import annotations
@@ -24,20 +24,18 @@ class KBIdentity:
 
 
 def identity(kb: Any) -> KBIdentity:
-    """The KB's name, version and SHA-256 (over its TOML files and its source text)."""
-    from advisor import kb as kb_module
-
-    for name in ("identity", "kb_identity", "fingerprint"):  # the service's function, once it exists
-        fn = getattr(kb_module, name, None)
-        if callable(fn):
-            try:
-                found = fn(kb)
-            except Exception:  # noqa: BLE001 - an unexpected signature: use ours
-                break
-            get = found.get if isinstance(found, dict) else (lambda k, f=found: getattr(f, k, None))
-            if get("sha256"):
-                return KBIdentity(str(get("name")), str(get("version")), str(get("sha256")))
-            break
+    """The KB's name, version and SHA-256: the KB's own ``identity`` (a property or method giving
+    name, version and sha256) when it has one, else computed here over its TOML files and source."""
+    own = getattr(kb, "identity", None)
+    if callable(own):
+        try:
+            own = own()
+        except TypeError:
+            own = None
+    if own is not None:
+        get = own.get if isinstance(own, dict) else (lambda k, o=own: getattr(o, k, None))
+        if get("sha256"):
+            return KBIdentity(str(get("name")), str(get("version")), str(get("sha256")))
     return _local_identity(kb)
 
 
