@@ -478,3 +478,12 @@ def test_a_dose_written_into_a_link_reads_back_as_the_same_number(value):
 
     parsed = web_form.parse([("ms_type", "ppms"), ("severity", "mild"), ("mitoxantrone_cumulative_mg_m2", web_form.number(value))])
     assert parsed.errors == {} and parsed.facts["mitoxantrone_cumulative_mg_m2"] == value
+
+
+@pytest.mark.parametrize("name", ["Lemtrada", "ALEMTUZUMAB", "Alemtuzumab"])
+def test_a_drugs_name_or_brand_leads_to_its_schedule(client, name):
+    r = client.get(f"/schedule/{name}?start=2027-03-01", headers=HTML, follow_redirects=False)
+    assert r.status_code == 308 and r.headers["location"] == "/schedule/alemtuzumab?start=2027-03-01"
+    r = client.get(f"/schedule/{name}.ics?start=2027-03-01", follow_redirects=False)
+    assert r.headers["location"] == "/schedule/alemtuzumab.ics?start=2027-03-01"
+    assert client.get(f"/schedule/{name}.ics?start=2027-03-01").text.count("BEGIN:VEVENT") == 8

@@ -13,9 +13,10 @@ import re
 from datetime import date, datetime, timezone
 from importlib import resources
 from typing import Any, Callable
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -167,7 +168,10 @@ def router(advisor: Any = None) -> APIRouter:
 
     @r.api_route("/advice", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def advice(request: Request) -> Response:
-        parsed = form_module.parse(list(request.query_params.multi_items()))
+        return advice_page(list(request.query_params.multi_items()))
+
+    def advice_page(items: list[tuple[str, str]]) -> Response:
+        parsed = form_module.parse(items)
         facts = parsed.facts
         if parsed.unknown_type:  # check the other facts with a stand-in type; its advice is not shown
             facts = {**facts, "ms_type": site.ms_types[0][0]}
@@ -253,7 +257,7 @@ def router(advisor: Any = None) -> APIRouter:
     def schedule_ics(drug_id: str, request: Request) -> Response:
         drug, start, items, errors, values = schedule_items(drug_id, request)
         if drug is None:
-            return not_found(f"No drug '{drug_id}' in the knowledge base.")
+            return by_other_name(drug_id, request, ".ics")
         if not start or errors:
             if not errors:
                 errors["start"] = "is required to make a calendar: the date of the first infusion"
@@ -268,7 +272,7 @@ def router(advisor: Any = None) -> APIRouter:
     def schedule(drug_id: str, request: Request) -> Response:
         drug, start, items, errors, values = schedule_items(drug_id, request, default_start=date.today().isoformat())
         if drug is None:
-            return not_found(f"No drug '{drug_id}' in the knowledge base.")
+            return by_other_name(drug_id, request, "")
         finite = all(p.count is not None for p in drug.schedule.phases)
         ics = None
         if start and not errors:
@@ -283,9 +287,28 @@ def router(advisor: Any = None) -> APIRouter:
         return Response(site.assets[name], media_type=ASSETS[name],
                         headers={"Cache-Control": "public, max-age=86400", "ETag": f'"{site.asset_version[name]}"'})
 
+    names = {}
+    for d in site.kb.drugs:  # a drug's name or brand, in any case, leads to its page
+        for name in (d.id, d.name, d.name.split()[0], d.brand):
+            if name:
+                names.setdefault(name.casefold(), d.id)
+
+    def by_other_name(name: str, request: Request, suffix: str) -> Response:
+        drug_id = names.get(name.strip().casefold())
+        if drug_id is None:
+            known = ", ".join(d.id for d in site.kb.drugs)
+            return not_found(f"No drug '{name}' in the knowledge base (known: {known}).")
+        query = urlencode(list(request.query_params.multi_items()))
+        return RedirectResponse(f"/schedule/{drug_id}{suffix}" + (f"?{query}" if query else ""), status_code=308)
+
     def not_found(message: str) -> Response:
         return site.page("not_found.html", status=404, message=message, page_title="Not found")
 
+    # Warm up before serving: one advice page for every MS type and severity (the engine's decisions
+    # for them, the recommendation and template code paths), so no user waits for a first time.
+    for ms_type, _, _ in site.ms_types:
+        for severity in site.severities:
+            advice_page([("ms_type", ms_type), ("severity", severity)])
     return r
 
 
@@ -305,8 +328,6 @@ def _items(values: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _urlencode(values: dict[str, Any]) -> str:
-    from urllib.parse import urlencode
-
     return urlencode(_items(values))
 
 
