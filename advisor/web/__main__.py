@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 
 
 def main() -> None:
@@ -21,7 +22,13 @@ def main() -> None:
         advisor = Advisor(args.rules_dir) if args.rules_dir else default_advisor()
     except KnowledgeBaseError as e:
         parser.exit(2, f"--rules-dir: the knowledge base is broken:\n{e}\n")
-    uvicorn.run(create_app(advisor), host=args.host, port=args.port, log_level="info")
+    app = create_app(advisor)
+    # Everything built so far (the KB, compiled rules, templates, the warmed decisions) lives as long as
+    # the process: keep it out of the garbage collector's full passes, which otherwise cost a request
+    # now and then tens of milliseconds walking it.
+    gc.collect()
+    gc.freeze()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
 
 
 if __name__ == "__main__":

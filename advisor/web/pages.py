@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from datetime import date, datetime, timezone
+from datetime import date
 from importlib import resources
 from typing import Any, Callable
 from urllib.parse import urlencode
@@ -78,7 +78,7 @@ LABELS = {
 }
 STATUS_LABELS = {
     "applicable": "Described for these facts",
-    "consider": "Worth asking about",
+    "consider": "Worth considering",
     "not_applicable": "Not described for these facts",
     "excluded": "Ruled out by the article for these facts",
 }
