@@ -76,6 +76,13 @@ class _ConditionBase(str, Enum):
     def _missing_(cls, value: object) -> Any:
         return cls.__members__.get(ALIASES[value]) if isinstance(value, str) and value in ALIASES else None
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
+        """The JSON Schema's enum lists each condition once (an alias is another name of the same value)."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        schema["enum"] = list(dict.fromkeys(schema.get("enum", [])))
+        return schema
+
 
 Condition = _ConditionBase(  # type: ignore[call-overload]
     "Condition", [(c.id, c.id) for c in CONDITIONS] + [(alias, target) for alias, target in ALIASES.items()],

@@ -159,19 +159,34 @@ async def batch(request: Request, full: bool = Query(False, description="put the
     return StreamingResponse(stream(), media_type="application/x-ndjson")
 
 
+def drugs_json(request: Request) -> JSONResponse:
+    return JSONResponse([d.model_dump(mode="json") for d in request.app.state.rt.kb.drugs], headers={"Vary": "Accept"})
+
+
+def rules_json(request: Request) -> JSONResponse:
+    kb = request.app.state.rt.kb
+    items = [{"kind": "status", **r.model_dump(mode="json")} for r in kb.rules]
+    items += [{"kind": "caution", **c.model_dump(mode="json")} for c in kb.cautions]
+    return JSONResponse(items, headers={"Vary": "Accept"})
+
+
+JSON_VIEWS = {"/drugs": drugs_json, "/rules": rules_json}  # the pages answer these paths for non-browsers
+
+
+# /drugs and /rules are answered by the pages' routes (registered first), which hand every client that
+# does not ask for text/html to the functions above; these two routes document them in OpenAPI.
 @router.get("/drugs", response_model=list[Drug], tags=["Knowledge base"])
 async def drugs(request: Request) -> Any:
-    """What the article says of each drug: brand, how it works, schedule, side effects (with quotes)."""
-    return JSONResponse([d.model_dump(mode="json") for d in request.app.state.rt.kb.drugs])
+    """What the article says of each drug: brand, how it works, schedule, side effects (with quotes).
+    A browser (`Accept: text/html`) gets the web page instead."""
+    return drugs_json(request)
 
 
 @router.get("/rules", response_model=list[StatusRuleOut | CautionRuleOut], tags=["Knowledge base"])
 async def rules(request: Request) -> Any:
-    """Every rule: status rules (`kind: status`) then caution rules (`kind: caution`), with quotes."""
-    kb = request.app.state.rt.kb
-    items = [{"kind": "status", **r.model_dump(mode="json")} for r in kb.rules]
-    items += [{"kind": "caution", **c.model_dump(mode="json")} for c in kb.cautions]
-    return JSONResponse(items)
+    """Every rule: status rules (`kind: status`) then caution rules (`kind: caution`), with quotes.
+    A browser (`Accept: text/html`) gets the web page instead."""
+    return rules_json(request)
 
 
 @router.get("/schema/facts", response_model=dict[str, Any], tags=["Schemas"])

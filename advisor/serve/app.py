@@ -152,9 +152,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                               "answer explained and quoted: a JSON API and an HL7 CDS Hooks 2.0 service reading FHIR R4. "
                               "Decision support, not a prescription.")
     app.state.rt = rt
+    app.include_router(pages.router(rt.advisor, api.JSON_VIEWS))  # first: /drugs and /rules as pages for browsers
     app.include_router(api.router)
     app.include_router(cds.router)
-    app.include_router(pages.router)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Any, exc: RequestValidationError) -> JSONResponse:
@@ -224,7 +224,12 @@ def validation_errors(e: ValidationError) -> list[dict]:
 
 def app_from_env() -> FastAPI:
     """uvicorn's factory in each worker process: the settings come from the parent in the environment."""
-    return create_app(Settings(**json.loads(os.environ[SETTINGS_ENV])))
+    import gc
+
+    app = create_app(Settings(**json.loads(os.environ[SETTINGS_ENV])))
+    gc.collect()
+    gc.freeze()  # start-up objects leave full GC passes (one took ~50-100 ms of a request in thousands)
+    return app
 
 
 def settings_env(settings: Settings) -> str:

@@ -1,35 +1,25 @@
-"""The web pages' place in the app (issue 13 builds them here, on ``router``).
-
-Today it holds what the rest of the service needs from the pages: the address of the advice page for a
-set of facts, which each CDS Hooks card links to as its full explanation.
-"""
+"""The web pages (:mod:`advisor.web`) in the service's app, and the advice page's address for a set of
+facts, which each CDS Hooks card links to as its full explanation."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from typing import Any, Callable
 
 from fastapi import APIRouter
 
 from .. import PatientFacts
 
-router = APIRouter(include_in_schema=False)
-
-ADVICE_PATH = "/advice"
-
-
-def advice_query(facts: PatientFacts) -> str:
-    """The query string of the advice page for ``facts``: one parameter per fact, ``condition`` repeated."""
-    pairs: list[tuple[str, str]] = [("ms_type", _v(facts.ms_type)), ("severity", _v(facts.severity)),
-                                    ("prior_failures", str(facts.prior_failures)),
-                                    ("rapidly_worsening", "true" if facts.rapidly_worsening else "false"),
-                                    ("mitoxantrone_cumulative_mg_m2", f"{facts.mitoxantrone_cumulative_mg_m2:g}")]
-    pairs += [("condition", _v(c)) for c in facts.conditions]
-    return urlencode(pairs)
-
-
-def _v(value: object) -> str:
-    return str(getattr(value, "value", value))
-
 
 def advice_url(base_url: str, facts: PatientFacts) -> str:
-    return f"{base_url.rstrip('/')}{ADVICE_PATH}?{advice_query(facts)}"
+    """The advice page for ``facts`` (doses written so that they read back exactly)."""
+    from ..web import advice_path
+
+    return f"{base_url.rstrip('/')}{advice_path(facts)}"
+
+
+def router(advisor: Any, json_views: dict[str, Callable]) -> APIRouter:
+    """The pages for ``advisor``. ``/drugs`` and ``/rules`` are both a page and a JSON API endpoint:
+    a browser (Accept: text/html) gets the page, any other client the JSON API's answer."""
+    from ..web import router as web_router
+
+    return web_router(advisor, json_views=json_views)

@@ -1,0 +1,16 @@
+"""The web pages for people: a form for the facts, the advice, the article, schedules, drugs and rules.
+
+    from fastapi import FastAPI
+    from advisor.web import router
+    app = FastAPI()
+    app.include_router(router(advisor))   # or advisor.web.create_app(advisor)
+
+Server-rendered (Jinja2, shipped in this package), usable without JavaScript, no external resources.
+"""
+
+from .form import advice_path
+from .pages import (CSP, SECURITY_HEADERS, SecureRoute, add_security_headers, create_app, router,
+                    security_headers_middleware)
+
+__all__ = ["advice_path", "CSP", "SECURITY_HEADERS", "SecureRoute", "add_security_headers", "create_app", "router",
+           "security_headers_middleware"]

@@ -1,0 +1,147 @@
+"""The facts form: query parameters in, a facts dict (for PatientFacts) or per-field problems out.
+
+The page's own parsing is only about turning text into JSON types (a whole number, a number, a flag);
+the facts model decides what is allowed, so the web form accepts exactly what the library accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+# Form field -> facts field. The form's names are the facts' names, except the repeated "condition".
+FIELDS = ("ms_type", "severity", "prior_failures", "rapidly_worsening", "mitoxantrone_cumulative_mg_m2", "condition")
+UNKNOWN_TYPE = "unknown"
+MAX_VALUE_LENGTH = 200
+MAX_CONDITIONS = 50
+MAX_MESSAGES = 5  # per field: a URL with thousands of bad parameters gets a short page
+_WHOLE = re.compile(r"[0-9]{1,9}")
+_NUMBER = re.compile(r"[0-9]{1,9}(\.[0-9]{1,30})?|\.[0-9]{1,30}")
+
+
+@dataclass
+class Parsed:
+    facts: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)  # form field ("" for the form) -> messages
+    values: dict[str, Any] = field(default_factory=dict)        # what the user sent, to show it again
+    unknown_type: bool = False
+
+    def add(self, name: str, message: str) -> None:
+        messages = self.errors.setdefault(name, [])
+        if len(messages) < MAX_MESSAGES:
+            messages.append(message)
+        elif len(messages) == MAX_MESSAGES:
+            messages.append("and more problems of the same kind")
+
+
+def parse(items: list[tuple[str, str]]) -> Parsed:
+    """Parse the query's (name, value) pairs. Never raises."""
+    out = Parsed()
+    singles: dict[str, str] = {}
+    conditions: list[str] = []
+    for name, value in items:
+        if name not in FIELDS:
+            out.add("", f"unknown field '{_clip(name)}' (allowed: {', '.join(FIELDS)})")
+            continue
+        if len(value) > MAX_VALUE_LENGTH:
+            out.add(name, f"is longer than {MAX_VALUE_LENGTH} characters")
+            value = _clip(value)
+        if name == "condition":
+            if value:
+                conditions.append(value)
+            continue
+        if name in singles:
+            out.add(name, "is given more than once")
+            continue
+        singles[name] = value
+    out.values = {**singles, "condition": conditions}
+    if len(conditions) > MAX_CONDITIONS:
+        out.add("condition", f"at most {MAX_CONDITIONS} conditions")
+        conditions = conditions[:MAX_CONDITIONS]
+
+    ms_type = singles.get("ms_type", "").strip()
+    if ms_type.lower() == UNKNOWN_TYPE:
+        out.unknown_type = True
+    elif ms_type:
+        out.facts["ms_type"] = ms_type
+    if singles.get("severity", "").strip():
+        out.facts["severity"] = singles["severity"].strip()
+
+    text = singles.get("prior_failures", "").strip()
+    if text:
+        if _WHOLE.fullmatch(text):
+            out.facts["prior_failures"] = int(text)
+        else:
+            out.add("prior_failures", "must be a whole number such as 0, 1 or 2")
+
+    text = singles.get("mitoxantrone_cumulative_mg_m2", "").strip()
+    if text:
+        if _NUMBER.fullmatch(text):
+            out.facts["mitoxantrone_cumulative_mg_m2"] = float(text)
+        else:
+            out.add("mitoxantrone_cumulative_mg_m2", "must be a number of mg/m² such as 0, 72 or 140.5")
+
+    text = singles.get("rapidly_worsening", "").strip().lower()
+    if text in ("true", "on", "yes"):
+        out.facts["rapidly_worsening"] = True
+    elif text in ("false", "no", ""):
+        out.facts["rapidly_worsening"] = False
+    else:
+        out.add("rapidly_worsening", "must be true or false")
+
+    out.facts["conditions"] = conditions
+    return out
+
+
+def add_invalid(out: Parsed, errors: list[dict]) -> None:
+    """Put the library's InvalidFacts entries next to their form fields."""
+    for e in errors:
+        name = str(e.get("field", "")).split(".")[0]
+        name = {"conditions": "condition"}.get(name, name)
+        message = str(e.get("message", "is not valid"))
+        if name == "ms_type" and message == "is required":
+            message = "is required: choose one, or “I don't know”"
+        elif name == "severity" and message == "is required":
+            message = "is required: choose one"
+        out.add(name if name in FIELDS else "", message)
+
+
+def query(facts: Any, **change: Any) -> str:
+    """The /advice query string for validated facts (a PatientFacts), with one field changed."""
+    values = {name: getattr(facts, name) for name in ("ms_type", "severity", "prior_failures", "rapidly_worsening",
+                                                         "mitoxantrone_cumulative_mg_m2")}
+    values["conditions"] = [getattr(c, "value", c) for c in facts.conditions]
+    values.update(change)
+    pairs: list[tuple[str, str]] = [
+        ("ms_type", str(getattr(values["ms_type"], "value", values["ms_type"]))),
+        ("severity", str(getattr(values["severity"], "value", values["severity"]))),
+        ("prior_failures", str(int(values["prior_failures"]))),
+    ]
+    if values["rapidly_worsening"]:
+        pairs.append(("rapidly_worsening", "true"))
+    pairs.append(("mitoxantrone_cumulative_mg_m2", number(values["mitoxantrone_cumulative_mg_m2"])))
+    pairs += [("condition", str(c)) for c in values["conditions"]]
+    return urlencode(pairs)
+
+
+def advice_path(facts: Any) -> str:
+    """The advice page's path for validated facts (a PatientFacts): for links from elsewhere, such as
+    a CDS Hooks card's link to the full explanation."""
+    return "/advice?" + query(facts)
+
+
+def number(value: float) -> str:
+    """A dose as the form writes it and reads it back exactly: the shortest digits that give the same
+    float, without an exponent or trailing zeros."""
+    value = float(value)
+    if value == 0:
+        return "0"
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _clip(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[:n] + "…"

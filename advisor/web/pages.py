@@ -1,0 +1,353 @@
+"""The web pages: a router any FastAPI app can include (the service's, or the small one in tests).
+
+Every response the router makes carries the security headers (``SecureRoute``), so they hold in
+whichever app mounts it. Pages are rendered with Jinja2 (autoescaping on, undefined names an error)
+from templates shipped in this package; CSS and JS are served from the package too, never a CDN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from datetime import date
+from importlib import resources
+from typing import Any, Callable
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from advisor import InvalidFacts
+from advisor.schedule import infusions, to_ics
+
+from . import article as article_module
+from . import form as form_module
+from . import kbinfo
+
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
+       "base-uri 'none'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",  # the facts are in the URL: never send them to another site
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+ASSETS = {"web.css": "text/css; charset=utf-8", "web.js": "text/javascript; charset=utf-8", "icon.svg": "image/svg+xml"}
+SCHEDULE_LIMIT = 100  # dates listed for an open-ended schedule at most
+DEFAULT_OPEN_COUNT = 10
+
+
+def add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+class SecureRoute(APIRoute):
+    """A route whose every response gets the security headers."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def secured(request: Request) -> Response:
+            return add_security_headers(await handler(request))
+
+        return secured
+
+
+async def security_headers_middleware(request: Request, call_next: Callable) -> Response:
+    """The same headers for a whole app (``app.middleware("http")(security_headers_middleware)``)."""
+    return add_security_headers(await call_next(request))
+
+
+# MS types: plain-language hints that keep to what the article says (it does not define the types).
+MS_TYPE_HINTS = {
+    "relapsing": ("Relapsing MS", "Also called relapsing-remitting MS (RRMS). The article calls flare-ups “the periods when you have symptoms”."),
+    "spms": ("Secondary progressive MS (SPMS)", "The article names it where it describes mitoxantrone."),
+    "ppms": ("Primary progressive MS (PPMS)", "The article names it where it describes ocrelizumab."),
+}
+LABELS = {
+    "ms_type": "Type of MS", "severity": "Severity", "prior_failures": "Other MS medications that did not work well",
+    "rapidly_worsening": "Rapidly worsening", "mitoxantrone_cumulative_mg_m2": "Mitoxantrone already received",
+    "condition": "Health conditions",
+}
+STATUS_LABELS = {
+    "applicable": "Described for these facts",
+    "consider": "Worth considering",
+    "not_applicable": "Not described for these facts",
+    "excluded": "Ruled out by the article for these facts",
+}
+
+
+# Control characters and bidirectional overrides from a user (or a KB) are shown, not obeyed.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def visible(value: Any) -> Any:
+    """Jinja's finalize: every printed string with its invisible characters written as escapes."""
+    if isinstance(value, str) and not hasattr(value, "__html__") and _INVISIBLE.search(value):
+        return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    return value
+
+
+def _static(name: str) -> bytes:
+    return resources.files("advisor.web").joinpath("static", name).read_bytes()
+
+
+class Site:
+    """Everything the pages derive from one Advisor, computed once."""
+
+    def __init__(self, advisor: Any):
+        self.advisor = advisor
+        kb = advisor.kb
+        self.kb = kb
+        self.identity = kbinfo.identity(kb)
+        self.conditions = kbinfo.conditions(kb)
+        self.condition_ids = [c.id for c in self.conditions]
+        self.ms_types = [(t, *MS_TYPE_HINTS.get(t, (t, ""))) for t in kbinfo.ms_types()]
+        self.severities = kbinfo.severities()
+        self.article = article_module.render(kb)
+        self.assets = {name: _static(name) for name in ASSETS}
+        self.asset_version = {name: hashlib.sha256(body).hexdigest()[:12] for name, body in self.assets.items()}
+        self.drugs = {d.id: d for d in kb.drugs}
+        notes = {n.id: n for n in kb.notes}
+        self.reminder = notes["infusion_reaction_window"].text if "infusion_reaction_window" in notes else ""
+        self.env = Environment(loader=PackageLoader("advisor.web", "templates"),
+                               autoescape=select_autoescape(default=True, default_for_string=True),
+                               undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                               finalize=visible)
+        self.env.globals.update(site=self, quote_href=self.quote_href, status_label=self.status_label,
+                                asset=self.asset_url, number=form_module.number)
+        self.env.globals["labels"] = LABELS
+        labels = {c.id: c.label for c in self.conditions}
+        self.env.globals["condition_label"] = lambda c: labels.get(getattr(c, "value", c), str(getattr(c, "value", c)))
+        self.env.filters["words"] = lambda v: str(_value(v)).replace("_", " ")
+        self.env.filters["value"] = _value
+        for name in self.env.list_templates(extensions=["html"]):
+            self.env.get_template(name)  # compile once now, not on a user's first request
+
+    def asset_url(self, name: str) -> str:
+        return f"/assets/{name}?v={self.asset_version[name]}"
+
+    def quote_href(self, quote: str | None, section: str | None) -> str | None:
+        if not quote:
+            return None
+        ident = article_module.anchor(quote, section)
+        return f"/article#{ident}" if ident in self.article.found else None
+
+    @staticmethod
+    def status_label(status: Any) -> str:
+        value = getattr(status, "value", status)
+        return STATUS_LABELS.get(value, str(value).replace("_", " "))
+
+    def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        html = self.env.get_template(template).render(**context)
+        response = HTMLResponse(html, status_code=status)
+        response.headers["Cache-Control"] = "no-store"  # the facts are health data
+        return response
+
+
+def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Response]] | None = None) -> APIRouter:
+    """The web pages over ``advisor`` (default: the packaged knowledge base's). ``/drugs`` and ``/rules``
+    are pages for a browser (Accept: text/html); any other client gets ``json_views[path](request)``
+    when given (the service's JSON API), else the knowledge base's own JSON."""
+    if advisor is None:
+        from advisor import default_advisor
+
+        advisor = default_advisor()
+    site = Site(advisor)
+    r = APIRouter(route_class=SecureRoute, include_in_schema=False)
+
+    @r.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def index(request: Request) -> Response:
+        parsed = form_module.parse(list(request.query_params.multi_items()))
+        return site.page("form.html", values=parsed.values, errors={}, page_title="Which MS infusion drugs does the article describe?")
+
+    @r.api_route("/advice", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def advice(request: Request) -> Response:
+        return advice_page(list(request.query_params.multi_items()))
+
+    def advice_page(items: list[tuple[str, str]]) -> Response:
+        parsed = form_module.parse(items)
+        facts = parsed.facts
+        if parsed.unknown_type:  # check the other facts with a stand-in type; its advice is not shown
+            facts = {**facts, "ms_type": site.ms_types[0][0]}
+        rec = None
+        try:  # also when the form found problems: the library names the others, all shown at once
+            rec = site.advisor.advise(facts)
+        except InvalidFacts as e:
+            form_module.add_invalid(parsed, e.errors)
+        if parsed.unknown_type and not parsed.errors:
+            return unknown_type(parsed)
+        if rec is None and not parsed.errors:
+            parsed.add("", "the facts were refused")
+        if rec is None or parsed.errors:
+            return site.page("form.html", status=422, values=parsed.values, errors=parsed.errors,
+                             page_title="Please check the facts")
+        facts = rec.facts
+        listed = [d for d in rec.drugs if d.drug in rec.listed]
+        listed.sort(key=lambda d: rec.listed.index(d.drug))
+        others = [d for d in rec.drugs if d.drug not in rec.listed]
+        what_if = {d.drug: [(w, "/advice?" + form_module.query(facts, **{w.field: w.value})) for w in d.what_if]
+                   for d in rec.drugs}
+        edit = "/?" + form_module.query(facts)
+        return site.page("advice.html", rec=rec, facts=facts, listed=listed, others=others, what_if=what_if,
+                         edit=edit, ms_label=MS_TYPE_HINTS.get(_value(facts.ms_type), (_value(facts.ms_type),))[0], today=date.today().isoformat(), page_title="Advice for these facts")
+
+    def unknown_type(parsed: form_module.Parsed) -> Response:
+        links = []
+        base = dict(parsed.values)
+        for t, label, hint in site.ms_types:
+            q = form_module.parse([(k, v) for k, v in _items({**base, "ms_type": t})])
+            links.append((label, hint, "/advice?" + _urlencode({**base, "ms_type": t}) if not q.errors else None))
+        return site.page("unknown_type.html", links=links, edit="/?" + _urlencode(base),
+                         page_title="If you do not know the type of MS")
+
+    @r.api_route("/article", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def article() -> Response:
+        return site.page("article.html", page_title=f"The article: {site.kb.header.source_title}")
+
+    @r.api_route("/drugs", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def drugs(request: Request) -> Response:
+        if not _wants_html(request):
+            if json_views and "/drugs" in json_views:
+                return json_views["/drugs"](request)
+            return JSONResponse([d.model_dump(mode="json") for d in site.kb.drugs], headers={"Vary": "Accept"})
+        response = site.page("drugs.html", page_title="What the article says of each drug")
+        response.headers["Vary"] = "Accept"
+        return response
+
+    @r.api_route("/rules", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def rules(request: Request) -> Response:
+        if not _wants_html(request):
+            if json_views and "/rules" in json_views:
+                return json_views["/rules"](request)
+            return JSONResponse({"rules": [x.model_dump(mode="json") for x in site.kb.rules],
+                                 "cautions": [x.model_dump(mode="json") for x in site.kb.cautions],
+                                 "notes": [x.model_dump(mode="json") for x in site.kb.notes]}, headers={"Vary": "Accept"})
+        response = site.page("rules.html", page_title="The rules")
+        response.headers["Vary"] = "Accept"
+        return response
+
+    def schedule_items(drug_id: str, request: Request, default_start: str = "") -> tuple[Any, Any, list, dict[str, str], dict[str, str]]:
+        drug = site.drugs.get(drug_id)
+        values = {"start": request.query_params.get("start", "") or default_start, "count": request.query_params.get("count", "")}
+        errors: dict[str, str] = {}
+        start = None
+        if values["start"]:
+            try:
+                if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", values["start"]):
+                    raise ValueError
+                start = date.fromisoformat(values["start"])
+                if not date(1900, 1, 1) <= start <= date(2999, 12, 31):
+                    errors["start"] = "must be a date from 1900-01-01 to 2999-12-31"
+                    start = None
+            except ValueError:
+                errors["start"] = "must be a date written YYYY-MM-DD, such as 2027-03-01"
+        finite = drug is not None and all(p.count is not None for p in drug.schedule.phases)
+        count = None if finite else DEFAULT_OPEN_COUNT
+        if values["count"]:
+            if re.fullmatch(r"[0-9]{1,4}", values["count"]) and 1 <= int(values["count"]) <= SCHEDULE_LIMIT:
+                count = int(values["count"])
+            else:
+                errors["count"] = f"must be a whole number from 1 to {SCHEDULE_LIMIT}"
+        items = list(itertools.islice(infusions(drug.schedule, start), count)) if drug and start and not errors else []
+        return drug, start, items, errors, values
+
+    @r.api_route("/schedule/{drug_id}.ics", methods=["GET", "HEAD"])
+    def schedule_ics(drug_id: str, request: Request) -> Response:
+        drug, start, items, errors, values = schedule_items(drug_id, request)
+        if drug is None:
+            return by_other_name(drug_id, request, ".ics")
+        if not start or errors:
+            if not errors:
+                errors["start"] = "is required to make a calendar: the date of the first infusion"
+            return site.page("schedule.html", status=422, drug=drug, items=[], errors=errors, values=values,
+                             finite=False, page_title=f"{drug.name}: infusion dates")
+        body = to_ics(drug.name, items, site.reminder)
+        return Response(body, media_type="text/calendar; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="{drug.id}-{start.isoformat()}.ics"',
+            "Cache-Control": "no-store"})
+
+    @r.api_route("/schedule/{drug_id}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+    def schedule(drug_id: str, request: Request) -> Response:
+        drug, start, items, errors, values = schedule_items(drug_id, request, default_start=date.today().isoformat())
+        if drug is None:
+            return by_other_name(drug_id, request, "")
+        finite = all(p.count is not None for p in drug.schedule.phases)
+        ics = None
+        if start and not errors:
+            ics = f"/schedule/{drug.id}.ics?" + _urlencode({"start": start.isoformat(), "count": values["count"]})
+        return site.page("schedule.html", status=422 if errors else 200, drug=drug, items=items, errors=errors,
+                         values=values, finite=finite, ics=ics, page_title=f"{drug.name}: infusion dates")
+
+    @r.api_route("/assets/{name}", methods=["GET", "HEAD"])
+    def asset(name: str) -> Response:
+        if name not in ASSETS:
+            return not_found("No such file.")
+        return Response(site.assets[name], media_type=ASSETS[name],
+                        headers={"Cache-Control": "public, max-age=86400", "ETag": f'"{site.asset_version[name]}"'})
+
+    names = {}
+    for d in site.kb.drugs:  # a drug's name or brand, in any case, leads to its page
+        for name in (d.id, d.name, d.name.split()[0], d.brand):
+            if name:
+                names.setdefault(name.casefold(), d.id)
+
+    def by_other_name(name: str, request: Request, suffix: str) -> Response:
+        drug_id = names.get(name.strip().casefold())
+        if drug_id is None:
+            known = ", ".join(d.id for d in site.kb.drugs)
+            return not_found(f"No drug '{name}' in the knowledge base (known: {known}).")
+        query = urlencode(list(request.query_params.multi_items()))
+        return RedirectResponse(f"/schedule/{drug_id}{suffix}" + (f"?{query}" if query else ""), status_code=308)
+
+    def not_found(message: str) -> Response:
+        return site.page("not_found.html", status=404, message=message, page_title="Not found")
+
+    # Warm up before serving: one advice page for every MS type and severity (the engine's decisions
+    # for them, the recommendation and template code paths), so no user waits for a first time.
+    for ms_type, _, _ in site.ms_types:
+        for severity in site.severities:
+            advice_page([("ms_type", ms_type), ("severity", severity)])
+    return r
+
+
+def _value(v: Any) -> Any:
+    """An enum member's value, or the value itself (the vocabulary may be enums or plain strings)."""
+    return getattr(v, "value", v)
+
+
+def _items(values: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for k, v in values.items():
+        if isinstance(v, list):
+            out += [(k, str(x)) for x in v]
+        elif v not in ("", None):
+            out.append((k, str(v)))
+    return out
+
+
+def _urlencode(values: dict[str, Any]) -> str:
+    return urlencode(_items(values))
+
+
+def _wants_html(request: Request) -> bool:
+    """A browser (or anyone asking for text/html) gets the page; other clients get the KB as JSON."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or "application/xhtml+xml" in accept
+
+
+def create_app(advisor: Any = None) -> Any:
+    """A FastAPI app with only the pages (for tests and `python -m advisor.web`)."""
+    from fastapi import FastAPI
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(router(advisor))
+    app.middleware("http")(security_headers_middleware)  # also on the framework's own 404 and 405
+    return app
