@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -105,7 +105,7 @@ class _FastPath:
         self.absent = {n: self._part(n, fields[n].get_default(call_default_factory=True))
                        for n in self.names if not fields[n].is_required()}
         self.records: dict[tuple, tuple] = {}  # key -> (decision, caution ids, tail)
-        self.decisions: dict[tuple, Any] = {}
+        self.decisions: dict[tuple, Any] = {}  # decision key -> Decision (never evicted: bounded by the KB)
         self.tails: dict[tuple, str] = {}
 
     def _part(self, name: str, norm: Any) -> int:
@@ -164,19 +164,23 @@ class _FastPath:
         columns = {n: self._column(n, list(map(attrgetter(n), present))) for n in self.names}
         ids = list(map(attrgetter("id"), present))
         bad = self._refused(columns, ids)
-        keys = list(zip(*(columns[n] for n in self.keyed)))
-        entries = {key: self.records[key] for key in set(keys) & self.records.keys()}
-        for j, key in enumerate(keys):
-            if key not in entries and j not in bad:
-                entries[key] = self._entry(key, present[j])
+        decision_keys = list(zip(*(columns[n] for n in self.keyed[:-1])))
+        keys = list(zip(decision_keys, columns["conditions"]))
+        distinct = set(keys)
+        entries = {key: self.records[key] for key in distinct & self.records.keys()}
+        if len(entries) < len(distinct):
+            first_case = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1)))
+            for key in distinct - entries.keys():
+                if _INVALID not in key[0] and key[1] is not _INVALID:
+                    entries[key] = self._entry(key, present[first_case[key]])
         w, worker, hasher = self.worker.writer, self.worker, self.worker.hasher
         name, first = block.name, block.first_line
         if lines is None and not bad and None not in ids:  # the common case: the whole block at once
             tails = list(map({k: e[2] for k, e in entries.items()}.__getitem__, keys))
             chunk.extend(list(map(str.__add__, w.heads(ids, name, first), tails)), list(map(hasher, ids)))
-            self._count(keys, entries, summary)
+            self._count(decision_keys, keys, summary)
             return
-        used = []
+        used, used_decisions = [], []
         j = -1
         for i, case in enumerate(cases):
             if case is not None:
@@ -184,6 +188,7 @@ class _FastPath:
                 if j not in bad:
                     key, record_id, source = keys[j], ids[j], f"{name}:{first + i}"
                     used.append(key)
+                    used_decisions.append(decision_keys[j])
                     chunk.add(w.head(source if record_id is None else record_id, source) + entries[key][2],
                               None if record_id is None else hasher(record_id))
                     continue
@@ -191,16 +196,15 @@ class _FastPath:
                 lines = data.split(b"\n")
             if lines[i].strip():
                 worker.plain(RawCase(f"{name}:{first + i}", "line", lines[i]), chunk, summary)
-        self._count(used, entries, summary)
+        self._count(used_decisions, used, summary)
 
-    @staticmethod
-    def _count(keys: list[tuple], entries: dict[tuple, tuple], summary: Summary) -> None:
+    def _count(self, decision_keys: list[tuple], keys: list[tuple], summary: Summary) -> None:
         summary.cases += len(keys)
         summary.valid += len(keys)
-        for key, n in Counter(keys).items():
-            decision, caution_ids, _ = entries[key]
-            summary.count(decision, n)
-            summary.fired.update(caution_ids)
+        for key, n in Counter(decision_keys).items():
+            summary.count(self.decisions[key], n)
+        for caution_set in set(map(itemgetter(1), keys)):
+            summary.fired.update(self.parts[caution_set])
 
     def _refused(self, columns: dict[str, list], ids: list) -> set[int]:
         """Indexes of the cases the fast path does not take: a value the model refuses, an unusual id."""
@@ -218,11 +222,11 @@ class _FastPath:
 
     def _entry(self, key: tuple, case: Any) -> tuple:
         """(decision, caution ids, the record's tail) for one key; the decision from the Advisor."""
-        decision = self.decisions.get(key[:-1])
+        decision = self.decisions.get(key[0])
         if decision is None:
             values = {n: v for n, v in msgspec.structs.asdict(case).items() if v is not None and n != "id"}
-            decision = self.decisions[key[:-1]] = self.advisor.decide(PatientFacts.parse(values))
-        caution_ids = self.parts[key[-1]]
+            decision = self.decisions[key[0]] = self.advisor.decide(PatientFacts.parse(values))
+        caution_ids = self.parts[key[1]]
         tail = self.tails.get((id(decision), caution_ids))
         if tail is None:
             a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)  # type: ignore[arg-type]

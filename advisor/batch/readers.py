@@ -126,6 +126,8 @@ def open_input(path: str) -> Opened:
     never end); a FIFO is opened without waiting for a writer. Raises OSError or ValueError."""
     if path == "-":
         stream: Any = sys.stdin.buffer
+        if not hasattr(stream, "peek"):
+            stream = io.BufferedReader(stream)  # type: ignore[arg-type]
         if _gzipped(stream):
             stream = gzip.GzipFile(fileobj=stream, mode="rb")
         return Opened(stream, None, None)

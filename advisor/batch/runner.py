@@ -26,7 +26,7 @@ from .summary import Summary
 from .writers import flag_duplicates, writer_for
 
 IN_FLIGHT = 2                  # work units per worker at a time: memory stays flat
-DUPLICATE_CHECK_LIMIT = 5_000_000  # distinct ids remembered to flag repeats (about 90 bytes each)
+DUPLICATE_CHECK_LIMIT = 5_000_000  # distinct ids remembered to flag repeats (about 70 bytes each)
 
 
 def rule_ids(advisor: Advisor) -> list[str]:
