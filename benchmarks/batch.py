@@ -70,7 +70,6 @@ def decoders(src: Path, n: int) -> None:
         json.loads(line)
     timings["json.loads per line (untyped)"] = time.perf_counter() - start
     try:
-        import msgspec
         from advisor.batch.chunks import _FastPath
         from advisor.batch.writers import writer_for
         from advisor.core import Advisor

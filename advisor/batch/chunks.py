@@ -23,7 +23,8 @@ import msgspec
 from ..core import Advisor
 from ..errors import InvalidFacts
 from ..models import PatientFacts
-from .readers import JsonlBlock, RawCase, split_block
+from .readers import split_block
+from .sources import JsonlBlock, RawCase
 from .records import KINDS, Assessed, CaseOptions, assess, to_record
 from .summary import Summary
 from .writers import Chunk, JsonlWriter
