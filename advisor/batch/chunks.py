@@ -108,6 +108,7 @@ class _FastPath:
         self.records: dict[tuple, tuple] = {}  # key -> (decision, caution ids, tail)
         self.decisions: dict[tuple, Any] = {}  # decision key -> Decision (never evicted: bounded by the KB)
         self.tails: dict[tuple, str] = {}
+        self.fields: dict[Any, Any] = {}  # rendered record fields, per decision and per caution set
 
     def _part(self, name: str, norm: Any) -> int:
         if name == "conditions":
@@ -230,12 +231,27 @@ class _FastPath:
         caution_ids = self.parts[key[1]]
         tail = self.tails.get((id(decision), caution_ids))
         if tail is None:
-            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)  # type: ignore[arg-type]
-            tail = self.tails[(id(decision), caution_ids)] = self.worker.writer.tail(to_record(self.advisor, "", a))
+            tail = self.tails[(id(decision), caution_ids)] = self._tail(decision, caution_ids)
         entry = (decision, caution_ids, tail)
         if len(self.records) < _CACHE_LIMIT:
             self.records[key] = entry
         return entry
+
+    def _tail(self, decision: Any, caution_ids: tuple[str, ...]) -> str:
+        """The record's tail for a decision and a caution set. A writer that renders each field of a
+        record on its own (JSON) reuses the fields that depend on only one of the two."""
+        w = self.worker.writer
+        if w.field is None:
+            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)  # type: ignore[arg-type]
+            return w.tail(to_record(self.advisor, "", a))
+        fields = self.fields.get(id(decision))
+        if fields is None:
+            record = to_record(self.advisor, "", Assessed("", None, False, decision=decision, facts=True))  # type: ignore[arg-type]
+            fields = self.fields[id(decision)] = {k: w.field(k, v) for k, v in record.items() if k not in ("id", "source")}
+        cautions = self.fields.get(caution_ids)
+        if cautions is None:
+            cautions = self.fields[caution_ids] = w.field("cautions", self.advisor.cautions_by_drug(caution_ids))
+        return w.join({**fields, "cautions": cautions, "rules": w.field("rules", [*decision.fired, *caution_ids])})
 
     def _decode(self, line: bytes) -> Any:
         try:
