@@ -27,11 +27,11 @@ from .output import run_to_file
 from .readers import READERS, read_items, read_paths
 from .sources import JsonlBlock, RawCase, ReadOptions
 from .records import CaseOptions, assess, to_record
-from .runner import DUPLICATE_CHECK_LIMIT, run
+from .runner import DUPLICATE_CHECK_LIMIT, run, run_items
 from .summary import Summary
 from .writers import FORMATS, writer_for
 
-__all__ = ["evaluate", "read_paths", "read_items", "run", "run_to_file", "RawCase", "JsonlBlock", "ReadOptions",
+__all__ = ["evaluate", "read_paths", "read_items", "run", "run_items", "run_to_file", "RawCase", "JsonlBlock", "ReadOptions",
            "CaseOptions", "Summary", "BatchError", "OutputError", "Interrupted", "WorkerFailed", "FORMATS",
            "READERS", "assess", "to_record", "writer_for"]
 

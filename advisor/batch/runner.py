@@ -68,6 +68,18 @@ def run(paths: Iterable[str], out: Any, *, advisor: Advisor | None = None, fmt: 
         duplicate_check_limit: int = DUPLICATE_CHECK_LIMIT, sink: Sink | None = None) -> Summary:
     """Evaluate every case of ``paths`` and write one record per case to ``out`` (a binary or text
     stream), in input order. ``workers`` > 1 assesses work units in that many processes."""
+    reading = Progress()
+    return run_items(read_items(paths, read, reading), out, advisor=advisor, fmt=fmt, workers=workers, options=options,
+                     chunk_size=chunk_size, fast=fast, duplicate_check_limit=duplicate_check_limit, sink=sink,
+                     progress=(lambda cases: progress(cases, reading.read(), reading.total)) if progress else None)
+
+
+def run_items(items: Iterable[RawCase | JsonlBlock], out: Any, *, advisor: Advisor | None = None, fmt: str = "jsonl",
+              workers: int = 1, options: CaseOptions = CaseOptions(), chunk_size: int = 1000,
+              progress: Callable[[int], None] | None = None, fast: bool = True,
+              duplicate_check_limit: int = DUPLICATE_CHECK_LIMIT, sink: Sink | None = None) -> Summary:
+    """:func:`run` over cases already read (``RawCase`` items and ``JsonlBlock`` blocks, e.g. from an
+    HTTP body), written to ``out`` as they are done."""
     if advisor is None:
         from ..api import default_advisor
         advisor = default_advisor()
@@ -75,7 +87,6 @@ def run(paths: Iterable[str], out: Any, *, advisor: Advisor | None = None, fmt: 
     summary = Summary(advisor.drug_ids, rule_ids(advisor))
     sink = sink or Sink(out, writer)
     seen: set[int] = set()
-    reading = Progress()
     sink.write(writer.header().encode())
 
     def consume(result: Result) -> None:
@@ -101,9 +112,9 @@ def run(paths: Iterable[str], out: Any, *, advisor: Advisor | None = None, fmt: 
         summary.merge(part)
         sink.records = summary.cases
         if progress:
-            progress(summary.cases, reading.read(), reading.total)
+            progress(summary.cases)
 
-    units = _units(read_items(paths, read, reading), chunk_size)
+    units = _units(iter(items), chunk_size)
     if workers <= 1:
         local = Worker(advisor, writer, options, fast, forked_id_hash)
         for unit in units:
