@@ -522,7 +522,7 @@ Examples:
 @click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Rename an input field or column (repeatable), e.g. --map patient_id=id.")
 @click.option("--echo-facts", is_flag=True, help="Put the validated facts in each record.")
 @click.option("--summary-json", metavar="FILE", help="Also write the summary as JSON to FILE.")
-@click.option("--duplicate-check-limit", type=click.IntRange(0), default=None, metavar="N", help="Distinct ids remembered to flag repeated ids (about 90 bytes each; default 5,000,000; 0: no check).")
+@click.option("--duplicate-check-limit", type=click.IntRange(0), default=None, metavar="N", help="Distinct ids remembered to flag repeated ids (about 70 bytes each; default 5,000,000; 0: no check).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: the number of cores).")
 @click.option("--full", is_flag=True, help="Put the whole Recommendation in each record.")
 @rules_dir_option

@@ -70,12 +70,11 @@ def decoders(src: Path, n: int) -> None:
         json.loads(line)
     timings["json.loads per line (untyped)"] = time.perf_counter() - start
     try:
-        import msgspec
-        from advisor.batch.chunks import _FastPath
+        from advisor.batch.chunks import Worker
         from advisor.batch.writers import writer_for
         from advisor.core import Advisor
         advisor = Advisor()
-        decoder = _FastPath(advisor, writer_for("jsonl", advisor.drug_ids)).decoder
+        decoder = Worker(advisor, writer_for("jsonl", advisor.drug_ids)).fast.decoder
         start = time.perf_counter()
         decoder.decode_lines(data)
         timings["msgspec decode_lines, typed struct"] = time.perf_counter() - start

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from advisor import Advisor, advise
-from advisor.batch import RawCase, evaluate, read_paths, run
+from advisor.batch import evaluate, run
 from advisor.batch.chunks import Worker
 from advisor.batch.readers import JsonlBlock
 from advisor.batch.records import CaseOptions

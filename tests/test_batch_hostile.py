@@ -350,3 +350,36 @@ def test_a_kb_error_in_a_worker_stops_the_run(tmp_path, monkeypatch):
     f.write_text(CASE * 10)
     with pytest.raises(KnowledgeBaseError, match="rules disagree"):
         run([str(f)], io.StringIO(), advisor=A(), workers=2)
+
+
+# --- the hostile corpus (tests/data/bad/) ----------------------------------------------------------------
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("lone_surrogate.jsonl", [("s1", True), ("lone_surrogate.jsonl:2", "id: holds a lone surrogate"),
+                              ("lone_surrogate.jsonl:3", "ms_type: holds a lone surrogate")]),
+    ("huge_int.jsonl", [("huge_int.jsonl:1", "not valid JSON"), ("h2", True)]),
+    ("huge_int.csv", [("hc1", "prior_failures"), ("hc2", True)]),
+    ("deep_nesting.json", [("deep_nesting.json", "nested too deeply")]),
+    ("deep_nesting_ms_type.yaml", [("deep_nesting_ms_type.yaml:2", "nested deeper than 20 levels")]),
+    ("non_ascii_digits.csv", [("nd1", "mitoxantrone_cumulative_mg_m2"), ("nd2", True)]),
+    ("multiline_and_bad_byte.csv", [("m\n1", True), ("multiline_and_bad_byte.csv:4", "not valid utf-8"), ("mb3", True)]),
+    ("formula_and_controls.jsonl", [("=1+1", True), ("f2\x1b]0;x\x07", "\\x0ab\\x1b[31m")]),
+    ("exponent_and_float_counts.jsonl", [("e1", True), ("e2", True)]),
+])
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_new_hostile_files_give_one_clear_record_per_case(name, expected, fmt):
+    text, summary = run_records([BAD / name], fmt=fmt)
+    if fmt == "csv":
+        import csv
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert len(rows) == len(expected) == summary.cases
+        assert all(not r["id"].startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows)
+        return
+    got = [(r["id"].replace(f"{BAD}/", ""), True if r["ok"] else r["error"]) for r in text]
+    assert len(got) == len(expected)
+    for (gid, gval), (eid, want) in zip(got, expected):
+        assert gid == eid and (gval is True if want is True else (gval is not True and want in gval)), (gid, gval)
+        assert gval is True or "\n" not in gval

@@ -8,9 +8,11 @@ Library use::
     for record in evaluate(read_paths(["cases/"])):   # the readers the command uses
         ...
 
-The modules, top to bottom: ``output`` (the --out file), ``runner`` (workers, order, signals,
-progress), ``chunks`` (a unit of work, plain and fast paths), ``writers`` (one per output format),
-``records`` (one case), ``readers`` (one registry of input formats), ``summary``, ``text``, ``errors``.
+The modules, top to bottom (imports only run downwards): ``output`` (the --out file), ``runner``
+(order, duplicate ids, signals, progress), ``pool`` (worker processes), ``chunks`` (a unit of work:
+the plain and the fast path), ``writers`` (one per output format), ``records`` (one case),
+``readers`` (one registry of input formats), ``sources`` (finding and opening inputs), ``summary``,
+``text``, ``errors``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from ..core import Advisor
 from .chunks import id_hash
 from .errors import BatchError, Interrupted, OutputError, WorkerFailed
 from .output import run_to_file
-from .readers import READERS, JsonlBlock, RawCase, ReadOptions, read_items, read_paths
+from .readers import READERS, read_items, read_paths
+from .sources import JsonlBlock, RawCase, ReadOptions
 from .records import CaseOptions, assess, to_record
 from .runner import DUPLICATE_CHECK_LIMIT, run, run_items
 from .summary import Summary

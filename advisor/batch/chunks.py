@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,7 +23,8 @@ import msgspec
 from ..core import Advisor
 from ..errors import InvalidFacts
 from ..models import PatientFacts
-from .readers import JsonlBlock, RawCase, split_block
+from .readers import split_block
+from .sources import JsonlBlock, RawCase
 from .records import KINDS, Assessed, CaseOptions, assess, to_record
 from .summary import Summary
 from .writers import Chunk, JsonlWriter
@@ -105,8 +106,9 @@ class _FastPath:
         self.absent = {n: self._part(n, fields[n].get_default(call_default_factory=True))
                        for n in self.names if not fields[n].is_required()}
         self.records: dict[tuple, tuple] = {}  # key -> (decision, caution ids, tail)
-        self.decisions: dict[tuple, Any] = {}
+        self.decisions: dict[tuple, Any] = {}  # decision key -> Decision (never evicted: bounded by the KB)
         self.tails: dict[tuple, str] = {}
+        self.fields: dict[Any, Any] = {}  # rendered record fields, per decision and per caution set
 
     def _part(self, name: str, norm: Any) -> int:
         if name == "conditions":
@@ -164,19 +166,23 @@ class _FastPath:
         columns = {n: self._column(n, list(map(attrgetter(n), present))) for n in self.names}
         ids = list(map(attrgetter("id"), present))
         bad = self._refused(columns, ids)
-        keys = list(zip(*(columns[n] for n in self.keyed)))
-        entries = {key: self.records[key] for key in set(keys) & self.records.keys()}
-        for j, key in enumerate(keys):
-            if key not in entries and j not in bad:
-                entries[key] = self._entry(key, present[j])
+        decision_keys = list(zip(*(columns[n] for n in self.keyed[:-1])))
+        keys = list(zip(decision_keys, columns["conditions"]))
+        distinct = set(keys)
+        entries = {key: self.records[key] for key in distinct & self.records.keys()}
+        if len(entries) < len(distinct):
+            first_case = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1)))
+            for key in distinct - entries.keys():
+                if _INVALID not in key[0] and key[1] is not _INVALID:
+                    entries[key] = self._entry(key, present[first_case[key]])
         w, worker, hasher = self.worker.writer, self.worker, self.worker.hasher
         name, first = block.name, block.first_line
         if lines is None and not bad and None not in ids:  # the common case: the whole block at once
             tails = list(map({k: e[2] for k, e in entries.items()}.__getitem__, keys))
             chunk.extend(list(map(str.__add__, w.heads(ids, name, first), tails)), list(map(hasher, ids)))
-            self._count(keys, entries, summary)
+            self._count(decision_keys, keys, summary)
             return
-        used = []
+        used, used_decisions = [], []
         j = -1
         for i, case in enumerate(cases):
             if case is not None:
@@ -184,6 +190,7 @@ class _FastPath:
                 if j not in bad:
                     key, record_id, source = keys[j], ids[j], f"{name}:{first + i}"
                     used.append(key)
+                    used_decisions.append(decision_keys[j])
                     chunk.add(w.head(source if record_id is None else record_id, source) + entries[key][2],
                               None if record_id is None else hasher(record_id))
                     continue
@@ -191,16 +198,15 @@ class _FastPath:
                 lines = data.split(b"\n")
             if lines[i].strip():
                 worker.plain(RawCase(f"{name}:{first + i}", "line", lines[i]), chunk, summary)
-        self._count(used, entries, summary)
+        self._count(used_decisions, used, summary)
 
-    @staticmethod
-    def _count(keys: list[tuple], entries: dict[tuple, tuple], summary: Summary) -> None:
+    def _count(self, decision_keys: list[tuple], keys: list[tuple], summary: Summary) -> None:
         summary.cases += len(keys)
         summary.valid += len(keys)
-        for key, n in Counter(keys).items():
-            decision, caution_ids, _ = entries[key]
-            summary.count(decision, n)
-            summary.fired.update(caution_ids)
+        for key, n in Counter(decision_keys).items():
+            summary.count(self.decisions[key], n)
+        for caution_set in set(map(itemgetter(1), keys)):
+            summary.fired.update(self.parts[caution_set])
 
     def _refused(self, columns: dict[str, list], ids: list) -> set[int]:
         """Indexes of the cases the fast path does not take: a value the model refuses, an unusual id."""
@@ -218,19 +224,34 @@ class _FastPath:
 
     def _entry(self, key: tuple, case: Any) -> tuple:
         """(decision, caution ids, the record's tail) for one key; the decision from the Advisor."""
-        decision = self.decisions.get(key[:-1])
+        decision = self.decisions.get(key[0])
         if decision is None:
             values = {n: v for n, v in msgspec.structs.asdict(case).items() if v is not None and n != "id"}
-            decision = self.decisions[key[:-1]] = self.advisor.decide(PatientFacts.parse(values))
-        caution_ids = self.parts[key[-1]]
+            decision = self.decisions[key[0]] = self.advisor.decide(PatientFacts.parse(values))
+        caution_ids = self.parts[key[1]]
         tail = self.tails.get((id(decision), caution_ids))
         if tail is None:
-            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)  # type: ignore[arg-type]
-            tail = self.tails[(id(decision), caution_ids)] = self.worker.writer.tail(to_record(self.advisor, "", a))
+            tail = self.tails[(id(decision), caution_ids)] = self._tail(decision, caution_ids)
         entry = (decision, caution_ids, tail)
         if len(self.records) < _CACHE_LIMIT:
             self.records[key] = entry
         return entry
+
+    def _tail(self, decision: Any, caution_ids: tuple[str, ...]) -> str:
+        """The record's tail for a decision and a caution set. A writer that renders each field of a
+        record on its own (JSON) reuses the fields that depend on only one of the two."""
+        w = self.worker.writer
+        if w.field is None:
+            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)  # type: ignore[arg-type]
+            return w.tail(to_record(self.advisor, "", a))
+        fields = self.fields.get(id(decision))
+        if fields is None:
+            record = to_record(self.advisor, "", Assessed("", None, False, decision=decision, facts=True))  # type: ignore[arg-type]
+            fields = self.fields[id(decision)] = {k: w.field(k, v) for k, v in record.items() if k not in ("id", "source")}
+        cautions = self.fields.get(caution_ids)
+        if cautions is None:
+            cautions = self.fields[caution_ids] = w.field("cautions", self.advisor.cautions_by_drug(caution_ids))
+        return w.join({**fields, "cautions": cautions, "rules": w.field("rules", [*decision.fired, *caution_ids])})
 
     def _decode(self, line: bytes) -> Any:
         try:

@@ -1,166 +1,29 @@
-"""Reading cases: one registry from input format to reader. Every reader streams, is bounded in memory
-(a maximum line and document size, with a clear error) and turns whatever it cannot read into an
-``error`` case naming the place, so the other cases still come out.
+"""Reading cases: one registry from input format to reader (also what ``evaluate(read_paths(...))``
+reads). Every reader streams, is bounded in memory (a maximum line and document size, with a clear
+error) and turns whatever it cannot read into an ``error`` case naming the place, so the other cases
+still come out. A new format is one function here, registered with ``@reader("name")``.
 
-JSONL is handed on as blocks of whole lines (bytes), which a worker process splits and decodes; CSV,
-JSON and YAML are read here case by case.
+JSONL is handed on as blocks of whole lines, which a worker process splits and decodes; CSV, JSON and
+YAML are read here case by case.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
-import gzip
 import io
 import json
-import os
-import stat
-import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, BinaryIO, NamedTuple
+from typing import BinaryIO
 
 from ..casefile import CaseFileError, parse_yaml_stream
-from .text import BLOCK_BYTES, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, escape_controls
+from .sources import (DELIMITERS, SUFFIXES, CsvRow, JsonlBlock, Progress, RawCase, ReadOptions, error_case,
+                      expand, format_of, open_input, size_of)
+from .text import BLOCK_BYTES, escape_controls
 
-
-class RawCase(NamedTuple):
-    """A case as read, before parsing: ``kind`` says what ``payload`` is."""
-    source: str      # file:line (of the line, row or item)
-    kind: str        # "line" (one JSON text, bytes), "object" (parsed data), "csv" (CsvRow), "error" (a message)
-    payload: Any
-
-
-class CsvRow(NamedTuple):
-    header: tuple[str, ...]
-    cells: list[str]
-    delimiter: str
-
-
-class JsonlBlock(NamedTuple):
-    """Whole lines of a JSONL file, starting at line ``first_line``: the bytes, or for a regular
-    file only where they are (a worker reads them itself: far less to send between processes)."""
-    name: str
-    first_line: int
-    data: bytes | None
-    path: str | None = None
-    offset: int = 0
-    length: int = 0
-
-    def bytes(self) -> bytes:
-        if self.data is not None:
-            return self.data
-        assert self.path is not None
-        with open(self.path, "rb") as f:
-            data = os.pread(f.fileno(), self.length, self.offset)
-        if len(data) != self.length:
-            raise OSError(f"{self.name} changed while it was read")
-        return data
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    input_format: str | None = None   # for stdin and unknown suffixes
-    delimiter: str | None = None      # CSV; None: sniffed among , ; and tab
-    encoding: str = "utf-8"           # text formats; a UTF-8 byte-order mark is read either way
-    max_line_bytes: int = MAX_LINE_BYTES
-    max_document_bytes: int = MAX_DOCUMENT_BYTES
-
-
-SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
-DELIMITERS = (",", ";", "\t")
-
-
-def format_of(path: str, options: ReadOptions) -> str | None:
-    name = path.lower().removesuffix(".gz")
-    return SUFFIXES.get(os.path.splitext(name)[1]) or options.input_format
-
-
-def _error(source: str, message: str) -> RawCase:
-    return RawCase(source, "error", message)
-
-
-# --- which files -------------------------------------------------------------------------------------
-
-def expand(paths: Iterable[str]) -> Iterator[str | RawCase]:
-    """Each path as given ('-' is stdin), directories recursively in sorted order (files with a known
-    suffix). A subdirectory that is a symbolic link or cannot be read gives an error case naming it."""
-    for p in paths:
-        if p != "-" and os.path.isdir(p):
-            yield from _walk(p)
-        else:
-            yield p
-
-
-def _walk(directory: str) -> Iterator[str | RawCase]:
-    try:
-        with os.scandir(directory) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError as e:
-        yield _error(directory, f"cannot read directory {escape_controls(directory)}: {e.strerror}")
-        return
-    for entry in entries:
-        path = entry.path
-        try:
-            if entry.is_symlink() and entry.is_dir():
-                yield _error(path, f"{escape_controls(path)}: a symbolic link to a directory is not followed")
-            elif entry.is_dir(follow_symlinks=False):
-                yield from _walk(path)
-            elif format_of(path, ReadOptions()) is not None:
-                yield path
-        except OSError as e:
-            yield _error(path, f"cannot read {escape_controls(path)}: {e.strerror}")
-
-
-# --- opening -----------------------------------------------------------------------------------------
-
-class Opened(NamedTuple):
-    stream: BinaryIO      # decompressed bytes
-    raw: BinaryIO | None  # the file itself (its position is the share read), None for stdin
-    size: int | None
-
-
-def open_input(path: str) -> Opened:
-    """Open an input as bytes, decompressing gzip. Devices are refused (an endless /dev/zero would
-    never end); a FIFO is opened without waiting for a writer. Raises OSError or ValueError."""
-    if path == "-":
-        stream: Any = sys.stdin.buffer
-        if _gzipped(stream):
-            stream = gzip.GzipFile(fileobj=stream, mode="rb")
-        return Opened(stream, None, None)
-    st = os.stat(path)
-    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-        raise ValueError("is a device, not a file of cases")
-    if stat.S_ISDIR(st.st_mode):
-        raise ValueError("is a directory")
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    os.set_blocking(fd, True)
-    raw = open(fd, "rb")
-    size = st.st_size if stat.S_ISREG(st.st_mode) else None
-    stream = gzip.GzipFile(fileobj=raw, mode="rb") if path.lower().endswith(".gz") else raw
-    return Opened(stream, raw, size)
-
-
-def _gzipped(stream: Any) -> bool:
-    peek = getattr(stream, "peek", None)
-    return bool(peek) and peek(2)[:2] == b"\x1f\x8b"
-
-
-class Progress:
-    """How much of the input has been read: bytes of the files (compressed size for gzip)."""
-
-    def __init__(self) -> None:
-        self.total: int | None = 0
-        self.finished = 0
-        self.current: BinaryIO | None = None
-
-    def read(self) -> int:
-        try:
-            return self.finished + (self.current.tell() if self.current is not None else 0)
-        except (OSError, ValueError):
-            return self.finished
-
+__all__ = ["READERS", "reader", "read_items", "read_paths", "split_block", "RawCase", "CsvRow", "JsonlBlock",
+           "ReadOptions", "Progress"]
 
 # --- the registry ------------------------------------------------------------------------------------
 
@@ -180,7 +43,7 @@ def read_items(paths: Iterable[str], options: ReadOptions = ReadOptions(), progr
     """The raw cases of every path, JSONL as blocks."""
     paths = list(expand(paths))
     if progress is not None:
-        sizes = [None if isinstance(p, RawCase) or p == "-" else _size(p) for p in paths]
+        sizes = [None if isinstance(p, RawCase) or p == "-" else size_of(p) for p in paths]
         progress.total = None if None in sizes else sum(s or 0 for s in sizes)
     for p in paths:
         if isinstance(p, RawCase):
@@ -189,13 +52,13 @@ def read_items(paths: Iterable[str], options: ReadOptions = ReadOptions(), progr
         name = "<stdin>" if p == "-" else p
         fmt = format_of(p, options) if p != "-" else (options.input_format or "jsonl")
         if fmt is None:
-            yield _error(name, f"{escape_controls(name)}: unknown file type (known: {', '.join(SUFFIXES)}, "
+            yield error_case(name, f"{escape_controls(name)}: unknown file type (known: {', '.join(SUFFIXES)}, "
                                "each also .gz; or give --input-format)")
             continue
         try:
             opened = open_input(p)
         except (OSError, ValueError) as e:
-            yield _error(name, f"cannot read {escape_controls(name)}: {getattr(e, 'strerror', None) or e}")
+            yield error_case(name, f"cannot read {escape_controls(name)}: {getattr(e, 'strerror', None) or e}")
             continue
         if progress is not None:
             progress.current = opened.raw
@@ -205,7 +68,7 @@ def read_items(paths: Iterable[str], options: ReadOptions = ReadOptions(), progr
             else:
                 yield from READERS[fmt](opened.stream, name, options)
         except (OSError, EOFError, zlib.error) as e:  # a broken gzip stream, a read error
-            yield _error(name, f"cannot read {escape_controls(name)}: {getattr(e, 'strerror', None) or e}; "
+            yield error_case(name, f"cannot read {escape_controls(name)}: {getattr(e, 'strerror', None) or e}; "
                                "the cases after this point are not read")
         finally:
             if progress is not None:
@@ -215,14 +78,6 @@ def read_items(paths: Iterable[str], options: ReadOptions = ReadOptions(), progr
                 opened.stream.close()
                 if opened.raw is not None:
                     opened.raw.close()
-
-
-def _size(path: str) -> int | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return 0
-    return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
 def read_paths(paths: Iterable[str], options: ReadOptions = ReadOptions()) -> Iterator[RawCase]:
@@ -260,7 +115,7 @@ def read_jsonl(stream: BinaryIO, name: str, options: ReadOptions, path: str | No
         if cut < 0:  # a long line: keep reading, up to the limit
             carry += data
             if len(carry) > options.max_line_bytes:
-                yield _error(f"{name}:{line}", f"line {line} is longer than {options.max_line_bytes:,} bytes; "
+                yield error_case(f"{name}:{line}", f"line {line} is longer than {options.max_line_bytes:,} bytes; "
                                                f"the rest of {escape_controls(name)} is not read")
                 return
             continue
@@ -281,12 +136,12 @@ def _text(stream: BinaryIO, options: ReadOptions) -> io.TextIOWrapper:
 def _document(stream: BinaryIO, name: str, options: ReadOptions) -> str | RawCase:
     data = stream.read(options.max_document_bytes + 1)
     if len(data) > options.max_document_bytes:
-        return _error(name, f"{escape_controls(name)} is larger than {options.max_document_bytes:,} bytes "
+        return error_case(name, f"{escape_controls(name)} is larger than {options.max_document_bytes:,} bytes "
                             "(write large inputs as JSONL or CSV)")
     text = _text(io.BytesIO(data), options).read()
     bad = _bad_text(text)
     if bad is not None:
-        return _error(name, f"{escape_controls(name)}: not valid {options.encoding} text (character {bad + 1})")
+        return error_case(name, f"{escape_controls(name)}: not valid {options.encoding} text (character {bad + 1})")
     return text
 
 
@@ -306,10 +161,10 @@ def read_json(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[Raw
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        yield _error(f"{name}:{e.lineno}", f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
+        yield error_case(f"{name}:{e.lineno}", f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
         return
     except (ValueError, RecursionError) as e:  # a number too long to read, nesting too deep
-        yield _error(name, f"not valid JSON: {_why(e)}")
+        yield error_case(name, f"not valid JSON: {_why(e)}")
         return
     if isinstance(data, list):
         for i, item in enumerate(data, 1):
@@ -334,9 +189,9 @@ def read_yaml(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[Raw
     try:
         for line, item in parse_yaml_stream(io.StringIO(text), name):
             yield RawCase(f"{name}:{line}", "object", item) if not isinstance(item, CaseFileError) \
-                else _error(f"{name}:{line}", escape_controls(str(item)))
+                else error_case(f"{name}:{line}", escape_controls(str(item)))
     except (ValueError, RecursionError) as e:  # a number too long to read, nesting too deep
-        yield _error(f"{name}:{line}", f"{escape_controls(name)}: not valid YAML: {_why(e)}; the rest is not read")
+        yield error_case(f"{name}:{line}", f"{escape_controls(name)}: not valid YAML: {_why(e)}; the rest is not read")
 
 
 class _LineTooLong(Exception):
@@ -371,7 +226,7 @@ def read_csv(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[RawC
             except StopIteration:
                 return
             except csv.Error as e:
-                yield _error(f"{name}:{start}", f"not valid CSV: {escape_controls(str(e))}")
+                yield error_case(f"{name}:{start}", f"not valid CSV: {escape_controls(str(e))}")
                 continue
             if not cells:
                 continue
@@ -380,11 +235,11 @@ def read_csv(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[RawC
                 continue
             source = f"{name}:{start}"
             if any(_bad_text(c) is not None for c in cells):
-                yield _error(source, f"row is not valid {options.encoding} text")
+                yield error_case(source, f"row is not valid {options.encoding} text")
                 continue
             yield RawCase(source, "csv", CsvRow(header, cells, delimiter))
     except _LineTooLong:
-        yield _error(f"{name}:{count[0] + 1}", f"line {count[0] + 1} is longer than {options.max_line_bytes:,} "
+        yield error_case(f"{name}:{count[0] + 1}", f"line {count[0] + 1} is longer than {options.max_line_bytes:,} "
                                                f"characters; the rest of {escape_controls(name)} is not read")
     finally:
         text.detach()

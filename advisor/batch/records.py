@@ -17,7 +17,7 @@ from ..casefile import CASE_KEYS
 from ..core import Advisor, Decision
 from ..errors import InvalidFacts
 from ..models import PatientFacts, Status
-from .readers import CsvRow, RawCase
+from .sources import CsvRow, RawCase
 from .text import escape_controls
 
 EXTRA = ("error", "ignore", "keep")

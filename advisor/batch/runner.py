@@ -1,32 +1,28 @@
-"""Running a batch: work units to worker processes (or this one), records written in input order,
-repeated ids flagged, progress, and signals. It never hangs: a worker that dies or fails stops the run
-with a :class:`WorkerFailed`; SIGTERM and SIGHUP stop it like Ctrl-C; workers never outlive it.
+"""Running a batch: work units to worker processes (``pool``) or this one, records written in input
+order, repeated ids flagged, progress, and signals (SIGTERM and SIGHUP stop a run like Ctrl-C).
 """
 
 from __future__ import annotations
 
 import io
-import multiprocessing as mp
-import os
-import queue
 import signal
 import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from multiprocessing.connection import wait
 from typing import Any, Callable
 
 from ..core import Advisor
-from .chunks import Result, Worker, forked_id_hash, id_hash
-from .errors import Interrupted, WorkerFailed
-from .readers import JsonlBlock, Progress, RawCase, ReadOptions, read_items
+from .chunks import Result, Worker, forked_id_hash
+from .errors import Interrupted
+from .pool import Pool
+from .readers import read_items
+from .sources import JsonlBlock, Progress, RawCase, ReadOptions
 from .records import CaseOptions
 from .summary import Summary
 from .writers import flag_duplicates, writer_for
 
-IN_FLIGHT = 2                  # work units per worker at a time: memory stays flat
-DUPLICATE_CHECK_LIMIT = 5_000_000  # distinct ids remembered to flag repeats (about 90 bytes each)
+DUPLICATE_CHECK_LIMIT = 5_000_000  # distinct ids remembered to flag repeats (about 70 bytes each)
 
 
 def rule_ids(advisor: Advisor) -> list[str]:
@@ -122,173 +118,15 @@ def run_items(items: Iterable[RawCase | JsonlBlock], out: Any, *, advisor: Advis
     if workers <= 1:
         local = Worker(advisor, writer, options, fast, forked_id_hash)
         for unit in units:
-            consume(local.process(unit))
+            with _Deferred():
+                result = local.process(unit)
+            consume(result)
     else:
-        with _Pool(workers, advisor, fmt, options, fast) as pool:
+        with Pool(workers, advisor, fmt, options, fast) as pool:
             for result in pool.map(units):
                 consume(result)
     sink.write(writer.footer(sink.wrote_any).encode())
     return summary
-
-
-# --- worker processes ---------------------------------------------------------------------------------
-
-_setup: tuple | None = None  # (advisor, fmt, options, fast), inherited by forked workers
-
-
-def _worker_main(tasks: Any, results: Any, close: list, setup: tuple | None) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the main process handles Ctrl-C, SIGTERM, SIGHUP
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)   # and then ends the workers
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    for c in close:  # the main process's ends of other pipes, inherited by fork
-        c.close()
-    hasher = forked_id_hash  # forked: every process has the same string hash
-    if setup is None:
-        setup = _setup
-    else:  # spawned: a fresh interpreter gets the KB, not the compiled Advisor
-        kb, fmt, options, fast = setup
-        setup, hasher = (Advisor(kb=kb), fmt, options, fast), id_hash
-    advisor, fmt, options, fast = setup  # type: ignore[misc]
-    worker = Worker(advisor, writer_for(fmt, advisor.drug_ids), options, fast, hasher)
-    inbox: queue.SimpleQueue = queue.SimpleQueue()
-    parent = os.getppid()
-
-    def receive() -> None:  # always drain the task pipe, so the main process never blocks on a send
-        while True:
-            try:
-                if not tasks.poll(1.0):
-                    if os.getppid() != parent:  # the main process is gone
-                        os._exit(1)
-                    continue
-                inbox.put(tasks.recv())
-            except (EOFError, OSError):
-                inbox.put(None)
-                return
-
-    threading.Thread(target=receive, daemon=True).start()
-    while (task := inbox.get()) is not None:
-        seq, unit = task
-        try:
-            message: tuple = ("ok", seq, worker.process(unit))
-        except BaseException as e:  # noqa: BLE001 - reported to the main process, which stops the run
-            message = ("error", seq, _portable(e))
-        try:
-            results.send(message)
-        except (OSError, ValueError):
-            return
-    results.close()
-
-
-def _portable(e: BaseException) -> BaseException:
-    """The exception itself if it survives pickling, else a WorkerFailed naming it."""
-    import pickle
-    try:
-        copy = pickle.loads(pickle.dumps(e))
-        if isinstance(copy, BaseException):
-            return copy
-    except Exception:  # noqa: BLE001
-        pass
-    return WorkerFailed(f"a worker failed: {type(e).__name__}: {e}")
-
-
-class _Pool:
-    def __init__(self, n: int, advisor: Advisor, fmt: str, options: CaseOptions, fast: bool):
-        global _setup
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        ctx = mp.get_context(method)
-        _setup = (advisor, fmt, options, fast)
-        spawn_setup = (advisor.kb, fmt, options, fast) if method == "spawn" else None
-        self.procs, self.tasks, self.results = [], [], []
-        try:
-            for _ in range(n):
-                task_r, task_w = ctx.Pipe(duplex=False)
-                res_r, res_w = ctx.Pipe(duplex=False)
-                inherited = [*self.tasks, *self.results, task_w, res_r] if method == "fork" else []
-                p = ctx.Process(target=_worker_main, args=(task_r, res_w, inherited, spawn_setup), daemon=True)
-                p.start()
-                task_r.close()
-                res_w.close()
-                self.procs.append(p)
-                self.tasks.append(task_w)
-                self.results.append(res_r)
-        except BaseException:
-            self.close()
-            raise
-        finally:
-            _setup = None
-
-    def __enter__(self) -> "_Pool":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close(graceful=exc[0] is None)
-
-    def close(self, graceful: bool = False) -> None:
-        for c in self.tasks:
-            try:
-                if graceful:
-                    c.send(None)
-                c.close()
-            except (OSError, ValueError):
-                pass
-        deadline = time.monotonic() + (5 if graceful else 0)
-        for p in self.procs:
-            p.join(max(0.0, deadline - time.monotonic()))
-            if p.is_alive():
-                p.kill()
-                p.join(5)
-        for c in self.results:
-            c.close()
-
-    def map(self, units: Iterator[Any]) -> Iterator[Result]:
-        """Results in the order of ``units``."""
-        load = [0] * len(self.procs)
-        done: dict[int, Result] = {}
-        sent = written = 0
-        more = True
-        conn_index = {c: i for i, c in enumerate(self.results)}
-        sentinels = {p.sentinel: p for p in self.procs}
-        while more or written < sent:
-            while more and min(load) < IN_FLIGHT:
-                unit = next(units, None)
-                if unit is None:
-                    more = False
-                    break
-                i = load.index(min(load))
-                try:
-                    self.tasks[i].send((sent, unit))
-                except (OSError, ValueError):
-                    raise WorkerFailed(self._death(self.procs[i])) from None
-                load[i] += 1
-                sent += 1
-            while written in done:
-                yield done.pop(written)
-                written += 1
-            if written == sent:
-                continue
-            for ready in wait([*self.results, *sentinels], timeout=1.0):
-                if ready in conn_index:
-                    i = conn_index[ready]
-                    try:
-                        kind, seq, payload = ready.recv()
-                    except (EOFError, OSError):
-                        raise WorkerFailed(self._death(self.procs[i])) from None
-                    if kind == "error":
-                        raise payload
-                    done[seq] = payload
-                    load[i] -= 1
-                elif not sentinels[ready].is_alive():
-                    raise WorkerFailed(self._death(sentinels[ready]))
-            while written in done:
-                yield done.pop(written)
-                written += 1
-
-    @staticmethod
-    def _death(p: Any) -> str:
-        p.join(1)
-        code = p.exitcode
-        how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
-        return f"a worker process (pid {p.pid}) {how}; the run was stopped"
 
 
 # --- signals --------------------------------------------------------------------------------------------
@@ -297,16 +135,41 @@ class _Stop(KeyboardInterrupt):
     pass
 
 
+class _Deferred:
+    """While this process assesses a unit of work (the rules engine may be inside its C code, whose
+    state an exception must not cut in half), a stopping signal waits until the unit is done."""
+    busy = False
+    pending: int | None = None
+
+    def __enter__(self) -> None:
+        _Deferred.busy = True
+
+    def __exit__(self, *exc: Any) -> None:
+        _Deferred.busy = False
+        if _Deferred.pending is not None and exc[0] is None:
+            signum, _Deferred.pending = _Deferred.pending, None
+            raise _Stop(signal.Signals(signum).name)
+
+
 def stop_on_signals() -> Callable[[], None]:
-    """SIGTERM and SIGHUP raise in the main thread, like Ctrl-C; returns a function restoring them."""
+    """Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt in the main thread (after the unit of work
+    in hand, if any); returns a function restoring the previous handlers."""
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
     def stop(signum: int, frame: Any) -> None:
+        if _Deferred.busy:
+            _Deferred.pending = signum
+            return
         raise _Stop(signal.Signals(signum).name)
 
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
-    return lambda: [signal.signal(s, h) for s, h in previous.items()] and None
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+
+    def restore() -> None:
+        _Deferred.pending = None
+        for s, h in previous.items():
+            signal.signal(s, h)
+    return restore
 
 
 def interrupted(records: int, where: str) -> Interrupted:

@@ -49,6 +49,14 @@ class JsonlWriter:
         """Everything after id and source (``record`` may hold them; they are skipped)."""
         return _encode({k: v for k, v in record.items() if k not in ("id", "source")})[1:-1]
 
+    def field(self, key: str, value: Any) -> str:
+        """One field of a record, as ``join`` puts it in a tail."""
+        return f"{_string(key)}:{_encode(value)}"
+
+    def join(self, fields: dict[str, str]) -> str:
+        """A tail from fields rendered one by one (in the record's order): the same text as ``tail``."""
+        return ",".join(fields.values())
+
     def end(self, duplicate: bool) -> str:
         return ',"duplicate_id":true}\n' if duplicate else "}\n"
 
@@ -77,6 +85,7 @@ class JsonWriter(JsonlWriter):
 class CsvWriter(JsonlWriter):
     """One row per record; the drug columns come from the KB. A text cell that a spreadsheet would
     run as a formula (starting with =, +, -, @, tab or CR) gets a leading apostrophe."""
+    field = join = None  # type: ignore[assignment]  # a row is rendered whole
 
     def __init__(self, drug_ids: tuple[str, ...] = ()):
         super().__init__(drug_ids)

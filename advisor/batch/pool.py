@@ -1,0 +1,195 @@
+"""Worker processes that never hang a run: each has its own pipes (a dead worker's pipe ends, which
+the main process notices at once, as it does the worker's exit); a worker drains its task pipe in a
+thread, so the main process never blocks on a send; exceptions come back pickled (or as a
+WorkerFailed naming them); workers ignore Ctrl-C and SIGHUP (the main process ends them) and end
+themselves if the main process is gone. Forked workers share the main process's Advisor.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import wait
+from typing import Any
+
+from ..core import Advisor
+from .chunks import Result, Worker, forked_id_hash, id_hash
+from ..errors import KnowledgeBaseError
+from .errors import BatchError, WorkerFailed
+from .records import CaseOptions
+from .writers import writer_for
+
+IN_FLIGHT = 2  # work units per worker at a time: memory stays flat
+
+_setup: tuple | None = None  # (advisor, fmt, options, fast), inherited by forked workers
+
+
+def _worker_main(tasks: Any, results: Any, close: list, setup: tuple | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the main process handles Ctrl-C, SIGTERM, SIGHUP
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)   # and then ends the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    for c in close:  # the main process's ends of other pipes, inherited by fork
+        c.close()
+    hasher = forked_id_hash  # forked: every process has the same string hash
+    if setup is None:
+        setup = _setup
+    else:  # spawned: a fresh interpreter gets the KB, not the compiled Advisor
+        kb, fmt, options, fast = setup
+        setup, hasher = (Advisor(kb=kb), fmt, options, fast), id_hash
+    advisor, fmt, options, fast = setup  # type: ignore[misc]
+    worker = Worker(advisor, writer_for(fmt, advisor.drug_ids), options, fast, hasher)
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    parent = os.getppid()
+
+    def receive() -> None:  # always drain the task pipe, so the main process never blocks on a send
+        while True:
+            try:
+                if not tasks.poll(1.0):
+                    if os.getppid() != parent:  # the main process is gone
+                        os._exit(1)
+                    continue
+                inbox.put(tasks.recv())
+            except (EOFError, OSError):
+                inbox.put(None)
+                return
+
+    threading.Thread(target=receive, daemon=True).start()
+    while (task := inbox.get()) is not None:
+        seq, unit = task
+        try:
+            message: tuple = ("ok", seq, worker.process(unit))
+        except BaseException as e:  # noqa: BLE001 - reported to the main process, which stops the run
+            message = ("error", seq, _portable(e))
+        try:
+            results.send(message)
+        except (OSError, ValueError):
+            return
+    results.close()
+
+
+def _portable(e: BaseException) -> BaseException:
+    """The exception itself if it survives pickling, else a WorkerFailed naming it."""
+    import pickle
+    try:
+        copy = pickle.loads(pickle.dumps(e))
+        if isinstance(copy, BaseException):
+            return copy
+    except Exception:  # noqa: BLE001
+        pass
+    return WorkerFailed(f"a worker failed: {type(e).__name__}: {e}")
+
+
+def _widen(conn: Any) -> None:
+    """A result (about a megabyte of records) fits the pipe at once: one read, not sixteen (Linux)."""
+    try:
+        import fcntl
+        fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
+
+
+class Pool:
+    def __init__(self, n: int, advisor: Advisor, fmt: str, options: CaseOptions, fast: bool):
+        global _setup
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        ctx = mp.get_context(method)
+        _setup = (advisor, fmt, options, fast)
+        spawn_setup = (advisor.kb, fmt, options, fast) if method == "spawn" else None
+        self.procs, self.tasks, self.results = [], [], []
+        try:
+            for _ in range(n):
+                task_r, task_w = ctx.Pipe(duplex=False)
+                res_r, res_w = ctx.Pipe(duplex=False)
+                _widen(res_r)
+                inherited = [*self.tasks, *self.results, task_w, res_r] if method == "fork" else []
+                p = ctx.Process(target=_worker_main, args=(task_r, res_w, inherited, spawn_setup), daemon=True)
+                p.start()
+                task_r.close()
+                res_w.close()
+                self.procs.append(p)
+                self.tasks.append(task_w)
+                self.results.append(res_r)
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            _setup = None
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close(graceful=exc[0] is None)
+
+    def close(self, graceful: bool = False) -> None:
+        for c in self.tasks:
+            try:
+                if graceful:
+                    c.send(None)
+                c.close()
+            except (OSError, ValueError):
+                pass
+        deadline = time.monotonic() + (5 if graceful else 0)
+        for p in self.procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join(5)
+        for c in self.results:
+            c.close()
+
+    def map(self, units: Iterator[Any]) -> Iterator[Result]:
+        """Results in the order of ``units``."""
+        load = [0] * len(self.procs)
+        done: dict[int, Result] = {}
+        sent = written = 0
+        more = True
+        conn_index = {c: i for i, c in enumerate(self.results)}
+        sentinels = {p.sentinel: p for p in self.procs}
+        while more or written < sent:
+            while more and min(load) < IN_FLIGHT:
+                unit = next(units, None)
+                if unit is None:
+                    more = False
+                    break
+                i = load.index(min(load))
+                try:
+                    self.tasks[i].send((sent, unit))
+                except (OSError, ValueError):
+                    raise WorkerFailed(self._death(self.procs[i])) from None
+                load[i] += 1
+                sent += 1
+            while written in done:
+                yield done.pop(written)
+                written += 1
+            if written == sent:
+                continue
+            for ready in wait([*self.results, *sentinels], timeout=1.0):
+                if ready in conn_index:
+                    i = conn_index[ready]
+                    try:
+                        kind, seq, payload = ready.recv()
+                    except (EOFError, OSError):
+                        raise WorkerFailed(self._death(self.procs[i])) from None
+                    if kind == "error":  # the library's own errors as they are; anything else named
+                        raise payload if isinstance(payload, (KnowledgeBaseError, BatchError)) else \
+                            WorkerFailed(f"a worker failed: {type(payload).__name__}: {payload}")
+                    done[seq] = payload
+                    load[i] -= 1
+                elif not sentinels[ready].is_alive():
+                    raise WorkerFailed(self._death(sentinels[ready]))
+            while written in done:
+                yield done.pop(written)
+                written += 1
+
+    @staticmethod
+    def _death(p: Any) -> str:
+        p.join(1)
+        code = p.exitcode
+        how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+        return f"a worker process (pid {p.pid}) {how}; the run was stopped"

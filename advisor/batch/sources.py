@@ -1,0 +1,162 @@
+"""What the readers hand on (raw cases, JSONL blocks), their options, and the inputs themselves:
+which files a path names, and opening them safely (gzip, FIFOs, no devices)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import stat
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO, NamedTuple
+
+from .text import MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, escape_controls
+
+
+class RawCase(NamedTuple):
+    """A case as read, before parsing: ``kind`` says what ``payload`` is."""
+    source: str      # file:line (of the line, row or item)
+    kind: str        # "line" (one JSON text, bytes), "object" (parsed data), "csv" (CsvRow), "error" (a message)
+    payload: Any
+
+
+class CsvRow(NamedTuple):
+    header: tuple[str, ...]
+    cells: list[str]
+    delimiter: str
+
+
+class JsonlBlock(NamedTuple):
+    """Whole lines of a JSONL file, starting at line ``first_line``: the bytes, or for a regular
+    file only where they are (a worker reads them itself: far less to send between processes)."""
+    name: str
+    first_line: int
+    data: bytes | None
+    path: str | None = None
+    offset: int = 0
+    length: int = 0
+
+    def bytes(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        with open(self.path, "rb") as f:
+            data = os.pread(f.fileno(), self.length, self.offset)
+        if len(data) != self.length:
+            raise OSError(f"{self.name} changed while it was read")
+        return data
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    input_format: str | None = None   # for stdin and unknown suffixes
+    delimiter: str | None = None      # CSV; None: sniffed among , ; and tab
+    encoding: str = "utf-8"           # text formats; a UTF-8 byte-order mark is read either way
+    max_line_bytes: int = MAX_LINE_BYTES
+    max_document_bytes: int = MAX_DOCUMENT_BYTES
+
+
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
+DELIMITERS = (",", ";", "\t")
+
+
+def format_of(path: str, options: ReadOptions) -> str | None:
+    name = path.lower().removesuffix(".gz")
+    return SUFFIXES.get(os.path.splitext(name)[1]) or options.input_format
+
+
+def error_case(source: str, message: str) -> RawCase:
+    return RawCase(source, "error", message)
+
+
+# --- which files -------------------------------------------------------------------------------------
+
+def expand(paths: Iterable[str]) -> Iterator[str | RawCase]:
+    """Each path as given ('-' is stdin), directories recursively in sorted order (files with a known
+    suffix). A subdirectory that is a symbolic link or cannot be read gives an error case naming it."""
+    for p in paths:
+        if p != "-" and os.path.isdir(p):
+            yield from _walk(p)
+        else:
+            yield p
+
+
+def _walk(directory: str) -> Iterator[str | RawCase]:
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as e:
+        yield error_case(directory, f"cannot read directory {escape_controls(directory)}: {e.strerror}")
+        return
+    for entry in entries:
+        path = entry.path
+        try:
+            if entry.is_symlink() and entry.is_dir():
+                yield error_case(path, f"{escape_controls(path)}: a symbolic link to a directory is not followed")
+            elif entry.is_dir(follow_symlinks=False):
+                yield from _walk(path)
+            elif format_of(path, ReadOptions()) is not None:
+                yield path
+        except OSError as e:
+            yield error_case(path, f"cannot read {escape_controls(path)}: {e.strerror}")
+
+
+# --- opening -----------------------------------------------------------------------------------------
+
+class Opened(NamedTuple):
+    stream: BinaryIO      # decompressed bytes
+    raw: BinaryIO | None  # the file itself (its position is the share read), None for stdin
+    size: int | None
+
+
+def open_input(path: str) -> Opened:
+    """Open an input as bytes, decompressing gzip. Devices are refused (an endless /dev/zero would
+    never end); a FIFO is opened without waiting for a writer. Raises OSError or ValueError."""
+    if path == "-":
+        stream: Any = sys.stdin.buffer
+        if not hasattr(stream, "peek"):
+            stream = io.BufferedReader(stream)  # type: ignore[arg-type]
+        if _gzipped(stream):
+            stream = gzip.GzipFile(fileobj=stream, mode="rb")
+        return Opened(stream, None, None)
+    st = os.stat(path)
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        raise ValueError("is a device, not a file of cases")
+    if stat.S_ISDIR(st.st_mode):
+        raise ValueError("is a directory")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    os.set_blocking(fd, True)
+    raw = open(fd, "rb")
+    size = st.st_size if stat.S_ISREG(st.st_mode) else None
+    stream = gzip.GzipFile(fileobj=raw, mode="rb") if path.lower().endswith(".gz") else raw
+    return Opened(stream, raw, size)
+
+
+def _gzipped(stream: Any) -> bool:
+    peek = getattr(stream, "peek", None)
+    return bool(peek) and peek(2)[:2] == b"\x1f\x8b"
+
+
+class Progress:
+    """How much of the input has been read: bytes of the files (compressed size for gzip)."""
+
+    def __init__(self) -> None:
+        self.total: int | None = 0
+        self.finished = 0
+        self.current: BinaryIO | None = None
+
+    def read(self) -> int:
+        try:
+            return self.finished + (self.current.tell() if self.current is not None else 0)
+        except (OSError, ValueError):
+            return self.finished
+
+
+def size_of(path: str) -> int | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
