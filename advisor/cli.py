@@ -563,7 +563,7 @@ def batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | N
                               duplicate_check_limit=DUPLICATE_CHECK_LIMIT if duplicate_check_limit is None else duplicate_check_limit)
     except BatchError as e:
         raise UserError(str(e)) from None
-    click.echo(summary.text(), err=True)
+    click.echo(summary.text(advisor.kb), err=True)
     sys.exit(0 if summary.ok else 1)
 
 

@@ -158,7 +158,7 @@ def test_summary_json_and_echo_facts(tmp_path):
     assert r.exit_code == 1
     summary = json.loads(s.read_text())
     kb = Advisor().kb
-    assert summary["knowledge_base"] == {"name": kb.header.name, "version": kb.header.version}
+    assert summary["knowledge_base"] == {"name": kb.header.name, "version": kb.header.version, "sha256": kb.sha256}
     assert (summary["cases"], summary["valid"], summary["invalid"], summary["expectation_failures"]) == (3, 2, 1, 1)
     assert set(summary["status"]) == set(kb.drug_ids) and summary["status"]["alemtuzumab"]["applicable"] == 2
     assert summary["invalid_cases"][0]["id"] == "bad" and summary["expectation_failure_cases"][0]["id"] == "e"

@@ -80,9 +80,13 @@ class Summary:
         self.fold()
         return [r for r in self.all_rules if r not in self.fired]
 
-    def text(self) -> str:
+    def text(self, kb: Any = None) -> str:
+        """The summary for people; with ``kb``, a first line naming the knowledge base (name, version and
+        the start of its SHA-256) that gave every decision counted."""
         self.fold()
-        lines = [f"cases: {self.cases}  valid: {self.valid}  invalid: {self.invalid}  "
+        lines = [f"knowledge base: {escape_controls(kb.header.name)} {escape_controls(kb.header.version)} "
+                 f"(sha256 {kb.sha256[:12]})"] if kb is not None else []
+        lines += [f"cases: {self.cases}  valid: {self.valid}  invalid: {self.invalid}  "
                  f"expectations: {self.expectations}  expectation failures: {self.expectation_failures}"
                  + (f"  duplicate ids: {self.duplicate_ids} (flagged duplicate_id; every case kept)" if self.duplicate_ids else "")]
         width = max((len(d) for d in self.statuses), default=0) + 1
@@ -99,7 +103,7 @@ class Summary:
     def to_json(self, kb: Any, seconds: float) -> str:
         self.fold()
         data = {
-            "knowledge_base": {"name": kb.header.name, "version": kb.header.version},
+            "knowledge_base": dict(kb.identity),  # name, version, sha256
             "cases": self.cases, "valid": self.valid, "invalid": self.invalid,
             "expectations": self.expectations, "expectation_failures": self.expectation_failures,
             "duplicate_ids": self.duplicate_ids, "duplicate_check_stopped_at": self.duplicate_check_stopped_at,
