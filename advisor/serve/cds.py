@@ -50,6 +50,20 @@ async def discovery(request: Request) -> Any:
     return Discovery(services=[SERVICE])
 
 
+
+async def _request(request: Request, model: Any) -> tuple[Any, Any]:
+    """The request's body as ``model`` and None, or None and the error response: 401 without a valid
+    JWT (when --trust is given), 400 for a body that is not JSON, 422 for one that is not ``model``."""
+    refused = _authorize(request)
+    if refused:
+        return None, refused
+    try:
+        return model.model_validate(parse_json(await request.body())), None
+    except BadBody as e:
+        return None, json_error(400, e.errors)
+    except ValidationError as e:
+        return None, json_error(422, validation_errors(e))
+
 @router.post(f"/{cardlib.SERVICE_ID}", response_model=CardsResponse, responses={
     412: {"model": Errors, "description": "no prefetch, and the FHIR server could not be asked (or did not answer)"},
     422: {"model": Errors, "description": "the hook request is not valid"}, **AUTH_ERRORS, **ERRORS},
@@ -58,16 +72,10 @@ async def discovery(request: Request) -> Any:
 async def service(request: Request) -> Any:
     """The patient-view service: facts from the prefetch (or fetched from `fhirServer`), cards out,
     every card logged."""
-    refused = _authorize(request)
+    hook, refused = await _request(request, HookRequest)
     if refused:
         return refused
     rt = request.app.state.rt
-    try:
-        hook = HookRequest.model_validate(parse_json(await request.body()))
-    except BadBody as e:
-        return json_error(400, e.errors)
-    except ValidationError as e:
-        return json_error(422, validation_errors(e))
     patient_id = hook.context.patientId
     prefetch = dict(hook.prefetch or {})
     data = {k: prefetch.get(k) for k in ("patient", "conditions", "observations")}
@@ -118,16 +126,10 @@ async def service(request: Request) -> Any:
 async def feedback(request: Request) -> Any:
     """CDS Hooks feedback: each card's outcome (`accepted`, or `overridden` with a reason and comment),
     stored in the decision log."""
-    refused = _authorize(request)
+    body, refused = await _request(request, FeedbackRequest)
     if refused:
         return refused
     rt = request.app.state.rt
-    try:
-        body = FeedbackRequest.model_validate(parse_json(await request.body()))
-    except BadBody as e:
-        return json_error(400, e.errors)
-    except ValidationError as e:
-        return json_error(422, validation_errors(e))
     unknown = rt.store.unknown_cards([f.card for f in body.feedback])
     if unknown:
         return json_error(404, [{"field": "feedback.card", "message": f"no card with uuid {u!r} was issued by this service"}
