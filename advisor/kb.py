@@ -6,6 +6,7 @@ A broken KB raises :class:`KnowledgeBaseError` naming the file, the item id and 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import operator
@@ -554,8 +555,9 @@ def read_kb_file(path: Path, root: Path | None, label: str, problems: list) -> b
     except FileNotFoundError:
         problems.append((label, "", "file is missing"))
         return None
-    except OSError as e:
-        problems.append((label, "", f"cannot be read: {e.strerror}"))
+    except OSError as e:  # Python 3.13's resolve() no longer raises for a loop: open() meets it (ELOOP)
+        problems.append((label, "", "cannot be resolved (a symlink loop)" if e.errno == errno.ELOOP
+                         else f"cannot be read: {e.strerror}"))
         return None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):

@@ -93,6 +93,30 @@ def _widen(conn: Any) -> None:
         pass
 
 
+
+class Stop(KeyboardInterrupt):
+    pass
+
+
+class Deferred:
+    """While this process assesses a unit of work (the rules engine may be inside its C code, whose
+    state an exception must not cut in half), or sends a unit to a worker or receives its result
+    (multiprocessing pickles through a BytesIO whose buffer it exports: an exception raised in there
+    kept both in a reference cycle, and CPython 3.12 crashed collecting it at exit, "deallocated
+    BytesIO object has exported buffers"), a stopping signal waits until that is done."""
+    busy = False
+    pending: int | None = None
+
+    def __enter__(self) -> None:
+        Deferred.busy = True
+
+    def __exit__(self, *exc: Any) -> None:
+        Deferred.busy = False
+        if Deferred.pending is not None and exc[0] is None:
+            signum, Deferred.pending = Deferred.pending, None
+            raise Stop(signal.Signals(signum).name)
+
+
 class Pool:
     def __init__(self, n: int, advisor: Advisor, fmt: str, options: CaseOptions, fast: bool):
         global _setup
@@ -159,7 +183,8 @@ class Pool:
                     break
                 i = load.index(min(load))
                 try:
-                    self.tasks[i].send((sent, unit))
+                    with Deferred():  # pickling into a BytesIO whose buffer is exported (see Deferred)
+                        self.tasks[i].send((sent, unit))
                 except (OSError, ValueError):
                     raise WorkerFailed(self._death(self.procs[i])) from None
                 load[i] += 1
@@ -173,7 +198,8 @@ class Pool:
                 if ready in conn_index:
                     i = conn_index[ready]
                     try:
-                        kind, seq, payload = ready.recv()
+                        with Deferred():
+                            kind, seq, payload = ready.recv()
                     except (EOFError, OSError):
                         raise WorkerFailed(self._death(self.procs[i])) from None
                     if kind == "error":  # the library's own errors as they are; anything else named

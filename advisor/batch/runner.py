@@ -15,7 +15,7 @@ from typing import Any, Callable
 from ..core import Advisor
 from .chunks import Result, Worker, forked_id_hash
 from .errors import Interrupted
-from .pool import Pool
+from .pool import Deferred, Stop, Pool
 from .readers import read_items
 from .sources import JsonlBlock, Progress, RawCase, ReadOptions
 from .records import CaseOptions
@@ -118,7 +118,7 @@ def run_items(items: Iterable[RawCase | JsonlBlock], out: Any, *, advisor: Advis
     if workers <= 1:
         local = Worker(advisor, writer, options, fast, forked_id_hash)
         for unit in units:
-            with _Deferred():
+            with Deferred():
                 result = local.process(unit)
             consume(result)
     else:
@@ -131,26 +131,6 @@ def run_items(items: Iterable[RawCase | JsonlBlock], out: Any, *, advisor: Advis
 
 # --- signals --------------------------------------------------------------------------------------------
 
-class _Stop(KeyboardInterrupt):
-    pass
-
-
-class _Deferred:
-    """While this process assesses a unit of work (the rules engine may be inside its C code, whose
-    state an exception must not cut in half), a stopping signal waits until the unit is done."""
-    busy = False
-    pending: int | None = None
-
-    def __enter__(self) -> None:
-        _Deferred.busy = True
-
-    def __exit__(self, *exc: Any) -> None:
-        _Deferred.busy = False
-        if _Deferred.pending is not None and exc[0] is None:
-            signum, _Deferred.pending = _Deferred.pending, None
-            raise _Stop(signal.Signals(signum).name)
-
-
 def stop_on_signals() -> Callable[[], None]:
     """Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt in the main thread (after the unit of work
     in hand, if any); returns a function restoring the previous handlers."""
@@ -158,15 +138,15 @@ def stop_on_signals() -> Callable[[], None]:
         return lambda: None
 
     def stop(signum: int, frame: Any) -> None:
-        if _Deferred.busy:
-            _Deferred.pending = signum
+        if Deferred.busy:
+            Deferred.pending = signum
             return
-        raise _Stop(signal.Signals(signum).name)
+        raise Stop(signal.Signals(signum).name)
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
 
     def restore() -> None:
-        _Deferred.pending = None
+        Deferred.pending = None
         for s, h in previous.items():
             signal.signal(s, h)
     return restore
