@@ -1,4 +1,5 @@
-"""Writing a whole file so that a failure never destroys what was there (used by ``schedule --ics``).
+"""Files a user names: read with a size limit (never a device, never waiting on a FIFO with no writer),
+and written whole so that a failure never destroys what was there (``schedule --ics``, ``kb export``).
 
 The rule: nothing is opened for writing until the content is complete, and a regular file is never
 truncated in place. It is written to a temporary file created exclusively (O_EXCL, unpredictable
@@ -83,3 +84,48 @@ def _write_into(target: str, data: bytes, fifo: bool) -> None:
         raise WriteError(f"cannot write: {e.strerror}") from None
     finally:
         os.close(fd)
+
+
+class ReadError(OSError):
+    """The file could not be read; the message says why (one line)."""
+
+
+def read_limited(path: str, limit: int) -> bytes:
+    """The bytes of ``path``, at most ``limit`` of them; raise ReadError. A regular file or a pipe (a
+    FIFO, a shell's ``<(...)``) is read; a device, directory or socket is refused without reading it,
+    a FIFO with no writer reads as empty instead of waiting, and more than ``limit`` bytes is an error,
+    so a huge file or an endless device cannot fill the memory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO with no writer: opens at once
+    except FileNotFoundError:
+        raise ReadError("no such file") from None
+    except IsADirectoryError:
+        raise ReadError("is a directory, not a file") from None
+    except OSError as e:
+        raise ReadError(f"cannot be read: {e.strerror}") from None
+    except ValueError:  # a NUL in the name
+        raise ReadError("no such file (a file name cannot hold a NUL character)") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise ReadError("is a directory, not a file")
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+            raise ReadError("is a device or socket, not a file")
+        if stat.S_ISFIFO(mode):
+            os.set_blocking(fd, True)  # a writer is there (or none: read() returns at once, empty)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as e:
+        if isinstance(e, ReadError):
+            raise
+        raise ReadError(f"cannot be read: {e.strerror}") from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise ReadError(f"is larger than {limit // 2**20} MiB")
+    return b"".join(chunks)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -191,21 +190,24 @@ def parse_text(text: str, name: str) -> Any:
         raise CaseFileError(f"{name}: not valid YAML: nested too deeply") from None
 
 
+MAX_CASE_FILE_BYTES = 8 * 2**20  # one person's facts: a few hundred bytes; anything near this is not a case file
+
+
 def read_text(path: str) -> tuple[str, str]:
+    """The text of a case file or '-' (stdin), read with a size limit: never a device, never waiting on
+    a FIFO with no writer (see :func:`advisor.atomic.read_limited`)."""
+    from .atomic import ReadError, read_limited
+
     if path == "-":
-        data = sys.stdin.buffer.read()
+        data = sys.stdin.buffer.read(MAX_CASE_FILE_BYTES + 1)
         name = "<stdin>"
+        if len(data) > MAX_CASE_FILE_BYTES:
+            raise CaseFileError(f"{name}: is larger than {MAX_CASE_FILE_BYTES // 2**20} MiB; a case file holds one person's facts")
     else:
         try:
-            data = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise CaseFileError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise CaseFileError(f"{path}: is a directory, not a case file") from None
-        except OSError as e:
-            raise CaseFileError(f"{path}: cannot be read: {e.strerror}") from None
-        except ValueError:  # a NUL in the name
-            raise CaseFileError(f"{path}: no such file (a file name cannot hold a NUL character)") from None
+            data = read_limited(path, MAX_CASE_FILE_BYTES)
+        except ReadError as e:
+            raise CaseFileError(f"{visible(path)}: {e}") from None
         name = path
     try:
         return data.decode("utf-8-sig"), name
@@ -216,6 +218,8 @@ def read_text(path: str) -> tuple[str, str]:
 def load_case(path: str) -> dict[str, Any]:
     """One case (a mapping of facts, optionally with ``expect``) from a YAML/JSON file or '-'."""
     text, name = read_text(path)
+    if not text.strip():
+        raise CaseFileError(f"{visible(name)}: is empty (a case file holds one person's facts)")
     data = parse_text(text, name)
     if not isinstance(data, dict):
         raise CaseFileError(f"{name}: must hold one case (a mapping of fact names to values), got {type(data).__name__}")

@@ -352,11 +352,12 @@ def kb_export(dmn_file: str, rules_dir: str | None) -> None:
     if dmn_file == "-":
         click.echo(text, nl=False)
         return
+    from .atomic import WriteError, write_atomically
+
     try:
-        with open(dmn_file, "w", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as e:
-        raise UserError(f"--dmn: {dmn_file}: cannot write: {e.strerror}") from None
+        write_atomically(dmn_file, text.encode("utf-8"))  # never truncates the old file; a FIFO with no reader is an error
+    except WriteError as e:
+        raise UserError(f"--dmn: {visible(dmn_file)}: {e}") from None
     click.echo(f"wrote {dmn_file}", err=True)
 
 

@@ -9,10 +9,11 @@ so replay is caught across worker processes). Anything else is 401 with the reas
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Callable
 
 import jwt
+
+from ..atomic import ReadError, read_limited
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 LEEWAY = 30  # seconds of clock skew allowed on exp and iat
@@ -34,8 +35,10 @@ def load_trust(specs: list[str]) -> dict[str, jwt.PyJWKSet]:
         if not sep or not issuer or not path:
             raise TrustError(f"--trust {spec!r}: expected ISSUER=JWKS_FILE")
         try:
-            data = json.loads(Path(path).read_text("utf-8"))
+            data = json.loads(read_limited(path, 2**20).decode("utf-8"))  # a JWKS is a few kB
             keys = jwt.PyJWKSet.from_dict(data)
+        except ReadError as e:
+            raise TrustError(f"--trust {issuer}: {path}: {e}") from None
         except OSError as e:
             raise TrustError(f"--trust {issuer}: {path}: cannot be read: {e.strerror}") from None
         except (ValueError, jwt.PyJWKSetError, jwt.InvalidKeyError) as e:

@@ -1,0 +1,88 @@
+"""Files a user names outside batch (advise --case, serve --trust, kb export --dmn): never a device,
+never a wait on a FIFO with no writer or reader, never an unbounded read; one line, exit 2."""
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from advisor.atomic import ReadError, read_limited
+from advisor.cli import main
+
+EXE = str(Path(sys.executable).with_name("ms-advisor"))
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture
+def nodes(tmp_path):
+    os.mknod(tmp_path / "zero", stat.S_IFCHR | 0o600, os.makedev(1, 5))  # like /dev/zero: endless
+    os.mkfifo(tmp_path / "fifo")
+    return tmp_path
+
+
+def test_a_device_as_a_case_file_is_refused_without_reading_it(nodes):
+    r = run("advise", "--case", str(nodes / "zero"))
+    assert r.exit_code == 2 and r.output.strip().endswith("zero: is a device or socket, not a file")
+
+
+def test_a_fifo_with_no_writer_is_an_empty_case_file_not_a_hang(nodes):
+    p = subprocess.run([EXE, "advise", "--case", str(nodes / "fifo")], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "is empty" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_a_huge_case_file_is_refused_by_size(tmp_path):
+    big = tmp_path / "big.json"
+    with big.open("wb") as f:
+        f.truncate(20 * 2**20)
+    r = run("advise", "--case", str(big))
+    assert r.exit_code == 2 and "is larger than 8 MiB" in r.output
+
+
+def test_a_pipe_is_read_as_a_case_file(tmp_path):
+    # what a shell's <(cat person.json) hands over: /dev/fd/N, a pipe with a writer
+    r, w = os.pipe()
+    os.write(w, b'{"ms_type": "spms", "severity": "severe"}')
+    os.close(w)
+    try:
+        p = subprocess.run([EXE, "advise", "--case", f"/dev/fd/{r}", "--format", "json"], capture_output=True, text=True,
+                           timeout=60, pass_fds=(r,))
+    finally:
+        os.close(r)
+    assert p.returncode == 0, p.stderr
+    assert '"listed": [\n    "mitoxantrone"' in p.stdout
+
+
+def test_read_limited_stops_at_the_limit(nodes):
+    with pytest.raises(ReadError, match="device"):
+        read_limited(str(nodes / "zero"), 10)
+    f = nodes / "f"
+    f.write_bytes(b"x" * 11)
+    with pytest.raises(ReadError, match="larger"):
+        read_limited(str(f), 10)
+    assert read_limited(str(f), 11) == b"x" * 11
+
+
+def test_kb_export_into_a_fifo_with_no_reader_is_an_error_not_a_hang(nodes):
+    p = subprocess.run([EXE, "kb", "export", "--dmn", str(nodes / "fifo")], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "is a FIFO with no reader" in p.stderr
+
+
+def test_kb_export_keeps_an_existing_file_whole(tmp_path):
+    out = tmp_path / "kb.dmn"
+    out.write_text("old")
+    out.chmod(0o600)
+    assert run("kb", "export", "--dmn", str(out)).exit_code == 0
+    assert out.read_text().startswith("<?xml") and stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_a_device_as_a_trusted_key_set_is_refused_before_serving(nodes):
+    p = subprocess.run([EXE, "serve", "--port", "0", "--db", str(nodes / "log.sqlite3"), "--trust", f"https://ehr.example={nodes / 'zero'}"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "is a device or socket, not a file" in p.stderr
