@@ -116,7 +116,16 @@ def test_csv_output_neutralises_formulas(tmp_path):
     text, _ = run_records([f], fmt="csv")
     import csv
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [r["id"] for r in rows] == ["'=HYPERLINK(1)", "'+1", "'@x", "'-2", "'\tt", "'\rr"]
+    # a leading tab or CR is shown escaped (as every control character in CSV output), so it starts no formula
+    assert [r["id"] for r in rows] == ["'=HYPERLINK(1)", "'+1", "'@x", "'-2", "\\x09t", "\\x0dr"]
+
+
+def test_csv_output_shows_control_characters_escaped(tmp_path):
+    f = tmp_path / "e.jsonl"
+    f.write_text('{"id":"\\u001b]0;TITLE\\u0007x","ms_type":"spms","severity":"severe"}\n')
+    text, _ = run_records([f], fmt="csv")
+    assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b]0;TITLE\\x07x" in text
 
 
 def test_control_characters_are_escaped_in_terminal_text():

@@ -14,6 +14,7 @@ import json
 from itertools import accumulate
 from typing import Any
 
+from ..text import json_safe, visible
 from .text import neutralise_formula
 
 FORMATS = ("jsonl", "csv", "json")
@@ -96,9 +97,11 @@ class CsvWriter(JsonlWriter):
         self._csv = csv.writer(self._buf, lineterminator="\r\n")  # so that a cell with CR or LF is quoted
 
     def _row(self, cells: list[str]) -> str:
+        """A CSV row: each text cell with control characters shown escaped (``advisor.text.visible``:
+        a CSV shown in a terminal cannot rewrite the screen), then formula-neutralised."""
         self._buf.seek(0)
         self._buf.truncate()
-        self._csv.writerow([neutralise_formula(c) for c in cells])
+        self._csv.writerow([neutralise_formula(visible(c)) for c in cells])
         return self._buf.getvalue()[:-2]
 
     def header(self) -> str:
@@ -125,8 +128,8 @@ class CsvWriter(JsonlWriter):
             cells += ["true" if record["expected_ok"] else "false", "; ".join(record["differences"])]
         else:
             cells += ["", ""]
-        for key in ("facts", "input", "recommendation"):
-            cells.append(json.dumps(record[key], ensure_ascii=False) if key in record else "")
+        for key in ("facts", "input", "recommendation"):  # JSON in a cell: controls as \u escapes (valid JSON)
+            cells.append(json_safe(json.dumps(record[key], ensure_ascii=False)) if key in record else "")
         return self._row(cells) + ","
 
     def end(self, duplicate: bool) -> str:

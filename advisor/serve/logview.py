@@ -46,7 +46,7 @@ def render(count: int, decisions: Iterable[dict], rates: list[dict], fmt: str, d
             buf.seek(0)
             buf.truncate()
             w.writerow([dec["time"], dec["id"], dec["channel"], dec["kb"]["sha256"], clean(dec["outcome"]),
-                        *(dec["statuses"].get(d, "") for d in drugs), *(by_drug.get(d, "") for d in drugs),
+                        *(dec["statuses"].get(d, "") for d in drugs), *(clean(by_drug.get(d, "")) for d in drugs),
                         ";".join(dec["rules"]), clean(json.dumps(dec["facts"], ensure_ascii=False)) if dec["facts"] is not None else "",
                         clean(dec["patient_id"] or "")])
             yield buf.getvalue()
