@@ -312,3 +312,16 @@ def test_two_severities_on_the_ms_conditions_are_not_guessed_between(client):
 def test_the_missing_card_names_the_codes_to_record(client):
     detail = client.post(URL, json=hook([], [])).json()["cards"][0]["detail"]
     assert "SNOMED 426373005 relapsing" in detail and "SNOMED 428700003 ppms" in detail
+
+
+def test_a_cards_cautions_carry_the_caution_note_and_the_lists_attribution():
+    from advisor.serve.cards import drug_cards
+
+    rec = advise({"ms_type": "relapsing", "severity": "severe", "prior_failures": 2, "conditions": ["pml", "cancer"]})
+    cards = {c["extension"]["ms-infusion-advisor"]["drug"]: c for c in
+             drug_cards(rec, {"name": "n", "version": "1", "sha256": "0"}, "title", "http://127.0.0.1/advice")}
+    note = load(default_directory()).header.caution_note
+    for drug in ("alemtuzumab", "natalizumab", "ocrelizumab"):
+        assert cards[drug]["detail"].count(note) == 1
+        assert f"by its position it is taken as {drug}" in cards[drug]["detail"]
+    assert note not in cards["mitoxantrone"]["detail"]  # no condition of this person meets its side effects

@@ -486,3 +486,11 @@ def test_a_drugs_name_or_brand_leads_to_its_schedule(client, name):
     r = client.get(f"/schedule/{name}.ics?start=2027-03-01", follow_redirects=False)
     assert r.headers["location"] == "/schedule/alemtuzumab.ics?start=2027-03-01"
     assert client.get(f"/schedule/{name}.ics?start=2027-03-01").text.count("BEGIN:VEVENT") == 8
+
+
+def test_cautions_on_the_page_say_they_change_no_status_and_how_the_unheaded_list_is_attributed(client):
+    page = get(client, "/advice?ms_type=relapsing&severity=severe&prior_failures=2&condition=pml&condition=cancer").text
+    kb = default_advisor().kb
+    assert page.count(kb.header.caution_note) == 3  # once under each drug with a caution (alemtuzumab, natalizumab, ocrelizumab)
+    assert "by its position it is taken as ocrelizumab" in page and "by its position it is taken as natalizumab" in page
+    assert "caution-note" not in get(client, "/advice?ms_type=relapsing&severity=severe").text

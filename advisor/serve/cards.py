@@ -86,6 +86,8 @@ def detail(d: Any, disclaimer: str) -> str:
         lines.append("Cautions (the person's conditions meet side effects the article names):")
         for c in d.cautions:
             lines += [f"- **{md(_v(c.condition))}**: {md(c.text)}", f"  > “{md(c.quote)}” ({md(c.section)})"]
+        for text in dict.fromkeys([*(c.attribution for c in d.cautions if c.attribution), *(c.note for c in d.cautions if c.note)]):
+            lines.append(f"- *{md(text)}*")  # the list's attribution by position; that a caution changes no status
         lines.append("")
     if status == "excluded" and d.what_if:
         lines.append("What would change this:")
