@@ -71,6 +71,16 @@ class CaseLoader(yaml.SafeLoader):
         finally:
             self._path.pop()
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"'{visible(key)}' is given twice (which value is meant "
+                                                        "cannot be known)", key_node.start_mark)
+            seen.add(key) if isinstance(key, str) else None
+        return super().construct_mapping(node, deep=deep)
+
     def construct_yaml_bool(self, node: Any) -> bool:
         value = self.construct_scalar(node)
         if value.lower() not in ("true", "false"):
@@ -132,6 +142,27 @@ def json_nesting(text: str, limit: int = MAX_DEPTH) -> str | None:
     return None
 
 
+class DuplicateKey(ValueError):
+    """A JSON object or YAML mapping names one key twice: which value was meant cannot be known."""
+
+    def __init__(self, key: str):
+        self.key = key
+        super().__init__(f"'{visible(key)}' is given twice")
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json.loads``' object_pairs_hook: a dict, or DuplicateKey when a key is given twice (json keeps
+    the last value silently, and the advisor never guesses which one was meant)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
 def load_json(text: str, name: str) -> Any:
     """JSON text as Python values: integers of any length (an over-long one as an OversizedInt, refused
     by every field), nesting beyond MAX_DEPTH refused as InvalidFacts naming the key it is under."""
@@ -139,7 +170,9 @@ def load_json(text: str, name: str) -> Any:
     if path is not None:
         raise InvalidFacts([{"field": path or "(facts)", "message": f"is nested deeper than {MAX_DEPTH} levels"}])
     try:
-        return json.loads(text, parse_int=int_from_text)
+        return json.loads(text, parse_int=int_from_text, object_pairs_hook=unique_keys)
+    except DuplicateKey as e:
+        raise InvalidFacts([{"field": e.key, "message": "is given twice (which value is meant cannot be known)"}]) from None
     except json.JSONDecodeError as e:
         raise CaseFileError(f"{name}: not valid JSON: {e}") from None
     except RecursionError:  # pragma: no cover - json_nesting stops this first

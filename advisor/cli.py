@@ -66,13 +66,13 @@ class Number(click.ParamType):
         from .models import INT_TEXT, number_from_text
 
         number = number_from_text(value.strip())
-        if number is None or (self.whole and not INT_TEXT.fullmatch(value.strip())):
+        if number is None or (self.whole and not (INT_TEXT.fullmatch(value.strip()) or float(number).is_integer())):
             self.fail(f"'{visible(value)}' is not {'a whole number' if self.whole else 'a number'} "
                       "written in ASCII digits (e.g. " + ("2" if self.whole else "12.5 or 1e-5") + ")", param, ctx)
         if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
             bounds = f"from {self.low:g} to {self.high:g}" if self.high is not None else f"at least {self.low:g}"
             self.fail(f"{visible(value)} is not {bounds}", param, ctx)
-        return number if self.whole else float(number)
+        return int(number) if self.whole else float(number)
 
 
 def _colour() -> bool | None:

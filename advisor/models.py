@@ -117,7 +117,8 @@ def _vocabulary(value: Any, enum: type[Enum], field: str, aliases: dict[str, Any
 
 
 class PatientFacts(BaseModel):
-    """What the advisor knows of a person. Unknown fields and loose types are refused, never coerced."""
+    """What the advisor knows of a person. Unknown fields and loose types are refused, never coerced
+    (one exception, the same everywhere: a count written as a whole float, 2.0, is that count)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -154,6 +155,15 @@ class PatientFacts(BaseModel):
         if errors:
             raise ValueError("; ".join(errors))
         return tuple(seen)
+
+    @field_validator("prior_failures", mode="before")
+    @classmethod
+    def _count(cls, v: Any) -> Any:
+        """A count written 2.0 is 2, on every path (spreadsheets and pandas write whole numbers so); 2.5
+        and anything but a number are left to the strict check, which refuses them."""
+        if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+            return int(v)
+        return v
 
     @field_validator("mitoxantrone_cumulative_mg_m2", mode="before")
     @classmethod

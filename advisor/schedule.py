@@ -61,7 +61,7 @@ def to_ics(drug_name: str, items: list[ScheduledInfusion], reminder: str) -> str
 
     def fold(line: str) -> list[str]:  # lines longer than 75 octets are folded
         out, raw = [], line.encode("utf-8")
-        while len(raw) > 75:
+        while len(raw) > (75 if not out else 74):  # a continuation line's leading space counts too
             cut = 75 if not out else 74
             while (raw[cut] & 0xC0) == 0x80:  # do not split a UTF-8 character
                 cut -= 1

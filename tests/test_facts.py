@@ -47,7 +47,6 @@ def test_conditions_are_normalised_and_deduplicated():
     ({"prior_failures": "two"}, "prior_failures", None),
     ({"prior_failures": "2"}, "prior_failures", None),
     ({"prior_failures": 2.5}, "prior_failures", None),
-    ({"prior_failures": 2.0}, "prior_failures", None),
     ({"prior_failures": -1}, "prior_failures", None),
     ({"prior_failures": True}, "prior_failures", None),
     ({"prior_failures": 10**30}, "prior_failures", None),

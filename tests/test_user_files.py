@@ -86,3 +86,23 @@ def test_a_device_as_a_trusted_key_set_is_refused_before_serving(nodes):
     p = subprocess.run([EXE, "serve", "--port", "0", "--db", str(nodes / "log.sqlite3"), "--trust", f"https://ehr.example={nodes / 'zero'}"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "is a device or socket, not a file" in p.stderr
+
+
+def test_ics_lines_are_at_most_75_octets_continuations_included(tmp_path):
+    out = tmp_path / "o.ics"
+    assert run("schedule", "ocrelizumab", "--start", "2027-01-01", "--count", "3", "--ics", str(out)).exit_code == 0
+    lines = out.read_bytes().split(b"\r\n")
+    assert any(line.startswith(b" ") for line in lines)  # something was folded
+    assert max(map(len, lines)) <= 75
+
+
+def test_a_new_decision_log_is_readable_by_its_owner_only(tmp_path):
+    from advisor.serve.store import Store
+
+    db = tmp_path / "log.sqlite3"
+    old = os.umask(0o022)
+    try:
+        Store(str(db))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600

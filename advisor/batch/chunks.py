@@ -13,6 +13,7 @@ main process. Two paths give the same bytes (a test checks it on a mixed corpus)
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
 from operator import attrgetter, itemgetter
 from types import SimpleNamespace
@@ -75,6 +76,7 @@ class Worker:
 
 
 _INVALID = object()
+_KEY = re.compile(rb'"\s*:')  # the end of an object key (or a `":` inside a string)
 _ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError)
 
 
@@ -163,9 +165,22 @@ class _FastPath:
             lines = data.split(b"\n")
             cases = [self._decode(line) for line in lines]
         present = [c for c in cases if c is not None]
-        columns = {n: self._column(n, list(map(attrgetter(n), present))) for n in self.names}
+        given = {n: list(map(attrgetter(n), present)) for n in self.names}
+        columns = {n: self._column(n, given[n]) for n in self.names}
         ids = list(map(attrgetter("id"), present))
         bad = self._refused(columns, ids)
+        # A key given twice decodes silently to its last value: every key in the block must be one that a
+        # case holds. Each key is a string before a colon, so counting those cannot miss one (a `":` inside
+        # a string, or an explicit null, only sends its line to the plain path, which tells them apart).
+        held = sum(len(v) - v.count(None) for v in given.values()) + len(ids) - ids.count(None)
+        if len(_KEY.findall(data)) != held:
+            lines = lines or data.split(b"\n")
+            j = -1
+            for i, case in enumerate(cases):
+                if case is not None:
+                    j += 1
+                    if len(_KEY.findall(lines[i])) != sum(getattr(case, n) is not None for n in (*self.names, "id")):
+                        bad.add(j)
         decision_keys = list(zip(*(columns[n] for n in self.keyed[:-1])))
         keys = list(zip(decision_keys, columns["conditions"]))
         distinct = set(keys)

@@ -15,9 +15,9 @@ import io
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from ..casefile import CaseFileError, parse_yaml_stream
+from ..casefile import CaseFileError, DuplicateKey, parse_yaml_stream, unique_keys
 from .sources import (DELIMITERS, SUFFIXES, CsvRow, JsonlBlock, Progress, RawCase, ReadOptions, error_case,
                       expand, format_of, open_input, size_of)
 from .text import BLOCK_BYTES, escape_controls
@@ -159,18 +159,24 @@ def read_json(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[Raw
         yield text
         return
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_marking)
     except json.JSONDecodeError as e:
         yield error_case(f"{name}:{e.lineno}", f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
         return
     except (ValueError, RecursionError) as e:  # a number too long to read, nesting too deep
         yield error_case(name, f"not valid JSON: {_why(e)}")
         return
-    if isinstance(data, list):
-        for i, item in enumerate(data, 1):
-            yield RawCase(f"{name}:{i}", "object", item)
-    else:
-        yield RawCase(name, "object", data)
+    for source, item in ([(f"{name}:{i}", x) for i, x in enumerate(data, 1)] if isinstance(data, list) else [(name, data)]):
+        yield error_case(source, f"{item} in one object (which value is meant cannot be known)") \
+            if isinstance(item, DuplicateKey) else RawCase(source, "object", item)
+
+
+def _marking(pairs: list[tuple[str, Any]]) -> Any:
+    """An object with a key given twice becomes the DuplicateKey itself: that case alone is refused."""
+    try:
+        return unique_keys(pairs)
+    except DuplicateKey as e:
+        return e
 
 
 def _why(e: BaseException) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..casefile import CASE_KEYS
+from ..casefile import CASE_KEYS, DuplicateKey, unique_keys
 from ..core import Advisor, Decision
 from ..errors import InvalidFacts
 from ..models import PatientFacts, Status
@@ -99,7 +99,9 @@ def parse(raw: RawCase) -> dict[str, Any]:
         except UnicodeDecodeError as e:
             raise InvalidFacts([{"field": "(case)", "message": f"line is not UTF-8 text (byte {e.start + 1} of the line)"}]) from None
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=unique_keys)
+        except DuplicateKey as e:
+            raise InvalidFacts([{"field": e.key, "message": "is given twice (which value is meant cannot be known)"}]) from None
         except json.JSONDecodeError as e:
             raise InvalidFacts([{"field": "(case)", "message": f"not valid JSON: {e.msg} at column {e.colno}"}]) from None
         except (ValueError, RecursionError) as e:  # a number too long to read, nesting too deep

@@ -6,6 +6,8 @@ import json
 import re
 from typing import Any
 
+from ..casefile import DuplicateKey, unique_keys
+
 MAX_BODY = 1024 * 1024   # bytes; larger bodies get 413 (see app.Guard)
 MAX_DEPTH = 64           # levels of arrays and objects; FHIR bundles need about a dozen
 
@@ -46,7 +48,9 @@ def parse_json(body: bytes, limit: int = MAX_DEPTH) -> Any:
     except UnicodeDecodeError as e:
         raise BadBody(f"the body is not UTF-8 text (byte {e.start + 1})") from None
     try:
-        value = json.loads(text, parse_constant=_no_constants)
+        value = json.loads(text, parse_constant=_no_constants, object_pairs_hook=unique_keys)
+    except DuplicateKey as e:
+        raise BadBody(f"the key {e} in one object (which value is meant cannot be known)") from None
     except RecursionError:
         raise BadBody(f"the body nests arrays or objects deeper than {limit} levels") from None
     except ValueError as e:

@@ -77,6 +77,15 @@ def now() -> str:
 
 
 def _connect(path: str) -> sqlite3.Connection:
+    if path != ":memory:" and not os.path.exists(path):
+        # The log holds health data: a new file is the user's alone (SQLite gives its -wal and -shm
+        # files the database file's permissions). An existing file keeps the mode its owner gave it.
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise StoreError(f"{path}: cannot be created: {e.strerror}") from None
     conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 10000")
     return conn

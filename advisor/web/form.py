@@ -74,6 +74,8 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
     if text:
         if _WHOLE.fullmatch(text):
             out.facts["prior_failures"] = int(text)
+        elif re.fullmatch(r"[0-9]{1,4}\.0+", text):  # 2.0 is 2, as on every path
+            out.facts["prior_failures"] = int(text.split(".")[0])
         else:
             out.add("prior_failures", "must be a whole number such as 0, 1 or 2")
 

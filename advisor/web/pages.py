@@ -67,7 +67,7 @@ async def security_headers_middleware(request: Request, call_next: Callable) -> 
 
 # MS types: plain-language hints that keep to what the article says (it does not define the types).
 MS_TYPE_HINTS = {
-    "relapsing": ("Relapsing MS", "Also called relapsing-remitting MS (RRMS). The article calls flare-ups “the periods when you have symptoms”."),
+    "relapsing": ("Relapsing MS", "The article calls flare-ups “the periods when you have symptoms”."),
     "spms": ("Secondary progressive MS (SPMS)", "The article names it where it describes mitoxantrone."),
     "ppms": ("Primary progressive MS (PPMS)", "The article names it where it describes ocrelizumab."),
 }
