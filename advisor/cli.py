@@ -612,6 +612,7 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
         app = create_app(settings)  # everything is checked before the port opens
     except (StoreError, TrustError) as e:
         raise UserError(str(e)) from None
+    _can_listen(host, port)  # a busy port or an unknown host: one line and exit 2, not uvicorn's log and exit 3
     options: dict[str, Any] = {"host": host, "port": port, "server_header": False, "log_level": "info",
                                "timeout_keep_alive": 30, "limit_concurrency": 256}
     if workers == 1:
@@ -623,6 +624,22 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
     else:
         os.environ[SETTINGS_ENV] = settings_env(settings)
         uvicorn.run("advisor.serve.app:app_from_env", factory=True, workers=workers, **options)
+
+
+def _can_listen(host: str, port: int) -> None:
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as e:
+        raise UserError(f"--host {visible(host)}: not an address or host name this machine can listen on ({e})") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as e:
+            raise UserError(f"--port {port}: cannot listen on {visible(host)}:{port}: {e.strerror}") from None
 
 
 @main.command("log", epilog="""

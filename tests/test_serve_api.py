@@ -194,10 +194,13 @@ def test_batch_over_many_blocks_keeps_order_and_line_numbers(client):
     assert _normalise(served, "<body>") == _normalise(_cli_batch(data), "<stdin>")
 
 
-def test_batch_refuses_a_deeply_nested_line(client):
-    r = client.post("/batch", content=b'{"ms_type": "spms", "severity": "mild"}\n' + b"[" * 5000 + b"\n")
-    assert r.status_code == 400
-    assert r.json()["errors"][0]["field"] == "(line 2)"
+def test_batch_gives_a_deeply_nested_line_its_own_error_record_and_keeps_the_others(client):
+    body = b"[" * 5000 + b"\n" + b'{"ms_type": "spms", "severity": "mild"}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n"
+    r = client.post("/batch", content=body)
+    assert r.status_code == 200
+    records = [json.loads(line) for line in r.text.splitlines()]
+    assert [x["ok"] for x in records] == [False, True, False]
+    assert [x["source"] for x in records] == ["<body>:1", "<body>:2", "<body>:3"]
 
 
 def test_batch_full_records_carry_the_recommendation(client):

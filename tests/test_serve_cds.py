@@ -325,3 +325,19 @@ def test_a_cards_cautions_carry_the_caution_note_and_the_lists_attribution():
         assert cards[drug]["detail"].count(note) == 1
         assert f"by its position it is taken as {drug}" in cards[drug]["detail"]
     assert note not in cards["mitoxantrone"]["detail"]  # no condition of this person meets its side effects
+
+
+def test_two_observations_of_one_fact_at_the_same_time_with_different_values_are_unclear(client):
+    conds, obs = person("relapsing", "severe", failures=None)
+    obs += [observation("prior-treatment-failures", when="2026-11-20", valueInteger=2),
+            observation("prior-treatment-failures", when="2026-11-20", valueInteger=0)]
+    cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
+    assert len(cards) == 1 and cards[0]["indicator"] == "warning" and "unclear" in cards[0]["summary"]
+    assert "prior-treatment-failures" in cards[0]["detail"] and "different values" in cards[0]["detail"]
+    # the same value twice, or a later one: no doubt
+    conds, obs = person("relapsing", "severe", failures=None)
+    obs += [observation("prior-treatment-failures", when="2026-11-20", valueInteger=2),
+            observation("prior-treatment-failures", when="2026-11-20", valueInteger=2),
+            observation("prior-treatment-failures", when="2026-11-19", valueInteger=0)]
+    cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
+    assert any(c["extension"]["ms-infusion-advisor"]["drug"] == "alemtuzumab" for c in cards if "extension" in c)

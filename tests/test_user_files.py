@@ -106,3 +106,23 @@ def test_a_new_decision_log_is_readable_by_its_owner_only(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_serve_on_a_busy_port_or_an_unknown_host_is_one_line_and_exit_2(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = run("serve", "--port", str(port), "--db", str(tmp_path / "log.sqlite3"))
+    assert r.exit_code == 2 and f"--port {port}: cannot listen on 127.0.0.1:{port}" in r.output
+    r = run("serve", "--host", "0.0.0.0.0", "--port", "0", "--db", str(tmp_path / "log.sqlite3"))
+    assert r.exit_code == 2 and "--host 0.0.0.0.0: not an address" in r.output
+
+
+def test_read_paths_refuses_one_path_given_as_a_string(tmp_path):
+    from advisor.batch import read_paths
+
+    with pytest.raises(TypeError, match=r"read_paths\(\[path\]\)"):
+        list(read_paths(str(tmp_path / "ok.jsonl")))

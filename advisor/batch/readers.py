@@ -41,6 +41,8 @@ def reader(fmt: str) -> Callable[[Reader], Reader]:
 def read_items(paths: Iterable[str], options: ReadOptions = ReadOptions(), progress: Progress | None = None
                ) -> Iterator[RawCase | JsonlBlock]:
     """The raw cases of every path, JSONL as blocks."""
+    if isinstance(paths, (str, bytes)):  # one path would be read as its characters, each a path
+        raise TypeError("paths must be a list of paths, e.g. read_paths([path]), not one path")
     paths = list(expand(paths))
     if progress is not None:
         sizes = [None if isinstance(p, RawCase) or p == "-" else size_of(p) for p in paths]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from ..casefile import DuplicateKey, unique_keys
@@ -44,7 +43,7 @@ def depth(value: Any, limit: int) -> int:
 def parse_json(body: bytes, limit: int = MAX_DEPTH) -> Any:
     """Decode a JSON body: strict UTF-8, no NaN or Infinity, at most ``limit`` levels deep."""
     try:
-        text = body.decode("utf-8")
+        text = body.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark, as case files may have
     except UnicodeDecodeError as e:
         raise BadBody(f"the body is not UTF-8 text (byte {e.start + 1})") from None
     try:
@@ -61,26 +60,3 @@ def parse_json(body: bytes, limit: int = MAX_DEPTH) -> Any:
         raise BadBody(f"the body nests arrays or objects deeper than {limit} levels")
     return value
 
-
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-
-
-def line_depth(line: str) -> int:
-    """Bracket depth of one JSON text (strings skipped), for lines too long to trust to the parser."""
-    deepest = level = 0
-    for ch in _STRING.sub("", line):
-        if ch in "[{":
-            level += 1
-            deepest = max(deepest, level)
-        elif ch in "]}":
-            level -= 1
-    return deepest
-
-
-def check_jsonl_depth(body: bytes, limit: int = MAX_DEPTH) -> None:
-    """Refuse a JSONL body one of whose lines nests deeper than ``limit`` (cheap: only lines with many
-    brackets are scanned)."""
-    for n, raw in enumerate(body.split(b"\n"), 1):
-        if raw.count(b"[") + raw.count(b"{") > limit:
-            if line_depth(raw.decode("utf-8", "replace")) > limit:
-                raise BadBody(f"line {n} nests arrays or objects deeper than {limit} levels", field=f"(line {n})")

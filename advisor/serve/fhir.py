@@ -168,24 +168,30 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
         r.missing.append("severity (recorded on that MS Condition)")
     r.facts["conditions"] = found_conditions
 
-    latest: dict[str, dict] = {}
+    latest: dict[str, list[dict]] = {}  # per fact, the Observations of its latest time
     for obs in resources(data.get("observations"), "Observation"):
         if not _about(obs, patient_id) or obs.get("status") not in FINAL:
             continue
         for system, code in codings(obs.get("code")):
             if system == FACTS_SYSTEM and code in OBSERVATION_FACTS:
-                if code not in latest or _when(obs) >= _when(latest[code]):
-                    latest[code] = obs
+                if code not in latest or _when(obs) > _when(latest[code][0]):
+                    latest[code] = [obs]
+                elif _when(obs) == _when(latest[code][0]):
+                    latest[code].append(obs)
     for code, fact in OBSERVATION_FACTS.items():
-        obs = latest.get(code)
-        if obs is None:
+        if code not in latest:
             r.assumed.append(fact)
             continue
-        value, problem = _value(code, obs)
-        if problem:
-            r.problems.append(f"Observation {code}: {problem}")
+        read = [_value(code, obs) for obs in latest[code]]
+        problems = [problem for _, problem in read if problem]
+        values = list(dict.fromkeys(repr(value) for value, problem in read if not problem))
+        if problems:
+            r.problems.append(f"Observation {code}: {problems[0]}")
+        elif len(values) > 1:  # never pick one: which is right cannot be known
+            r.problems.append(f"Observation {code}: several recorded at the same time with different values "
+                              f"({', '.join(values)}): unclear")
         else:
-            r.facts[fact] = value
+            r.facts[fact] = read[0][0]
     return r
 
 
