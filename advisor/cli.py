@@ -480,7 +480,7 @@ def schedule(drug: str, start: Any, count: int | None, received: float | None, i
         raise UserError(f"--start {start:%Y-%m-%d}: the schedule runs past the year 9999 (the last date a calendar here can hold); "
                         "give an earlier --start or a smaller --count") from None
     lines = [f"{d.name}: {sched.text}", f"“{sched.quote}”", ""]
-    lines += [f"{i:>3}. {item.date:%Y-%m-%d} ({item.date:%a})  {item.phase}" + (f", {item.dose_mg:g} mg" if item.dose_mg else "")
+    lines += [f"{i:>3}. {item.date.isoformat()} ({item.date:%a})  {item.phase}" + (f", {item.dose_mg:g} mg" if item.dose_mg else "")
               for i, item in enumerate(items, 1)]
     if not is_finite(sched) and count is None:
         lines.append(f"     ... and on, every {sched.phases[-1].every.n} {sched.phases[-1].every.unit} (use --count for more)")

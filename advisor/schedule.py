@@ -53,6 +53,11 @@ def is_finite(schedule: Schedule) -> bool:
     return schedule.course_within is not None or all(p.count is not None for p in schedule.phases)
 
 
+def _ical(day: date) -> str:
+    """An iCalendar DATE: always 8 digits (strftime's %Y gives '1' for the year 1, not '0001')."""
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}"
+
+
 def to_ics(drug_name: str, items: list[ScheduledInfusion], reminder: str) -> str:
     """An iCalendar (RFC 5545) file with one all-day event per infusion; ``reminder`` is each event's
     description (the reaction window, the schedule's assumptions, the disclaimer)."""
@@ -76,10 +81,10 @@ def to_ics(drug_name: str, items: list[ScheduledInfusion], reminder: str) -> str
         dose = f" {item.dose_mg:g} mg" if item.dose_mg else ""
         lines += [
             "BEGIN:VEVENT",
-            f"UID:{drug_name.split()[0].lower()}-{item.date:%Y%m%d}-{i}@ms-infusion-advisor",
+            f"UID:{drug_name.split()[0].lower()}-{_ical(item.date)}-{i}@ms-infusion-advisor",
             f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{item.date:%Y%m%d}",
-            f"DTEND;VALUE=DATE:{item.date + timedelta(days=1):%Y%m%d}",
+            f"DTSTART;VALUE=DATE:{_ical(item.date)}",
+            f"DTEND;VALUE=DATE:{_ical(item.date + timedelta(days=1))}",
             f"SUMMARY:{esc(f'{drug_name} infusion{dose} ({item.phase})')}",
             f"DESCRIPTION:{esc(reminder)}",
             "END:VEVENT",

@@ -126,3 +126,10 @@ def test_read_paths_refuses_one_path_given_as_a_string(tmp_path):
 
     with pytest.raises(TypeError, match=r"read_paths\(\[path\]\)"):
         list(read_paths(str(tmp_path / "ok.jsonl")))
+
+
+def test_dates_before_the_year_1000_keep_four_digits(tmp_path):
+    out = tmp_path / "y.ics"
+    r = run("schedule", "ocrelizumab", "--start", "0001-01-01", "--count", "1", "--ics", str(out))
+    assert r.exit_code == 0 and "0001-01-01 (Mon)" in r.output
+    assert b"DTSTART;VALUE=DATE:00010101" in out.read_bytes()
