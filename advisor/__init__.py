@@ -18,14 +18,15 @@ _EXPORTS = {
     "advise": "api", "default_advisor": "api", "Advisor": "core",
     "PatientFacts": "models", "Recommendation": "models", "Status": "models", "MSType": "models",
     "Severity": "models", "Condition": "models",
-    "InvalidFacts": "errors", "KnowledgeBaseError": "errors",
+    "AdvisorError": "errors", "InvalidFacts": "errors", "KnowledgeBaseError": "errors", "CaseFileError": "errors",
+    "UnknownDrug": "errors", "ScheduleError": "errors",
 }
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
     from .api import advise, default_advisor
     from .core import Advisor
-    from .errors import InvalidFacts, KnowledgeBaseError
+    from .errors import AdvisorError, CaseFileError, InvalidFacts, KnowledgeBaseError, ScheduleError, UnknownDrug
     from .models import Condition, MSType, PatientFacts, Recommendation, Severity, Status
 
 

@@ -11,16 +11,13 @@ from typing import Any
 
 import yaml
 
-from .errors import InvalidFacts
+from .errors import CaseFileError, InvalidFacts
 from .models import INT_TEXT, NUMBER_TEXT, int_from_text
 from .text import visible
 
 CASE_KEYS = ("expect",)  # keys a case file may carry beside the facts
 MAX_DEPTH = 20  # a case nests 3 levels (case, expect, status); a file of cases one more
 
-
-class CaseFileError(ValueError):
-    """A case file could not be read or parsed; the message names the file."""
 
 
 class NestingError(yaml.composer.ComposerError):

@@ -1,6 +1,6 @@
 """The Advisor: a validated knowledge base, its compiled rulesets, and the decisions they give.
 
-Flow: rules/ --kb.load--> KnowledgeBase --engine--> Engine(s) --decide--> Decision --explain--> Recommendation.
+Flow: rules/ --kb.load--> KnowledgeBase --engine--> Engine(s) --decide--> Decision --recommend--> Recommendation.
 Decisions are memoized on the truth values of exactly the tests the KB's rules make (derived from the
 KB), so the answer is always the engine's: two fact sets with the same key fire the same rules.
 """
@@ -8,44 +8,32 @@ KB), so the answer is always the engine's: two fact sets with the same key fire 
 from __future__ import annotations
 
 import bisect
+import json
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from . import kb as kb_module
 from .engine import Engine, compile_caution, compile_rule
-from .errors import KnowledgeBaseError
+from .decision import LISTED, Change, Decision
+from .errors import KnowledgeBaseError, UnknownDrug
+from .text import name_key
 from .kb import KnowledgeBase, Test, TESTABLE
-from .models import Condition, MSType, ONLY_INCREASES, PatientFacts, Recommendation, Severity, Status
+from .models import Condition, Explanation, MSType, ONLY_INCREASES, PatientFacts, Recommendation, RuleMiss, Severity, Status
 
-LISTED = (Status.applicable, Status.consider)
 NOTE = "note:"  # engine ids of conditional notes (a KB id never holds a colon)
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What the status rules concluded for one set of facts: a status per drug, the rules that fired,
-    the listed drugs (applicable, then consider, each in the KB's drug order), and the ids of the
-    conditional notes (``when``) whose tests hold."""
-    status: dict[str, Status]
-    fired: tuple[str, ...]
-    listed: tuple[str, ...]
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Change:
-    """A single-fact change that would list a drug that is not listed."""
-    drug: str
-    field: str
-    value: Any
-    status: Status
-
-
 class Advisor:
-    """Advice from one knowledge base. Thread-safe; reuse one instance (building it compiles the KB)."""
+    """Advice from one knowledge base. Thread-safe; reuse one instance (building it compiles the KB).
+
+        >>> from advisor import Advisor
+        >>> advisor = Advisor()                      # the packaged KB; Advisor("my-rules") for another
+        >>> advisor.advise({"ms_type": "spms", "severity": "severe", "rapidly_worsening": True}).listed
+        ('mitoxantrone', 'natalizumab')
+
+    Raises :class:`advisor.KnowledgeBaseError` when the knowledge base is invalid."""
 
     def __init__(self, rules_dir: str | Path | None = None, *, kb: KnowledgeBase | None = None, cache: bool = True):
         if kb is None:
@@ -219,7 +207,7 @@ class Advisor:
 
     def advise(self, facts: dict | PatientFacts) -> Recommendation:
         """Validate ``facts`` (raising InvalidFacts) and return the explained recommendation."""
-        from .explain import notes_of, recommendation, schedule_of
+        from .recommend import notes_of, recommendation, schedule_of
 
         parsed = PatientFacts.parse(facts)
         decision = self.decide(parsed)
@@ -228,6 +216,37 @@ class Advisor:
         schedules, notes = self._views
         return recommendation(self.kb, parsed, decision, self.caution_rules(parsed), self.changes(parsed, decision),
                               schedules, notes)
+
+
+    def drug_id(self, name: str) -> str:
+        """A drug's id from its id, name or brand, in any case; :class:`advisor.UnknownDrug` otherwise."""
+        key = name_key(name)
+        for d in self.kb.drugs:
+            if key and key in (name_key(d.id), name_key(d.name), name_key(d.brand or "")):
+                return d.id
+        raise UnknownDrug(name, self.kb.drug_ids)
+
+    def not_fired(self, facts: PatientFacts, drug: str) -> tuple[RuleMiss, ...]:
+        """The status rules of ``drug`` that did not fire for ``facts``, each with the tests that failed."""
+        values = self.engine_fact(facts)
+        fired = set(self.decide(facts).fired)
+        return tuple(RuleMiss(rule=rule.id, status=rule.status,
+                              failed=tuple(f"needs {t.describe()}, is {json.dumps(values[t.fact])}"
+                                           for t in rule.when if not t.holds(values)))
+                     for rule in self.kb.rules if rule.drug == drug and rule.id not in fired)
+
+    def explain(self, facts: dict | PatientFacts, drug: str) -> Explanation:
+        """How (or why not) ``drug`` (id, name or brand) got its status for ``facts``: the recommendation
+        and every rule of the drug that did not fire, with why. Raises InvalidFacts or UnknownDrug.
+
+            >>> from advisor import default_advisor
+            >>> e = default_advisor().explain({"ms_type": "spms", "severity": "mild", "prior_failures": 1}, "alemtuzumab")
+            >>> [(m.rule, m.failed) for m in e.not_fired]
+            [('alemtuzumab.two_or_more_failures', ('needs prior_failures >= 2, is 1',))]
+        """
+        drug_id = self.drug_id(drug)
+        rec = self.advise(facts)
+        return Explanation(recommendation=rec, drug=drug_id, not_fired=self.not_fired(rec.facts, drug_id))
 
 
 def _json_value(value: Any) -> Any:

@@ -26,7 +26,7 @@ from .claims import overstatement, unused_allowances
 from .errors import KnowledgeBaseError
 from .vocabulary import ConditionItem, packaged_directory, vocabulary_problems
 from .models import MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MSType, Condition, Interval, PatientFacts, Phase, Severity, Status
-from .text import has_unsafe, visible
+from .text import has_unsafe, name_key, visible
 
 FILES = ("kb.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
 ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
@@ -90,6 +90,11 @@ class Test(_KB):
         """Evaluate this test alone (for cache keys, what-ifs and the decision-space check, never for
         a decision: durable-rules decides). ``facts`` holds JSON values, as asserted into the engine."""
         return _OP_FUNCTIONS[self.op](facts[self.fact], self.value)
+
+    def describe(self) -> str:
+        """The test as people read it, e.g. ``prior_failures >= 2`` or ``rapidly_worsening == true``."""
+        value = str(self.value).lower() if isinstance(self.value, bool) else self.value
+        return f"{self.fact} {self.op} {value}"
 
 
 _OP_FUNCTIONS = {
@@ -226,6 +231,11 @@ class KnowledgeBase(_KB):
     def model_post_init(self, __context: Any) -> None:
         self._index.update({d.id: d for d in self.drugs})
         self._index.update({r.id: r for r in (*self.rules, *self.cautions)})
+
+    def info(self) -> dict[str, Any]:
+        """Which knowledge base this is: name, version, SHA-256s, directory, source, and what it holds."""
+        return {**self.identity, "directory": self.directory, "source": self.header.source_title, "drugs": list(self.drug_ids),
+                "status_rules": len(self.rules), "caution_rules": len(self.cautions), "notes": len(self.notes)}
 
     def drug(self, drug_id: str) -> Drug:
         item = self._index.get(drug_id)
@@ -657,14 +667,6 @@ def rule_shape_problems(rules: list[Rule]) -> list[tuple[str, str, str]]:
         if alternatives > MAX_ALTERNATIVES:
             out.append(("decisions.toml", rule.id, f"its 'in' lists make {alternatives} alternatives (at most {MAX_ALTERNATIVES})"))
     return out
-
-
-def name_key(text: str) -> str:
-    """How a drug's id, name or brand is matched: NFKC, case-folded, format characters dropped, white
-    space collapsed. Two names with the same key are confusable."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    return " ".join(text.casefold().split())
 
 
 def name_problems(drugs: list[Drug]) -> list[tuple[str, str, str]]:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from advisor import Advisor, Condition, KnowledgeBaseError, PatientFacts, advise
 from advisor.cli import main
-from advisor.explain import schedule_of
+from advisor.recommend import schedule_of
 from advisor.kb import default_directory, load
 from advisor.render import drug_text, explain_drug, markdown, table
 from advisor.schedule import infusions
@@ -239,8 +239,9 @@ def test_9_descriptions_shown_in_schema_help_and_interview():
     described = json.dumps(schema)
     assert "the hepatitis B virus is already in the person's system" in described
     assert "a history of PML" in described and "current or frequent infections" in described
-    assert "other_autoimmune_disease" in schema["$defs"]["Condition"]["enum"]
-    assert "autoimmune_disease" not in [v for v in schema["$defs"]["Condition"]["enum"] if v != "other_autoimmune_disease"]
+    assert "other_autoimmune_disease" in schema["properties"]["conditions"]["items"]["examples"]
+    assert "autoimmune_disease" not in schema["properties"]["conditions"]["items"]["examples"]  # an alias: accepted, not offered
+    assert re.fullmatch(schema["properties"]["conditions"]["items"]["pattern"], "Autoimmune_Disease")
     assert "the shingles virus is already in the person's system" in flat(run("advise", "--help").stdout)
     r = run("interview", "--format", "json", input="ppms\nmild\n0\nn\n0\nautoimmune_disease, allergies\n")
     assert r.exit_code == 0, r.output

@@ -56,7 +56,7 @@ def test_readme_example_is_real_output(command, shown, monkeypatch, tmp_path):
         expected_exit, shown = int(shown[at + 1]), shown[:at]
     head = re.search(r"\s*\|\s*head -(\d+)$", command)
     args = shlex.split(command[:head.start()] if head else command)[1:]
-    r = CliRunner().invoke(main, args, env={"NO_COLOR": "1"})
+    r = CliRunner().invoke(main, args, env={"NO_COLOR": "1", "COLUMNS": "100"})
     assert r.exit_code == expected_exit, r.output
     real = r.stdout.rstrip("\n").split("\n")
     if head:

@@ -3,8 +3,10 @@ of them pickles, since they may cross from a worker process to the main one."""
 
 from __future__ import annotations
 
+from ..errors import AdvisorError
 
-class BatchError(Exception):
+
+class BatchError(AdvisorError):
     """A batch run could not start or could not finish; the message says why, in one line."""
 
     def __reduce__(self) -> tuple:

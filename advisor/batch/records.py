@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..casefile import CASE_KEYS
-from ..core import Advisor, Decision
+from ..core import Advisor
+from ..decision import Decision
 from ..errors import InvalidFacts
 from ..models import PatientFacts, Status
 from .sources import CsvRow, RawCase
