@@ -171,6 +171,7 @@ def rss_mb() -> float:
 
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc")
+@pytest.mark.slow
 def test_rss_stays_flat_over_100000_advise_calls_and_100000_engine_runs():
     facts = _all_facts()
     for f in facts:
