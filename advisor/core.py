@@ -57,11 +57,8 @@ class Advisor:
         self.drug_ids = self.kb.drug_ids
         # Numbers are keyed by where they fall among the thresholds the KB compares them with: every
         # <, <=, >, >=, ==, in test on a number has the same truth value for values in the same place.
-        self._thresholds: dict[str, tuple[list[float], frozenset[float]]] = {}
-        for fact in self.tested_facts:
-            if TESTABLE[fact] in (int, float):
-                points = sorted({v for t in self.tests if t.fact == fact for v in (t.value if isinstance(t.value, list) else [t.value])})
-                self._thresholds[fact] = (points, frozenset(points))
+        self._thresholds: dict[str, tuple[list[float], frozenset[float]]] = {
+            fact: (points, frozenset(points)) for fact, points in self.kb.thresholds.items() if TESTABLE[fact] in (int, float)}
         self._tests_on = {fact: [t for t in self.tests if t.fact == fact] for fact in self.tested_facts}
         self._classes: dict[tuple, tuple[bool, ...]] = {}
         self.caching = cache
@@ -170,14 +167,12 @@ class Advisor:
         if kind in (MSType, Severity):
             return [v for v in kind if v != current]
         points: set[Any] = set()
-        for t in self.tests:
-            if t.fact == field:
-                for v in (t.value if isinstance(t.value, list) else [t.value]):
-                    points.update({v, v + 1} if kind is int else {v})
-                    if kind is int and v - 1 >= 0:
-                        points.add(v - 1)
-                    if kind is float:
-                        points.update({max(v - 0.1, 0.0), v + 0.1})
+        for v in self._thresholds[field][0]:
+            points.update({v, v + 1} if kind is int else {v})
+            if kind is int and v - 1 >= 0:
+                points.add(v - 1)
+            if kind is float:
+                points.update({max(v - 0.1, 0.0), v + 0.1})
         if field in ONLY_INCREASES:
             points = {p for p in points if p > current}
         return sorted(kind(p) for p in points if p != current and p >= 0)

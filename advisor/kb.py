@@ -232,6 +232,16 @@ class KnowledgeBase(_KB):
         self._index.update({d.id: d for d in self.drugs})
         self._index.update({r.id: r for r in (*self.rules, *self.cautions)})
 
+    @property
+    def thresholds(self) -> dict[str, list[Any]]:
+        """For each fact the status rules and conditional notes test, the values they compare it with
+        (numbers sorted): the one place the KB's thresholds are derived (the memo key, the what-ifs,
+        ``kb check``, the decision table and ``kb diff`` all read them here)."""
+        found = self._index.get("\x00thresholds")
+        if found is None:
+            found = self._index["\x00thresholds"] = thresholds_of((*self.rules, *self.notes))
+        return dict(found)
+
     def info(self) -> dict[str, Any]:
         """Which knowledge base this is: name, version, SHA-256s, directory, source, and what it holds."""
         return {**self.identity, "directory": self.directory, "source": self.header.source_title, "drugs": list(self.drug_ids),
@@ -699,6 +709,17 @@ class DecisionSpace:
     combinations: int = 1  # classes of the tested facts' values, multiplied
 
 
+def thresholds_of(items: Any, fact: str | None = None) -> dict[str, list[Any]]:
+    """The values the tests of ``items`` (rules or notes, anything with ``when``) compare each fact with
+    (of ``fact`` only, when given), in test order for vocabularies and flags, sorted for numbers."""
+    out: dict[str, dict[Any, None]] = {}
+    for item in items:
+        for t in item.when:
+            if fact is None or t.fact == fact:
+                out.setdefault(t.fact, {}).update(dict.fromkeys(t.value if isinstance(t.value, list) else [t.value]))
+    return {f: sorted(v) if TESTABLE[f] in (int, float) else list(v) for f, v in out.items()}
+
+
 def value_classes(fact: str, points: list[Any]) -> list[Any]:
     """One value for each class of ``fact``'s values that every test against ``points`` treats alike:
     every value of a vocabulary or flag; for a number, each threshold and one value inside each
@@ -737,17 +758,15 @@ def decision_space(rules: list[Rule] | tuple[Rule, ...], drug_ids: list[str] | t
     there; the masks are intersected fact by fact, keeping one combination per distinct mask, so a
     200-rule KB takes a fraction of a second rather than every combination."""
     space = DecisionSpace()
-    all_facts = list(dict.fromkeys(t.fact for r in rules for t in r.when))
-    for fact in all_facts:
-        space.combinations *= len(value_classes(fact, [v for r in rules for t in r.when if t.fact == fact
-                                                       for v in (t.value if isinstance(t.value, list) else [t.value])]))
+    for fact, points in thresholds_of(rules).items():
+        space.combinations *= len(value_classes(fact, points))
     for drug in drug_ids:
         mine = [r for r in rules if r.drug == drug]
         facts = list(dict.fromkeys(t.fact for r in mine for t in r.when))
         everything = (1 << len(mine)) - 1
         per_fact: dict[str, list[tuple[Any, int]]] = {}
         for fact in facts:
-            points = [v for r in mine for t in r.when if t.fact == fact for v in (t.value if isinstance(t.value, list) else [t.value])]
+            points = thresholds_of(mine, fact)[fact]
             classes = []
             for value in value_classes(fact, points):
                 mask = 0

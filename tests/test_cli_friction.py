@@ -263,3 +263,19 @@ def test_the_readme_names_every_module():
             assert path.parent == PACKAGE or f"{path.parent.name}/" in built, path
         else:
             assert re.search(rf"(?<![\w.]){re.escape(path.name)}\b", built), path
+
+
+def test_the_kb_thresholds_are_derived_in_one_place():
+    from advisor import default_advisor
+    from advisor.check import representative_values
+
+    advisor = default_advisor()
+    t = advisor.kb.thresholds
+    assert t["prior_failures"] == [2] and t["mitoxantrone_cumulative_mg_m2"] == [140]
+    assert representative_values(advisor.kb)["prior_failures"] == [0, 2, 3]  # below, at, above
+    assert advisor.candidates("prior_failures", 0) == [1, 2, 3]
+    # Nothing else collects the values the tests compare with: core and check read kb.thresholds (table
+    # and kbdiff go through check.representative_values).
+    for module in ("core", "check", "kbdiff"):
+        source = (PACKAGE / f"{module}.py").read_text()
+        assert "isinstance(t.value, list)" not in source, module
