@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import threading
 
 from .core import Advisor
@@ -21,7 +23,7 @@ def default_advisor() -> Advisor:
     return _default
 
 
-def advise(facts: dict | PatientFacts) -> Recommendation:
+def advise(facts: dict[str, Any] | PatientFacts) -> Recommendation:
     """Advice for one person's facts (a dict or PatientFacts), with the packaged knowledge base.
 
         >>> from advisor import advise

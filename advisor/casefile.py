@@ -45,7 +45,7 @@ class CaseLoader(yaml.SafeLoader):
     * Nesting deeper than MAX_DEPTH is refused, naming the key it is under.
     """
 
-    yaml_implicit_resolvers: dict = {}
+    yaml_implicit_resolvers: dict[str, Any] = {}
     yaml_constructors = {tag: constructor for tag, constructor in yaml.SafeLoader.yaml_constructors.items()
                          if tag in (None, *(_TAG + t for t in ("null", "bool", "int", "float", "str", "seq", "map")))}
 

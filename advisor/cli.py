@@ -90,7 +90,7 @@ class PathName(click.Path):
         return super().convert(value, param, ctx)
 
 
-class Number(click.ParamType):
+class Number(click.ParamType[Any]):
     """A number as the facts model reads text everywhere: ASCII digits in JSON's grammar (no '١٤٠',
     no '1_0', no '0x2', no 'inf'); ``whole`` takes integers only, ``low``/``high`` bound it."""
 
@@ -135,7 +135,7 @@ def emit(obj: Any, fmt: str | None, explain: bool = False) -> None:
     echo(render(obj, fmt or default_format(), width=width(), explain=explain))
 
 
-def fact_options(f: Callable) -> Callable:
+def fact_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The person's facts as options; each overrides the same fact from --case."""
     options = [
         click.option("--case", "case_file", metavar="FILE", help="Read the facts from a YAML or JSON case file ('-' for stdin); flags override it."),
@@ -154,7 +154,7 @@ def fact_options(f: Callable) -> Callable:
     return f
 
 
-def rules_dir_option(f: Callable) -> Callable:
+def rules_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--rules-dir", type=PathName(file_okay=False), metavar="DIR",
                         help="Use the knowledge base in DIR instead of the packaged one (validated first).")(f)
 
@@ -205,7 +205,7 @@ def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: s
     return facts
 
 
-def user_errors(f: Callable) -> Callable:
+def user_errors(f: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the library's input errors into exit 2 with the field named, never a traceback."""
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

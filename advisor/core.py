@@ -48,7 +48,7 @@ class Advisor:
                                                 **{i: compile_rule(n) for i, n in self._conditional_notes.items()}})
         self._caution_engine = Engine("cautions", {c.id: compile_caution(c) for c in self.kb.cautions})
         # Every distinct test the status rules make: their truth values are the memo key.
-        unique: dict[tuple, Test] = {}
+        unique: dict[tuple[Any, ...], Test] = {}
         for rule in (*self.kb.rules, *self._conditional_notes.values()):
             for test in rule.when:
                 unique.setdefault((test.fact, test.op, repr(test.value)), test)
@@ -60,10 +60,10 @@ class Advisor:
         self._thresholds: dict[str, tuple[list[float], frozenset[float]]] = {
             fact: (points, frozenset(points)) for fact, points in self.kb.thresholds.items() if TESTABLE[fact] in (int, float)}
         self._tests_on = {fact: [t for t in self.tests if t.fact == fact] for fact in self.tested_facts}
-        self._classes: dict[tuple, tuple[bool, ...]] = {}
+        self._classes: dict[tuple[Any, ...], tuple[bool, ...]] = {}
         self.caching = cache
-        self._views: tuple | None = None  # schedules and notes: built from the KB on first advise()
-        self._decisions: dict[tuple, Decision] = {}
+        self._views: tuple[Any, ...] | None = None  # schedules and notes: built from the KB on first advise()
+        self._decisions: dict[tuple[Any, ...], Decision] = {}
         self._cautions: dict[tuple[Condition, ...], tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
@@ -73,7 +73,7 @@ class Advisor:
         """The fact asserted into the status ruleset: the tested fields only, as JSON values."""
         return {name: _json_value(getattr(facts, name)) for name in self.tested_facts}
 
-    def decision_key(self, facts: PatientFacts) -> tuple:
+    def decision_key(self, facts: PatientFacts) -> tuple[Any, ...]:
         """The memo key: the truth value of every test the status rules make, grouped by fact. Each
         fact's part is memoized by the value's class: the value itself for vocabularies and flags, and
         for numbers its place among the KB's thresholds (which interval, whether it equals one), since
@@ -200,7 +200,7 @@ class Advisor:
 
     # --- the recommendation -----------------------------------------------------------------------
 
-    def advise(self, facts: dict | PatientFacts) -> Recommendation:
+    def advise(self, facts: dict[str, Any] | PatientFacts) -> Recommendation:
         """Validate ``facts`` (raising InvalidFacts) and return the explained recommendation."""
         from .recommend import notes_of, recommendation, schedule_of
 
@@ -230,7 +230,7 @@ class Advisor:
                                            for t in rule.when if not t.holds(values)))
                      for rule in self.kb.rules if rule.drug == drug and rule.id not in fired)
 
-    def explain(self, facts: dict | PatientFacts, drug: str) -> Explanation:
+    def explain(self, facts: dict[str, Any] | PatientFacts, drug: str) -> Explanation:
         """How (or why not) ``drug`` (id, name or brand) got its status for ``facts``: the recommendation
         and every rule of the drug that did not fire, with why. Raises InvalidFacts or UnknownDrug.
 

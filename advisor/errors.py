@@ -16,6 +16,8 @@ Which call raises which: ``advise()``/``Advisor.advise()`` raise :class:`Invalid
 
 from __future__ import annotations
 
+from typing import Any
+
 from .text import visible
 
 
@@ -31,15 +33,15 @@ class InvalidFacts(AdvisorError, ValueError):
     The message is one line, with any control character of the input shown escaped.
     """
 
-    def __init__(self, errors: list[dict]):
+    def __init__(self, errors: list[dict[str, Any]]):
         self.errors = errors
         super().__init__("; ".join(_describe(e) for e in errors) or "invalid facts")
 
-    def __reduce__(self) -> tuple:  # pickles (batch workers send it to the main process)
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (batch workers send it to the main process)
         return (type(self), (self.errors,))
 
 
-def _describe(error: dict) -> str:
+def _describe(error: dict[str, Any]) -> str:
     text = f"{visible(error['field']) or repr(error['field'])}: {visible(error['message'])}"
     if error.get("allowed"):
         text += f" (allowed: {visible(', '.join(map(str, error['allowed'])))})"
@@ -57,7 +59,7 @@ class KnowledgeBaseError(AdvisorError, ValueError):
         """One line per problem, control characters shown escaped."""
         return [visible(f"{f}: {i}: {m}" if i else f"{f}: {m}") for f, i, m in self.problems]
 
-    def __reduce__(self) -> tuple:  # pickles (batch workers send it to the main process)
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (batch workers send it to the main process)
         return (type(self), (self.problems,))
 
 
@@ -87,5 +89,5 @@ class UnknownDrug(AdvisorError, KeyError):
     def __str__(self) -> str:  # KeyError would show the repr of its argument
         return f"unknown drug '{visible(self.name)}' (allowed: {', '.join(self.allowed)})"
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.name, self.allowed))

@@ -31,7 +31,7 @@ def _key(value: str) -> str:
     return re.sub(r"\s+", " ", value.strip().lower())
 
 
-class MSTypeAnswer(click.ParamType):
+class MSTypeAnswer(click.ParamType[Any]):
     name = "MS type"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
@@ -43,7 +43,7 @@ class MSTypeAnswer(click.ParamType):
         self.fail(f"'{visible(value)}' is not an MS type; answer one of: {ms_type_choices()}", param, ctx)
 
 
-class SeverityAnswer(click.ParamType):
+class SeverityAnswer(click.ParamType[Any]):
     name = "severity"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
@@ -53,7 +53,7 @@ class SeverityAnswer(click.ParamType):
         self.fail(f"'{visible(value)}' is not a severity; answer {', '.join(s.value for s in Severity)}", param, ctx)
 
 
-class NumberAnswer(click.ParamType):
+class NumberAnswer(click.ParamType[Any]):
     """A number in ASCII digits, from ``low`` to ``high``; a number written as a word gets a hint."""
 
     def __init__(self, whole: bool, high: float):
@@ -75,7 +75,7 @@ class NumberAnswer(click.ParamType):
         return int(number) if self.whole else float(number)
 
 
-class YesNo(click.ParamType):
+class YesNo(click.ParamType[Any]):
     name = "yes/no"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:

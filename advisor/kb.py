@@ -285,7 +285,7 @@ def fingerprint(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _kb_files(root: Path, source: Path | None, problems: list) -> dict[str, bytes]:
+def _kb_files(root: Path, source: Path | None, problems: list[Any]) -> dict[str, bytes]:
     """The files a fingerprint covers: every TOML file of the directory and the source text, read as
     every KB file is (regular files inside the directory, within the size limit)."""
     files: dict[str, bytes] = {}
@@ -369,7 +369,7 @@ def quote_problem(quote: str, section: str, source: str) -> str | None:
 
 # --- loading ---------------------------------------------------------------------------------------
 
-def _read_toml(path: Path, problems: list) -> dict:
+def _read_toml(path: Path, problems: list[Any]) -> dict[str, Any]:
     data = read_kb_file(path, path.parent, path.name, problems)
     if data is None:
         return {}
@@ -388,7 +388,7 @@ def _read_toml(path: Path, problems: list) -> dict:
     return raw if not any(f == path.name for f, _, _ in problems) else {}
 
 
-def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list) -> list:
+def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list[Any]) -> list[Any]:
     if any(f == file for f, _, _ in problems):
         return []  # the file itself could not be read; that problem is already reported
     if raw is None:
@@ -501,7 +501,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
                          rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes))
 
 
-def claim_problems(drugs: list, rules: list, cautions: list, notes: list) -> list[tuple[str, str, str]]:
+def claim_problems(drugs: list[Any], rules: list[Any], cautions: list[Any], notes: list[Any]) -> list[tuple[str, str, str]]:
     """Every text that says more than its quote: a claim word or number not in it nor in ``allow``."""
     texts: list[tuple[str, str, str, str | None, tuple[str, ...]]] = []
     for d in drugs:
@@ -529,7 +529,7 @@ def claim_problems(drugs: list, rules: list, cautions: list, notes: list) -> lis
     return out
 
 
-def _duplicates(ids: list[str], file: str, kind: str, problems: list) -> None:
+def _duplicates(ids: list[str], file: str, kind: str, problems: list[Any]) -> None:
     seen = set()
     for i in ids:
         if i in seen:
@@ -558,7 +558,7 @@ FACT_RANGES: dict[str, tuple[float, float]] = {"prior_failures": (0, MAX_PRIOR_F
                                                 "mitoxantrone_cumulative_mg_m2": (0, MAX_DOSE_MG_M2)}
 
 
-def read_kb_file(path: Path, root: Path | None, label: str, problems: list) -> bytes | None:
+def read_kb_file(path: Path, root: Path | None, label: str, problems: list[Any]) -> bytes | None:
     """The bytes of a KB file, or None with a problem: missing, a symlink leading outside ``root``,
     not a regular file (a FIFO or device is never opened for a blocking read), or over the size limit."""
     try:
@@ -594,7 +594,7 @@ def read_kb_file(path: Path, root: Path | None, label: str, problems: list) -> b
     return data
 
 
-def read_source(path: Path, root: Path | None, label: str, problems: list) -> str:
+def read_source(path: Path, root: Path | None, label: str, problems: list[Any]) -> str:
     data = read_kb_file(path, root, label, problems)
     if data is None:
         return ""

@@ -211,7 +211,7 @@ def assess(advisor: Advisor, raw: RawCase, options: CaseOptions = CaseOptions())
         given = data.get("id")
         if isinstance(given, str) and given:
             record_id = given
-        errors: list[dict] = []
+        errors: list[dict[str, Any]] = []
         facts = expectation = None
         try:
             facts = PatientFacts.parse({k: v for k, v in data.items() if k not in CASE_KEYS} if "expect" in data else data)

@@ -80,7 +80,7 @@ def _batch_records(body: bytes, advisor: Any, full: bool) -> Iterator[str]:
 
     class Lines:  # the output stream run_items writes to: whole records, handed over line by line
         def __init__(self) -> None:
-            self.q: queue.Queue = queue.Queue(maxsize=64)  # bounded: a slow client slows the work
+            self.q: queue.Queue[Any] = queue.Queue(maxsize=64)  # bounded: a slow client slows the work
             self.rest = b""
             self.closed = False  # the client went away: stop the work at its next record
 
@@ -143,7 +143,7 @@ async def batch(request: Request, full: bool = Query(False, description="put the
         return json_error(400, e.errors)
 
     def stream() -> Iterator[bytes]:
-        pending: list[dict] = []
+        pending: list[dict[str, Any]] = []
         for text in _batch_records(body, rt.advisor, full):
             yield (text + "\n").encode("utf-8")
             record = json.loads(text)

@@ -104,7 +104,7 @@ def migrate(conn: sqlite3.Connection) -> int:
 class Store:
     """One connection per process, used under a lock (calls are short)."""
 
-    def __init__(self, path: str | os.PathLike, log_patient_ids: bool = False):
+    def __init__(self, path: str | os.PathLike[str], log_patient_ids: bool = False):
         self.path = str(path)
         self.log_patient_ids = log_patient_ids
         if self.path != ":memory:":
@@ -212,7 +212,7 @@ class Store:
                  "FROM decisions d LEFT JOIN cards c ON c.decision_id = d.id LEFT JOIN feedback f ON f.card_uuid = c.uuid"
                  f"{where} ORDER BY d.time, d.rowid, c.rowid, f.id")
         current: dict[str, Any] | None = None
-        cards: dict[str, dict] = {}
+        cards: dict[str, dict[str, Any]] = {}
         with self._lock:
             for r in self._conn.execute(query, args):
                 if current is None or current["id"] != r[0]:

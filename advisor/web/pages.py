@@ -51,7 +51,7 @@ def add_security_headers(response: Response) -> Response:
 class SecureRoute(APIRoute):
     """A route whose every response gets the security headers."""
 
-    def get_route_handler(self) -> Callable:
+    def get_route_handler(self) -> Callable[..., Any]:
         handler = super().get_route_handler()
 
         async def secured(request: Request) -> Response:
@@ -60,7 +60,7 @@ class SecureRoute(APIRoute):
         return secured
 
 
-async def security_headers_middleware(request: Request, call_next: Callable) -> Response:
+async def security_headers_middleware(request: Request, call_next: Callable[..., Any]) -> Response:
     """The same headers for a whole app (``app.middleware("http")(security_headers_middleware)``)."""
     return add_security_headers(await call_next(request))
 
@@ -234,7 +234,7 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
         response.headers["Vary"] = "Accept"
         return response
 
-    def schedule_items(drug_id: str, request: Request, default_start: str = "") -> tuple[Any, Any, list, dict[str, str], dict[str, str]]:
+    def schedule_items(drug_id: str, request: Request, default_start: str = "") -> tuple[Any, Any, list[Any], dict[str, str], dict[str, str]]:
         drug = site.drugs.get(drug_id)
         values = {"start": request.query_params.get("start", "") or default_start, "count": request.query_params.get("count", "")}
         errors: dict[str, str] = {}
