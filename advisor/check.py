@@ -9,7 +9,7 @@ from typing import Any
 
 from .core import NOTE, Advisor
 from .errors import KnowledgeBaseError
-from .kb import TESTABLE, KnowledgeBase, decision_space, load, value_classes
+from .kb import KnowledgeBase, decision_space, load, value_classes
 from .models import MSType, PatientFacts, Severity
 
 

@@ -146,7 +146,8 @@ def fact_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--mitoxantrone-cumulative-mg-m2", type=Number(whole=False), help="Lifetime mitoxantrone already received, mg/m² (default 0)."),
         click.option("--condition", "conditions", multiple=True,
                      help="A health condition (repeatable; with --case, added to the file's conditions): " + "; ".join(described()) + "."),
-        click.option("--no-condition", "no_conditions", is_flag=True, help="No health conditions (clears those of --case; --condition adds after it)."),
+        click.option("--no-condition", "no_conditions", is_flag=True,
+                     help="No health conditions (clears those of --case; --condition adds after it)."),
         click.option("--id", "case_id", metavar="ID", help="An identifier for the person, shown in every output (overrides the case file's)."),
     ]
     for option in reversed(options):
@@ -330,7 +331,8 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
     if not report.ok:
         click.echo(f"{len(report.problems)} problem(s) found", err=True)
         sys.exit(1)
-    echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; no text claims more than its quote; "
+    echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; "
+         "no text claims more than its quote; "
          f"every rule fires; exactly one status per drug in all {report.combinations} combinations of tested fact values "
          "(one value for each class of values the rules tell apart)")
 
@@ -475,7 +477,8 @@ Examples:
 """)
 @click.argument("drug")
 @click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="Date of the first infusion (YYYY-MM-DD).")
-@click.option("--count", type=click.IntRange(1, 1000), help="How many infusions to list (default: all of a finite schedule, else 10); never past the end of a finite course.")
+@click.option("--count", type=click.IntRange(1, 1000),
+              help="How many infusions to list (default: all of a finite schedule, else 10); never past the end of a finite course.")
 @click.option("--mitoxantrone-cumulative-mg-m2", "received", type=Number(whole=False, low=0),
               help="Lifetime mitoxantrone already received, mg/m²: says how much of the lifetime maximum remains.")
 @click.option("--ics", "ics_file", type=PathName(dir_okay=False), help="Also write the dates to an iCalendar file.")
@@ -513,14 +516,18 @@ Examples:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--out", "out_path", required=True, metavar="FILE", help="Where to write the records ('-' for stdout).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "json"]), default="jsonl", show_default=True)
-@click.option("--input-format", type=click.Choice(["jsonl", "csv", "json", "yaml"]), help="Format of stdin and of files with an unknown suffix (default for stdin: jsonl).")
+@click.option("--input-format", type=click.Choice(["jsonl", "csv", "json", "yaml"]),
+              help="Format of stdin and of files with an unknown suffix (default for stdin: jsonl).")
 @click.option("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed among comma, semicolon and tab; 'tab' for a tab).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of CSV, JSON and YAML inputs (a UTF-8 byte-order mark is read).")
-@click.option("--extra", type=click.Choice(["error", "ignore", "keep"]), default="error", show_default=True, help="Unknown fields or columns: name them in the case's error, drop them, or keep them in the record under 'input'.")
-@click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Rename an input field or column (repeatable), e.g. --map patient_id=id.")
+@click.option("--extra", type=click.Choice(["error", "ignore", "keep"]), default="error", show_default=True,
+              help="Unknown fields or columns: name them in the case's error, drop them, or keep them in the record under 'input'.")
+@click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD",
+              help="Rename an input field or column (repeatable), e.g. --map patient_id=id.")
 @click.option("--echo-facts", is_flag=True, help="Put the validated facts in each record.")
 @click.option("--summary-json", metavar="FILE", help="Also write the summary as JSON to FILE.")
-@click.option("--duplicate-check-limit", type=click.IntRange(0), default=None, metavar="N", help="Distinct ids remembered to flag repeated ids (about 70 bytes each; default 5,000,000; 0: no check).")
+@click.option("--duplicate-check-limit", type=click.IntRange(0), default=None, metavar="N",
+              help="Distinct ids remembered to flag repeated ids (about 70 bytes each; default 5,000,000; 0: no check).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: the number of cores).")
 @click.option("--full", is_flag=True, help="Put the whole Recommendation in each record.")
 @rules_dir_option

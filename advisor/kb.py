@@ -13,7 +13,6 @@ import os
 import re
 import stat
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -189,7 +188,8 @@ class DrugSchedule(_KB):
     @model_validator(mode="after")
     def _lifetime(self) -> "DrugSchedule":
         if self.received_fact is not None and (self.received_fact not in TESTABLE or TESTABLE[self.received_fact] is not float):
-            raise ValueError(f"received_fact '{self.received_fact}' must be a numeric fact ({', '.join(f for f, k in TESTABLE.items() if k is float)})")
+            numeric = ", ".join(f for f, k in TESTABLE.items() if k is float)
+            raise ValueError(f"received_fact '{self.received_fact}' must be a numeric fact ({numeric})")
         if (self.received_fact is None) != (self.lifetime_max_mg_m2 is None):
             raise ValueError("lifetime_max_mg_m2 and received_fact go together")
         return self
@@ -433,7 +433,8 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     cautions = _items(CautionRule, raw["cautions.toml"].get("caution"), "cautions.toml", "caution", problems)
     notes = _items(NoteItem, raw["notes.toml"].get("note", []), "notes.toml", "note", problems)
     for name in FILES:
-        unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "conditions.toml": {"condition"}, "drugs.toml": {"drug"}, "decisions.toml": {"rule"},
+        unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "conditions.toml": {"condition"}, "drugs.toml": {"drug"},
+                                    "decisions.toml": {"rule"},
                                     "cautions.toml": {"caution"}, "notes.toml": {"note"}}[name]
         if unknown:
             problems.append((name, "", f"unknown keys: {', '.join(sorted(unknown))}"))

@@ -173,7 +173,8 @@ class PatientFacts(BaseModel):
         if isinstance(data, cls):
             return data
         if not isinstance(data, dict):
-            raise InvalidFacts([{"field": "(facts)", "message": f"must be a mapping of fact names to values, got {type(data).__name__}", "allowed": list(cls.model_fields)}])
+            raise InvalidFacts([{"field": "(facts)", "message": f"must be a mapping of fact names to values, got {type(data).__name__}",
+                                 "allowed": list(cls.model_fields)}])
         # pydantic cannot even name a key with a lone surrogate: it is an unknown field (the entry keeps
         # the key as given; the message shows it escaped)
         unreadable = [k for k in data if isinstance(k, str) and _SURROGATE.search(k)]
@@ -241,7 +242,8 @@ class Caution(_Out):
     text: str
     quote: str
     section: str
-    attribution: str | None = Field(None, description="set when the caution rests on a side-effect list the article prints without a drug name: how that list is attributed")
+    attribution: str | None = Field(None, description="set when the caution rests on a side-effect list the article prints "
+                                                      "without a drug name: how that list is attributed")
     note: str = Field("", description="that a caution never changes a status: what the article does not say")
 
 

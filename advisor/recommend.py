@@ -1,4 +1,5 @@
-"""Build the Recommendation from a Decision and the facts: turn a decision into the explained Recommendation: reasons, cautions, schedule, what-ifs, notes."""
+"""Build the Recommendation from a Decision and the facts: reasons, cautions, schedule, what-ifs, notes,
+every text filled from the KB. Imports no core (Decision and Change live in decision.py)."""
 
 from __future__ import annotations
 

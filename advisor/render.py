@@ -203,7 +203,8 @@ def explain_drug(advisor: Any, rec: Recommendation, drug_id: str) -> str:
 def explanation_table(e: Explanation) -> str:
     """How (or why not) one drug got its status: every rule of that drug, fired or not, and why."""
     rec, d, drug_id = e.recommendation, e.advice, e.drug
-    lines = [_facts_line(rec), "", _wrap(f"{_drug_title(d)}: {STATUS_LABEL[d.status]}" + (" (listed)" if d.drug in rec.listed else " (not listed)"), "", "  "), ""]
+    title = f"{_drug_title(d)}: {STATUS_LABEL[d.status]}" + (" (listed)" if d.drug in rec.listed else " (not listed)")
+    lines = [_facts_line(rec), "", _wrap(title, "", "  "), ""]
     lines.append("Rules that fired:")
     for r in d.reasons:
         lines.append(_wrap(f"✓ {r.rule}: {r.text}", "  ", "    "))
@@ -335,8 +336,9 @@ def _dump(obj: Any) -> Any:
 
 def emit(obj: Any, fmt: str, width: int | None = None, explain: bool = False) -> str:
     """``obj`` (a Recommendation, an Explanation or an InfusionPlan; also a KB's drugs or rules, or a
-    mapping, as text) as ``fmt`` (table, json or markdown; text is table), tables wrapped to ``width`` columns (default 100, at least 40). JSON is the model's own
-    dump, with terminal controls in strings written as \\u escapes (the same JSON value)."""
+    mapping, as text) as ``fmt`` (table, json or markdown; text is table), tables wrapped to ``width``
+    columns (default 100, at least 40). JSON is the model's own dump, with terminal controls in strings
+    written as \\u escapes (the same JSON value)."""
     if fmt == "json":
         return json_safe(json.dumps(_dump(obj), indent=2, ensure_ascii=False))
     if fmt not in FORMATS:

@@ -5,7 +5,6 @@ errors), and the structure that keeps the command line thin."""
 import ast
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from click.testing import CliRunner
 import advisor
 from advisor import AdvisorError, CaseFileError, InvalidFacts, KnowledgeBaseError, UnknownDrug, advise
 from advisor.cli import main
-from advisor.render import emit, plain_width
+from advisor.render import plain_width
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "advisor"
@@ -131,7 +130,10 @@ def test_click_usage_errors_are_one_line_on_stderr(args):
 def test_condition_adds_to_the_case_file_and_no_condition_clears(tmp_path):
     case = tmp_path / "p.yaml"
     case.write_text("ms_type: relapsing\nseverity: mild\nconditions: [cancer]\n")
-    facts = lambda *extra: json.loads(run("advise", "--case", str(case), *extra, "--format", "json").stdout)["facts"]["conditions"]
+
+    def facts(*extra):
+        return json.loads(run("advise", "--case", str(case), *extra, "--format", "json").stdout)["facts"]["conditions"]
+
     assert facts() == ["cancer"]
     assert facts("--condition", "pml") == ["cancer", "pml"]
     assert facts("--no-condition") == []

@@ -11,9 +11,8 @@ from click.testing import CliRunner
 
 from advisor import Advisor, Condition, KnowledgeBaseError, PatientFacts, advise
 from advisor.cli import main
-from advisor.recommend import schedule_of
 from advisor.kb import default_directory, load
-from advisor.render import drug_text, explain_drug, markdown, table
+from advisor.render import explain_drug, markdown, table
 from advisor.schedule import infusions
 
 KB_DIR = default_directory()
@@ -333,7 +332,8 @@ def edit(path, old, new):
     ("notes.toml", "within the first 2 hours", "within the first 3 hours", "infusion_reaction_window", "'3'"),
     ("notes.toml", "ask your doctor about these.", "you must ask your doctor about these.", "not_said", "'must'"),
     ("drugs.toml", "Once every 4 weeks.", "Once every 6 weeks.", "natalizumab", "'6'"),
-    ("conditions.toml", 'description = "a blood disorder"', 'description = "a blood disorder (contraindicated)"', "blood_disorder", "'contraindicated'"),
+    ("conditions.toml", 'description = "a blood disorder"', 'description = "a blood disorder (contraindicated)"', "blood_disorder",
+     "'contraindicated'"),
 ])
 def test_guard_an_overstatement_fails_kb_check_and_load(kb_copy, file, old, new, rule, word):
     edit(kb_copy / file, old, new)

@@ -20,7 +20,9 @@ def examples():
         command, *shown = block.rstrip("\n").split("\n")
         if not command.startswith("$ ms-advisor ") or "--out" in command or "--ics" in command \
                 or command.startswith(("$ ms-advisor serve", "$ ms-advisor log")):
-            continue  # batch writes files (its summary is checked by tests/test_cases.py); serve and log need a server and its log (tests/test_serve_*.py)
+            # batch writes files (its summary is checked by tests/test_cases.py); serve and log need a
+            # server and its log (tests/test_serve_*.py)
+            continue
         yield command[2:], shown
 
 

@@ -163,7 +163,8 @@ def prepare(data: dict[str, Any], options: CaseOptions) -> tuple[dict[str, Any],
                 try:
                     json.dumps(value)
                 except (ValueError, TypeError, RecursionError):
-                    raise InvalidFacts([{"field": key, "message": "cannot be kept (--extra keep): nested too deeply, a number too long, or not JSON data"}]) from None
+                    raise InvalidFacts([{"field": key, "message": "cannot be kept (--extra keep): nested too deeply, "
+                                                                  "a number too long, or not JSON data"}]) from None
                 kept[key] = value
     for key, value in data.items():
         if type(value) is float and KINDS.get(key) == "int" and value.is_integer():

@@ -130,7 +130,8 @@ def _batch_records(body: bytes, advisor: Any, full: bool) -> Iterator[str]:
           "content": {"application/x-ndjson": {"example": '{"id":"<body>:1","source":"<body>:1","ok":true,"error":null,'
                                                            '"listed":["ocrelizumab"],"status":{"alemtuzumab":"not_applicable"}}'}}},
     **ERRORS}, openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
-        "schema": {"type": "string"}, "example": '{"ms_type": "ppms", "severity": "mild"}\n{"ms_type": "rrms", "severity": "severe", "prior_failures": 2}\n'}}}})
+        "schema": {"type": "string"},
+        "example": '{"ms_type": "ppms", "severity": "mild"}\n{"ms_type": "rrms", "severity": "severe", "prior_failures": 2}\n'}}}})
 async def batch(request: Request, full: bool = Query(False, description="put the whole Recommendation in each record")) -> Any:
     """JSONL cases in (one JSON object per line, optionally with `id` and `expect`), the same JSONL
     records as `ms-advisor batch` out, streamed in input order. A bad case becomes an `ok: false`

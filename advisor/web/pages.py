@@ -197,7 +197,8 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
                    for d in rec.drugs}
         edit = "/?" + form_module.query(facts)
         return site.page("advice.html", rec=rec, facts=facts, listed=listed, others=others, what_if=what_if,
-                         edit=edit, ms_label=MS_TYPE_HINTS.get(_value(facts.ms_type), (_value(facts.ms_type),))[0], today=date.today().isoformat(), page_title="Advice for these facts")
+                         edit=edit, ms_label=MS_TYPE_HINTS.get(_value(facts.ms_type), (_value(facts.ms_type),))[0],
+                         today=date.today().isoformat(), page_title="Advice for these facts")
 
     def unknown_type(parsed: form_module.Parsed) -> Response:
         links = []
