@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from .errors import CaseFileError, InvalidFacts
+from .errors import CaseFileError as CaseFileError, InvalidFacts
 from .models import INT_TEXT, NUMBER_TEXT, int_from_text
 from .text import visible
 

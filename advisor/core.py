@@ -19,7 +19,7 @@ from .engine import Engine, compile_caution, compile_rule
 from .decision import LISTED, Change, Decision
 from .errors import KnowledgeBaseError, UnknownDrug
 from .text import name_key
-from .kb import KnowledgeBase, Test, TESTABLE
+from .kb import TESTABLE, KnowledgeBase, NoteItem, Rule, Test
 from .models import Condition, Explanation, MSType, ONLY_INCREASES, PatientFacts, Recommendation, RuleMiss, Severity, Status
 
 NOTE = "note:"  # engine ids of conditional notes (a KB id never holds a colon)
@@ -49,7 +49,8 @@ class Advisor:
         self._caution_engine = Engine("cautions", {c.id: compile_caution(c) for c in self.kb.cautions})
         # Every distinct test the status rules make: their truth values are the memo key.
         unique: dict[tuple[Any, ...], Test] = {}
-        for rule in (*self.kb.rules, *self._conditional_notes.values()):
+        tested: list[Rule | NoteItem] = [*self.kb.rules, *self._conditional_notes.values()]
+        for rule in tested:
             for test in rule.when:
                 unique.setdefault((test.fact, test.op, repr(test.value)), test)
         self.tests: tuple[Test, ...] = tuple(unique.values())
@@ -85,7 +86,7 @@ class Advisor:
         (a validated value of that fact). Equal parts for every fact mean the same decision."""
         if name in self._thresholds:
             points, exact = self._thresholds[name]
-            cls = (name, bisect.bisect_left(points, value), value in exact)
+            cls: tuple[Any, ...] = (name, bisect.bisect_left(points, value), value in exact)
         else:
             cls = (name, value)
         part = self._classes.get(cls)

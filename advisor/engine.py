@@ -57,7 +57,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, NoReturn
 
-from .kb import Rule, CautionRule, Test
+from .kb import CautionRule, NoteItem, Rule, Test
 
 LAZY_BINDING = sys.version_info >= (3, 13)  # durable's extension references a symbol 3.13 removed
 _EPOCH = datetime.datetime(1970, 1, 1)  # what durable computes as datetime.utcfromtimestamp(0)
@@ -181,7 +181,7 @@ def compile_test(test: Test) -> dict[str, Any]:
     return {"$and": [{"$neq": {f: x}} for x in v]} if len(v) > 1 else {"$neq": {f: v[0]}}
 
 
-def compile_rule(rule: Rule) -> dict[str, Any]:
+def compile_rule(rule: Rule | NoteItem) -> dict[str, Any]:
     """A status rule: all its tests on the one asserted fact ``m``."""
     tests = [compile_test(t) for t in rule.when]
     return {"all": [{"m": tests[0] if len(tests) == 1 else {"$and": tests}}]}

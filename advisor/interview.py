@@ -110,19 +110,18 @@ def conditions_answer(raw: str) -> tuple[list[str], list[str]]:
 
 def ask_facts() -> dict[str, Any]:
     """Ask for each fact on the terminal; raises click.Abort at the end of input."""
-    err = {"err": True}
     facts: dict[str, Any] = {
-        "ms_type": click.prompt(f"MS type: {ms_type_choices()}", type=MSTypeAnswer(), **err),
-        "severity": click.prompt("Severity (mild, moderate, severe)", type=SeverityAnswer(), **err),
+        "ms_type": click.prompt(f"MS type: {ms_type_choices()}", type=MSTypeAnswer(), err=True),
+        "severity": click.prompt("Severity (mild, moderate, severe)", type=SeverityAnswer(), err=True),
         "prior_failures": click.prompt("Other MS medications that did not work well", type=NumberAnswer(True, MAX_PRIOR_FAILURES),
-                                       default=0, **err),
-        "rapidly_worsening": click.prompt("Is the MS rapidly worsening? (y/n)", type=YesNo(), default="n", show_default=False, **err),
+                                       default=0, err=True),
+        "rapidly_worsening": click.prompt("Is the MS rapidly worsening? (y/n)", type=YesNo(), default="n", show_default=False, err=True),
         "mitoxantrone_cumulative_mg_m2": click.prompt("Mitoxantrone already received (mg/m²)", type=NumberAnswer(False, MAX_DOSE_MG_M2),
-                                                      default=0.0, **err),
+                                                      default=0.0, err=True),
     }
     click.echo("Conditions:\n" + "\n".join(f"  {line}" for line in described()), err=True)
     while True:
-        raw = click.prompt("Conditions, separated by commas (empty for none)", default="", show_default=False, **err)
+        raw = click.prompt("Conditions, separated by commas (empty for none)", default="", show_default=False, err=True)
         items, unknown = conditions_answer(raw)
         if not unknown:
             break

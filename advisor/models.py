@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import InvalidFacts, UnknownDrug
 from .text import name_key, visible
-from .vocabulary import Condition, described, lookup as condition_lookup
+from .vocabulary import Condition as Condition, described, lookup as condition_lookup
 
 
 class MSType(str, Enum):

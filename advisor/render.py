@@ -89,7 +89,7 @@ def table(rec: Recommendation, explain: bool = False) -> str:
     listed = [rec.drug(d) for d in rec.listed]
     others = [d for d in rec.drugs if d.drug not in rec.listed]
     lines.append("Listed:" if listed else "Listed: none of the four infusion drugs")
-    for d in listed + [None] + others:  # type: ignore[list-item]
+    for d in [*listed, None, *others]:
         if d is None:
             lines += ["", "Not listed:" if others else "Not listed: none"]
             continue
@@ -162,7 +162,7 @@ def _md_code(text: str) -> str:
     return visible(text).replace("`", "'")
 
 
-def rule_text(rule) -> str:
+def rule_text(rule: Any) -> str:
     from .kb import Rule
 
     if isinstance(rule, Rule):
@@ -172,7 +172,7 @@ def rule_text(rule) -> str:
     return f"{head}\n{_wrap(rule.text, '  says: ', '        ')}\n{_wrap(f'“{rule.quote}” — {rule.section}', '  ', '   ')}"
 
 
-def drug_text(drug) -> str:
+def drug_text(drug: Any) -> str:
     brand = drug.brand or (drug.brand_note or "no brand named")
     lines = [f"{drug.name} ({brand})" if drug.brand else f"{drug.name} — {brand}"]
     def item(label: str, text: str, quote: str) -> None:

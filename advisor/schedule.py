@@ -125,7 +125,8 @@ def to_ics(drug_name: str, items: list[ScheduledInfusion], reminder: str, id: st
         return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
     def fold(line: str) -> list[str]:  # lines longer than 75 octets are folded
-        out, raw = [], line.encode("utf-8")
+        out: list[str] = []
+        raw = line.encode("utf-8")
         while len(raw) > 75:
             cut = 75 if not out else 74
             while (raw[cut] & 0xC0) == 0x80:  # do not split a UTF-8 character

@@ -31,7 +31,7 @@ from .runner import DUPLICATE_CHECK_LIMIT, run, run_items
 from .summary import Summary
 from .writers import FORMATS, writer_for
 
-__all__ = ["evaluate", "read_paths", "read_items", "run", "run_items", "run_to_file", "RawCase", "JsonlBlock", "ReadOptions",
+__all__ = ["DUPLICATE_CHECK_LIMIT", "evaluate", "read_paths", "read_items", "run", "run_items", "run_to_file", "RawCase", "JsonlBlock", "ReadOptions",
            "CaseOptions", "Summary", "BatchError", "OutputError", "Interrupted", "WorkerFailed", "FORMATS",
            "READERS", "assess", "to_record", "writer_for"]
 
