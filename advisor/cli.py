@@ -197,8 +197,8 @@ def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: s
     for name, value in flags.items():
         if name == "conditions":
             if value:
-                existing = facts.get("conditions", [])
-                facts["conditions"] = [*(existing if isinstance(existing, list) else [existing]), *value]
+                existing = facts.get("conditions", [])  # not a list: left for the facts model to refuse
+                facts["conditions"] = [*existing, *value] if isinstance(existing, list) else existing
         elif value is not None:
             facts[name] = value
     if case_id is not None:
