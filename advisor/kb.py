@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from string import Template
-from typing import Any, Literal, Union
+from typing import Any, Callable, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -88,7 +88,7 @@ class Test(_KB):
     def holds(self, facts: dict[str, Any]) -> bool:
         """Evaluate this test alone (for cache keys, what-ifs and the decision-space check, never for
         a decision: durable-rules decides). ``facts`` holds JSON values, as asserted into the engine."""
-        return _OP_FUNCTIONS[self.op](facts[self.fact], self.value)
+        return bool(_OP_FUNCTIONS[self.op](facts[self.fact], self.value))
 
     def describe(self) -> str:
         """The test as people read it, e.g. ``prior_failures >= 2`` or ``rapidly_worsening == true``."""
@@ -96,7 +96,7 @@ class Test(_KB):
         return f"{self.fact} {self.op} {value}"
 
 
-_OP_FUNCTIONS = {
+_OP_FUNCTIONS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
     "in": lambda left, right: left in right, "not in": lambda left, right: left not in right,
 }

@@ -194,7 +194,7 @@ ALLOWED: dict[str, list[str]] = {
 }
 
 
-def _error_entry(err: dict[str, Any]) -> dict[str, Any]:
+def _error_entry(err: Any) -> dict[str, Any]:
     loc = [str(p) for p in err["loc"]]
     field = ".".join(loc) if loc else "(facts)"
     top = loc[0] if loc else ""

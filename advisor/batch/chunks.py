@@ -242,7 +242,7 @@ class _FastPath:
         record on its own (JSON) reuses the fields that depend on only one of the two."""
         w = self.worker.writer
         if w.field is None:
-            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)  # type: ignore[arg-type]
+            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)
             return w.tail(to_record(self.advisor, "", a))
         fields = self.fields.get(id(decision))
         if fields is None:

@@ -100,7 +100,9 @@ class Pool:
         ctx = mp.get_context(method)
         _setup = (advisor, fmt, options, fast)
         spawn_setup = (advisor.kb, fmt, options, fast) if method == "spawn" else None
-        self.procs, self.tasks, self.results = [], [], []
+        self.procs: list[Any] = []
+        self.tasks: list[Any] = []
+        self.results: list[Any] = []
         try:
             for _ in range(n):
                 task_r, task_w = ctx.Pipe(duplex=False)

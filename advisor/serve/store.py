@@ -200,8 +200,8 @@ class Store:
 
     def count(self, since: str | None = None) -> int:
         with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM decisions" + (" WHERE time >= ?" if since else ""),
-                                      (since,) if since else ()).fetchone()[0]
+            return int(self._conn.execute("SELECT COUNT(*) FROM decisions" + (" WHERE time >= ?" if since else ""),
+                                          (since,) if since else ()).fetchone()[0])
 
     def decisions(self, since: str | None = None) -> Iterator[dict[str, Any]]:
         """Logged decisions from ``since`` (an ISO date or time, UTC) on, oldest first, each with its

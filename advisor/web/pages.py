@@ -294,7 +294,7 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
         return Response(site.assets[name], media_type=ASSETS[name],
                         headers={"Cache-Control": "public, max-age=86400", "ETag": f'"{site.asset_version[name]}"'})
 
-    names = {}
+    names: dict[str, str] = {}
     for d in site.kb.drugs:  # a drug's name or brand, in any case, leads to its page
         for name in (d.id, d.name, d.name.split()[0], d.brand):
             if name:
