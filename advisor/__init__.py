@@ -18,15 +18,18 @@ _EXPORTS = {
     "advise": "api", "default_advisor": "api", "Advisor": "core",
     "PatientFacts": "models", "Recommendation": "models", "Status": "models", "MSType": "models",
     "Severity": "models", "Condition": "models",
-    "InvalidFacts": "errors", "KnowledgeBaseError": "errors",
+    "AdvisorError": "errors", "InvalidFacts": "errors", "KnowledgeBaseError": "errors", "CaseFileError": "errors",
+    "UnknownDrug": "errors", "ScheduleError": "errors",
 }
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
-    from .api import advise, default_advisor
-    from .core import Advisor
-    from .errors import InvalidFacts, KnowledgeBaseError
-    from .models import Condition, MSType, PatientFacts, Recommendation, Severity, Status
+    from .api import advise as advise, default_advisor as default_advisor
+    from .core import Advisor as Advisor
+    from .errors import AdvisorError as AdvisorError, CaseFileError as CaseFileError, InvalidFacts as InvalidFacts
+    from .errors import KnowledgeBaseError as KnowledgeBaseError, ScheduleError as ScheduleError, UnknownDrug as UnknownDrug
+    from .models import Condition as Condition, MSType as MSType, PatientFacts as PatientFacts
+    from .models import Recommendation as Recommendation, Severity as Severity, Status as Status
 
 
 def __getattr__(name: str) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import threading
 
 from .core import Advisor
@@ -21,6 +23,13 @@ def default_advisor() -> Advisor:
     return _default
 
 
-def advise(facts: dict | PatientFacts) -> Recommendation:
-    """Advice for one person's facts (a dict or PatientFacts). Raises :class:`advisor.InvalidFacts`."""
+def advise(facts: dict[str, Any] | PatientFacts) -> Recommendation:
+    """Advice for one person's facts (a dict or PatientFacts), with the packaged knowledge base.
+
+        >>> from advisor import advise
+        >>> rec = advise({"ms_type": "relapsing", "severity": "severe", "prior_failures": 2, "conditions": ["cancer"]})
+        >>> rec.listed, rec.drug("Lemtrada").status.value
+        (('alemtuzumab', 'ocrelizumab', 'natalizumab', 'mitoxantrone'), 'applicable')
+
+    Raises :class:`advisor.InvalidFacts` (an :class:`advisor.AdvisorError`) naming each bad field."""
     return default_advisor().advise(facts)

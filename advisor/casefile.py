@@ -10,16 +10,13 @@ from typing import Any
 
 import yaml
 
-from .errors import InvalidFacts
+from .errors import CaseFileError as CaseFileError, InvalidFacts
 from .models import INT_TEXT, NUMBER_TEXT, int_from_text
 from .text import visible
 
 CASE_KEYS = ("expect",)  # keys a case file may carry beside the facts
 MAX_DEPTH = 20  # a case nests 3 levels (case, expect, status); a file of cases one more
 
-
-class CaseFileError(ValueError):
-    """A case file could not be read or parsed; the message names the file."""
 
 
 class NestingError(yaml.composer.ComposerError):
@@ -47,7 +44,7 @@ class CaseLoader(yaml.SafeLoader):
     * Nesting deeper than MAX_DEPTH is refused, naming the key it is under.
     """
 
-    yaml_implicit_resolvers: dict = {}
+    yaml_implicit_resolvers: dict[str, Any] = {}
     yaml_constructors = {tag: constructor for tag, constructor in yaml.SafeLoader.yaml_constructors.items()
                          if tag in (None, *(_TAG + t for t in ("null", "bool", "int", "float", "str", "seq", "map")))}
 

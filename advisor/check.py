@@ -9,7 +9,7 @@ from typing import Any
 
 from .core import NOTE, Advisor
 from .errors import KnowledgeBaseError
-from .kb import TESTABLE, KnowledgeBase, decision_space, load, value_classes
+from .kb import KnowledgeBase, decision_space, load, value_classes
 from .models import MSType, PatientFacts, Severity
 
 
@@ -38,13 +38,8 @@ class Report:
 def representative_values(kb: KnowledgeBase) -> dict[str, list[Any]]:
     """For each fact the status rules test, one value of each class of its values that the rules'
     tests treat alike (every value of a vocabulary or flag; each threshold and a value inside every
-    interval around them)."""
-    out: dict[str, list[Any]] = {}
-    for fact in TESTABLE:
-        points = [v for r in (*kb.rules, *kb.notes) for t in r.when if t.fact == fact for v in (t.value if isinstance(t.value, list) else [t.value])]
-        if points:
-            out[fact] = value_classes(fact, points)
-    return out
+    interval around them), from the KB's thresholds."""
+    return {fact: value_classes(fact, points) for fact, points in kb.thresholds.items()}
 
 
 def check(rules_dir: str | Path, source: str | Path | None = None, require_approved: bool = False) -> Report:

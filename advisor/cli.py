@@ -11,8 +11,8 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .errors import InvalidFacts, KnowledgeBaseError
-from .text import json_safe, visible
+from .errors import InvalidFacts, KnowledgeBaseError, ScheduleError, UnknownDrug
+from .text import visible
 from .vocabulary import described
 
 EXAMPLES = """
@@ -43,6 +43,44 @@ class UserError(click.ClickException):
             click.echo(visible(line), err=True)
 
 
+class OneLineUsageError(click.UsageError):
+    """Click's usage error as one line on stderr (``ms-advisor: <what> (see '<command> --help')``), exit 2."""
+
+    def show(self, file: Any = None) -> None:
+        where = f" (see '{self.ctx.command_path} --help')" if self.ctx is not None else ""
+        click.echo(f"ms-advisor: {visible(self.format_message())}{where}", err=True)
+
+
+class Command(click.Command):
+    """A command whose usage errors (bad option value, unknown option, missing argument) are one line."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            raise OneLineUsageError(e.format_message(), e.ctx or ctx) from None
+
+
+class Group(click.Group):
+    """A group whose usage errors (an unknown command among them) are one line, and whose commands too."""
+    command_class = Command
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            raise OneLineUsageError(e.format_message(), e.ctx or ctx) from None
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as e:
+            raise OneLineUsageError(e.format_message(), e.ctx or ctx) from None
+
+
+Group.group_class = Group
+
+
 class PathName(click.Path):
     """click.Path that refuses a NUL in the name with a usage error (click's own check raises ValueError)."""
 
@@ -52,7 +90,7 @@ class PathName(click.Path):
         return super().convert(value, param, ctx)
 
 
-class Number(click.ParamType):
+class Number(click.ParamType[Any]):
     """A number as the facts model reads text everywhere: ASCII digits in JSON's grammar (no '١٤٠',
     no '1_0', no '0x2', no 'inf'); ``whole`` takes integers only, ``low``/``high`` bound it."""
 
@@ -83,7 +121,21 @@ def echo(text: str) -> None:
     click.echo(text, color=_colour())
 
 
-def fact_options(f: Callable) -> Callable:
+def width() -> int:
+    """Columns to wrap tables to: $COLUMNS, else the terminal's width, else 100."""
+    import shutil
+
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def emit(obj: Any, fmt: str | None, explain: bool = False) -> None:
+    """Print a library result through the one renderer (``render.emit``)."""
+    from .render import emit as render
+
+    echo(render(obj, fmt or default_format(), width=width(), explain=explain))
+
+
+def fact_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The person's facts as options; each overrides the same fact from --case."""
     options = [
         click.option("--case", "case_file", metavar="FILE", help="Read the facts from a YAML or JSON case file ('-' for stdin); flags override it."),
@@ -92,14 +144,18 @@ def fact_options(f: Callable) -> Callable:
         click.option("--prior-failures", type=Number(whole=True), help="How many other MS medications did not work well (default 0)."),
         click.option("--rapidly-worsening/--not-rapidly-worsening", default=None, help="Whether the MS is rapidly worsening (default: not)."),
         click.option("--mitoxantrone-cumulative-mg-m2", type=Number(whole=False), help="Lifetime mitoxantrone already received, mg/m² (default 0)."),
-        click.option("--condition", "conditions", multiple=True, help="A health condition (repeatable): " + "; ".join(described()) + "."),
+        click.option("--condition", "conditions", multiple=True,
+                     help="A health condition (repeatable; with --case, added to the file's conditions): " + "; ".join(described()) + "."),
+        click.option("--no-condition", "no_conditions", is_flag=True,
+                     help="No health conditions (clears those of --case; --condition adds after it)."),
+        click.option("--id", "case_id", metavar="ID", help="An identifier for the person, shown in every output (overrides the case file's)."),
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
-def rules_dir_option(f: Callable) -> Callable:
+def rules_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--rules-dir", type=PathName(file_okay=False), metavar="DIR",
                         help="Use the knowledge base in DIR instead of the packaged one (validated first).")(f)
 
@@ -117,16 +173,17 @@ def get_advisor(rules_dir: str | None) -> Any:
 
 def drug_id(advisor: Any, name: str) -> str:
     """A drug id from an id, name or brand, matched as the KB keeps them apart (NFKC, case-folded)."""
-    from .kb import name_key
+    from .errors import UnknownDrug
 
-    key = name_key(name)
-    for d in advisor.kb.drugs:
-        if key and key in (name_key(d.id), name_key(d.name), name_key(d.brand or "")):
-            return d.id
-    raise UserError(f"unknown drug '{visible(name)}' (allowed: {', '.join(advisor.kb.drug_ids)})")
+    try:
+        return str(advisor.drug_id(name))
+    except UnknownDrug as e:
+        raise UserError(str(e)) from None
 
 
-def collect_facts(case_file: str | None, **flags: Any) -> dict[str, Any]:
+def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: str | None = None, **flags: Any) -> dict[str, Any]:
+    """The facts of --case, then the flags: each flag overrides its fact, --condition adds to the
+    file's conditions, --no-condition clears them first."""
     from .casefile import CaseFileError, load_case, split_case
 
     facts: dict[str, Any] = {}
@@ -135,16 +192,21 @@ def collect_facts(case_file: str | None, **flags: Any) -> dict[str, Any]:
             facts, _ = split_case(load_case(case_file))
         except CaseFileError as e:
             raise UserError(str(e)) from None
+    if no_conditions:
+        facts["conditions"] = []
     for name, value in flags.items():
         if name == "conditions":
             if value:
-                facts["conditions"] = list(value)
+                existing = facts.get("conditions", [])  # not a list: left for the facts model to refuse
+                facts["conditions"] = [*existing, *value] if isinstance(existing, list) else existing
         elif value is not None:
             facts[name] = value
+    if case_id is not None:
+        facts["id"] = case_id
     return facts
 
 
-def user_errors(f: Callable) -> Callable:
+def user_errors(f: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the library's input errors into exit 2 with the field named, never a traceback."""
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -154,6 +216,8 @@ def user_errors(f: Callable) -> Callable:
             raise UserError(f"invalid facts: {e}") from None
         except KnowledgeBaseError as e:
             raise UserError("invalid knowledge base:", e.lines()) from None
+        except (UnknownDrug, ScheduleError) as e:
+            raise UserError(str(e)) from None
     return wrapper
 
 
@@ -161,19 +225,13 @@ def default_format() -> str:
     return "table" if sys.stdout.isatty() else "json"
 
 
-def show_recommendation(rec: Any, fmt: str | None, explain: bool = False) -> None:
-    from .render import markdown, table
-
-    fmt = fmt or default_format()
-    if fmt == "json":  # the same JSON value, with terminal controls in strings written as \u escapes
-        echo(json_safe(json.dumps(rec.model_dump(mode="json"), indent=2, ensure_ascii=False)))
-    elif fmt == "markdown":
-        echo(markdown(rec))
-    else:
-        echo(table(rec, explain=explain))
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
+                      help="Output format (default: table on a terminal, json otherwise).")
+TEXT_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
+                           help="Output format.")
 
 
-@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="ms-advisor")
 def main() -> None:
     """Which MS infusion drugs (alemtuzumab, natalizumab, mitoxantrone, ocrelizumab) a
@@ -184,13 +242,13 @@ def main() -> None:
 
 @main.command(epilog=EXAMPLES)
 @fact_options
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), help="Output format (default: table on a terminal, json otherwise).")
+@FORMAT
 @click.option("--explain", is_flag=True, help="Show every reason's quote and section.")
 @rules_dir_option
 @user_errors
 def advise(case_file: str | None, fmt: str | None, explain: bool, rules_dir: str | None, **flags: Any) -> None:
     """Advise on the four infusion drugs for one person's facts."""
-    show_recommendation(get_advisor(rules_dir).advise(collect_facts(case_file, **flags)), fmt, explain)
+    emit(get_advisor(rules_dir).advise(collect_facts(case_file, **flags)), fmt, explain)
 
 
 @main.command(epilog="""
@@ -201,16 +259,12 @@ Examples:
 """)
 @click.argument("drug")
 @fact_options
+@TEXT_FORMAT
 @rules_dir_option
 @user_errors
-def explain(drug: str, case_file: str | None, rules_dir: str | None, **flags: Any) -> None:
+def explain(drug: str, case_file: str | None, fmt: str | None, rules_dir: str | None, **flags: Any) -> None:
     """The full how / why-not chain for one DRUG: rules that fired and did not, quotes, cautions, what-ifs."""
-    from .render import explain_drug
-
-    advisor = get_advisor(rules_dir)
-    drug = drug_id(advisor, drug)
-    rec = advisor.advise(collect_facts(case_file, **flags))
-    echo(explain_drug(advisor, rec, drug))
+    emit(get_advisor(rules_dir).explain(collect_facts(case_file, **flags), drug), fmt)
 
 
 @main.command(epilog="""
@@ -225,14 +279,8 @@ Examples:
 @user_errors
 def drugs(drug: str | None, fmt: str, rules_dir: str | None) -> None:
     """What the document says of each drug (or of DRUG): brand, how it works, schedule, side effects."""
-    from .render import drug_text
-
     advisor = get_advisor(rules_dir)
-    chosen = [advisor.kb.drug(drug_id(advisor, drug))] if drug else list(advisor.kb.drugs)
-    if fmt == "json":
-        echo(json.dumps([d.model_dump(mode="json") for d in chosen], indent=2, ensure_ascii=False))
-    else:
-        echo("\n\n".join(drug_text(d) for d in chosen))
+    emit([advisor.kb.drug(drug_id(advisor, drug))] if drug else list(advisor.kb.drugs), fmt)
 
 
 @main.command(epilog="""
@@ -246,15 +294,8 @@ Examples:
 @user_errors
 def rules(fmt: str, rules_dir: str | None) -> None:
     """Every rule of the knowledge base: id, drug, tests, conclusion and quote."""
-    from .render import rule_text
-
     kb = get_advisor(rules_dir).kb
-    if fmt == "json":
-        items = [{"kind": "status", **r.model_dump(mode="json")} for r in kb.rules]
-        items += [{"kind": "caution", **c.model_dump(mode="json")} for c in kb.cautions]
-        echo(json.dumps(items, indent=2, ensure_ascii=False))
-    else:
-        echo("\n\n".join(rule_text(r) for r in (*kb.rules, *kb.cautions)))
+    emit([*kb.rules, *kb.cautions], fmt)
 
 
 @main.group()
@@ -290,7 +331,8 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
     if not report.ok:
         click.echo(f"{len(report.problems)} problem(s) found", err=True)
         sys.exit(1)
-    echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; no text claims more than its quote; "
+    echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; "
+         "no text claims more than its quote; "
          f"every rule fires; exactly one status per drug in all {report.combinations} combinations of tested fact values "
          "(one value for each class of values the rules tell apart)")
 
@@ -306,11 +348,7 @@ Examples:
 @user_errors
 def kb_info(fmt: str, rules_dir: str | None) -> None:
     """Which knowledge base this is: name, version, SHA-256 of its files and source, and what it holds."""
-    kb = get_advisor(rules_dir).kb
-    info = {**kb.identity, "directory": kb.directory, "source": kb.header.source_title, "drugs": list(kb.drug_ids),
-            "status_rules": len(kb.rules), "caution_rules": len(kb.cautions), "notes": len(kb.notes)}
-    echo(json.dumps(info, indent=2, ensure_ascii=False) if fmt == "json"
-         else "\n".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in info.items()))
+    emit(get_advisor(rules_dir).kb.info(), fmt)
 
 
 @kb.command("diff", epilog="""
@@ -390,11 +428,13 @@ Examples:
 """)
 @click.argument("which", type=click.Choice(["facts", "recommendation"]), default="facts")
 def schema(which: str) -> None:
-    """The JSON Schema of the facts (input) or of the recommendation (output)."""
-    from .models import PatientFacts, Recommendation
+    """The JSON Schema of a case file (facts with their aliases, id, expect: what ms-advisor accepts) or of
+    the recommendation (output)."""
+    from .api import default_advisor
+    from .schema import facts_schema, recommendation_schema
 
-    model = PatientFacts if which == "facts" else Recommendation
-    echo(json.dumps(model.model_json_schema(mode="validation" if which == "facts" else "serialization"), indent=2, ensure_ascii=False))
+    schema = facts_schema(default_advisor().drug_ids) if which == "facts" else recommendation_schema()
+    echo(json.dumps(schema, indent=2, ensure_ascii=False))
 
 
 @main.command(epilog="""
@@ -403,38 +443,31 @@ Examples:
   ms-advisor interview
   printf 'spms\\nsevere\\n1\\nn\\n0\\n\\n' | ms-advisor interview --format json
 """)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), help="Output format (default: table on a terminal, json otherwise).")
+@FORMAT
+@click.option("--save", "save_file", type=PathName(dir_okay=False), metavar="FILE",
+              help="Also write the answers as a case file (YAML; JSON if FILE ends in .json) for --case and batch.")
 @rules_dir_option
 @user_errors
-def interview(fmt: str | None, rules_dir: str | None) -> None:
-    """Ask for each fact in turn, with the allowed choices, then print the advice."""
-    from .models import MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, Severity
-    from .vocabulary import lookup
+def interview(fmt: str | None, save_file: str | None, rules_dir: str | None) -> None:
+    """Ask for each fact in turn, with the allowed choices, then print the advice. End of input before
+    every question is answered: exit 2."""
+    from .interview import ask_facts, case_file_text
 
     advisor = get_advisor(rules_dir)
-    err = {"err": True}
-    facts: dict[str, Any] = {
-        "ms_type": click.prompt("MS type", type=click.Choice(sorted(MS_TYPE_ALIASES), case_sensitive=False), **err),
-        "severity": click.prompt("Severity", type=click.Choice([s.value for s in Severity], case_sensitive=False), **err),
-        "prior_failures": click.prompt("Other MS medications that did not work well", type=Number(whole=True, low=0, high=MAX_PRIOR_FAILURES), default=0, **err),
-        "rapidly_worsening": click.confirm("Is the MS rapidly worsening?", default=False, **err),
-        "mitoxantrone_cumulative_mg_m2": click.prompt("Mitoxantrone already received (mg/m²)", type=Number(whole=False, low=0, high=MAX_DOSE_MG_M2), default=0.0, **err),
-    }
-    click.echo("Conditions:\n" + "\n".join(f"  {line}" for line in described()), err=True)
-    while True:
-        raw = click.prompt("Conditions, separated by commas (empty for none)", default="", show_default=False, **err)
-        items = [c.strip().lower() for c in raw.split(",") if c.strip()]
-        unknown = []
-        for c in items:
-            try:
-                lookup(c)
-            except ValueError:
-                unknown.append(c)
-        if not unknown:
-            break
-        click.echo(f"Error: unknown condition(s): {visible(', '.join(unknown))}", err=True)
-    facts["conditions"] = items
-    show_recommendation(advisor.advise(facts), fmt)
+    try:
+        facts = ask_facts()
+    except click.Abort:
+        raise UserError("interview: input ended before every question was answered; nothing advised") from None
+    rec = advisor.advise(facts)
+    if save_file is not None:
+        from .atomic import WriteError, write_atomically
+
+        try:
+            write_atomically(save_file, case_file_text(rec.facts, save_file).encode("utf-8"))
+        except WriteError as e:
+            raise UserError(f"--save: {save_file}: {e}") from None
+        click.echo(f"Saved the answers to {visible(save_file)}", err=True)
+    emit(rec, fmt)
 
 
 @main.command(epilog="""
@@ -445,64 +478,32 @@ Examples:
 """)
 @click.argument("drug")
 @click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="Date of the first infusion (YYYY-MM-DD).")
-@click.option("--count", type=click.IntRange(1, 1000), help="How many infusions to list (default: all of a finite schedule, else 10); never past the end of a finite course.")
+@click.option("--count", type=click.IntRange(1, 1000),
+              help="How many infusions to list (default: all of a finite schedule, else 10); never past the end of a finite course.")
 @click.option("--mitoxantrone-cumulative-mg-m2", "received", type=Number(whole=False, low=0),
               help="Lifetime mitoxantrone already received, mg/m²: says how much of the lifetime maximum remains.")
 @click.option("--ics", "ics_file", type=PathName(dir_okay=False), help="Also write the dates to an iCalendar file.")
+@click.option("--id", "case_id", metavar="ID", help="An identifier for the person: shown, and in each calendar event's UID.")
+@TEXT_FORMAT
 @rules_dir_option
 @user_errors
-def schedule(drug: str, start: Any, count: int | None, received: float | None, ics_file: str | None, rules_dir: str | None) -> None:
-    """The infusion dates the article's dosing gives for DRUG, from --start."""
-    import itertools
-    import math
+def schedule(drug: str, start: Any, count: int | None, received: float | None, ics_file: str | None, case_id: str | None,
+             fmt: str | None, rules_dir: str | None) -> None:
+    """The infusion dates the article's dosing gives for DRUG, from --start (weekend dates marked)."""
+    from .schedule import ics_of, plan
 
-    from .explain import remaining_text, schedule_of
-    from .schedule import course_end, infusions, is_finite, to_ics
-
-    advisor = get_advisor(rules_dir)
-    d = advisor.kb.drug(drug_id(advisor, drug))
-    sched = schedule_of(d)
-    if received is not None and not math.isfinite(received):
-        raise UserError("--mitoxantrone-cumulative-mg-m2: must be a finite number of at least 0")
-    if received is not None and sched.lifetime_max_mg_m2 is None:
-        raise UserError(f"--mitoxantrone-cumulative-mg-m2: {d.name} has no lifetime maximum dose in the article")
-    limit = count if count is not None else (None if is_finite(sched) else 10)
-    if received is not None and sched.lifetime_max_mg_m2 is not None and received >= sched.lifetime_max_mg_m2:
-        limit = 0  # the lifetime maximum is reached: no further infusion to date
-    notes = {n.id: n for n in advisor.kb.notes}
-    reminder = notes["infusion_reaction_window"].text if "infusion_reaction_window" in notes else ""
-    description = "\n\n".join(t for t in (reminder, sched.note, advisor.kb.header.disclaimer) if t)
-    try:
-        items = list(itertools.islice(infusions(sched, start.date()), limit))
-        end = course_end(sched, start.date())
-        ics = to_ics(d.name, items, description).encode("utf-8") if ics_file else b""  # complete before any file is touched
-    except (OverflowError, ValueError):  # a date past the year 9999
-        raise UserError(f"--start {start:%Y-%m-%d}: the schedule runs past the year 9999 (the last date a calendar here can hold); "
-                        "give an earlier --start or a smaller --count") from None
-    lines = [f"{d.name}: {sched.text}", f"“{sched.quote}”", ""]
-    lines += [f"{i:>3}. {item.date.isoformat()} ({item.date:%a})  {item.phase}" + (f", {item.dose_mg:g} mg" if item.dose_mg else "")
-              for i, item in enumerate(items, 1)]
-    if not is_finite(sched) and count is None:
-        lines.append(f"     ... and on, every {sched.phases[-1].every.n} {sched.phases[-1].every.unit} (use --count for more)")
-    elif end is not None and items:
-        lines.append(f"     The course ends by {end:%Y-%m-%d}: no infusion is listed after it, whatever --count says.")
-    lines.append("")
-    if sched.note:
-        lines.append(f"Note: {sched.note}")
-    if received is not None and sched.lifetime_max_mg_m2 is not None:
-        lines.append(f"Lifetime maximum: {remaining_text(received, sched.lifetime_max_mg_m2)[1]}")
-    if reminder:
-        lines.append(f"Reminder: {reminder}")
-    lines.append(advisor.kb.header.disclaimer)
+    result = plan(get_advisor(rules_dir), drug, start.date(), count, received, case_id)
     if ics_file is not None:
         from .atomic import WriteError, write_atomically
 
+        ics = ics_of(result).encode("utf-8")  # complete before any file is touched
         try:
             write_atomically(ics_file, ics)  # never truncates the old file before the new one is whole
         except WriteError as e:
             raise UserError(f"--ics: {ics_file}: {e}") from None
-        lines.append(f"Wrote {len(items)} infusion(s) to {visible(ics_file)}")
-    echo("\n".join(lines))
+    emit(result, fmt)
+    if ics_file is not None:
+        click.echo(f"Wrote {len(result.infusions)} infusion(s) to {visible(ics_file)}", err=True)
 
 
 @main.command(epilog="""
@@ -516,14 +517,18 @@ Examples:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--out", "out_path", required=True, metavar="FILE", help="Where to write the records ('-' for stdout).")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "json"]), default="jsonl", show_default=True)
-@click.option("--input-format", type=click.Choice(["jsonl", "csv", "json", "yaml"]), help="Format of stdin and of files with an unknown suffix (default for stdin: jsonl).")
+@click.option("--input-format", type=click.Choice(["jsonl", "csv", "json", "yaml"]),
+              help="Format of stdin and of files with an unknown suffix (default for stdin: jsonl).")
 @click.option("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed among comma, semicolon and tab; 'tab' for a tab).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of CSV, JSON and YAML inputs (a UTF-8 byte-order mark is read).")
-@click.option("--extra", type=click.Choice(["error", "ignore", "keep"]), default="error", show_default=True, help="Unknown fields or columns: name them in the case's error, drop them, or keep them in the record under 'input'.")
-@click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD", help="Rename an input field or column (repeatable), e.g. --map patient_id=id.")
+@click.option("--extra", type=click.Choice(["error", "ignore", "keep"]), default="error", show_default=True,
+              help="Unknown fields or columns: name them in the case's error, drop them, or keep them in the record under 'input'.")
+@click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD",
+              help="Rename an input field or column (repeatable), e.g. --map patient_id=id.")
 @click.option("--echo-facts", is_flag=True, help="Put the validated facts in each record.")
 @click.option("--summary-json", metavar="FILE", help="Also write the summary as JSON to FILE.")
-@click.option("--duplicate-check-limit", type=click.IntRange(0), default=None, metavar="N", help="Distinct ids remembered to flag repeated ids (about 70 bytes each; default 5,000,000; 0: no check).")
+@click.option("--duplicate-check-limit", type=click.IntRange(0), default=None, metavar="N",
+              help="Distinct ids remembered to flag repeated ids (about 70 bytes each; default 5,000,000; 0: no check).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: the number of cores).")
 @click.option("--full", is_flag=True, help="Put the whole Recommendation in each record.")
 @rules_dir_option

@@ -1,6 +1,6 @@
 """The Advisor: a validated knowledge base, its compiled rulesets, and the decisions they give.
 
-Flow: rules/ --kb.load--> KnowledgeBase --engine--> Engine(s) --decide--> Decision --explain--> Recommendation.
+Flow: rules/ --kb.load--> KnowledgeBase --engine--> Engine(s) --decide--> Decision --recommend--> Recommendation.
 Decisions are memoized on the truth values of exactly the tests the KB's rules make (derived from the
 KB), so the answer is always the engine's: two fact sets with the same key fire the same rules.
 """
@@ -8,44 +8,32 @@ KB), so the answer is always the engine's: two fact sets with the same key fire 
 from __future__ import annotations
 
 import bisect
+import json
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from . import kb as kb_module
 from .engine import Engine, compile_caution, compile_rule
-from .errors import KnowledgeBaseError
-from .kb import KnowledgeBase, Test, TESTABLE
-from .models import Condition, MSType, ONLY_INCREASES, PatientFacts, Recommendation, Severity, Status
+from .decision import LISTED, Change, Decision
+from .errors import KnowledgeBaseError, UnknownDrug
+from .text import name_key
+from .kb import TESTABLE, KnowledgeBase, NoteItem, Rule, Test
+from .models import Condition, Explanation, MSType, ONLY_INCREASES, PatientFacts, Recommendation, RuleMiss, Severity, Status
 
-LISTED = (Status.applicable, Status.consider)
 NOTE = "note:"  # engine ids of conditional notes (a KB id never holds a colon)
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What the status rules concluded for one set of facts: a status per drug, the rules that fired,
-    the listed drugs (applicable, then consider, each in the KB's drug order), and the ids of the
-    conditional notes (``when``) whose tests hold."""
-    status: dict[str, Status]
-    fired: tuple[str, ...]
-    listed: tuple[str, ...]
-    notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Change:
-    """A single-fact change that would list a drug that is not listed."""
-    drug: str
-    field: str
-    value: Any
-    status: Status
-
-
 class Advisor:
-    """Advice from one knowledge base. Thread-safe; reuse one instance (building it compiles the KB)."""
+    """Advice from one knowledge base. Thread-safe; reuse one instance (building it compiles the KB).
+
+        >>> from advisor import Advisor
+        >>> advisor = Advisor()                      # the packaged KB; Advisor("my-rules") for another
+        >>> advisor.advise({"ms_type": "spms", "severity": "severe", "rapidly_worsening": True}).listed
+        ('mitoxantrone', 'natalizumab')
+
+    Raises :class:`advisor.KnowledgeBaseError` when the knowledge base is invalid."""
 
     def __init__(self, rules_dir: str | Path | None = None, *, kb: KnowledgeBase | None = None, cache: bool = True):
         if kb is None:
@@ -60,8 +48,9 @@ class Advisor:
                                                 **{i: compile_rule(n) for i, n in self._conditional_notes.items()}})
         self._caution_engine = Engine("cautions", {c.id: compile_caution(c) for c in self.kb.cautions})
         # Every distinct test the status rules make: their truth values are the memo key.
-        unique: dict[tuple, Test] = {}
-        for rule in (*self.kb.rules, *self._conditional_notes.values()):
+        unique: dict[tuple[Any, ...], Test] = {}
+        tested: list[Rule | NoteItem] = [*self.kb.rules, *self._conditional_notes.values()]
+        for rule in tested:
             for test in rule.when:
                 unique.setdefault((test.fact, test.op, repr(test.value)), test)
         self.tests: tuple[Test, ...] = tuple(unique.values())
@@ -69,16 +58,13 @@ class Advisor:
         self.drug_ids = self.kb.drug_ids
         # Numbers are keyed by where they fall among the thresholds the KB compares them with: every
         # <, <=, >, >=, ==, in test on a number has the same truth value for values in the same place.
-        self._thresholds: dict[str, tuple[list[float], frozenset[float]]] = {}
-        for fact in self.tested_facts:
-            if TESTABLE[fact] in (int, float):
-                points = sorted({v for t in self.tests if t.fact == fact for v in (t.value if isinstance(t.value, list) else [t.value])})
-                self._thresholds[fact] = (points, frozenset(points))
+        self._thresholds: dict[str, tuple[list[float], frozenset[float]]] = {
+            fact: (points, frozenset(points)) for fact, points in self.kb.thresholds.items() if TESTABLE[fact] in (int, float)}
         self._tests_on = {fact: [t for t in self.tests if t.fact == fact] for fact in self.tested_facts}
-        self._classes: dict[tuple, tuple[bool, ...]] = {}
+        self._classes: dict[tuple[Any, ...], tuple[bool, ...]] = {}
         self.caching = cache
-        self._views: tuple | None = None  # schedules and notes: built from the KB on first advise()
-        self._decisions: dict[tuple, Decision] = {}
+        self._views: tuple[Any, ...] | None = None  # schedules and notes: built from the KB on first advise()
+        self._decisions: dict[tuple[Any, ...], Decision] = {}
         self._cautions: dict[tuple[Condition, ...], tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
@@ -88,7 +74,7 @@ class Advisor:
         """The fact asserted into the status ruleset: the tested fields only, as JSON values."""
         return {name: _json_value(getattr(facts, name)) for name in self.tested_facts}
 
-    def decision_key(self, facts: PatientFacts) -> tuple:
+    def decision_key(self, facts: PatientFacts) -> tuple[Any, ...]:
         """The memo key: the truth value of every test the status rules make, grouped by fact. Each
         fact's part is memoized by the value's class: the value itself for vocabularies and flags, and
         for numbers its place among the KB's thresholds (which interval, whether it equals one), since
@@ -100,7 +86,7 @@ class Advisor:
         (a validated value of that fact). Equal parts for every fact mean the same decision."""
         if name in self._thresholds:
             points, exact = self._thresholds[name]
-            cls = (name, bisect.bisect_left(points, value), value in exact)
+            cls: tuple[Any, ...] = (name, bisect.bisect_left(points, value), value in exact)
         else:
             cls = (name, value)
         part = self._classes.get(cls)
@@ -182,14 +168,12 @@ class Advisor:
         if kind in (MSType, Severity):
             return [v for v in kind if v != current]
         points: set[Any] = set()
-        for t in self.tests:
-            if t.fact == field:
-                for v in (t.value if isinstance(t.value, list) else [t.value]):
-                    points.update({v, v + 1} if kind is int else {v})
-                    if kind is int and v - 1 >= 0:
-                        points.add(v - 1)
-                    if kind is float:
-                        points.update({max(v - 0.1, 0.0), v + 0.1})
+        for v in self._thresholds[field][0]:
+            points.update({v, v + 1} if kind is int else {v})
+            if kind is int and v - 1 >= 0:
+                points.add(v - 1)
+            if kind is float:
+                points.update({max(v - 0.1, 0.0), v + 0.1})
         if field in ONLY_INCREASES:
             points = {p for p in points if p > current}
         return sorted(kind(p) for p in points if p != current and p >= 0)
@@ -217,9 +201,9 @@ class Advisor:
 
     # --- the recommendation -----------------------------------------------------------------------
 
-    def advise(self, facts: dict | PatientFacts) -> Recommendation:
+    def advise(self, facts: dict[str, Any] | PatientFacts) -> Recommendation:
         """Validate ``facts`` (raising InvalidFacts) and return the explained recommendation."""
-        from .explain import notes_of, recommendation, schedule_of
+        from .recommend import notes_of, recommendation, schedule_of
 
         parsed = PatientFacts.parse(facts)
         decision = self.decide(parsed)
@@ -228,6 +212,37 @@ class Advisor:
         schedules, notes = self._views
         return recommendation(self.kb, parsed, decision, self.caution_rules(parsed), self.changes(parsed, decision),
                               schedules, notes)
+
+
+    def drug_id(self, name: str) -> str:
+        """A drug's id from its id, name or brand, in any case; :class:`advisor.UnknownDrug` otherwise."""
+        key = name_key(name)
+        for d in self.kb.drugs:
+            if key and key in (name_key(d.id), name_key(d.name), name_key(d.brand or "")):
+                return d.id
+        raise UnknownDrug(name, self.kb.drug_ids)
+
+    def not_fired(self, facts: PatientFacts, drug: str) -> tuple[RuleMiss, ...]:
+        """The status rules of ``drug`` that did not fire for ``facts``, each with the tests that failed."""
+        values = self.engine_fact(facts)
+        fired = set(self.decide(facts).fired)
+        return tuple(RuleMiss(rule=rule.id, status=rule.status,
+                              failed=tuple(f"needs {t.describe()}, is {json.dumps(values[t.fact])}"
+                                           for t in rule.when if not t.holds(values)))
+                     for rule in self.kb.rules if rule.drug == drug and rule.id not in fired)
+
+    def explain(self, facts: dict[str, Any] | PatientFacts, drug: str) -> Explanation:
+        """How (or why not) ``drug`` (id, name or brand) got its status for ``facts``: the recommendation
+        and every rule of the drug that did not fire, with why. Raises InvalidFacts or UnknownDrug.
+
+            >>> from advisor import default_advisor
+            >>> e = default_advisor().explain({"ms_type": "spms", "severity": "mild", "prior_failures": 1}, "alemtuzumab")
+            >>> [(m.rule, m.failed) for m in e.not_fired]
+            [('alemtuzumab.two_or_more_failures', ('needs prior_failures >= 2, is 1',))]
+        """
+        drug_id = self.drug_id(drug)
+        rec = self.advise(facts)
+        return Explanation(recommendation=rec, drug=drug_id, not_fired=self.not_fired(rec.facts, drug_id))
 
 
 def _json_value(value: Any) -> Any:

@@ -48,7 +48,10 @@ def export(advisor: Advisor) -> str:
     """The DMN 1.3 XML text of ``advisor``'s knowledge base."""
     ET.register_namespace("", NS)
     kb = advisor.kb
-    q = lambda tag: f"{{{NS}}}{tag}"  # noqa: E731
+
+    def q(tag: str) -> str:
+        return f"{{{NS}}}{tag}"
+
     root = ET.Element(q("definitions"), {"id": "ms_infusion_advisor", "name": f"{kb.header.name} {kb.header.version}",
                                          "namespace": f"urn:ms-infusion-advisor:kb:{kb.sha256}"})
     for drug in kb.drugs:

@@ -57,7 +57,7 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any, NoReturn
 
-from .kb import Rule, CautionRule, Test
+from .kb import CautionRule, NoteItem, Rule, Test
 
 LAZY_BINDING = sys.version_info >= (3, 13)  # durable's extension references a symbol 3.13 removed
 _EPOCH = datetime.datetime(1970, 1, 1)  # what durable computes as datetime.utcfromtimestamp(0)
@@ -160,14 +160,14 @@ def _engine_value(value: Any) -> Any:
     return value
 
 
-def _engine_antecedent(antecedent: dict) -> dict:
+def _engine_antecedent(antecedent: dict[str, Any]) -> dict[str, Any]:
     """A rule's antecedent with the numbers of its conditions (``all``/``any`` lists) as ordered ints;
     durable's options beside them (``pri``, ``count``...) stay as they are."""
     return {key: ([_engine_value(c) for c in value] if key in ("all", "any") else value)
             for key, value in antecedent.items()}
 
 
-def compile_test(test: Test) -> dict:
+def compile_test(test: Test) -> dict[str, Any]:
     """One KB test as a durable-rules expression."""
     f, v = test.fact, test.value
     simple = {"==": lambda x: {f: x}, "!=": lambda x: {"$neq": {f: x}}, "<": lambda x: {"$lt": {f: x}},
@@ -181,13 +181,13 @@ def compile_test(test: Test) -> dict:
     return {"$and": [{"$neq": {f: x}} for x in v]} if len(v) > 1 else {"$neq": {f: v[0]}}
 
 
-def compile_rule(rule: Rule) -> dict:
+def compile_rule(rule: Rule | NoteItem) -> dict[str, Any]:
     """A status rule: all its tests on the one asserted fact ``m``."""
     tests = [compile_test(t) for t in rule.when]
     return {"all": [{"m": tests[0] if len(tests) == 1 else {"$and": tests}}]}
 
 
-def compile_caution(rule: CautionRule) -> dict:
+def compile_caution(rule: CautionRule) -> dict[str, Any]:
     """A caution rule: fires for the fact ``{"condition": <its condition>}``."""
     return {"all": [{"m": {"condition": rule.condition.value}}]}
 
@@ -195,7 +195,7 @@ def compile_caution(rule: CautionRule) -> dict:
 class Engine:
     """A compiled ruleset. ``evaluate(fact)`` returns the ids of the rules that fired, in rule order."""
 
-    def __init__(self, name: str, rules: Mapping[str, dict]):
+    def __init__(self, name: str, rules: Mapping[str, dict[str, Any]]):
         self.name = f"{name}_{next(_NAMES)}"
         self.rule_ids = tuple(rules)
         self._order = {rule_id: i for i, rule_id in enumerate(self.rule_ids)}

@@ -1,11 +1,31 @@
-"""The two exceptions a user of the library can get for bad input."""
+"""Every error the library raises for bad input derives from :class:`AdvisorError`.
+
+    >>> from advisor import advise, AdvisorError
+    >>> try:
+    ...     advise({"ms_type": "cis"})
+    ... except AdvisorError as e:
+    ...     print(type(e).__name__)
+    InvalidFacts
+
+Which call raises which: ``advise()``/``Advisor.advise()`` raise :class:`InvalidFacts`; ``Advisor()`` and
+``kb.load()`` raise :class:`KnowledgeBaseError`; ``casefile.load_case()`` and ``read_paths()`` raise
+:class:`CaseFileError`; ``Recommendation.drug()`` and ``Advisor.explain()`` raise :class:`UnknownDrug`
+(a ``KeyError``); ``schedule.plan()`` raises :class:`ScheduleError`; the batch runner raises
+``advisor.batch.BatchError``. Each message is one line (``KnowledgeBaseError``: one per problem).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from .text import visible
 
 
-class InvalidFacts(ValueError):
+class AdvisorError(Exception):
+    """The base of every error the library raises for bad input (facts, files, knowledge bases, names)."""
+
+
+class InvalidFacts(AdvisorError, ValueError):
     """A person's facts were refused. ``errors`` holds one entry per offending field.
 
     Each entry is a dict with ``field`` (dotted path, e.g. ``conditions.1``), ``message`` and, where the
@@ -13,22 +33,22 @@ class InvalidFacts(ValueError):
     The message is one line, with any control character of the input shown escaped.
     """
 
-    def __init__(self, errors: list[dict]):
+    def __init__(self, errors: list[dict[str, Any]]):
         self.errors = errors
         super().__init__("; ".join(_describe(e) for e in errors) or "invalid facts")
 
-    def __reduce__(self) -> tuple:  # pickles (batch workers send it to the main process)
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (batch workers send it to the main process)
         return (type(self), (self.errors,))
 
 
-def _describe(error: dict) -> str:
+def _describe(error: dict[str, Any]) -> str:
     text = f"{visible(error['field']) or repr(error['field'])}: {visible(error['message'])}"
     if error.get("allowed"):
         text += f" (allowed: {visible(', '.join(map(str, error['allowed'])))})"
     return text
 
 
-class KnowledgeBaseError(ValueError):
+class KnowledgeBaseError(AdvisorError, ValueError):
     """A knowledge base directory failed validation. ``problems`` lists (file, item id, message)."""
 
     def __init__(self, problems: list[tuple[str, str, str]]):
@@ -39,5 +59,35 @@ class KnowledgeBaseError(ValueError):
         """One line per problem, control characters shown escaped."""
         return [visible(f"{f}: {i}: {m}" if i else f"{f}: {m}") for f, i, m in self.problems]
 
-    def __reduce__(self) -> tuple:  # pickles (batch workers send it to the main process)
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (batch workers send it to the main process)
         return (type(self), (self.problems,))
+
+
+class CaseFileError(AdvisorError, ValueError):
+    """A case file could not be read or parsed; the message names the file."""
+
+
+class ScheduleError(AdvisorError, ValueError):
+    """A schedule cannot be dated as asked (a date past 9999, a dose the drug has no maximum for)."""
+
+
+class UnknownDrug(AdvisorError, KeyError):
+    """A drug name that is none of the knowledge base's drugs (by id, name or brand, in any case).
+    ``name`` is the name given, ``allowed`` the drug ids; the message lists them.
+
+        >>> from advisor import advise
+        >>> advise({"ms_type": "ppms", "severity": "mild"}).drug("aspirin")
+        Traceback (most recent call last):
+        ...
+        advisor.errors.UnknownDrug: unknown drug 'aspirin' (allowed: alemtuzumab, natalizumab, mitoxantrone, ocrelizumab)
+    """
+
+    def __init__(self, name: str, allowed: tuple[str, ...] | list[str]):
+        self.name, self.allowed = name, tuple(allowed)
+        super().__init__(name, self.allowed)
+
+    def __str__(self) -> str:  # KeyError would show the repr of its argument
+        return f"unknown drug '{visible(self.name)}' (allowed: {', '.join(self.allowed)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.name, self.allowed))

@@ -14,12 +14,11 @@ import os
 import re
 import stat
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from string import Template
-from typing import Any, Literal, Union
+from typing import Any, Callable, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -27,7 +26,7 @@ from .claims import overstatement, unused_allowances
 from .errors import KnowledgeBaseError
 from .vocabulary import ConditionItem, packaged_directory, vocabulary_problems
 from .models import MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MSType, Condition, Interval, PatientFacts, Phase, Severity, Status
-from .text import has_unsafe, visible
+from .text import has_unsafe, name_key, visible
 
 FILES = ("kb.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
 ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
@@ -90,10 +89,15 @@ class Test(_KB):
     def holds(self, facts: dict[str, Any]) -> bool:
         """Evaluate this test alone (for cache keys, what-ifs and the decision-space check, never for
         a decision: durable-rules decides). ``facts`` holds JSON values, as asserted into the engine."""
-        return _OP_FUNCTIONS[self.op](facts[self.fact], self.value)
+        return bool(_OP_FUNCTIONS[self.op](facts[self.fact], self.value))
+
+    def describe(self) -> str:
+        """The test as people read it, e.g. ``prior_failures >= 2`` or ``rapidly_worsening == true``."""
+        value = str(self.value).lower() if isinstance(self.value, bool) else self.value
+        return f"{self.fact} {self.op} {value}"
 
 
-_OP_FUNCTIONS = {
+_OP_FUNCTIONS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
     "in": lambda left, right: left in right, "not in": lambda left, right: left not in right,
 }
@@ -185,7 +189,8 @@ class DrugSchedule(_KB):
     @model_validator(mode="after")
     def _lifetime(self) -> "DrugSchedule":
         if self.received_fact is not None and (self.received_fact not in TESTABLE or TESTABLE[self.received_fact] is not float):
-            raise ValueError(f"received_fact '{self.received_fact}' must be a numeric fact ({', '.join(f for f, k in TESTABLE.items() if k is float)})")
+            numeric = ", ".join(f for f, k in TESTABLE.items() if k is float)
+            raise ValueError(f"received_fact '{self.received_fact}' must be a numeric fact ({numeric})")
         if (self.received_fact is None) != (self.lifetime_max_mg_m2 is None):
             raise ValueError("lifetime_max_mg_m2 and received_fact go together")
         return self
@@ -228,6 +233,21 @@ class KnowledgeBase(_KB):
         self._index.update({d.id: d for d in self.drugs})
         self._index.update({r.id: r for r in (*self.rules, *self.cautions)})
 
+    @property
+    def thresholds(self) -> dict[str, list[Any]]:
+        """For each fact the status rules and conditional notes test, the values they compare it with
+        (numbers sorted): the one place the KB's thresholds are derived (the memo key, the what-ifs,
+        ``kb check``, the decision table and ``kb diff`` all read them here)."""
+        found = self._index.get("\x00thresholds")
+        if found is None:
+            found = self._index["\x00thresholds"] = thresholds_of((*self.rules, *self.notes))
+        return dict(found)
+
+    def info(self) -> dict[str, Any]:
+        """Which knowledge base this is: name, version, SHA-256s, directory, source, and what it holds."""
+        return {**self.identity, "directory": self.directory, "source": self.header.source_title, "drugs": list(self.drug_ids),
+                "status_rules": len(self.rules), "caution_rules": len(self.cautions), "notes": len(self.notes)}
+
     def drug(self, drug_id: str) -> Drug:
         item = self._index.get(drug_id)
         if not isinstance(item, Drug):
@@ -266,7 +286,7 @@ def fingerprint(files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def _kb_files(root: Path, source: Path | None, problems: list) -> dict[str, bytes]:
+def _kb_files(root: Path, source: Path | None, problems: list[Any]) -> dict[str, bytes]:
     """The files a fingerprint covers: every TOML file of the directory and the source text, read as
     every KB file is (regular files inside the directory, within the size limit)."""
     files: dict[str, bytes] = {}
@@ -350,7 +370,7 @@ def quote_problem(quote: str, section: str, source: str) -> str | None:
 
 # --- loading ---------------------------------------------------------------------------------------
 
-def _read_toml(path: Path, problems: list) -> dict:
+def _read_toml(path: Path, problems: list[Any]) -> dict[str, Any]:
     data = read_kb_file(path, path.parent, path.name, problems)
     if data is None:
         return {}
@@ -369,7 +389,7 @@ def _read_toml(path: Path, problems: list) -> dict:
     return raw if not any(f == path.name for f, _, _ in problems) else {}
 
 
-def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list) -> list:
+def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list[Any]) -> list[Any]:
     if any(f == file for f, _, _ in problems):
         return []  # the file itself could not be read; that problem is already reported
     if raw is None:
@@ -414,7 +434,8 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     cautions = _items(CautionRule, raw["cautions.toml"].get("caution"), "cautions.toml", "caution", problems)
     notes = _items(NoteItem, raw["notes.toml"].get("note", []), "notes.toml", "note", problems)
     for name in FILES:
-        unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "conditions.toml": {"condition"}, "drugs.toml": {"drug"}, "decisions.toml": {"rule"},
+        unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "conditions.toml": {"condition"}, "drugs.toml": {"drug"},
+                                    "decisions.toml": {"rule"},
                                     "cautions.toml": {"caution"}, "notes.toml": {"note"}}[name]
         if unknown:
             problems.append((name, "", f"unknown keys: {', '.join(sorted(unknown))}"))
@@ -482,7 +503,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
                          rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes))
 
 
-def claim_problems(drugs: list, rules: list, cautions: list, notes: list) -> list[tuple[str, str, str]]:
+def claim_problems(drugs: list[Any], rules: list[Any], cautions: list[Any], notes: list[Any]) -> list[tuple[str, str, str]]:
     """Every text that says more than its quote: a claim word or number not in it nor in ``allow``."""
     texts: list[tuple[str, str, str, str | None, tuple[str, ...]]] = []
     for d in drugs:
@@ -510,7 +531,7 @@ def claim_problems(drugs: list, rules: list, cautions: list, notes: list) -> lis
     return out
 
 
-def _duplicates(ids: list[str], file: str, kind: str, problems: list) -> None:
+def _duplicates(ids: list[str], file: str, kind: str, problems: list[Any]) -> None:
     seen = set()
     for i in ids:
         if i in seen:
@@ -539,7 +560,7 @@ FACT_RANGES: dict[str, tuple[float, float]] = {"prior_failures": (0, MAX_PRIOR_F
                                                 "mitoxantrone_cumulative_mg_m2": (0, MAX_DOSE_MG_M2)}
 
 
-def read_kb_file(path: Path, root: Path | None, label: str, problems: list) -> bytes | None:
+def read_kb_file(path: Path, root: Path | None, label: str, problems: list[Any]) -> bytes | None:
     """The bytes of a KB file, or None with a problem: missing, a symlink leading outside ``root``,
     not a regular file (a FIFO or device is never opened for a blocking read), or over the size limit."""
     try:
@@ -576,7 +597,7 @@ def read_kb_file(path: Path, root: Path | None, label: str, problems: list) -> b
     return data
 
 
-def read_source(path: Path, root: Path | None, label: str, problems: list) -> str:
+def read_source(path: Path, root: Path | None, label: str, problems: list[Any]) -> str:
     data = read_kb_file(path, root, label, problems)
     if data is None:
         return ""
@@ -661,14 +682,6 @@ def rule_shape_problems(rules: list[Rule]) -> list[tuple[str, str, str]]:
     return out
 
 
-def name_key(text: str) -> str:
-    """How a drug's id, name or brand is matched: NFKC, case-folded, format characters dropped, white
-    space collapsed. Two names with the same key are confusable."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    return " ".join(text.casefold().split())
-
-
 def name_problems(drugs: list[Drug]) -> list[tuple[str, str, str]]:
     """Drug ids fit the CSV and JSON output (columns ``status.<id>``); names and brands are non-empty
     and no two drugs share or nearly share an id, name or brand."""
@@ -697,6 +710,17 @@ class DecisionSpace:
     problems: list[tuple[str, str, str]] = field(default_factory=list)
     cases: list[tuple[str, dict[str, Any], tuple[str, ...]]] = field(default_factory=list)
     combinations: int = 1  # classes of the tested facts' values, multiplied
+
+
+def thresholds_of(items: Any, fact: str | None = None) -> dict[str, list[Any]]:
+    """The values the tests of ``items`` (rules or notes, anything with ``when``) compare each fact with
+    (of ``fact`` only, when given), in test order for vocabularies and flags, sorted for numbers."""
+    out: dict[str, dict[Any, None]] = {}
+    for item in items:
+        for t in item.when:
+            if fact is None or t.fact == fact:
+                out.setdefault(t.fact, {}).update(dict.fromkeys(t.value if isinstance(t.value, list) else [t.value]))
+    return {f: sorted(v) if TESTABLE[f] in (int, float) else list(v) for f, v in out.items()}
 
 
 def value_classes(fact: str, points: list[Any]) -> list[Any]:
@@ -737,17 +761,15 @@ def decision_space(rules: list[Rule] | tuple[Rule, ...], drug_ids: list[str] | t
     there; the masks are intersected fact by fact, keeping one combination per distinct mask, so a
     200-rule KB takes a fraction of a second rather than every combination."""
     space = DecisionSpace()
-    all_facts = list(dict.fromkeys(t.fact for r in rules for t in r.when))
-    for fact in all_facts:
-        space.combinations *= len(value_classes(fact, [v for r in rules for t in r.when if t.fact == fact
-                                                       for v in (t.value if isinstance(t.value, list) else [t.value])]))
+    for fact, points in thresholds_of(rules).items():
+        space.combinations *= len(value_classes(fact, points))
     for drug in drug_ids:
         mine = [r for r in rules if r.drug == drug]
         facts = list(dict.fromkeys(t.fact for r in mine for t in r.when))
         everything = (1 << len(mine)) - 1
         per_fact: dict[str, list[tuple[Any, int]]] = {}
         for fact in facts:
-            points = [v for r in mine for t in r.when if t.fact == fact for v in (t.value if isinstance(t.value, list) else [t.value])]
+            points = thresholds_of(mine, fact)[fact]
             classes = []
             for value in value_classes(fact, points):
                 mask = 0

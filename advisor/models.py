@@ -10,9 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import InvalidFacts
-from .text import visible
-from .vocabulary import Condition, described, lookup as condition_lookup
+from .errors import InvalidFacts, UnknownDrug
+from .text import name_key, visible
+from .vocabulary import Condition as Condition, described, lookup as condition_lookup
 
 
 class MSType(str, Enum):
@@ -117,8 +117,7 @@ def _vocabulary(value: Any, enum: type[Enum], field: str, aliases: dict[str, Any
 
 
 class PatientFacts(BaseModel):
-    """What the advisor knows of a person. Unknown fields and loose types are refused, never coerced
-    (one exception, the same everywhere: a count written as a whole float, 2.0, is that count)."""
+    """What the advisor knows of a person. Unknown fields and loose types are refused, never coerced (but a count written 2.0 is 2)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -183,7 +182,8 @@ class PatientFacts(BaseModel):
         if isinstance(data, cls):
             return data
         if not isinstance(data, dict):
-            raise InvalidFacts([{"field": "(facts)", "message": f"must be a mapping of fact names to values, got {type(data).__name__}", "allowed": list(cls.model_fields)}])
+            raise InvalidFacts([{"field": "(facts)", "message": f"must be a mapping of fact names to values, got {type(data).__name__}",
+                                 "allowed": list(cls.model_fields)}])
         # pydantic cannot even name a key with a lone surrogate: it is an unknown field (the entry keeps
         # the key as given; the message shows it escaped)
         unreadable = [k for k in data if isinstance(k, str) and _SURROGATE.search(k)]
@@ -203,7 +203,7 @@ ALLOWED: dict[str, list[str]] = {
 }
 
 
-def _error_entry(err: dict) -> dict:
+def _error_entry(err: Any) -> dict[str, Any]:
     loc = [str(p) for p in err["loc"]]
     field = ".".join(loc) if loc else "(facts)"
     top = loc[0] if loc else ""
@@ -251,7 +251,8 @@ class Caution(_Out):
     text: str
     quote: str
     section: str
-    attribution: str | None = Field(None, description="set when the caution rests on a side-effect list the article prints without a drug name: how that list is attributed")
+    attribution: str | None = Field(None, description="set when the caution rests on a side-effect list the article prints "
+                                                      "without a drug name: how that list is attributed")
     note: str = Field("", description="that a caution never changes a status: what the article does not say")
 
 
@@ -292,6 +293,14 @@ class WhatIf(_Out):
 
 
 class DrugAdvice(_Out):
+    """What the advisor says of one drug for one person: its status, the reasons (each with its quote),
+    the cautions the person's conditions meet, the schedule and the single-fact changes that would list it.
+
+        >>> from advisor import advise
+        >>> d = advise({"ms_type": "ppms", "severity": "mild"}).drug("ocrelizumab")
+        >>> d.status.value, d.reasons[0].rule
+        ('applicable', 'ocrelizumab.primary_progressive')
+    """
     drug: str
     name: str
     brand: str | None
@@ -318,6 +327,16 @@ class KBIdentity(_Out):
 
 
 class Recommendation(_Out):
+    """The advisor's answer for one person: the validated facts, one :class:`DrugAdvice` per drug (in
+    the article's order), the listed drugs, the general notes, the disclaimer and the KB that answered.
+
+        >>> from advisor import advise
+        >>> rec = advise({"ms_type": "spms", "severity": "severe", "rapidly_worsening": True})
+        >>> rec.listed
+        ('mitoxantrone', 'natalizumab')
+        >>> rec.model_dump(mode="json")["facts"]["ms_type"]
+        'spms'
+    """
     facts: PatientFacts
     drugs: tuple[DrugAdvice, ...]
     listed: tuple[str, ...] = Field(description="applicable drugs, then consider drugs, in the document's order")
@@ -326,14 +345,70 @@ class Recommendation(_Out):
     source: str
     kb: KBIdentity = Field(description="the knowledge base (name, version, SHA-256) that gave this answer")
 
-    def drug(self, drug_id: str) -> DrugAdvice:
+    def drug(self, name: str) -> DrugAdvice:
+        """One drug's advice, by id, name or brand in any case (as the command line takes them).
+
+            >>> from advisor import advise
+            >>> advise({"ms_type": "relapsing", "severity": "severe", "prior_failures": 2}).drug("Tysabri").name
+            'Natalizumab'
+
+        An unknown name raises :class:`advisor.errors.UnknownDrug` (a ``KeyError``) listing the drugs."""
         for d in self.drugs:
-            if d.drug == drug_id:
+            if d.drug == name:
                 return d
-        raise KeyError(drug_id)
+        key = name_key(name) if isinstance(name, str) else ""
+        for d in self.drugs:
+            if key and key in (name_key(d.drug), name_key(d.name), name_key(d.brand or "")):
+                return d
+        raise UnknownDrug(name if isinstance(name, str) else repr(name), [d.drug for d in self.drugs])
 
 
 class ScheduledInfusion(_Out):
     date: date
     phase: str
     dose_mg: float | None = None
+    weekend: bool = Field(False, description="the date is a Saturday or a Sunday")
+
+
+class RuleMiss(_Out):
+    """A status rule of the drug that did not fire, and each of its tests that failed ("needs X, is Y")."""
+    rule: str
+    status: Status
+    failed: tuple[str, ...]
+
+
+class Explanation(_Out):
+    """How (or why not) one drug got its status for one person: the recommendation, the drug, and every
+    rule of that drug that did not fire with the tests that failed.
+
+        >>> from advisor import default_advisor
+        >>> e = default_advisor().explain({"ms_type": "spms", "severity": "mild"}, "Lemtrada")
+        >>> e.drug, e.advice.status.value
+        ('alemtuzumab', 'not_applicable')
+    """
+    recommendation: Recommendation
+    drug: str
+    not_fired: tuple[RuleMiss, ...]
+
+    @property
+    def advice(self) -> DrugAdvice:
+        return self.recommendation.drug(self.drug)
+
+
+class InfusionPlan(_Out):
+    """A drug's infusion dates from a start date (``advisor.schedule.plan``)."""
+    id: str | None = None
+    drug: str
+    name: str
+    text: str
+    quote: str
+    infusions: tuple[ScheduledInfusion, ...]
+    finite: bool = Field(description="the article's schedule ends (a fixed number of infusions or a course end)")
+    total: int | None = Field(None, description="how many infusions a finite schedule has in all")
+    cut_short: bool = Field(False, description="--count listed fewer infusions than the finite schedule has")
+    every: str | None = Field(None, description="an endless schedule's interval, e.g. '4 weeks'")
+    course_end: date | None = None
+    note: str | None = None
+    remaining: str | None = None
+    reminder: str | None = None
+    disclaimer: str

@@ -1,32 +1,66 @@
-"""Text renderings of a Recommendation for people: a terminal table and a shareable Markdown report.
-(The JSON form is the model itself: ``Recommendation.model_dump(mode="json")``.)"""
+"""Renderings for people: a terminal table, a shareable Markdown report and JSON, of a Recommendation,
+an Explanation (one drug, rule by rule) and an InfusionPlan (dated schedule), through one
+:func:`emit`. No click here: colour is plain ANSI SGR, which the command line strips when the output
+is not a terminal (or NO_COLOR is set).
+
+    >>> from advisor import advise
+    >>> from advisor.render import emit, plain_width
+    >>> text = emit(advise({"ms_type": "ppms", "severity": "mild", "id": "p-7"}), "table", width=60)
+    >>> text.splitlines()[0], max(plain_width(line) for line in text.splitlines()) <= 60
+    ('[p-7] MS type: ppms; severity: mild; prior failures: 0;', True)
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import textwrap
+from contextvars import ContextVar
+from typing import Any
 
-import click
+from .models import DrugAdvice, Explanation, InfusionPlan, Recommendation, Status
+from .text import json_safe, visible
 
-from .models import DrugAdvice, Recommendation, Status
-from .text import visible
+DEFAULT_WIDTH = 100
+MIN_WIDTH = 40
+FORMATS = ("table", "json", "markdown", "text")
+_ANSI = {"red": 31, "green": 32, "yellow": 33}
+_SGR = re.compile("\x1b\\[[0-9;]*m")
+
+
+def style(text: str, fg: str | None = None, bold: bool = False) -> str:
+    """``text`` in an ANSI colour (stripped again by the command line when colour is off)."""
+    codes = ([str(_ANSI[fg])] if fg else []) + (["1"] if bold else [])
+    return f"\x1b[{';'.join(codes)}m{text}\x1b[0m" if codes else text
+
+
+def plain_width(text: str) -> int:
+    """How many columns ``text`` takes: colour codes take none."""
+    return len(_SGR.sub("", text))
+
 
 STATUS_LABEL = {Status.applicable: "APPLICABLE", Status.consider: "CONSIDER",
                 Status.not_applicable: "not applicable", Status.excluded: "EXCLUDED"}
 STATUS_COLOUR = {Status.applicable: "green", Status.consider: "yellow", Status.not_applicable: None, Status.excluded: "red"}
 
 
+_columns: ContextVar[int] = ContextVar("columns", default=DEFAULT_WIDTH)  # per thread and task: emit() sets it
+
+
 def _wrap(text: str, indent: str, hang: str | None = None) -> str:
-    return textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=hang if hang is not None else indent)
+    return textwrap.fill(text, width=_columns.get(), initial_indent=indent, subsequent_indent=hang if hang is not None else indent,
+                         break_on_hyphens=False)
 
 
 def _facts_line(rec: Recommendation) -> str:
     f = rec.facts
+    nb = "\u00a0"  # a line breaks between the facts (and between conditions), never inside one
     parts = [f"MS type: {f.ms_type.value}", f"severity: {f.severity.value}", f"prior failures: {f.prior_failures}",
              f"rapidly worsening: {'yes' if f.rapidly_worsening else 'no'}",
-             f"mitoxantrone received: {f.mitoxantrone_cumulative_mg_m2:g} mg/m²",
-             f"conditions: {', '.join(c.value for c in f.conditions) or 'none'}"]
-    return ("" if f.id is None else f"[{visible(f.id)}] ") + "; ".join(parts)  # the id: untrusted text
+             f"mitoxantrone received: {f.mitoxantrone_cumulative_mg_m2:g} mg/m²"]
+    parts = [p.replace(" ", nb) for p in parts] + [f"conditions:{nb}{', '.join(c.value for c in f.conditions) or 'none'}"]
+    line = ("" if f.id is None else f"[{visible(f.id)}] ") + "; ".join(parts)  # the id: untrusted text
+    return _wrap(line, "", "  ").replace(nb, " ")
 
 
 def _drug_title(d: DrugAdvice) -> str:
@@ -55,19 +89,20 @@ def table(rec: Recommendation, explain: bool = False) -> str:
     listed = [rec.drug(d) for d in rec.listed]
     others = [d for d in rec.drugs if d.drug not in rec.listed]
     lines.append("Listed:" if listed else "Listed: none of the four infusion drugs")
-    for d in listed + [None] + others:  # type: ignore[list-item]
+    for d in [*listed, None, *others]:
         if d is None:
             lines += ["", "Not listed:" if others else "Not listed: none"]
             continue
-        label = click.style(f"{STATUS_LABEL[d.status]:<15}", fg=STATUS_COLOUR[d.status], bold=d.status is Status.applicable)
-        lines.append(f"  {label} {_drug_title(d)}")
+        label = f"{STATUS_LABEL[d.status]:<15}"
+        title = _wrap(f"{label} {_drug_title(d)}", "  ", " " * 18)  # wrap first: colour codes have no width
+        lines.append(title.replace(label, style(label, fg=STATUS_COLOUR[d.status], bold=d.status is Status.applicable), 1))
         for r in d.reasons if explain else d.reasons[:1]:
             lines.append(_wrap(("why: " if d.drug in rec.listed else "why not: ") + r.text, "      "))
             if explain:
                 lines.append(_wrap(f"“{r.quote}” — {r.section} [{r.rule}]", "        "))
         for c, attribution in zip(d.cautions, _first_attributions(d)):
             wrapped = _wrap(f"caution ({c.condition.value}): {c.text}", "      ")  # wrap first: colour codes have no width
-            lines.append(wrapped.replace("caution", click.style("caution", fg="red"), 1))
+            lines.append(wrapped.replace("caution", style("caution", fg="red"), 1))
             if explain:
                 lines.append(_wrap(f"“{c.quote}” — {c.section} [{c.rule}]", "        "))
             if attribution:
@@ -83,13 +118,14 @@ def table(rec: Recommendation, explain: bool = False) -> str:
     lines.append("Notes:")
     for n in rec.notes:
         lines.append(_wrap(n.text + (f" (“{n.quote}”)" if explain and n.quote else ""), "  - ", "    "))
-    lines += ["", _wrap(rec.disclaimer, ""), f"Source: {rec.source}"]
+    lines += ["", _wrap(rec.disclaimer, ""), _wrap(f"Source: {rec.source}", "", "  ")]
     return "\n".join(lines)
 
 
 def markdown(rec: Recommendation) -> str:
     out = ["# MS infusion options", "", f"> {rec.disclaimer}", "", "## Facts", ""]
     f = rec.facts
+    out += [f"- **Id:** `{_md_code(f.id)}`"] if f.id is not None else []
     out += [f"- **MS type:** {f.ms_type.value}", f"- **Severity:** {f.severity.value}",
             f"- **Other MS medications that did not work:** {f.prior_failures}",
             f"- **Rapidly worsening:** {'yes' if f.rapidly_worsening else 'no'}",
@@ -99,13 +135,13 @@ def markdown(rec: Recommendation) -> str:
     for d in rec.drugs:
         out += [f"## {_drug_title(d)}: {STATUS_LABEL[d.status].lower()}", ""]
         for r in d.reasons:
-            out += [f"- {r.text}", f"  > “{r.quote}” ({r.section}; rule `{r.rule}`)"]
+            out += [f"- {r.text}", "", f"    > “{r.quote}” ({r.section}; rule `{r.rule}`)", ""]
         for c, attribution in zip(d.cautions, _first_attributions(d)):
-            out += [f"- **Caution ({c.condition.value}):** {c.text}", f"  > “{c.quote}” ({c.section})"]
+            out += [f"- **Caution ({c.condition.value}):** {c.text}", "", f"    > “{c.quote}” ({c.section})", ""]
             if attribution:
-                out.append(f"  *{attribution}*")
+                out += [f"    *{attribution}*", ""]
         out += [f"- *{text}*" for text in _caution_notes(d)]
-        out += [f"- **Schedule:** {d.schedule.text}", f"  > “{d.schedule.quote}” ({d.schedule.section})"]
+        out += [f"- **Schedule:** {d.schedule.text}", "", f"    > “{d.schedule.quote}” ({d.schedule.section})", ""]
         if d.schedule.note:
             out.append(f"- {d.schedule.note}")
         if d.schedule.remaining:
@@ -115,28 +151,28 @@ def markdown(rec: Recommendation) -> str:
     out += ["## Notes", ""]
     for n in rec.notes:
         if n.quote:
-            out += [f"- {n.text}", f"  > “{n.quote}” ({n.section})"]
+            out += [f"- {n.text}", "", f"    > “{n.quote}” ({n.section})", ""]
         else:
             out.append(f"- {n.text} (the article is silent here)")
     out += ["", f"Source: {rec.source}", ""]
     return "\n".join(out)
 
 
-def _test_text(t) -> str:
-    return f"{t.fact} {t.op} {t.value if not isinstance(t.value, bool) else str(t.value).lower()}"
+def _md_code(text: str) -> str:
+    return visible(text).replace("`", "'")
 
 
-def rule_text(rule) -> str:
+def rule_text(rule: Any) -> str:
     from .kb import Rule
 
     if isinstance(rule, Rule):
-        head = f"{rule.id}  [{rule.drug} → {rule.status.value}]\n  when: {' and '.join(_test_text(t) for t in rule.when)}"
+        head = f"{rule.id}  [{rule.drug} → {rule.status.value}]\n  when: {' and '.join(t.describe() for t in rule.when)}"
     else:
         head = f"{rule.id}  [{rule.drug} caution]\n  when: conditions include {rule.condition.value}"
     return f"{head}\n{_wrap(rule.text, '  says: ', '        ')}\n{_wrap(f'“{rule.quote}” — {rule.section}', '  ', '   ')}"
 
 
-def drug_text(drug) -> str:
+def drug_text(drug: Any) -> str:
     brand = drug.brand or (drug.brand_note or "no brand named")
     lines = [f"{drug.name} ({brand})" if drug.brand else f"{drug.name} — {brand}"]
     def item(label: str, text: str, quote: str) -> None:
@@ -158,23 +194,25 @@ def drug_text(drug) -> str:
     return "\n".join(lines)
 
 
-def explain_drug(advisor, rec: Recommendation, drug_id: str) -> str:
+def explain_drug(advisor: Any, rec: Recommendation, drug_id: str) -> str:
+    """The explanation of one drug as text (``advisor.explain`` then :func:`explanation_table`)."""
+    return explanation_table(Explanation(recommendation=rec, drug=advisor.drug_id(drug_id),
+                                         not_fired=advisor.not_fired(rec.facts, advisor.drug_id(drug_id))))
+
+
+def explanation_table(e: Explanation) -> str:
     """How (or why not) one drug got its status: every rule of that drug, fired or not, and why."""
-    d = rec.drug(drug_id)
-    values = advisor.engine_fact(rec.facts)
-    fired = {r.rule for r in d.reasons}
-    lines = [_facts_line(rec), "", f"{_drug_title(d)}: {STATUS_LABEL[d.status]}" + (" (listed)" if d.drug in rec.listed else " (not listed)"), ""]
+    rec, d, drug_id = e.recommendation, e.advice, e.drug
+    title = f"{_drug_title(d)}: {STATUS_LABEL[d.status]}" + (" (listed)" if d.drug in rec.listed else " (not listed)")
+    lines = [_facts_line(rec), "", _wrap(title, "", "  "), ""]
     lines.append("Rules that fired:")
     for r in d.reasons:
         lines.append(_wrap(f"✓ {r.rule}: {r.text}", "  ", "    "))
         lines.append(_wrap(f"“{r.quote}” — {r.section}", "      ", "       "))
     lines.append("Rules that did not fire:")
-    others = [rule for rule in advisor.kb.rules if rule.drug == drug_id and rule.id not in fired]
-    for rule in others:
-        failed = [t for t in rule.when if not t.holds(values)]
-        why = "; ".join(f"needs {_test_text(t)}, is {json.dumps(values[t.fact])}" for t in failed)
-        lines.append(_wrap(f"✗ {rule.id} (→ {rule.status.value}): {why}", "  ", "    "))
-    if not others:
+    for miss in e.not_fired:
+        lines.append(_wrap(f"✗ {miss.rule} (→ {miss.status.value}): {'; '.join(miss.failed)}", "  ", "    "))
+    if not e.not_fired:
         lines.append("  (none)")
     lines.append("Cautions:" if d.cautions else "Cautions: none of the person's conditions meets a side effect the article names for this drug")
     for c, attribution in zip(d.cautions, _first_attributions(d)):
@@ -199,3 +237,126 @@ def explain_drug(advisor, rec: Recommendation, drug_id: str) -> str:
                 lines.append(_wrap(f"“{n.quote}” — {n.section}", "      ", "       "))
     lines += ["", _wrap(rec.disclaimer, "")]
     return "\n".join(lines)
+
+
+def explanation_markdown(e: Explanation) -> str:
+    """The explanation of one drug as a Markdown report."""
+    rec, d = e.recommendation, e.advice
+    f = rec.facts
+    out = [f"# {_drug_title(d)}: {STATUS_LABEL[d.status].lower()}" + (" (listed)" if d.drug in rec.listed else " (not listed)"),
+           "", f"> {rec.disclaimer}", "", "## Facts", ""]
+    out += [f"- **Id:** `{_md_code(f.id)}`"] if f.id is not None else []
+    out += [f"- **MS type:** {f.ms_type.value}", f"- **Severity:** {f.severity.value}",
+            f"- **Other MS medications that did not work:** {f.prior_failures}",
+            f"- **Rapidly worsening:** {'yes' if f.rapidly_worsening else 'no'}",
+            f"- **Mitoxantrone already received:** {f.mitoxantrone_cumulative_mg_m2:g} mg/m²",
+            f"- **Conditions:** {', '.join(c.value for c in f.conditions) or 'none'}", "", "## Rules that fired", ""]
+    for r in d.reasons:
+        out += [f"- `{r.rule}`: {r.text}", "", f"    > “{r.quote}” ({r.section})", ""]
+    out += ["## Rules that did not fire", ""]
+    out += [f"- `{m.rule}` (→ {m.status.value}): {'; '.join(m.failed)}" for m in e.not_fired] or ["- (none)"]
+    out += ["", "## Cautions", ""]
+    for c, attribution in zip(d.cautions, _first_attributions(d)):
+        out += [f"- **{c.condition.value}:** {c.text}", "", f"    > “{c.quote}” ({c.section})", ""]
+        if attribution:
+            out += [f"    *{attribution}*", ""]
+    if not d.cautions:
+        out.append("None of the person's conditions meets a side effect the article names for this drug.")
+    out += [f"- *{text}*" for text in _caution_notes(d)]
+    out += ["", "## What would change the answer", ""]
+    out += [f"- {w.text}" for w in d.what_if] or (["No single change of one fact would list it."] if d.drug not in rec.listed else ["(listed)"])
+    own = [n for n in rec.notes if n.drug == d.drug]
+    if own:
+        out += ["", "## Notes", ""]
+        for n in own:
+            out += [f"- {n.text}", "", f"    > “{n.quote}” ({n.section})", ""] if n.quote else [f"- {n.text} (the article is silent here)"]
+    out += ["", f"Source: {rec.source}", ""]
+    return "\n".join(out)
+
+
+def _infusion_line(i: int, item: Any) -> str:
+    weekend = "  (weekend)" if item.weekend else ""
+    return f"{i:>3}. {item.date.isoformat()} ({item.date:%a})  {item.phase}" + (f", {item.dose_mg:g} mg" if item.dose_mg else "") + weekend
+
+
+def _plan_tail(p: InfusionPlan) -> list[str]:
+    """What the listed dates leave out: an endless schedule goes on, a finite one was cut short or ends."""
+    if not p.finite and p.infusions:
+        return [f"... and on, every {p.every} (use --count for more)"]
+    if p.cut_short:
+        return [f"... {p.total - len(p.infusions)} more of the {p.total} infusions of the course not listed (--count {len(p.infusions)})"
+                if p.total is not None else "... more infusions not listed (--count)"]
+    if p.course_end is not None and p.infusions:
+        return [f"The course ends by {p.course_end.isoformat()}: no infusion is listed after it, whatever --count says."]
+    return []
+
+
+def plan_table(p: InfusionPlan) -> str:
+    """A dated schedule for a terminal."""
+    lines = ([f"[{visible(p.id)}]"] if p.id is not None else []) + [_wrap(f"{p.name}: {p.text}", "", "  "), _wrap(f"“{p.quote}”", "", " "), ""]
+    lines += [_wrap(_infusion_line(i, item), "", " " * 5) for i, item in enumerate(p.infusions, 1)]
+    lines += [_wrap(t, "     ") for t in _plan_tail(p)]
+    lines.append("")
+    if p.note:
+        lines.append(_wrap(f"Note: {p.note}", "", "  "))
+    if p.remaining:
+        lines.append(_wrap(f"Lifetime maximum: {p.remaining}", "", "  "))
+    if p.reminder:
+        lines.append(_wrap(f"Reminder: {p.reminder}", "", "  "))
+    lines.append(_wrap(p.disclaimer, ""))
+    return "\n".join(lines)
+
+
+def plan_markdown(p: InfusionPlan) -> str:
+    """A dated schedule as a Markdown report."""
+    out = [f"# {p.name}: infusion dates", "", f"> {p.disclaimer}", ""]
+    out += [f"- **Id:** `{_md_code(p.id)}`", ""] if p.id is not None else []
+    out += [f"**Schedule:** {p.text}", "", f"> “{p.quote}”", "", "| # | Date | Day | Phase | Dose |", "|---|---|---|---|---|"]
+    out += [f"| {i} | {item.date.isoformat()} | {item.date:%a}{' (weekend)' if item.weekend else ''} | {item.phase} | "
+            f"{f'{item.dose_mg:g} mg' if item.dose_mg else ''} |" for i, item in enumerate(p.infusions, 1)]
+    out += [""] + [f"*{t}*" for t in _plan_tail(p)]
+    out += [f"- **Note:** {p.note}"] if p.note else []
+    out += [f"- **Lifetime maximum:** {p.remaining}"] if p.remaining else []
+    out += [f"- **Reminder:** {p.reminder}"] if p.reminder else []
+    return "\n".join(out) + "\n"
+
+
+def _dump(obj: Any) -> Any:
+    """The JSON value of a model, a list of models (a KB's rules carry their ``kind``) or plain data."""
+    if isinstance(obj, (list, tuple)):
+        return [_dump(o) for o in obj]
+    if hasattr(obj, "model_dump"):
+        from .kb import CautionRule, Rule
+
+        data = obj.model_dump(mode="json")
+        kind = "status" if isinstance(obj, Rule) else "caution" if isinstance(obj, CautionRule) else None
+        return data if kind is None else {"kind": kind, **data}
+    return obj
+
+
+def emit(obj: Any, fmt: str, width: int | None = None, explain: bool = False) -> str:
+    """``obj`` (a Recommendation, an Explanation or an InfusionPlan; also a KB's drugs or rules, or a
+    mapping, as text) as ``fmt`` (table, json or markdown; text is table), tables wrapped to ``width``
+    columns (default 100, at least 40). JSON is the model's own dump, with terminal controls in strings
+    written as \\u escapes (the same JSON value)."""
+    if fmt == "json":
+        return json_safe(json.dumps(_dump(obj), indent=2, ensure_ascii=False))
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r} (allowed: {', '.join(FORMATS)})")
+    token = _columns.set(max(MIN_WIDTH, width or DEFAULT_WIDTH))
+    try:
+        if isinstance(obj, dict):  # a plain mapping (kb info): one "key: value" line each
+            return "\n".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in obj.items())
+        if isinstance(obj, (list, tuple)):  # drugs of the KB, or its rules
+            from .kb import Drug
+
+            return "\n\n".join(drug_text(o) if isinstance(o, Drug) else rule_text(o) for o in obj)
+        if isinstance(obj, Recommendation):
+            return markdown(obj) if fmt == "markdown" else table(obj, explain=explain)
+        if isinstance(obj, Explanation):
+            return explanation_markdown(obj) if fmt == "markdown" else explanation_table(obj)
+        if isinstance(obj, InfusionPlan):
+            return plan_markdown(obj) if fmt == "markdown" else plan_table(obj)
+        raise TypeError(f"cannot render {type(obj).__name__}")
+    finally:
+        _columns.reset(token)

@@ -39,7 +39,7 @@ class Row:
     rules: dict[str, tuple[str, ...]]
     example: dict[str, Any] = field(default_factory=dict)
 
-    def outcome(self) -> tuple:
+    def outcome(self) -> tuple[Any, ...]:
         return tuple(self.status.items()), tuple(self.rules.items())
 
 
@@ -135,7 +135,7 @@ def merge(rows: list[Row], classes: dict[str, list[FactClass]]) -> list[Row]:
         changed = False
         for fact in classes:
             numeric = TESTABLE[fact] in (int, float)
-            groups: dict[tuple, list[Row]] = {}
+            groups: dict[tuple[Any, ...], list[Row]] = {}
             for row in rows:
                 key = (tuple((f, c) for f, c in row.cells.items() if f != fact), row.outcome())
                 groups.setdefault(key, []).append(row)

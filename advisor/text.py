@@ -11,13 +11,14 @@ Escaped: C0 and C1 controls and DEL (ESC/CSI/OSC, CR, LF, NUL, ...), the bidirec
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # json.dumps already escapes C0 controls inside strings; outside them its indentation uses \n.
 _UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
-def _escape(match: re.Match) -> str:
+def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
@@ -41,3 +42,11 @@ def json_safe(json_text: str) -> str:
     if not _UNSAFE_IN_JSON.search(json_text):
         return json_text
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", json_text)
+
+
+def name_key(text: str) -> str:
+    """How a drug's id, name or brand is matched: NFKC, case-folded, format characters dropped, white
+    space collapsed. Two names with the same key are confusable."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return " ".join(text.casefold().split())

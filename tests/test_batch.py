@@ -130,8 +130,10 @@ def test_fast_path_gives_the_same_bytes_and_summary_as_the_plain_path(tmp_path, 
 
 def test_mixed_formats_with_bad_rows_one_record_per_case_in_order(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"id":"j1","ms_type":"spms","severity":"mild"}\n{oops\n\n{"id":"j3","ms_type":"x","severity":"mild"}\n')
-    (tmp_path / "b.yaml").write_text("- {id: y1, ms_type: ppms, severity: severe}\n- {id: y2, ms_type: ppms, severity: severe, age: 3}\n---\nid: y3\nms_type: rrms\nseverity: mild\n")
-    (tmp_path / "c.csv").write_text("id,ms_type,severity,prior_failures,conditions\nv1,spms,severe,2,pml;cancer\nv2,spms,severe,two,\nv3,spms,severe\n")
+    (tmp_path / "b.yaml").write_text("- {id: y1, ms_type: ppms, severity: severe}\n- {id: y2, ms_type: ppms, severity: severe, age: 3}\n"
+                                     "---\nid: y3\nms_type: rrms\nseverity: mild\n")
+    (tmp_path / "c.csv").write_text("id,ms_type,severity,prior_failures,conditions\n"
+                                    "v1,spms,severe,2,pml;cancer\nv2,spms,severe,two,\nv3,spms,severe\n")
     (tmp_path / "d.json").write_text('[{"id":"k1","ms_type":"relapsing","severity":"mild"}, 7]')
     out = io.StringIO()
     summary = run([str(tmp_path)], out)

@@ -49,7 +49,8 @@ def test_markdown_report():
     (["--ms-type", "spms", "--severity", "mild", "--prior-failures", "-1"], "prior_failures"),
     (["--ms-type", "spms", "--severity", "mild", "--condition", "gout"], "conditions"),
     (["--ms-type", "spms", "--severity", "mild", "--mitoxantrone-cumulative-mg-m2", "nan"], "--mitoxantrone-cumulative-mg-m2"),
-    (["--ms-type", "spms", "--severity", "mild", "--mitoxantrone-cumulative-mg-m2", "1e10"], "mitoxantrone_cumulative_mg_m2: is not a plausible dose"),
+    (["--ms-type", "spms", "--severity", "mild", "--mitoxantrone-cumulative-mg-m2", "1e10"],
+     "mitoxantrone_cumulative_mg_m2: is not a plausible dose"),
     (["--severity", "mild"], "ms_type"),
 ])
 def test_bad_input_exits_2_naming_the_field(args, field):

@@ -83,7 +83,10 @@ def test_cached_decisions_equal_uncached_ones_for_the_same_key():
 def test_cache_key_is_derived_from_the_kb_tests():
     a = Advisor()
     assert set(a.tested_facts) == {"ms_type", "severity", "prior_failures", "rapidly_worsening", "mitoxantrone_cumulative_mg_m2"}
-    key = lambda **f: a.decision_key(PatientFacts.parse({"ms_type": "spms", "severity": "mild", **f}))
+
+    def key(**f):
+        return a.decision_key(PatientFacts.parse({"ms_type": "spms", "severity": "mild", **f}))
+
     assert key(prior_failures=2) == key(prior_failures=9)      # the KB tests only ">= 2" / "< 2"
     assert key(prior_failures=1) != key(prior_failures=2)
     assert key(conditions=["pml"]) == key()                    # status rules never test conditions

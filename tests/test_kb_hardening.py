@@ -15,6 +15,9 @@ from advisor.cli import main
 from advisor.kb import MAX_KB_FILE_BYTES, decision_space, load, name_key, value_classes
 
 
+MITOXANTRONE_QUOTE = ("You receive this drug once every three months for a lifetime maximum cumulative dose (140 mg/m2) "
+                      "that will likely be reached within two to three years.")
+
 def edit(path, old, new, count=1):
     text = path.read_text("utf-8")
     assert old in text, old
@@ -117,7 +120,9 @@ def test_thresholds_outside_what_the_facts_model_accepts_are_refused(kb_copy, th
 
 
 @pytest.mark.parametrize("file,old,new", [
-    ("decisions.toml", 'quote = "Doctors give alemtuzumab (Lemtrada) to people who haven’t responded well to at least two other MS medications."', 'quote = "   "'),
+    ("decisions.toml",
+     'quote = "Doctors give alemtuzumab (Lemtrada) to people who haven’t responded well to at least two other MS medications."',
+     'quote = "   "'),
     ("cautions.toml", 'quote = "kidney failure"', 'quote = " \\t "'),
     ("drugs.toml", 'quote = "rash"', 'quote = ""'),
 ])
@@ -126,7 +131,8 @@ def test_blank_quotes_are_refused(kb_copy, file, old, new):
     assert any(f == file and ("blank" in m or "at least 1 character" in m) for f, _, m in problems_of(kb_copy))
 
 
-@pytest.mark.parametrize("text", ["\\u001b]0;pwned\\u0007", "\\u001b[2J", "line\\rfake", "nul\\u0000", "\\u202eevil", "\\u2066x", "tab\\there", "two\\nlines"])
+@pytest.mark.parametrize("text", ["\\u001b]0;pwned\\u0007", "\\u001b[2J", "line\\rfake", "nul\\u0000", "\\u202eevil", "\\u2066x",
+                                  "tab\\there", "two\\nlines"])
 def test_control_characters_in_any_text_are_refused(kb_copy, text):
     edit(kb_copy / "drugs.toml", 'text = "rash"', f'text = "rash {text}"')
     problems = problems_of(kb_copy)
@@ -201,15 +207,16 @@ def test_close_thresholds_are_not_skipped(kb_copy):
     path = kb_copy / "decisions.toml"
     text = path.read_text("utf-8").replace('when = [{ fact = "mitoxantrone_cumulative_mg_m2", op = ">=", value = 140 }]',
                                            'when = [{ fact = "mitoxantrone_cumulative_mg_m2", op = "in", value = [140, 140.2] }]')
-    text = text.replace('{ fact = "mitoxantrone_cumulative_mg_m2", op = "<", value = 140 }', '{ fact = "mitoxantrone_cumulative_mg_m2", op = "<", value = 140 }')
-    text += """
+    test = '{ fact = "mitoxantrone_cumulative_mg_m2", op = "<", value = 140 }'
+    text = text.replace(test, test)
+    text += f"""
 [[rule]]
 id = "mitoxantrone.far_above"
 drug = "mitoxantrone"
 status = "excluded"
-when = [{ fact = "mitoxantrone_cumulative_mg_m2", op = ">", value = 140.2 }]
+when = [{{ fact = "mitoxantrone_cumulative_mg_m2", op = ">", value = 140.2 }}]
 text = "Above the maximum."
-quote = "You receive this drug once every three months for a lifetime maximum cumulative dose (140 mg/m2) that will likely be reached within two to three years."
+quote = "{MITOXANTRONE_QUOTE}"
 section = "Mitoxantrone hydrochloride"
 """
     path.write_text(text, "utf-8")
@@ -220,7 +227,8 @@ section = "Mitoxantrone hydrochloride"
 
 
 @pytest.mark.parametrize("old,new,words", [
-    ('value = "spms" }', 'value = "spms" }, ' + ", ".join('{ fact = "prior_failures", op = ">=", value = 0 }' for _ in range(8)), ("tests (at most 8)",)),
+    ('value = "spms" }', 'value = "spms" }, ' + ", ".join('{ fact = "prior_failures", op = ">=", value = 0 }' for _ in range(8)),
+     ("tests (at most 8)",)),
     ('op = ">=", value = 2 }', 'op = "in", value = [' + ", ".join(str(i) for i in range(2, 40)) + '] }', ("38 values (at most 16)",)),
 ])
 def test_rules_beyond_what_the_engine_compiles_are_refused(kb_copy, old, new, words):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from advisor import Advisor, advise
 from advisor.cli import main
-from advisor.dmn import NS, export
+from advisor.dmn import NS
 from advisor.kbdiff import diff
 from advisor.table import decision_table, fact_classes, render
 

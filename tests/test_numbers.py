@@ -4,13 +4,12 @@ comparison durable-rules makes is the comparison Python makes (issue 9)."""
 import json
 import math
 import operator
-import sys
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, strategies as st
 
-from advisor import Advisor, advise
+from advisor import Advisor
 from advisor.cli import main
 from advisor.engine import Engine, ordered_int
 

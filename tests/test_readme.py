@@ -20,7 +20,9 @@ def examples():
         command, *shown = block.rstrip("\n").split("\n")
         if not command.startswith("$ ms-advisor ") or "--out" in command or "--ics" in command \
                 or command.startswith(("$ ms-advisor serve", "$ ms-advisor log")):
-            continue  # batch writes files (its summary is checked by tests/test_cases.py); serve and log need a server and its log (tests/test_serve_*.py)
+            # batch writes files (its summary is checked by tests/test_cases.py); serve and log need a
+            # server and its log (tests/test_serve_*.py)
+            continue
         yield command[2:], shown
 
 
@@ -56,7 +58,7 @@ def test_readme_example_is_real_output(command, shown, monkeypatch, tmp_path):
         expected_exit, shown = int(shown[at + 1]), shown[:at]
     head = re.search(r"\s*\|\s*head -(\d+)$", command)
     args = shlex.split(command[:head.start()] if head else command)[1:]
-    r = CliRunner().invoke(main, args, env={"NO_COLOR": "1"})
+    r = CliRunner().invoke(main, args, env={"NO_COLOR": "1", "COLUMNS": "100"})
     assert r.exit_code == expected_exit, r.output
     real = r.stdout.rstrip("\n").split("\n")
     if head:

@@ -312,7 +312,8 @@ def test_axe_core_finds_no_violations(page, server, width):
     for url in AXE_PAGES:
         page.goto(server + url)
         results = axe.run(page, options={"resultTypes": ["violations"],
-                                         "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]}})
+                                         "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
+                                                                              "best-practice"]}})
         report[url] = [(v["id"], v["impact"], len(v["nodes"])) for v in results.response["violations"]]
     print(f"axe-core {results.response['testEngine']['version']} at {width} px: " +
           ", ".join(f"{u}: {len(v)}" for u, v in report.items()))

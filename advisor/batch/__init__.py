@@ -31,7 +31,7 @@ from .runner import DUPLICATE_CHECK_LIMIT, run, run_items
 from .summary import Summary
 from .writers import FORMATS, writer_for
 
-__all__ = ["evaluate", "read_paths", "read_items", "run", "run_items", "run_to_file", "RawCase", "JsonlBlock", "ReadOptions",
+__all__ = ["DUPLICATE_CHECK_LIMIT", "evaluate", "read_paths", "read_items", "run", "run_items", "run_to_file", "RawCase", "JsonlBlock", "ReadOptions",
            "CaseOptions", "Summary", "BatchError", "OutputError", "Interrupted", "WorkerFailed", "FORMATS",
            "READERS", "assess", "to_record", "writer_for"]
 
@@ -39,7 +39,13 @@ __all__ = ["evaluate", "read_paths", "read_items", "run", "run_items", "run_to_f
 def evaluate(cases: Iterable[dict[str, Any] | RawCase], *, advisor: Advisor | None = None, full: bool = False,
              options: CaseOptions | None = None) -> Iterator[dict[str, Any]]:
     """Stream one record per case, in order. A case is a dict of facts (optionally with ``expect``)
-    or a :class:`RawCase` as :func:`read_paths` gives. A repeated id is flagged ``duplicate_id``."""
+    or a :class:`RawCase` as :func:`read_paths` gives. A repeated id is flagged ``duplicate_id``. A bad case
+    gives a record with its error, never stops the others.
+
+        >>> from advisor.batch import evaluate
+        >>> [r["listed"] for r in evaluate([{"ms_type": "ppms", "severity": "mild"}])]
+        [['ocrelizumab']]
+    """
     from ..api import default_advisor
 
     advisor = advisor or default_advisor()

@@ -104,12 +104,12 @@ class _FastPath:
         self.keyed = (*advisor.tested_facts, "conditions")
         self.interned: dict[Any, int] = {}
         self.parts: list[Any] = []
-        self.values: dict[str, dict] = {n: {} for n in self.names}  # value -> part number or _INVALID
+        self.values: dict[str, dict[Any, Any]] = {n: {} for n in self.names}  # value -> part number or _INVALID
         self.absent = {n: self._part(n, fields[n].get_default(call_default_factory=True))
                        for n in self.names if not fields[n].is_required()}
-        self.records: dict[tuple, tuple] = {}  # key -> (decision, caution ids, tail)
-        self.decisions: dict[tuple, Any] = {}  # decision key -> Decision (never evicted: bounded by the KB)
-        self.tails: dict[tuple, str] = {}
+        self.records: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # key -> (decision, caution ids, tail)
+        self.decisions: dict[tuple[Any, ...], Any] = {}  # decision key -> Decision (never evicted: bounded by the KB)
+        self.tails: dict[tuple[Any, ...], str] = {}
         self.fields: dict[Any, Any] = {}  # rendered record fields, per decision and per caution set
 
     def _part(self, name: str, norm: Any) -> int:
@@ -139,7 +139,7 @@ class _FastPath:
             cache[key] = found
         return found
 
-    def _column(self, name: str, values: list) -> list:
+    def _column(self, name: str, values: list[Any]) -> list[Any]:
         cache, kind = self.values[name], KINDS[name]
         if kind == "list":
             keys = [tuple(v) if v is not None else None for v in values]
@@ -215,7 +215,7 @@ class _FastPath:
                 worker.plain(RawCase(f"{name}:{first + i}", "line", lines[i]), chunk, summary)
         self._count(used_decisions, used, summary)
 
-    def _count(self, decision_keys: list[tuple], keys: list[tuple], summary: Summary) -> None:
+    def _count(self, decision_keys: list[tuple[Any, ...]], keys: list[tuple[Any, ...]], summary: Summary) -> None:
         summary.cases += len(keys)
         summary.valid += len(keys)
         for key, n in Counter(decision_keys).items():
@@ -223,7 +223,7 @@ class _FastPath:
         for caution_set in set(map(itemgetter(1), keys)):
             summary.fired.update(self.parts[caution_set])
 
-    def _refused(self, columns: dict[str, list], ids: list) -> set[int]:
+    def _refused(self, columns: dict[str, list[Any]], ids: list[Any]) -> set[int]:
         """Indexes of the cases the fast path does not take: a value the model refuses, an unusual id."""
         bad: set[int] = set()
         for col in columns.values():
@@ -237,7 +237,7 @@ class _FastPath:
                        if i is not None and not (0 < len(i) <= self.max_id and i.isascii() and i.isprintable()))
         return bad
 
-    def _entry(self, key: tuple, case: Any) -> tuple:
+    def _entry(self, key: tuple[Any, ...], case: Any) -> tuple[Any, ...]:
         """(decision, caution ids, the record's tail) for one key; the decision from the Advisor."""
         decision = self.decisions.get(key[0])
         if decision is None:
@@ -257,7 +257,7 @@ class _FastPath:
         record on its own (JSON) reuses the fields that depend on only one of the two."""
         w = self.worker.writer
         if w.field is None:
-            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)  # type: ignore[arg-type]
+            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)
             return w.tail(to_record(self.advisor, "", a))
         fields = self.fields.get(id(decision))
         if fields is None:

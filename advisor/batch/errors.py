@@ -3,11 +3,15 @@ of them pickles, since they may cross from a worker process to the main one."""
 
 from __future__ import annotations
 
+from typing import Any
 
-class BatchError(Exception):
+from ..errors import AdvisorError
+
+
+class BatchError(AdvisorError):
     """A batch run could not start or could not finish; the message says why, in one line."""
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), self.args)
 
 

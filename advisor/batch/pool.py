@@ -26,10 +26,10 @@ from .writers import writer_for
 
 IN_FLIGHT = 2  # work units per worker at a time: memory stays flat
 
-_setup: tuple | None = None  # (advisor, fmt, options, fast), inherited by forked workers
+_setup: tuple[Any, ...] | None = None  # (advisor, fmt, options, fast), inherited by forked workers
 
 
-def _worker_main(tasks: Any, results: Any, close: list, setup: tuple | None) -> None:
+def _worker_main(tasks: Any, results: Any, close: list[Any], setup: tuple[Any, ...] | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the main process handles Ctrl-C, SIGTERM, SIGHUP
     signal.signal(signal.SIGHUP, signal.SIG_IGN)   # and then ends the workers
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -43,7 +43,7 @@ def _worker_main(tasks: Any, results: Any, close: list, setup: tuple | None) -> 
         setup, hasher = (Advisor(kb=kb), fmt, options, fast), id_hash
     advisor, fmt, options, fast = setup  # type: ignore[misc]
     worker = Worker(advisor, writer_for(fmt, advisor.drug_ids), options, fast, hasher)
-    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
     parent = os.getppid()
 
     def receive() -> None:  # always drain the task pipe, so the main process never blocks on a send
@@ -62,7 +62,7 @@ def _worker_main(tasks: Any, results: Any, close: list, setup: tuple | None) -> 
     while (task := inbox.get()) is not None:
         seq, unit = task
         try:
-            message: tuple = ("ok", seq, worker.process(unit))
+            message: tuple[Any, ...] = ("ok", seq, worker.process(unit))
         except BaseException as e:  # noqa: BLE001 - reported to the main process, which stops the run
             message = ("error", seq, _portable(e))
         try:
@@ -124,7 +124,9 @@ class Pool:
         ctx = mp.get_context(method)
         _setup = (advisor, fmt, options, fast)
         spawn_setup = (advisor.kb, fmt, options, fast) if method == "spawn" else None
-        self.procs, self.tasks, self.results = [], [], []
+        self.procs: list[Any] = []
+        self.tasks: list[Any] = []
+        self.results: list[Any] = []
         try:
             for _ in range(n):
                 task_r, task_w = ctx.Pipe(duplex=False)

@@ -84,7 +84,13 @@ def read_items(paths: Iterable[str], options: ReadOptions = ReadOptions(), progr
 
 def read_paths(paths: Iterable[str], options: ReadOptions = ReadOptions()) -> Iterator[RawCase]:
     """Stream the raw cases of every path (files, directories, '-'), one by one: the input of
-    :func:`advisor.batch.evaluate`."""
+    :func:`advisor.batch.evaluate`. A file that cannot be read, or a bad case inside one, becomes a raw
+    case of kind ``error`` (its record says why), never an exception that loses the other cases.
+
+        >>> from advisor.batch import evaluate, read_paths
+        >>> [r["error"] for r in evaluate(read_paths(["/nonexistent/cases.jsonl"]))]
+        ['(case): cannot read /nonexistent/cases.jsonl: No such file or directory']
+    """
     for item in read_items(paths, options):
         yield from (split_block(item) if isinstance(item, JsonlBlock) else (item,))
 

@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..casefile import CASE_KEYS, DuplicateKey, unique_keys
-from ..core import Advisor, Decision
+from ..core import Advisor
+from ..decision import Decision
 from ..errors import InvalidFacts
 from ..models import PatientFacts, Status
 from .sources import CsvRow, RawCase
@@ -164,7 +165,8 @@ def prepare(data: dict[str, Any], options: CaseOptions) -> tuple[dict[str, Any],
                 try:
                     json.dumps(value)
                 except (ValueError, TypeError, RecursionError):
-                    raise InvalidFacts([{"field": key, "message": "cannot be kept (--extra keep): nested too deeply, a number too long, or not JSON data"}]) from None
+                    raise InvalidFacts([{"field": key, "message": "cannot be kept (--extra keep): nested too deeply, "
+                                                                  "a number too long, or not JSON data"}]) from None
                 kept[key] = value
     for key, value in data.items():
         if type(value) is float and KINDS.get(key) == "int" and value.is_integer():
@@ -212,7 +214,7 @@ def assess(advisor: Advisor, raw: RawCase, options: CaseOptions = CaseOptions())
         given = data.get("id")
         if isinstance(given, str) and given:
             record_id = given
-        errors: list[dict] = []
+        errors: list[dict[str, Any]] = []
         facts = expectation = None
         try:
             facts = PatientFacts.parse({k: v for k, v in data.items() if k not in CASE_KEYS} if "expect" in data else data)

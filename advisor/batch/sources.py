@@ -117,7 +117,7 @@ def open_input(path: str) -> Opened:
     if path == "-":
         stream: Any = sys.stdin.buffer
         if not hasattr(stream, "peek"):
-            stream = io.BufferedReader(stream)  # type: ignore[arg-type]
+            stream = io.BufferedReader(stream)
         if _gzipped(stream):
             stream = gzip.GzipFile(fileobj=stream, mode="rb")
         return Opened(stream, None, None)
@@ -136,7 +136,7 @@ def open_input(path: str) -> Opened:
 
 def _gzipped(stream: Any) -> bool:
     peek = getattr(stream, "peek", None)
-    return bool(peek) and peek(2)[:2] == b"\x1f\x8b"
+    return peek is not None and bytes(peek(2)[:2]) == b"\x1f\x8b"
 
 
 class Progress:

@@ -18,12 +18,12 @@ class Summary:
         self.cases = self.valid = self.invalid = self.expectations = self.expectation_failures = 0
         self.duplicate_ids = 0
         self.duplicate_check_stopped_at: int | None = None
-        self.statuses: dict[str, Counter] = {d: Counter() for d in drug_ids}
+        self.statuses: dict[str, Counter[str]] = {d: Counter() for d in drug_ids}
         self.fired: set[str] = set()
         self.all_rules = all_rules or []
         self.invalid_examples: list[dict[str, str]] = []
         self.failure_examples: list[dict[str, Any]] = []
-        self.decisions: dict[int, list] = {}  # id(decision) -> [decision, cases]; folded into statuses
+        self.decisions: dict[int, list[Any]] = {}  # id(decision) -> [decision, cases]; folded into statuses
 
     def add(self, a: Any, source: str) -> None:
         """Count one assessed case (records.Assessed)."""

@@ -80,7 +80,7 @@ def _batch_records(body: bytes, advisor: Any, full: bool) -> Iterator[str]:
 
     class Lines:  # the output stream run_items writes to: whole records, handed over line by line
         def __init__(self) -> None:
-            self.q: queue.Queue = queue.Queue(maxsize=64)  # bounded: a slow client slows the work
+            self.q: queue.Queue[Any] = queue.Queue(maxsize=64)  # bounded: a slow client slows the work
             self.rest = b""
             self.closed = False  # the client went away: stop the work at its next record
 
@@ -130,7 +130,8 @@ def _batch_records(body: bytes, advisor: Any, full: bool) -> Iterator[str]:
           "content": {"application/x-ndjson": {"example": '{"id":"<body>:1","source":"<body>:1","ok":true,"error":null,'
                                                            '"listed":["ocrelizumab"],"status":{"alemtuzumab":"not_applicable"}}'}}},
     **ERRORS}, openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
-        "schema": {"type": "string"}, "example": '{"ms_type": "ppms", "severity": "mild"}\n{"ms_type": "rrms", "severity": "severe", "prior_failures": 2}\n'}}}})
+        "schema": {"type": "string"},
+        "example": '{"ms_type": "ppms", "severity": "mild"}\n{"ms_type": "rrms", "severity": "severe", "prior_failures": 2}\n'}}}})
 async def batch(request: Request, full: bool = Query(False, description="put the whole Recommendation in each record")) -> Any:
     """JSONL cases in (one JSON object per line, optionally with `id` and `expect`), the same JSONL
     records as `ms-advisor batch` out, streamed in input order. A bad case becomes an `ok: false`
@@ -139,7 +140,7 @@ async def batch(request: Request, full: bool = Query(False, description="put the
     body = await request.body()  # a line nested too deeply is that case's error record, as in ms-advisor batch
 
     def stream() -> Iterator[bytes]:
-        pending: list[dict] = []
+        pending: list[dict[str, Any]] = []
         for text in _batch_records(body, rt.advisor, full):
             yield (text + "\n").encode("utf-8")
             record = json.loads(text)

@@ -82,7 +82,7 @@ class Guard:
         self.app = app
         self.max_body = max_body
 
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -98,7 +98,7 @@ class Guard:
                     return
         seen = 0
 
-        async def limited_receive() -> dict:
+        async def limited_receive() -> dict[str, Any]:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
@@ -107,7 +107,7 @@ class Guard:
                     raise _TooLarge()
             return message
 
-        async def tracking_send(message: dict) -> None:
+        async def tracking_send(message: dict[str, Any]) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -129,11 +129,11 @@ class _TooLarge(Exception):
     pass
 
 
-def _too_large(limit: int) -> dict:
+def _too_large(limit: int) -> dict[str, Any]:
     return {"errors": [{"field": "(body)", "message": f"the body is larger than {limit // 1024} KiB"}]}
 
 
-async def _send_json(send: Any, status: int, body: dict) -> None:
+async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
     data = json.dumps(body, separators=(",", ":")).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
@@ -171,7 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _openapi(app: FastAPI) -> dict:
+def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema, plus the request bodies' schemas (the endpoints read their bodies themselves, so
     that every error has the same shape): PatientFactsInput, HookRequest, FeedbackRequest."""
     if app.openapi_schema:
@@ -190,7 +190,7 @@ def _openapi(app: FastAPI) -> dict:
     return schema
 
 
-def _examples(app: FastAPI, schema: dict) -> None:
+def _examples(app: FastAPI, schema: dict[str, Any]) -> None:
     """Response examples computed by this service's own code from the request examples, so they are
     always what the service answers (built once, when /openapi.json is first asked for)."""
     from . import cards, fhir
@@ -214,11 +214,11 @@ def _examples(app: FastAPI, schema: dict) -> None:
     paths["/kb"]["get"]["responses"]["200"]["content"]["application/json"]["example"] = {**rt.kb_id, "source_title": rt.source_title}
 
 
-def json_error(status: int, errors: list[dict], headers: dict | None = None) -> JSONResponse:
+def json_error(status: int, errors: list[dict[str, Any]], headers: dict[str, Any] | None = None) -> JSONResponse:
     return JSONResponse({"errors": errors}, status_code=status, headers=headers)
 
 
-def validation_errors(e: ValidationError) -> list[dict]:
+def validation_errors(e: ValidationError) -> list[dict[str, Any]]:
     return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]} for err in e.errors()]
 
 

@@ -96,7 +96,7 @@ async def service(request: Request) -> Any:
     reading = fhir.read(data, patient_id, rt.terms)
     decision_id = str(uuid.uuid4())
     base = public_base(request)
-    cards: list[dict] = []
+    cards: list[dict[str, Any]] = []
     row: dict[str, Any] = {"id": decision_id, "channel": "cds", "kb": rt.kb_id, "patient_id": patient_id}
     rec = None
     if reading.complete:

@@ -62,7 +62,7 @@ class Reading:
         return not self.missing and not self.problems
 
 
-def _list(value: Any) -> list:
+def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
@@ -72,7 +72,7 @@ def usable(value: Any, kind: str) -> bool:
     return isinstance(value, dict) and value.get("resourceType") in ("Bundle", kind)
 
 
-def resources(bundle_or_resource: Any, kind: str) -> list[dict]:
+def resources(bundle_or_resource: Any, kind: str) -> list[dict[str, Any]]:
     """The resources of one type in a searchset Bundle (or a single resource)."""
     if not isinstance(bundle_or_resource, dict):
         return []
@@ -103,7 +103,7 @@ def _status(concept: Any, system: str) -> set[str]:
             if isinstance(c, dict) and isinstance(c.get("code"), str) and c.get("system") in (None, system)}
 
 
-def _about(resource: dict, patient_id: str) -> bool:
+def _about(resource: dict[str, Any], patient_id: str) -> bool:
     subject = resource.get("subject")
     ref = subject.get("reference") if isinstance(subject, dict) else None
     if ref is None:
@@ -111,12 +111,12 @@ def _about(resource: dict, patient_id: str) -> bool:
     return isinstance(ref, str) and (ref == f"Patient/{patient_id}" or ref.endswith(f"/Patient/{patient_id}"))
 
 
-def _is_active(condition: dict) -> bool:
+def _is_active(condition: dict[str, Any]) -> bool:
     return (bool(_status(condition.get("clinicalStatus"), CLINICAL) & ACTIVE)
             and not _status(condition.get("verificationStatus"), VERIFICATION) & NOT_TRUE)
 
 
-def _when(obs: dict) -> datetime:
+def _when(obs: dict[str, Any]) -> datetime:
     for key in ("effectiveDateTime", "effectiveInstant", "issued"):
         value = obs.get(key)
         if isinstance(value, str):
@@ -135,7 +135,7 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
     """Facts from ``data`` = {"conditions": Bundle, "observations": Bundle} for the patient."""
     r = Reading()
     conditions = [c for c in resources(data.get("conditions"), "Condition") if _about(c, patient_id) and _is_active(c)]
-    ms_found: dict[str, list[dict]] = {}
+    ms_found: dict[str, list[dict[str, Any]]] = {}
     found_conditions: list[str] = []
     unspecified = False
     for c in conditions:
@@ -203,7 +203,7 @@ def _codes(terms: Terminology, table: str) -> str:
                      for value, codes in getattr(terms.entries, table).items() for c in codes)
 
 
-def _value(code: str, obs: dict) -> tuple[Any, str | None]:
+def _value(code: str, obs: dict[str, Any]) -> tuple[Any, str | None]:
     if code == "prior-treatment-failures":
         v = obs.get("valueInteger")
         if isinstance(v, bool) or not isinstance(v, int):
@@ -258,7 +258,7 @@ async def fetch(server: str, token: str | None, patient_id: str, keys: list[str]
     async with httpx.AsyncClient(timeout=limits, follow_redirects=False, trust_env=False) as client:
         for key in keys:
             url, params = queries[key]
-            entries: list = []
+            entries: list[Any] = []
             first = None
             for _ in range(MAX_PAGES):
                 data = await _get_json(client, url, params, headers, key)
@@ -276,7 +276,7 @@ async def fetch(server: str, token: str | None, patient_id: str, keys: list[str]
     return out
 
 
-async def _get_json(client: Any, url: str, params: Any, headers: dict, key: str) -> dict:
+async def _get_json(client: Any, url: str, params: Any, headers: dict[str, Any], key: str) -> dict[str, Any]:
     import json
 
     import httpx

@@ -22,11 +22,11 @@ def clean(text: Any) -> str:
     return "".join(out)
 
 
-def _feedback(card: dict) -> str:
+def _feedback(card: dict[str, Any]) -> str:
     return ", ".join(f["outcome"] + (f" ({f['reason']})" if f.get("reason") else "") for f in card["feedback"])
 
 
-def render(count: int, decisions: Iterable[dict], rates: list[dict], fmt: str, drugs: list[str]) -> Iterator[str]:
+def render(count: int, decisions: Iterable[dict[str, Any]], rates: list[dict[str, Any]], fmt: str, drugs: list[str]) -> Iterator[str]:
     """The log as lines of text (streamed: a long log is never held whole). ``drugs`` names the
     per-drug CSV columns."""
     if fmt == "json":

@@ -17,7 +17,7 @@ def advice_url(base_url: str, facts: PatientFacts) -> str:
     return f"{base_url.rstrip('/')}{advice_path(facts)}"
 
 
-def router(advisor: Any, json_views: dict[str, Callable]) -> APIRouter:
+def router(advisor: Any, json_views: dict[str, Callable[..., Any]]) -> APIRouter:
     """The pages for ``advisor``. ``/drugs`` and ``/rules`` are both a page and a JSON API endpoint:
     a browser (Accept: text/html) gets the page, any other client the JSON API's answer."""
     from ..web import router as web_router

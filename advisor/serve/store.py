@@ -113,7 +113,7 @@ def migrate(conn: sqlite3.Connection) -> int:
 class Store:
     """One connection per process, used under a lock (calls are short)."""
 
-    def __init__(self, path: str | os.PathLike, log_patient_ids: bool = False):
+    def __init__(self, path: str | os.PathLike[str], log_patient_ids: bool = False):
         self.path = str(path)
         self.log_patient_ids = log_patient_ids
         if self.path != ":memory:":
@@ -209,8 +209,8 @@ class Store:
 
     def count(self, since: str | None = None) -> int:
         with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM decisions" + (" WHERE time >= ?" if since else ""),
-                                      (since,) if since else ()).fetchone()[0]
+            return int(self._conn.execute("SELECT COUNT(*) FROM decisions" + (" WHERE time >= ?" if since else ""),
+                                          (since,) if since else ()).fetchone()[0])
 
     def decisions(self, since: str | None = None) -> Iterator[dict[str, Any]]:
         """Logged decisions from ``since`` (an ISO date or time, UTC) on, oldest first, each with its
@@ -221,7 +221,7 @@ class Store:
                  "FROM decisions d LEFT JOIN cards c ON c.decision_id = d.id LEFT JOIN feedback f ON f.card_uuid = c.uuid"
                  f"{where} ORDER BY d.time, d.rowid, c.rowid, f.id")
         current: dict[str, Any] | None = None
-        cards: dict[str, dict] = {}
+        cards: dict[str, dict[str, Any]] = {}
         with self._lock:
             for r in self._conn.execute(query, args):
                 if current is None or current["id"] != r[0]:

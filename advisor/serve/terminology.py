@@ -54,7 +54,8 @@ class _File(BaseModel):
 class Terminology:
     """Lookup tables: (system, code) -> MS type, severity or condition id."""
 
-    def __init__(self, ms_types: dict, severities: dict, unspecified: dict, conditions: dict, entries: _File):
+    def __init__(self, ms_types: dict[tuple[str, str], str], severities: dict[tuple[str, str], str],
+                 unspecified: dict[tuple[str, str], str], conditions: dict[tuple[str, str], str], entries: _File):
         self.ms_types: dict[tuple[str, str], str] = ms_types
         self.severities: dict[tuple[str, str], str] = severities
         self.unspecified: dict[tuple[str, str], str] = unspecified

@@ -207,7 +207,8 @@ def render(kb: Any) -> Article:
 
 def _bullets(items: list[tuple[int | None, str]]) -> str:
     """Nested lists from bullet lines and their indentation."""
-    out, stack = [], []  # stack of indents with an open <ul>
+    out: list[str] = []
+    stack: list[Any] = []  # stack of indents with an open <ul>
     for indent, html in items:
         assert indent is not None
         if not stack or indent > stack[-1]:

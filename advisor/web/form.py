@@ -98,7 +98,7 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
     return out
 
 
-def add_invalid(out: Parsed, errors: list[dict]) -> None:
+def add_invalid(out: Parsed, errors: list[dict[str, Any]]) -> None:
     """Put the library's InvalidFacts entries next to their form fields."""
     for e in errors:
         name = str(e.get("field", "")).split(".")[0]

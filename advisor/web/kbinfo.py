@@ -103,7 +103,7 @@ def _schema_enum(field: str) -> list[str]:
     schema = PatientFacts.model_json_schema()
     defs = schema.get("$defs", {})
 
-    def resolve(node: dict) -> dict:
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
         while "$ref" in node:
             node = defs[node["$ref"].rsplit("/", 1)[-1]]
         return node

@@ -51,7 +51,7 @@ def add_security_headers(response: Response) -> Response:
 class SecureRoute(APIRoute):
     """A route whose every response gets the security headers."""
 
-    def get_route_handler(self) -> Callable:
+    def get_route_handler(self) -> Callable[..., Any]:
         handler = super().get_route_handler()
 
         async def secured(request: Request) -> Response:
@@ -60,7 +60,7 @@ class SecureRoute(APIRoute):
         return secured
 
 
-async def security_headers_middleware(request: Request, call_next: Callable) -> Response:
+async def security_headers_middleware(request: Request, call_next: Callable[..., Any]) -> Response:
     """The same headers for a whole app (``app.middleware("http")(security_headers_middleware)``)."""
     return add_security_headers(await call_next(request))
 
@@ -197,7 +197,8 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
                    for d in rec.drugs}
         edit = "/?" + form_module.query(facts)
         return site.page("advice.html", rec=rec, facts=facts, listed=listed, others=others, what_if=what_if,
-                         edit=edit, ms_label=MS_TYPE_HINTS.get(_value(facts.ms_type), (_value(facts.ms_type),))[0], today=date.today().isoformat(), page_title="Advice for these facts")
+                         edit=edit, ms_label=MS_TYPE_HINTS.get(_value(facts.ms_type), (_value(facts.ms_type),))[0],
+                         today=date.today().isoformat(), page_title="Advice for these facts")
 
     def unknown_type(parsed: form_module.Parsed) -> Response:
         links = []
@@ -234,7 +235,7 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
         response.headers["Vary"] = "Accept"
         return response
 
-    def schedule_items(drug_id: str, request: Request, default_start: str = "") -> tuple[Any, Any, list, dict[str, str], dict[str, str]]:
+    def schedule_items(drug_id: str, request: Request, default_start: str = "") -> tuple[Any, Any, list[Any], dict[str, str], dict[str, str]]:
         drug = site.drugs.get(drug_id)
         values = {"start": request.query_params.get("start", "") or default_start, "count": request.query_params.get("count", "")}
         errors: dict[str, str] = {}
@@ -293,7 +294,7 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
         return Response(site.assets[name], media_type=ASSETS[name],
                         headers={"Cache-Control": "public, max-age=86400", "ETag": f'"{site.asset_version[name]}"'})
 
-    names = {}
+    names: dict[str, str] = {}
     for d in site.kb.drugs:  # a drug's name or brand, in any case, leads to its page
         for name in (d.id, d.name, d.name.split()[0], d.brand):
             if name:

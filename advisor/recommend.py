@@ -1,16 +1,15 @@
-"""Turn a decision into the explained Recommendation: reasons, cautions, schedule, what-ifs, notes."""
+"""Build the Recommendation from a Decision and the facts: reasons, cautions, schedule, what-ifs, notes,
+every text filled from the KB. Imports no core (Decision and Change live in decision.py)."""
 
 from __future__ import annotations
 
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .decision import Change, Decision
 from .kb import Drug, KnowledgeBase
 from .models import (Caution, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation, Schedule,
                      Severity, Status, WhatIf)
-
-if TYPE_CHECKING:
-    from .core import Change, Decision
 
 FIELD_LABELS = {
     "ms_type": "MS type",
@@ -44,7 +43,7 @@ def rendered(facts: PatientFacts) -> dict[str, str]:
     return {f: render_value(f, getattr(facts, f)) for f in PatientFacts.model_fields}
 
 
-def what_if_text(change: "Change", kb: KnowledgeBase) -> str:
+def what_if_text(change: Change, kb: KnowledgeBase) -> str:
     name = kb.drug(change.drug).name
     status = change.status.value.replace("_", " ")
     if change.field == "prior_failures":
@@ -97,8 +96,8 @@ def notes_of(kb: KnowledgeBase) -> tuple[Note, ...]:
     return tuple(Note(id=n.id, text=n.text, quote=n.quote, section=n.section, drug=n.drug) for n in kb.notes)
 
 
-def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: "Decision", caution_ids: tuple[str, ...],
-                   changes: list["Change"], schedules: dict[str, Schedule] | None = None,
+def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: Decision, caution_ids: tuple[str, ...],
+                   changes: list[Change], schedules: dict[str, Schedule] | None = None,
                    notes: tuple[Note, ...] | None = None) -> Recommendation:
     """Build the explained Recommendation. ``schedules`` and ``notes`` may be passed in precomputed
     (they depend only on the KB)."""

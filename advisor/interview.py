@@ -1,0 +1,140 @@
+"""The questions of ``ms-advisor interview``: one prompt per fact, answers read as people type them,
+and a case file from the answers (``--save``). Prompts go to stderr, so stdout holds only the advice."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import click
+
+from .models import AMBIGUOUS_MS_TYPES, INT_TEXT, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, MSType, PatientFacts, \
+    Severity, number_from_text
+from .text import visible
+from .vocabulary import described, lookup
+
+NUMBER_WORDS = {"zero": 0, "none": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                "eight": 8, "nine": 9, "ten": 10}
+
+
+def ms_type_choices() -> str:
+    """The three MS types, each with its aliases: 'relapsing (rrms, relapsing-remitting); ...'."""
+    groups = []
+    for t in MSType:
+        aliases = [a for a, v in MS_TYPE_ALIASES.items() if v is t and a != t.value and "-" not in a]
+        groups.append(t.value + (f" ({', '.join(aliases)})" if aliases else ""))
+    return "; ".join(groups)
+
+
+def _key(value: str) -> str:
+    return re.sub(r"\s+", " ", value.strip().lower())
+
+
+class MSTypeAnswer(click.ParamType[Any]):
+    name = "MS type"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        key = _key(str(value))
+        if key in MS_TYPE_ALIASES:
+            return MS_TYPE_ALIASES[key].value
+        if key in AMBIGUOUS_MS_TYPES:
+            self.fail(f"'{visible(value)}' is ambiguous: {AMBIGUOUS_MS_TYPES[key]}", param, ctx)
+        self.fail(f"'{visible(value)}' is not an MS type; answer one of: {ms_type_choices()}", param, ctx)
+
+
+class SeverityAnswer(click.ParamType[Any]):
+    name = "severity"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        key = _key(str(value))
+        if key in Severity._value2member_map_:
+            return key
+        self.fail(f"'{visible(value)}' is not a severity; answer {', '.join(s.value for s in Severity)}", param, ctx)
+
+
+class NumberAnswer(click.ParamType[Any]):
+    """A number in ASCII digits, from ``low`` to ``high``; a number written as a word gets a hint."""
+
+    def __init__(self, whole: bool, high: float):
+        self.whole, self.high = whole, high
+        self.name = "whole number" if whole else "number"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if _key(text) in NUMBER_WORDS:
+            self.fail(f"'{visible(value)}': type the number in digits, e.g. {NUMBER_WORDS[_key(text)]}", param, ctx)
+        number = number_from_text(text)
+        if number is None or (self.whole and not INT_TEXT.fullmatch(text)):
+            self.fail(f"'{visible(value)}' is not {'a whole number' if self.whole else 'a number'} in ASCII digits "
+                      f"(e.g. {'2' if self.whole else '12.5'})", param, ctx)
+        if number < 0 or number > self.high:
+            self.fail(f"{visible(value)} is not from 0 to {self.high:g}", param, ctx)
+        return int(number) if self.whole else float(number)
+
+
+class YesNo(click.ParamType[Any]):
+    name = "yes/no"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        key = _key(str(value))
+        if key in ("y", "yes", "true"):
+            return True
+        if key in ("n", "no", "false"):
+            return False
+        self.fail(f"'{visible(value)}': answer y, yes, n or no", param, ctx)
+
+
+def conditions_answer(raw: str) -> tuple[list[str], list[str]]:
+    """The conditions named in ``raw`` (separated by commas or semicolons; 'heart failure' and
+    'heart_failure' alike), and the items that name none."""
+    found, unknown = [], []
+    for item in re.split(r"[,;]", raw):
+        item = _key(item)
+        if not item:
+            continue
+        for candidate in (item, item.replace(" ", "_"), item.replace("-", "_").replace(" ", "_")):
+            try:
+                found.append(lookup(candidate).value)
+                break
+            except ValueError:
+                continue
+        else:
+            unknown.append(item)
+    return list(dict.fromkeys(found)), unknown
+
+
+def ask_facts() -> dict[str, Any]:
+    """Ask for each fact on the terminal; raises click.Abort at the end of input."""
+    facts: dict[str, Any] = {
+        "ms_type": click.prompt(f"MS type: {ms_type_choices()}", type=MSTypeAnswer(), err=True),
+        "severity": click.prompt("Severity (mild, moderate, severe)", type=SeverityAnswer(), err=True),
+        "prior_failures": click.prompt("Other MS medications that did not work well", type=NumberAnswer(True, MAX_PRIOR_FAILURES),
+                                       default=0, err=True),
+        "rapidly_worsening": click.prompt("Is the MS rapidly worsening? (y/n)", type=YesNo(), default="n", show_default=False, err=True),
+        "mitoxantrone_cumulative_mg_m2": click.prompt("Mitoxantrone already received (mg/m²)", type=NumberAnswer(False, MAX_DOSE_MG_M2),
+                                                      default=0.0, err=True),
+    }
+    click.echo("Conditions:\n" + "\n".join(f"  {line}" for line in described()), err=True)
+    while True:
+        raw = click.prompt("Conditions, separated by commas (empty for none)", default="", show_default=False, err=True)
+        items, unknown = conditions_answer(raw)
+        if not unknown:
+            break
+        click.echo(f"Error: unknown condition(s): {visible(', '.join(unknown))}", err=True)
+    facts["conditions"] = items
+    return facts
+
+
+def case_file_text(facts: PatientFacts, path: str) -> str:
+    """The validated facts as a case file: JSON when ``path`` ends in .json, else YAML."""
+    data = facts.model_dump(mode="json", exclude_none=True)
+    if path.lower().endswith(".json"):
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    import yaml
+
+    return "# ms-advisor case file (written by `ms-advisor interview --save`)\n" + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

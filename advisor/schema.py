@@ -1,0 +1,67 @@
+"""JSON Schemas for integrators and editors: what ``ms-advisor`` accepts in a case file, and what it
+returns. The facts schema says what the tool itself accepts: aliases, any case and surrounding space
+(as patterns), ``id`` and ``expect``, so an editor validating a case file agrees with ``ms-advisor``.
+
+    >>> import re
+    >>> from advisor.schema import facts_schema
+    >>> pattern = facts_schema(("natalizumab",))["properties"]["ms_type"]["pattern"]
+    >>> bool(re.fullmatch(pattern, " Secondary  Progressive "))
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .models import MS_TYPE_ALIASES, PatientFacts, Recommendation, Severity, Status
+from .vocabulary import ALIASES, CONDITIONS
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _any_case(word: str) -> str:
+    """A pattern matching ``word`` in any case, its inner spaces as any run of white space (ECMA 262)."""
+    out = []
+    for c in word:
+        if c == " ":
+            out.append(r"\s+")
+        elif c.isalpha():
+            out.append(f"[{c.lower()}{c.upper()}]")
+        else:
+            out.append(c if c in "-_" or c.isdigit() else re.escape(c))  # '\-' is invalid in ECMA 262's unicode mode
+    return "".join(out)
+
+
+def accepting(names: list[str]) -> str:
+    """One pattern accepting each of ``names`` as the facts model does: any case, space around ignored."""
+    return r"^\s*(?:" + "|".join(_any_case(n) for n in sorted(names, key=len, reverse=True)) + r")\s*$"
+
+
+def facts_schema(drug_ids: tuple[str, ...]) -> dict[str, Any]:
+    """The JSON Schema of a case file (the facts, ``id``, ``expect``), as ``ms-advisor`` reads one."""
+    schema = PatientFacts.model_json_schema(mode="validation")
+    props = schema["properties"]
+    ms_types = list(MS_TYPE_ALIASES)
+    props["ms_type"] = {"type": "string", "pattern": accepting(ms_types), "examples": ["relapsing", "spms", "ppms"],
+                        "description": props["ms_type"]["description"] + "; any case"}
+    props["severity"] = {"type": "string", "pattern": accepting([s.value for s in Severity]),
+                         "examples": [s.value for s in Severity], "description": props["severity"]["description"] + "; any case"}
+    conditions = [c.id for c in CONDITIONS] + list(ALIASES)
+    props["conditions"]["items"] = {"type": "string", "pattern": accepting(conditions), "examples": [c.id for c in CONDITIONS]}
+    props["id"] = {"type": ["string", "null"], "maxLength": 200, "description": "an identifier echoed back in every output"}
+    status = {"enum": [s.value for s in Status]}
+    props["expect"] = {
+        "type": "object", "additionalProperties": False,
+        "description": "what the case expects (checked by `ms-advisor batch`): the listed drugs and/or statuses",
+        "properties": {"listed": {"type": "array", "items": {"enum": list(drug_ids)}},
+                       "status": {"type": "object", "propertyNames": {"enum": list(drug_ids)}, "additionalProperties": status}}}
+    schema["$defs"] = {k: v for k, v in schema.get("$defs", {}).items() if k not in ("MSType", "Severity", "Condition")}
+    if not schema["$defs"]:
+        del schema["$defs"]
+    return {"$schema": DIALECT, **schema, "title": "ms-advisor case file"}
+
+
+def recommendation_schema() -> dict[str, Any]:
+    """The JSON Schema of a Recommendation (the output of ``advise``)."""
+    return {"$schema": DIALECT, **Recommendation.model_json_schema(mode="serialization")}
