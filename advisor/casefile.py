@@ -72,10 +72,10 @@ class CaseLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, str) and key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"'{visible(key)}' is given twice (which value is meant "
-                                                        "cannot be known)", key_node.start_mark)
-            seen.add(key) if isinstance(key, str) else None
+            if isinstance(key, str):
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"'{visible(key)}' {DuplicateKey.WHY}", key_node.start_mark)
+                seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
     def construct_yaml_bool(self, node: Any) -> bool:
@@ -142,9 +142,15 @@ def json_nesting(text: str, limit: int = MAX_DEPTH) -> str | None:
 class DuplicateKey(ValueError):
     """A JSON object or YAML mapping names one key twice: which value was meant cannot be known."""
 
+    WHY = "is given twice (which value is meant cannot be known)"
+
     def __init__(self, key: str):
         self.key = key
         super().__init__(f"'{visible(key)}' is given twice")
+
+    def invalid_facts(self) -> InvalidFacts:
+        """The same refusal as any other bad fact, naming the key."""
+        return InvalidFacts([{"field": self.key, "message": self.WHY}])
 
 
 def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -169,7 +175,7 @@ def load_json(text: str, name: str) -> Any:
     try:
         return json.loads(text, parse_int=int_from_text, object_pairs_hook=unique_keys)
     except DuplicateKey as e:
-        raise InvalidFacts([{"field": e.key, "message": "is given twice (which value is meant cannot be known)"}]) from None
+        raise e.invalid_facts() from None
     except json.JSONDecodeError as e:
         raise CaseFileError(f"{name}: not valid JSON: {e}") from None
     except RecursionError:  # pragma: no cover - json_nesting stops this first

@@ -102,7 +102,7 @@ def parse(raw: RawCase) -> dict[str, Any]:
         try:
             data = json.loads(text, object_pairs_hook=unique_keys)
         except DuplicateKey as e:
-            raise InvalidFacts([{"field": e.key, "message": "is given twice (which value is meant cannot be known)"}]) from None
+            raise e.invalid_facts() from None
         except json.JSONDecodeError as e:
             raise InvalidFacts([{"field": "(case)", "message": f"not valid JSON: {e.msg} at column {e.colno}"}]) from None
         except (ValueError, RecursionError) as e:  # a number too long to read, nesting too deep
