@@ -13,6 +13,7 @@ import queue
 import signal
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from multiprocessing.connection import wait
 from typing import Any
@@ -92,6 +93,14 @@ def _widen(conn: Any) -> None:
     except (ImportError, OSError):
         pass
 
+
+
+def _release(e: BaseException) -> None:
+    """Clear the finished frames of a send or receive that failed (a worker died): they hold a memoryview
+    of multiprocessing's pickling BytesIO, and the WorkerFailed raised next keeps them alive as its
+    context; CPython 3.12 crashed collecting such a BytesIO at exit ("deallocated BytesIO object has
+    exported buffers", SIGSEGV)."""
+    traceback.clear_frames(e.__traceback__)
 
 
 class Stop(KeyboardInterrupt):
@@ -187,7 +196,8 @@ class Pool:
                 try:
                     with Deferred():  # pickling into a BytesIO whose buffer is exported (see Deferred)
                         self.tasks[i].send((sent, unit))
-                except (OSError, ValueError):
+                except (OSError, ValueError) as e:  # a dead worker's pipe
+                    _release(e)
                     raise WorkerFailed(self._death(self.procs[i])) from None
                 load[i] += 1
                 sent += 1
@@ -202,7 +212,8 @@ class Pool:
                     try:
                         with Deferred():
                             kind, seq, payload = ready.recv()
-                    except (EOFError, OSError):
+                    except (EOFError, OSError) as e:
+                        _release(e)
                         raise WorkerFailed(self._death(self.procs[i])) from None
                     if kind == "error":  # the library's own errors as they are; anything else named
                         raise payload if isinstance(payload, (KnowledgeBaseError, BatchError)) else \
