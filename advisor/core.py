@@ -66,6 +66,7 @@ class Advisor:
         self._views: tuple[Any, ...] | None = None  # schedules and notes: built from the KB on first advise()
         self._decisions: dict[tuple[Any, ...], Decision] = {}
         self._cautions: dict[tuple[Condition, ...], tuple[str, ...]] = {}
+        self._by_condition: dict[Condition, frozenset[str]] = {}  # bounded by the vocabulary
         self._lock = threading.Lock()
 
     # --- decisions (the engine) ------------------------------------------------------------------
@@ -134,7 +135,8 @@ class Advisor:
 
     def caution_rules(self, facts: PatientFacts) -> tuple[str, ...]:
         """Ids of the caution rules that the person's conditions meet, in KB order. Each condition is
-        asserted on its own (the caution rules each test one condition); memoized per condition set."""
+        asserted on its own (the caution rules each test one condition); memoized per condition and per
+        condition set."""
         if not facts.conditions:
             return ()
         key = facts.conditions
@@ -142,7 +144,11 @@ class Advisor:
         if ids is None:
             fired: set[str] = set()
             for condition in key:
-                fired.update(self._caution_engine.evaluate({"condition": condition.value}))
+                one = self._by_condition.get(condition) if self.caching else None
+                if one is None:
+                    one = self._by_condition[condition] = frozenset(
+                        self._caution_engine.evaluate({"condition": condition.value}))
+                fired |= one
             order = self._caution_engine.rule_ids
             ids = tuple(sorted(fired, key=order.index))
             if self.caching and len(self._cautions) < 100_000:

@@ -7,6 +7,7 @@ A broken KB raises :class:`KnowledgeBaseError` naming the file, the item id and 
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import math
 import operator
@@ -321,9 +322,10 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text.translate(_FOLD)).strip()
 
 
-def headings(source: str) -> list[tuple[int, str]]:
+@functools.lru_cache(maxsize=8)
+def headings(source: str) -> tuple[tuple[int, str], ...]:
     """The source's heading lines as (line index, normalized text): a short line standing alone between
-    blank lines, not a bullet, not ending like a sentence."""
+    blank lines, not a bullet, not ending like a sentence. (Memoized: every quote of a KB asks.)"""
     lines = source.splitlines()
     out = []
     for i, line in enumerate(lines):
@@ -331,7 +333,7 @@ def headings(source: str) -> list[tuple[int, str]]:
         if (text and len(text) <= 80 and not text.endswith((".", ":", "?", "!")) and not text.startswith("•")
                 and (i == 0 or not lines[i - 1].strip()) and (i + 1 == len(lines) or not lines[i + 1].strip())):
             out.append((i, text))
-    return out
+    return tuple(out)
 
 
 def section_scope(section: str, source: str) -> tuple[int, int] | str:
@@ -355,15 +357,21 @@ def section_scope(section: str, source: str) -> tuple[int, int] | str:
     return start, end
 
 
+@functools.lru_cache(maxsize=256)
+def _normalized(source: str, scope: tuple[int, int] | None = None) -> str:
+    """The source, or the lines ``scope`` of it, normalized (memoized: every quote of a KB asks)."""
+    return normalize(source if scope is None else "\n".join(source.splitlines()[scope[0]:scope[1]]))
+
+
 def quote_problem(quote: str, section: str, source: str) -> str | None:
     """Why ``quote`` does not stand verbatim under ``section`` in ``source`` (None: it does)."""
     q = normalize(quote)
-    if q not in normalize(source):
+    if q not in _normalized(source):
         return f"quote not found verbatim in the source: '{quote}'"
     scope = section_scope(section, source)
     if isinstance(scope, str):
         return scope
-    if q not in normalize("\n".join(source.splitlines()[scope[0]:scope[1]])):
+    if q not in _normalized(source, scope):
         return f"quote stands in the source, but not under section '{section}': '{quote}'"
     return None
 

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 from itertools import accumulate
+from operator import add
 from typing import Any
 
 from ..text import json_safe, visible
@@ -54,6 +55,15 @@ class JsonlWriter:
         """One field of a record, as ``join`` puts it in a tail."""
         return f"{_string(key)}:{_encode(value)}"
 
+    def strings(self, items: Any) -> list[str]:
+        """Each string of ``items`` as JSON text, for :meth:`strings_field`."""
+        return list(map(_string, items))
+
+    def strings_field(self, key: str, encoded: list[str]) -> str:
+        """A field whose value is a list of strings given as :meth:`strings` made them: the same text as
+        ``field(key, items)``, without encoding the items again."""
+        return f"{_string(key)}:[{','.join(encoded)}]"
+
     def join(self, fields: dict[str, str]) -> str:
         """A tail from fields rendered one by one (in the record's order): the same text as ``tail``."""
         return ",".join(fields.values())
@@ -86,7 +96,7 @@ class JsonWriter(JsonlWriter):
 class CsvWriter(JsonlWriter):
     """One row per record; the drug columns come from the KB. A text cell that a spreadsheet would
     run as a formula (starting with =, +, -, @, tab or CR) gets a leading apostrophe."""
-    field = join = None  # type: ignore[assignment]  # a row is rendered whole
+    field = join = strings = strings_field = None  # type: ignore[assignment]  # a row is rendered whole
 
     def __init__(self, drug_ids: tuple[str, ...] = ()):
         super().__init__(drug_ids)
@@ -168,16 +178,21 @@ class Chunk:
 
     def finish(self) -> tuple[bytes, list[int], list[int]]:
         """(encoded text, byte offsets of the marked records' ends, their id hashes)"""
-        if not self.texts:
+        texts = self.texts
+        if not texts:
             return b"", [], []
-        text = self.end.join(self.texts) + self.end
+        texts.append("")  # so that join ends the last record too
+        text = self.end.join(texts)
+        texts.pop()
         if text.isascii():  # the common case: character offsets are byte offsets
-            data, lengths, step = text.encode("ascii"), map(len, self.texts), len(self.end)
+            data, lengths, step = text.encode("ascii"), map(len, texts), len(self.end)
         else:
             data = encode(text)
-            lengths, step = (len(encode(t)) for t in self.texts), len(encode(self.end))
-        at = list(accumulate(lengths))
-        return data, [at[k] + k * step for k in self.marked], self.hashes
+            lengths, step = (len(encode(t)) for t in texts), len(encode(self.end))
+        # where each record's end starts: its text's end, plus the ends before it
+        ends = list(map(add, accumulate(lengths), range(0, step * len(texts), step)))
+        marked = self.marked
+        return data, ends if len(marked) == len(texts) else list(map(ends.__getitem__, marked)), self.hashes
 
 
 def flag_duplicates(writer: JsonlWriter, data: bytes, ends: list[int], duplicate: list[bool]) -> bytes:
