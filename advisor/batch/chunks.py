@@ -113,6 +113,7 @@ class _FastPath:
         self.fields: dict[Any, Any] = {}  # rendered record fields, per decision and per caution set
 
     def _part(self, name: str, norm: Any) -> int:
+        part: tuple[str, ...] | tuple[bool, ...]
         if name == "conditions":
             part = self.advisor.caution_rules(SimpleNamespace(conditions=norm))  # type: ignore[arg-type]
         elif name in self.keyed:
@@ -141,6 +142,7 @@ class _FastPath:
 
     def _column(self, name: str, values: list[Any]) -> list[Any]:
         cache, kind = self.values[name], KINDS[name]
+        keys: list[Any]
         if kind == "list":
             keys = [tuple(v) if v is not None else None for v in values]
         elif kind == "float":  # 5 and 5.0 are equal keys, but the model may judge them apart

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from itertools import accumulate
 from typing import Any
 
@@ -171,6 +172,7 @@ class Chunk:
         if not self.texts:
             return b"", [], []
         text = self.end.join(self.texts) + self.end
+        lengths: Iterable[int]
         if text.isascii():  # the common case: character offsets are byte offsets
             data, lengths, step = text.encode("ascii"), map(len, self.texts), len(self.end)
         else:
