@@ -50,13 +50,12 @@ class CaseLoader(yaml.SafeLoader):
 
     def __init__(self, stream: Any):
         super().__init__(stream)
-        self._path: list[str] = []
+        self._path: list[str | None] = []  # the key each open node is under (None: a list item, the top)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # types-PyYAML leaves Parser.peek_event unannotated
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
             raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in case files", event.start_mark)
-        event = self.peek_event()
         if getattr(event, "anchor", None) is not None:
             raise yaml.composer.ComposerError(None, None, "anchors (&name) are not allowed in case files", event.start_mark)
         key = index.value if isinstance(index, yaml.ScalarNode) and isinstance(parent, yaml.MappingNode) else None
@@ -196,6 +195,7 @@ def parse_yaml_stream(stream: Any, name: str) -> Iterator[tuple[int, Any]]:
                 if not loader.check_node():
                     return
                 node = loader.get_node()
+                assert node is not None  # check_node() said a document follows
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem_mark", None)
                 yield (mark.line + 1 if mark else 0), CaseFileError(f"{name}: not valid YAML: {_yaml_error(e)}")

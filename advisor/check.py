@@ -9,7 +9,7 @@ from typing import Any
 
 from .core import NOTE, Advisor
 from .errors import KnowledgeBaseError
-from .kb import KnowledgeBase, decision_space, load, value_classes
+from .kb import CautionRule, KnowledgeBase, Rule, decision_space, load, value_classes
 from .models import MSType, PatientFacts, Severity
 
 
@@ -80,7 +80,9 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
         if caution.id not in advisor.caution_rules(facts):
             problems.append(Problem("cautions.toml", caution.id, "never fires"))
     if require_approved:
-        for item, file in [*((r, "decisions.toml") for r in kb.rules), *((c, "cautions.toml") for c in kb.cautions)]:
+        reviewed: list[tuple[Rule | CautionRule, str]] = [*((r, "decisions.toml") for r in kb.rules),
+                                                           *((c, "cautions.toml") for c in kb.cautions)]
+        for item, file in reviewed:
             if item.review_status != "approved":
                 state = "is a draft" if item.review_status == "draft" else "has no review (review_status)"
                 problems.append(Problem(file, item.id, f"{state}; --require-approved needs review_status = \"approved\""))

@@ -45,6 +45,7 @@ durable-rules' sharp edges, and how this wrapper owns them:
 from __future__ import annotations
 
 import datetime
+import importlib
 import itertools
 import logging
 import math
@@ -53,7 +54,7 @@ import struct
 import sys
 import threading
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, NoReturn
 
@@ -67,7 +68,7 @@ class StorageCallbackRefused(RuntimeError):
     """durable-rules' storage callbacks are never used by this wrapper; setting one is refused."""
 
 
-def _refuse(name: str):
+def _refuse(name: str) -> Callable[..., NoReturn]:
     def guard(*args: Any, **kwargs: Any) -> NoReturn:
         raise StorageCallbackRefused(
             f"durable-rules' {name} is disabled by advisor.engine: its C side calls PyEval_CallObject, "
@@ -101,9 +102,8 @@ def _load_durable() -> ModuleType:
         if name.startswith("set_") and name.endswith("_callback"):
             setattr(native, name, _refuse(name))
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"durable(\.|$)")
-    from durable import engine
-
-    engine._unix_now = _unix_now
+    engine = importlib.import_module("durable.engine")
+    setattr(engine, "_unix_now", _unix_now)  # durable's clock (ModuleType declares no attribute to assign)
     return engine
 
 
@@ -121,7 +121,10 @@ CONTROL_KEYS = frozenset({"sid", "id", MARKER})
 RULES_PER_RULESET = 32  # far below durable's 64-entry stack (see the module's note on breadth)
 
 
-class _QuietHost(_durable.Host):
+_Host: Any = _durable.Host  # durable-rules has no types: its Host is Any to mypy
+
+
+class _QuietHost(_Host):  # type: ignore[misc]  # subclassing that untyped Host (see _Host)
     """A durable Host without the background timer threads (no timers or async actions are used)."""
 
     def _run(self) -> None:  # noqa: D401 - overrides durable's thread start-up
@@ -143,7 +146,7 @@ def ordered_int(number: int | float) -> int:
     value = float(number)  # OverflowError for an int beyond the float range
     if not math.isfinite(value) or (isinstance(number, int) and int(value) != number):
         raise ValueError(f"the rules engine cannot compare {number!r} exactly")
-    bits = _INT64.unpack(_DOUBLE.pack(value))[0]
+    bits: int = _INT64.unpack(_DOUBLE.pack(value))[0]
     return bits if bits >= 0 else -(bits & _MAGNITUDE)
 
 
@@ -170,8 +173,9 @@ def _engine_antecedent(antecedent: dict[str, Any]) -> dict[str, Any]:
 def compile_test(test: Test) -> dict[str, Any]:
     """One KB test as a durable-rules expression."""
     f, v = test.fact, test.value
-    simple = {"==": lambda x: {f: x}, "!=": lambda x: {"$neq": {f: x}}, "<": lambda x: {"$lt": {f: x}},
-              "<=": lambda x: {"$lte": {f: x}}, ">": lambda x: {"$gt": {f: x}}, ">=": lambda x: {"$gte": {f: x}}}
+    simple: dict[str, Callable[[Any], dict[str, Any]]] = {
+        "==": lambda x: {f: x}, "!=": lambda x: {"$neq": {f: x}}, "<": lambda x: {"$lt": {f: x}},
+        "<=": lambda x: {"$lte": {f: x}}, ">": lambda x: {"$gt": {f: x}}, ">=": lambda x: {"$gte": {f: x}}}
     if test.op in simple:
         return simple[test.op](v)
     assert isinstance(v, list)
@@ -213,7 +217,7 @@ class Engine:
         with _LOCK:
             self._host = _QuietHost(definitions)
 
-    def _action(self, rule_id: str):
+    def _action(self, rule_id: str) -> Callable[[Any], None]:
         def run(c: Any) -> None:
             self._fired.append(rule_id)
         return run

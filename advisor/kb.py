@@ -232,7 +232,8 @@ class KnowledgeBase(_KB):
 
     def model_post_init(self, __context: Any) -> None:
         self._index.update({d.id: d for d in self.drugs})
-        self._index.update({r.id: r for r in (*self.rules, *self.cautions)})
+        rules: tuple[Rule | CautionRule, ...] = (*self.rules, *self.cautions)
+        self._index.update({r.id: r for r in rules})
 
     @property
     def thresholds(self) -> dict[str, list[Any]]:
@@ -626,7 +627,8 @@ def raw_problems(raw: Any, file: str) -> list[tuple[str, str, str]]:
                 out.append((file, item, f"{where}: nested deeper than the knowledge-base schema allows ({MAX_KB_DEPTH} levels)"))
                 return
             if isinstance(value, dict):
-                item = value.get("id") if isinstance(value.get("id"), str) else item
+                named = value.get("id")
+                item = named if isinstance(named, str) else item
                 for k, v in value.items():
                     walk(v, f"{where}.{k}" if where else k, item, depth + 1)
             else:

@@ -80,7 +80,8 @@ def fact_classes(*kbs: KnowledgeBase) -> dict[str, list[FactClass]]:
         classes = []
         for i, group in enumerate(groups):
             low = bounds[i]
-            high = (bounds[i + 1][0], not bounds[i + 1][1]) if i + 1 < len(bounds) else None
+            above = bounds[i + 1] if i + 1 < len(bounds) else None  # None only for the top class
+            high = (above[0], not above[1]) if above is not None else None
             classes.append(FactClass(fact, group[0], _interval(low, high), low, high))
         out[fact] = classes
     return out

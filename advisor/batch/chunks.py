@@ -126,6 +126,7 @@ class _FastPath:
         self.fired: dict[int, list[str]] = {}  # per decision: its fired rule ids as JSON strings
 
     def _part(self, name: str, norm: Any) -> int:
+        part: tuple[str, ...] | tuple[bool, ...]
         if name == "conditions":
             part = self.advisor.caution_rules(SimpleNamespace(conditions=norm))  # type: ignore[arg-type]
         elif name in self.keyed:
@@ -204,7 +205,7 @@ class _FastPath:
         # The key of each case: the part numbers of its tested facts, then of its caution set.
         keys = list(zip(*(columns[n] for n in self.keyed)))
         records = self.records
-        entries = list(map(records.get, keys))
+        entries: list[Any] = list(map(records.get, keys))  # an Entry, or None for a case in `bad`
         if None in entries:
             for j, entry in enumerate(entries):
                 if entry is None and j not in bad:
@@ -217,7 +218,7 @@ class _FastPath:
                          list(map(hasher, ids)))
             self._count(entries, summary)
             return
-        used = []
+        used: list[Entry] = []
         j = -1
         for i, case in enumerate(cases):
             if case is not None:

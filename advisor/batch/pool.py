@@ -130,7 +130,7 @@ class Pool:
     def __init__(self, n: int, advisor: Advisor, fmt: str, options: CaseOptions, fast: bool):
         global _setup
         method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        ctx = mp.get_context(method)
+        ctx = mp.get_context("fork") if method == "fork" else mp.get_context("spawn")  # typeshed: BaseContext for a str
         _setup = (advisor, fmt, options, fast)
         spawn_setup = (advisor.kb, fmt, options, fast) if method == "spawn" else None
         self.procs: list[Any] = []
@@ -211,7 +211,7 @@ class Pool:
                     i = conn_index[ready]
                     try:
                         with Deferred():
-                            kind, seq, payload = ready.recv()
+                            kind, seq, payload = self.results[i].recv()  # ready itself, as a Connection
                     except (EOFError, OSError) as e:
                         _release(e)
                         raise WorkerFailed(self._death(self.procs[i])) from None

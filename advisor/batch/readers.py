@@ -15,7 +15,7 @@ import io
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from ..casefile import CaseFileError, DuplicateKey, parse_yaml_stream, unique_keys
 from .sources import (DELIMITERS, SUFFIXES, CsvRow, JsonlBlock, Progress, RawCase, ReadOptions, error_case,
@@ -29,10 +29,11 @@ __all__ = ["READERS", "reader", "read_items", "read_paths", "split_block", "RawC
 
 Reader = Callable[[BinaryIO, str, ReadOptions], Iterator["RawCase | JsonlBlock"]]
 READERS: dict[str, Reader] = {}
+R = TypeVar("R", bound=Reader)  # a reader keeps its own signature (read_jsonl's path=) when registered
 
 
-def reader(fmt: str) -> Callable[[Reader], Reader]:
-    def register(f: Reader) -> Reader:
+def reader(fmt: str) -> Callable[[R], R]:
+    def register(f: R) -> R:
         READERS[fmt] = f
         return f
     return register
@@ -43,11 +44,11 @@ def read_items(paths: Iterable[str], options: ReadOptions = ReadOptions(), progr
     """The raw cases of every path, JSONL as blocks."""
     if isinstance(paths, (str, bytes)):  # one path would be read as its characters, each a path
         raise TypeError("paths must be a list of paths, e.g. read_paths([path]), not one path")
-    paths = list(expand(paths))
+    expanded = list(expand(paths))
     if progress is not None:
-        sizes = [None if isinstance(p, RawCase) or p == "-" else size_of(p) for p in paths]
+        sizes = [None if isinstance(p, RawCase) or p == "-" else size_of(p) for p in expanded]
         progress.total = None if None in sizes else sum(s or 0 for s in sizes)
-    for p in paths:
+    for p in expanded:
         if isinstance(p, RawCase):
             yield p
             continue

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from itertools import accumulate
 from operator import add
 from typing import Any
@@ -184,6 +185,7 @@ class Chunk:
         texts.append("")  # so that join ends the last record too
         text = self.end.join(texts)
         texts.pop()
+        lengths: Iterable[int]
         if text.isascii():  # the common case: character offsets are byte offsets
             data, lengths, step = text.encode("ascii"), map(len, texts), len(self.end)
         else:

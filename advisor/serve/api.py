@@ -18,9 +18,10 @@ from .schemas import CautionRuleOut, Errors, Health, InternalError, KBInfo, Stat
 
 router = APIRouter()
 
-ERRORS = {400: {"model": Errors, "description": "the body is not JSON, not UTF-8, or nested too deeply"},
-          413: {"model": Errors, "description": "the body is larger than 1 MiB"},
-          500: {"model": InternalError, "description": "an unexpected error; the server logged it under error_id"}}
+ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's type for `responses=`
+    400: {"model": Errors, "description": "the body is not JSON, not UTF-8, or nested too deeply"},
+    413: {"model": Errors, "description": "the body is larger than 1 MiB"},
+    500: {"model": InternalError, "description": "an unexpected error; the server logged it under error_id"}}
 FACTS_EXAMPLE = {"ms_type": "spms", "severity": "severe", "rapidly_worsening": True, "conditions": ["heart_failure"]}
 FACTS_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/PatientFactsInput"}, "example": FACTS_EXAMPLE}}}}

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import MSType, PatientFacts, Severity, __version__
 from .bodies import MAX_BODY
@@ -78,11 +79,11 @@ class Guard:
     """Outermost ASGI middleware: bodies over MAX_BODY get 413 (by Content-Length, or while streaming);
     any unhandled exception becomes a 500 that says only an error id, logged with its traceback."""
 
-    def __init__(self, app: Any, max_body: int = MAX_BODY):
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY):
         self.app = app
         self.max_body = max_body
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -98,7 +99,7 @@ class Guard:
                     return
         seen = 0
 
-        async def limited_receive() -> dict[str, Any]:
+        async def limited_receive() -> Message:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
@@ -107,7 +108,7 @@ class Guard:
                     raise _TooLarge()
             return message
 
-        async def tracking_send(message: dict[str, Any]) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -133,7 +134,7 @@ def _too_large(limit: int) -> dict[str, Any]:
     return {"errors": [{"field": "(body)", "message": f"the body is larger than {limit // 1024} KiB"}]}
 
 
-async def _send_json(send: Any, status: int, body: dict[str, Any]) -> None:
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
     data = json.dumps(body, separators=(",", ":")).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})

@@ -26,7 +26,8 @@ SERVICE = Service(
                 "patient-education article describes for this patient, from their MS Condition, its severity, other "
                 "active Conditions and a few Observations; every card explained and quoted. Decision support, not a prescription.",
     prefetch=fhir.PREFETCH)
-AUTH_ERRORS = {401: {"model": Errors, "description": "with --trust: the EHR's JWT is missing or not valid"}}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's type for `responses=`
+    401: {"model": Errors, "description": "with --trust: the EHR's JWT is missing or not valid"}}
 
 
 def _authorize(request: Request) -> JSONResponse | None:

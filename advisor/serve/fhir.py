@@ -91,7 +91,7 @@ def resources(bundle_or_resource: Any, kind: str) -> list[dict[str, Any]]:
 def codings(concept: Any) -> list[tuple[str, str]]:
     if not isinstance(concept, dict):
         return []
-    return [(c.get("system"), c.get("code")) for c in _list(concept.get("coding"))
+    return [(c["system"], c["code"]) for c in _list(concept.get("coding"))
             if isinstance(c, dict) and isinstance(c.get("system"), str) and isinstance(c.get("code"), str)]
 
 
@@ -99,7 +99,7 @@ def _status(concept: Any, system: str) -> set[str]:
     """Codes of a status CodeableConcept in its HL7 code system (a coding without a system counts too)."""
     if not isinstance(concept, dict):
         return set()
-    return {c.get("code") for c in _list(concept.get("coding"))
+    return {c["code"] for c in _list(concept.get("coding"))
             if isinstance(c, dict) and isinstance(c.get("code"), str) and c.get("system") in (None, system)}
 
 
@@ -168,7 +168,7 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
         r.missing.append("severity (recorded on that MS Condition)")
     r.facts["conditions"] = found_conditions
 
-    latest: dict[str, list[dict]] = {}  # per fact, the Observations of its latest time
+    latest: dict[str, list[dict[str, Any]]] = {}  # per fact, the Observations of its latest time
     for obs in resources(data.get("observations"), "Observation"):
         if not _about(obs, patient_id) or obs.get("status") not in FINAL:
             continue

@@ -166,7 +166,7 @@ def render(kb: Any) -> Article:
     def flush() -> None:
         if not block:
             return
-        items = []
+        items: list[tuple[int | None, str]] = []  # (bullet indent, or None: a plain line; its HTML)
         for k, _ in block:
             begin, end = line_range(k)
             raw = source[begin:end]
@@ -208,7 +208,7 @@ def render(kb: Any) -> Article:
 def _bullets(items: list[tuple[int | None, str]]) -> str:
     """Nested lists from bullet lines and their indentation."""
     out: list[str] = []
-    stack: list[Any] = []  # stack of indents with an open <ul>
+    stack: list[int] = []  # stack of indents with an open <ul>
     for indent, html in items:
         assert indent is not None
         if not stack or indent > stack[-1]:

@@ -125,7 +125,12 @@ class Site:
                                 asset=self.asset_url, number=form_module.number)
         self.env.globals["labels"] = LABELS
         labels = {c.id: c.label for c in self.conditions}
-        self.env.globals["condition_label"] = lambda c: labels.get(getattr(c, "value", c), str(getattr(c, "value", c)))
+
+        def condition_label(c: Any) -> str:  # a Condition or its id
+            value = getattr(c, "value", c)
+            return labels.get(value, str(value))
+
+        self.env.globals["condition_label"] = condition_label
         self.env.filters["words"] = lambda v: str(_value(v)).replace("_", " ")
         self.env.filters["value"] = _value
         for name in self.env.list_templates(extensions=["html"]):
