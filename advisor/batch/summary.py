@@ -52,9 +52,13 @@ class Summary:
             entry[1] += n
 
     def fold(self) -> "Summary":
+        statuses = self.statuses
         for decision, n in self.decisions.values():
             for d, s in decision.status.items():
-                self.statuses.setdefault(d, Counter())[s.value] += n
+                counter = statuses.get(d)
+                if counter is None:
+                    counter = statuses[d] = Counter()
+                counter[s.value] += n
             self.fired.update(decision.fired)
         self.decisions.clear()
         return self

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable
-from itertools import accumulate
+from itertools import accumulate, repeat
 from operator import add
 from typing import Any
 
@@ -43,10 +43,12 @@ class JsonlWriter:
     def head(self, record_id: str, source: str) -> str:
         return f'{{"id":{_string(record_id)},"source":{_string(source)},'
 
-    def heads(self, ids: list[str], name: str, first_line: int) -> list[str]:
-        """The heads of the records of consecutive lines from ``first_line`` of ``name``."""
+    def texts(self, ids: list[str], name: str, first_line: int, tails: Iterable[str]) -> list[str]:
+        """The records (without their ends) of consecutive lines from ``first_line`` of ``name``: each
+        head (the text :meth:`head` gives) and its tail, joined in C, one call per record."""
         prefix, source = self.separator + '{"id":', ',"source":' + _string(name)[:-1] + ":"
-        return [f'{prefix}{_string(i)}{source}{first_line + k}",' for k, i in enumerate(ids)]
+        return list(map("".join, zip(repeat(prefix), map(_string, ids), repeat(source),
+                                     map(str, range(first_line, first_line + len(ids))), repeat('",'), tails)))
 
     def tail(self, record: dict[str, Any]) -> str:
         """Everything after id and source (``record`` may hold them; they are skipped)."""
@@ -120,6 +122,9 @@ class CsvWriter(JsonlWriter):
 
     def heads(self, ids: list[str], name: str, first_line: int) -> list[str]:
         return [self.head(i, f"{name}:{first_line + k}") for k, i in enumerate(ids)]
+
+    def texts(self, ids: list[str], name: str, first_line: int, tails: Iterable[str]) -> list[str]:
+        return list(map(str.__add__, self.heads(ids, name, first_line), tails))
 
     def head(self, record_id: str, source: str) -> str:
         return self._row([record_id, source]) + ","
