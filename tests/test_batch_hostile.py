@@ -349,14 +349,20 @@ def test_sigterm_and_sighup_end_the_run_every_time(tmp_path, sig):
     assert not any(Path(f"/proc/{w}").exists() and "zombie" not in Path(f"/proc/{w}/status").read_text() for w in workers)
 
 
-def test_a_kb_error_in_a_worker_stops_the_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize("where", ["main", "worker"])
+def test_a_kb_error_stops_the_run(tmp_path, monkeypatch, where):
+    """Raised where the first unit is assessed (the main process) or in a worker (a later unit)."""
     from advisor.core import Advisor as A
+    main_pid, original = os.getpid(), A._decide_uncached
 
     def broken(self, facts):
-        raise KnowledgeBaseError([("decisions.toml", "ocrelizumab", "rules disagree")])
+        if where == "main" or os.getpid() != main_pid:
+            raise KnowledgeBaseError([("decisions.toml", "ocrelizumab", "rules disagree")])
+        return original(self, facts)
     monkeypatch.setattr(A, "_decide_uncached", broken)  # forked workers inherit it
     f = tmp_path / "c.jsonl"
-    f.write_text(CASE * 10)
+    # more than one 256 KB unit; the later units hold a case the first does not (not in any cache)
+    f.write_text(CASE * 6000 + CASE.replace("mild", "severe") * 6000)
     with pytest.raises(KnowledgeBaseError, match="rules disagree"):
         run([str(f)], io.StringIO(), advisor=A(), workers=2)
 

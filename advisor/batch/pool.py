@@ -7,6 +7,7 @@ themselves if the main process is gone. Forked workers share the main process's 
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import queue
@@ -27,7 +28,16 @@ from .writers import writer_for
 
 IN_FLIGHT = 2  # work units per worker at a time: memory stays flat
 
-_setup: tuple[Any, ...] | None = None  # (advisor, fmt, options, fast), inherited by forked workers
+_setup: tuple[Any, ...] | None = None  # (advisor, fmt, options, fast, worker), inherited by forked workers
+
+
+def start_method() -> str:
+    return "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+
+
+def pool_hasher() -> Any:
+    """The id hash every process of a pool shares: Python's own where workers are forked."""
+    return forked_id_hash if start_method() == "fork" else id_hash
 
 
 def _worker_main(tasks: Any, results: Any, close: list[Any], setup: tuple[Any, ...] | None) -> None:
@@ -36,14 +46,17 @@ def _worker_main(tasks: Any, results: Any, close: list[Any], setup: tuple[Any, .
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     for c in close:  # the main process's ends of other pipes, inherited by fork
         c.close()
-    hasher = forked_id_hash  # forked: every process has the same string hash
-    if setup is None:
-        setup = _setup
+    # What the worker inherited (the Advisor, the KB) lives as long as it does: the cyclic collector need
+    # not walk it again (nor touch its pages, which fork shares), and collects young objects less often.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    if setup is None:  # forked: the main process's Worker, with the caches it has filled so far
+        assert _setup is not None
+        worker = _setup[4]
     else:  # spawned: a fresh interpreter gets the KB, not the compiled Advisor
         kb, fmt, options, fast = setup
-        setup, hasher = (Advisor(kb=kb), fmt, options, fast), id_hash
-    advisor, fmt, options, fast = setup  # type: ignore[misc]
-    worker = Worker(advisor, writer_for(fmt, advisor.drug_ids), options, fast, hasher)
+        advisor = Advisor(kb=kb)
+        worker = Worker(advisor, writer_for(fmt, advisor.drug_ids), options, fast, id_hash)
     inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
     parent = os.getppid()
 
@@ -127,11 +140,15 @@ class Deferred:
 
 
 class Pool:
-    def __init__(self, n: int, advisor: Advisor, fmt: str, options: CaseOptions, fast: bool):
+    def __init__(self, n: int, advisor: Advisor, fmt: str, options: CaseOptions, fast: bool,
+                 worker: Worker | None = None):
+        """``worker``: the main process's own Worker (made with :func:`pool_hasher`), whose caches forked
+        workers start with."""
         global _setup
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        method = start_method()
         ctx = mp.get_context("fork") if method == "fork" else mp.get_context("spawn")  # typeshed: BaseContext for a str
-        _setup = (advisor, fmt, options, fast)
+        _setup = (advisor, fmt, options, fast,
+                  worker or Worker(advisor, writer_for(fmt, advisor.drug_ids), options, fast, pool_hasher()))
         spawn_setup = (advisor.kb, fmt, options, fast) if method == "spawn" else None
         self.procs: list[Any] = []
         self.tasks: list[Any] = []

@@ -10,12 +10,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from itertools import chain, islice
 from typing import Any, Callable
 
 from ..core import Advisor
 from .chunks import Result, Worker, forked_id_hash
 from .errors import Interrupted
-from .pool import Deferred, Stop, Pool
+from .pool import Deferred, Stop, Pool, pool_hasher
 from .readers import read_items
 from .sources import JsonlBlock, Progress, RawCase, ReadOptions
 from .records import CaseOptions
@@ -115,15 +116,17 @@ def run_items(items: Iterable[RawCase | JsonlBlock], out: Any, *, advisor: Advis
             progress(summary.cases)
 
     units = _units(iter(items), chunk_size)
-    if workers <= 1:
-        local = Worker(advisor, writer, options, fast, forked_id_hash)
-        for unit in units:
-            with Deferred():
-                result = local.process(unit)
-            consume(result)
-    else:
-        with Pool(workers, advisor, fmt, options, fast) as pool:
-            for result in pool.map(units):
+    local = Worker(advisor, writer, options, fast, forked_id_hash if workers <= 1 else pool_hasher())
+    # The first unit is assessed here, also with workers: forked workers then start with the caches it
+    # filled (the commonest values and decisions) instead of each filling them again.
+    for unit in units if workers <= 1 else islice(units, 1):
+        with Deferred():
+            result = local.process(unit)
+        consume(result)
+    following = next(units, None) if workers > 1 else None
+    if following is not None:  # (no processes are started for an input of one unit)
+        with Pool(workers, advisor, fmt, options, fast, local) as pool:
+            for result in pool.map(chain([following], units)):
                 consume(result)
     sink.write(writer.footer(sink.wrote_any).encode())
     return summary
