@@ -120,9 +120,8 @@ class _FastPath:
         self.records: dict[tuple[Any, ...], Entry] = {}  # key -> its entry
         self.decisions: dict[tuple[Any, ...], Any] = {}  # decision key -> Decision (never evicted: bounded by the KB)
         self.by_identity: dict[int, Any] = {}  # id(decision) -> Decision, for the decisions above
-        self.tails: dict[tuple[Any, ...], str] = {}
-        self.fields: dict[Any, Any] = {}  # rendered record fields, per decision and per caution set
-        self.fired: dict[int, list[str]] = {}  # per decision: its fired rule ids as JSON strings
+        self.pieces: dict[int, Any] = {}  # per decision: its rendered fields, the text around cautions and rules, its rules
+        self.fields: dict[Any, Any] = {}  # per caution set: its cautions field, its rule ids
 
     def _part(self, name: str, norm: Any) -> int:
         part: tuple[str, ...] | tuple[bool, ...]
@@ -267,33 +266,35 @@ class _FastPath:
             decision = self.decisions[decision_key] = self.advisor.decide(PatientFacts.parse(values))
             self.by_identity[id(decision)] = decision
         caution_ids = self.parts[key[-1]]
-        tail = self.tails.get((id(decision), caution_ids))
-        if tail is None:
-            tail = self.tails[(id(decision), caution_ids)] = self._tail(decision, caution_ids)
-        entry = Entry(decision, caution_ids, tail)
+        entry = Entry(decision, caution_ids, self._tail(decision, caution_ids))
         if len(self.records) < _CACHE_LIMIT:
             self.records[key] = entry
         return entry
 
     def _tail(self, decision: Any, caution_ids: tuple[str, ...]) -> str:
         """The record's tail for a decision and a caution set. A writer that renders each field of a
-        record on its own (JSON) reuses the fields that depend on only one of the two."""
+        record on its own (JSON) renders the parts that depend on only one of the two once, and puts a
+        tail together from them."""
         w = self.worker.writer
         if w.field is None:
             a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)
             return w.tail(to_record(self.advisor, "", a))
-        fields = self.fields.get(id(decision))
-        if fields is None:
+        pieces = self.pieces.get(id(decision))
+        if pieces is None:
             record = to_record(self.advisor, "", Assessed("", None, False, decision=decision, facts=True))  # type: ignore[arg-type]
-            fields = self.fields[id(decision)] = {k: w.field(k, v) for k, v in record.items() if k not in ("id", "source")}
+            fields = {k: w.field(k, v) for k, v in record.items() if k not in ("id", "source")}
+            pieces = self.pieces[id(decision)] = (fields, w.around(fields, "cautions", "rules"),
+                                                  ",".join(w.strings(decision.fired)))
         cautions = self.fields.get(caution_ids)
         if cautions is None:
             cautions = self.fields[caution_ids] = (w.field("cautions", self.advisor.cautions_by_drug(caution_ids)),
-                                                   w.strings(caution_ids))
-        fired = self.fired.get(id(decision))
-        if fired is None:
-            fired = self.fired[id(decision)] = w.strings(decision.fired)
-        return w.join({**fields, "cautions": cautions[0], "rules": w.strings_field("rules", [*fired, *cautions[1]])})
+                                                   ",".join(w.strings(caution_ids)))
+        fields, around, fired = pieces
+        rules = w.strings_field("rules", [p for p in (fired, cautions[1]) if p])
+        if around is None:
+            return w.join({**fields, "cautions": cautions[0], "rules": rules})
+        before, between, after = around
+        return before + cautions[0] + between + rules + after
 
     def _decode(self, line: bytes) -> Any:
         try:

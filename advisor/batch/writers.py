@@ -71,6 +71,19 @@ class JsonlWriter:
         """A tail from fields rendered one by one (in the record's order): the same text as ``tail``."""
         return ",".join(fields.values())
 
+    def around(self, fields: dict[str, str], first: str, second: str) -> tuple[str, str, str] | None:
+        """The text of :meth:`join` around two of its fields, ``first`` before ``second``: (before the
+        first, between the two, after the second), so ``before + f + between + s + after`` is the join
+        with ``f`` and ``s`` as those fields. None if ``first`` does not come before ``second``."""
+        order = list(fields)
+        i, j = order.index(first), order.index(second)
+        if not i < j:
+            return None
+        before = "".join(fields[k] + "," for k in order[:i])
+        between = "," + "".join(fields[k] + "," for k in order[i + 1:j])
+        after = "".join("," + fields[k] for k in order[j + 1:])
+        return before, between, after
+
     def end(self, duplicate: bool) -> str:
         return ',"duplicate_id":true}\n' if duplicate else "}\n"
 
@@ -99,7 +112,7 @@ class JsonWriter(JsonlWriter):
 class CsvWriter(JsonlWriter):
     """One row per record; the drug columns come from the KB. A text cell that a spreadsheet would
     run as a formula (starting with =, +, -, @, tab or CR) gets a leading apostrophe."""
-    field = join = strings = strings_field = None  # type: ignore[assignment]  # a row is rendered whole
+    field = join = around = strings = strings_field = None  # type: ignore[assignment]  # a row is rendered whole
 
     def __init__(self, drug_ids: tuple[str, ...] = ()):
         super().__init__(drug_ids)
