@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Iterator
 from operator import attrgetter
 from types import SimpleNamespace
 from typing import Any, Callable
@@ -115,8 +116,9 @@ class _FastPath:
         self.interned: dict[Any, int] = {}
         self.parts: list[Any] = []
         self.values: dict[str, dict[Any, Any]] = {n: {} for n in self.names}  # value -> part number or _INVALID
-        self.absent = {n: self._part(n, fields[n].get_default(call_default_factory=True))
-                       for n in self.names if not fields[n].is_required()}
+        for n in self.names:  # a field not given decodes as None: its default's part
+            if not fields[n].is_required():
+                self.values[n][None] = self._part(n, fields[n].get_default(call_default_factory=True))
         self.records: dict[tuple[Any, ...], Entry] = {}  # key -> its entry
         self.decisions: dict[tuple[Any, ...], Any] = {}  # decision key -> Decision (never evicted: bounded by the KB)
         self.by_identity: dict[int, Any] = {}  # id(decision) -> Decision, for the decisions above
@@ -152,22 +154,15 @@ class _FastPath:
         return found
 
     def _column(self, name: str, values: list[Any]) -> list[Any]:
-        # The values themselves are the keys: lists are decoded as tuples, and a whole number written 5
-        # or 5.0 is an equal key that the model also judges alike (an int becomes the equal float, within
-        # the same bounds).
+        """The part number (or _INVALID) of each value of one field. The values themselves are the keys:
+        lists are decoded as tuples, a field not given is None (its default's part is cached under None),
+        and a whole number written 5 or 5.0 is an equal key that the model also judges alike (an int
+        becomes the equal float, within the same bounds)."""
         cache = self.values[name]
-        keys = values
-        out = list(map(cache.get, keys))
-        if None in out:  # values not seen yet, or not given
-            absent = self.absent.get(name)
-            for j, found in enumerate(out):
-                if found is None:
-                    value = values[j]
-                    if value is None:
-                        out[j] = absent
-                    else:  # a value repeated in this block is judged once (and then found in the cache)
-                        found = cache.get(keys[j])
-                        out[j] = self._validate(name, value, keys[j]) if found is None else found
+        out = list(map(cache.get, values))
+        for j in _nones(out):  # the values not seen yet
+            found = cache.get(values[j])  # a value repeated in this block is judged once
+            out[j] = self._validate(name, values[j], values[j]) if found is None else found
         return out
 
     def block(self, block: JsonlBlock, chunk: Chunk, summary: Summary) -> None:
@@ -203,11 +198,10 @@ class _FastPath:
         keys = list(zip(*(columns[n] for n in self.keyed)))
         records = self.records
         entries: list[Any] = list(map(records.get, keys))  # an Entry, or None for a case in `bad`
-        if None in entries:
-            for j, entry in enumerate(entries):
-                if entry is None and j not in bad:
-                    key = keys[j]
-                    entries[j] = records.get(key) or self._entry(key, present[j])
+        for j in _nones(entries):  # the keys not seen yet
+            if j not in bad:
+                key = keys[j]
+                entries[j] = records.get(key) or self._entry(key, present[j])
         w, worker, hasher = self.worker.writer, self.worker, self.worker.hasher
         name, first = block.name, block.first_line
         if lines is None and not bad and None not in ids:  # the common case: the whole block at once
@@ -301,6 +295,17 @@ class _FastPath:
             return self.decoder.decode(line) if line.strip() else None
         except _ERRORS:
             return None
+
+
+def _nones(items: list[Any]) -> Iterator[int]:
+    """The indexes of None in ``items``, each found in C (few, usually none, in a long list)."""
+    j = -1
+    while True:
+        try:
+            j = items.index(None, j + 1)
+        except ValueError:
+            return
+        yield j
 
 
 def _first_value(annotation: Any) -> Any:
