@@ -1,4 +1,6 @@
+import contextlib
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,29 @@ def kb_copy(tmp_path):
     return target
 
 
+class Hung(BaseException):
+    """A guarded call outlived its time (a BaseException, so the code under test cannot catch it)."""
+
+
+@pytest.fixture
+def hang_guard():
+    """hang_guard(seconds): a block that fails the test with Hung if it runs longer (SIGALRM, main thread),
+    so a call that must not hang (a FIFO with no writer) can run in-process instead of in a subprocess
+    with a timeout; a blocking read or open is interrupted by the signal."""
+    @contextlib.contextmanager
+    def guard(seconds=30):
+        def expire(signum, frame):
+            raise Hung(f"still running after {seconds} s")
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.alarm(seconds)
+        try:
+            yield
+        finally:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, previous)
+    return guard
+
+
 # --- the `slow` marker: `pytest -m "not slow"` for daily work, everything in .ci/run -----------------
 SLOW_MODULES = {"test_web_browser.py", "test_serve_process.py"}  # a browser; real server processes
 SLOW_TESTS = (  # each over ~0.7 s on a shared 2-core machine: signals, workers, large runs, a second KB
@@ -33,6 +58,7 @@ SLOW_TESTS = (  # each over ~0.7 s on a shared 2-core machine: signals, workers,
     "test_the_log_keeps_decisions_without_patient_ids_by_default", "test_a_slow_fhir_server_gives_412_within_the_timeout",
     "test_fingerprint_ignores_line_endings_and_sees_every_change", "test_batch_gives_the_same_records_as_the_cli",
     "test_write_error_keeps_only_whole_records",
+    "test_a_device_as_a_trusted_key_set_is_refused_before_serving",  # a real `ms-advisor serve` process (~1 s of CPU)
 )
 
 

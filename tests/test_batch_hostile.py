@@ -189,11 +189,12 @@ def test_devices_are_refused_and_an_endless_stdin_stops_at_the_line_limit(tmp_pa
     assert p.returncode == 1 and "longer than" in p.stdout and "Traceback" not in p.stderr
 
 
-def test_a_fifo_input_with_no_writer_does_not_hang(tmp_path):
+def test_a_fifo_input_with_no_writer_does_not_hang(tmp_path, hang_guard):
     fifo = tmp_path / "in.jsonl"
     os.mkfifo(fifo)
-    p = subprocess.run([EXE, "batch", str(fifo), "--out", "-"], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0 and p.stdout == ""
+    with hang_guard(30):
+        r = cli(str(fifo), "--out", "-")
+    assert r.exit_code == 0 and r.stdout == "", r.output
 
 
 # --- output files ---------------------------------------------------------------------------------------

@@ -6,12 +6,14 @@ import gzip
 import io
 import json
 import re
+import types
 
 import pytest
 from click.testing import CliRunner
 
 from advisor import Advisor
 from advisor.batch import CaseOptions, ReadOptions, evaluate, read_paths, run
+from advisor.batch import runner
 from advisor.batch.runner import terminal_progress
 from advisor.cli import main
 
@@ -167,14 +169,14 @@ def test_summary_json_and_echo_facts(tmp_path):
     assert first["facts"]["ms_type"] == "spms" and first["facts"]["conditions"] == ["pml"]
 
 
-def test_progress_shows_share_read_and_eta():
+def test_progress_shows_share_read_and_eta(monkeypatch):
     class Tty(io.StringIO):
         def isatty(self):
             return True
     stream = Tty()
+    clock = iter([100.0, 100.6])  # the start, then a show 0.6 s later (past the 0.5 s refresh), without sleeping
+    monkeypatch.setattr(runner, "time", types.SimpleNamespace(monotonic=lambda: next(clock)))
     show = terminal_progress(stream)
-    import time
-    time.sleep(0.6)
     show(1000, 250, 1000)
     assert re.search(r"1,000 cases, [\d,]+/s, 25% read, ETA \d+:\d\d", stream.getvalue())
     assert terminal_progress(io.StringIO()) is None

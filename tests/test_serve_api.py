@@ -12,7 +12,7 @@ import pytest
 
 from advisor import PatientFacts, Recommendation, advise
 from advisor.kb import default_directory, load
-from serve_helpers import serve_app  # noqa: F401 (fixture)
+from serve_helpers import serve_app, serve_app_module  # noqa: F401 (fixtures)
 
 
 def fingerprint(kb_or_dir):
@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-@pytest.fixture
-def client(serve_app):
-    return serve_app()[1]
+@pytest.fixture(scope="module")
+def client(serve_app_module):
+    """One app for the tests that only read its answers (those that read the log make their own)."""
+    return serve_app_module()[1]
 
 
 def test_advise_returns_the_library_recommendation_exactly(client):

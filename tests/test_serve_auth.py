@@ -10,7 +10,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from serve_helpers import hook, person, serve_app  # noqa: F401
+from serve_helpers import hook, person, serve_app, serve_app_module  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ISSUER = "https://ehr.example.org"
@@ -34,11 +34,12 @@ def jwks(*pairs):
     return {"keys": out}
 
 
-@pytest.fixture
-def secured(serve_app, keys, tmp_path):
-    path = tmp_path / "jwks.json"
+@pytest.fixture(scope="module")
+def secured(serve_app_module, keys, tmp_path_factory):
+    """One app trusting ISSUER for the module's tests (each token has its own jti, so none is a replay)."""
+    path = tmp_path_factory.mktemp("trust") / "jwks.json"
     path.write_text(json.dumps(jwks(("k1", keys["rsa"]), ("k2", keys["ec"]))))
-    return serve_app(trust=[f"{ISSUER}={path}"])[1]
+    return serve_app_module(trust=[f"{ISSUER}={path}"])[1]
 
 
 def token(key, kid="k1", alg="RS384", **claims):

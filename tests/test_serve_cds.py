@@ -11,7 +11,7 @@ import pytest
 from advisor import advise
 from advisor.kb import default_directory, load
 from serve_helpers import (MS_CODES, FhirStub, bundle, condition, hook, observation, person,  # noqa: F401
-                           serve_app)
+                           serve_app, serve_app_module)
 
 
 def fingerprint(kb_or_dir):
@@ -23,9 +23,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 URL = "/cds-services/ms-infusion-advisor"
 
 
-@pytest.fixture
-def client(serve_app):
-    return serve_app()[1]
+@pytest.fixture(scope="module")
+def client(serve_app_module):
+    """One app for the tests that only read its answers (those that read the log make their own)."""
+    return serve_app_module()[1]
 
 
 def ext(card):

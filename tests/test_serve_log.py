@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from advisor.cli import main
 from advisor.serve.store import MIGRATIONS, Store, StoreError
-from serve_helpers import hook, person, serve_app  # noqa: F401
+from serve_helpers import hook, person, serve_app_module  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 URL = "/cds-services/ms-infusion-advisor"
@@ -54,9 +54,11 @@ def test_two_processes_write_the_same_log(tmp_path):
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM decisions").fetchone()[0] == 400
 
 
-@pytest.fixture
-def filled(serve_app, tmp_path):
-    _, client = serve_app()
+@pytest.fixture(scope="module")
+def filled(serve_app_module, tmp_path_factory):
+    """A log with two CDS calls, their feedback and one /advise, shared by the tests that only read it."""
+    db = tmp_path_factory.mktemp("log") / "decisions.sqlite3"
+    _, client = serve_app_module(db=str(db))
     conds, obs = person("relapsing", "severe", failures=2)
     for _ in range(2):
         cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
@@ -66,7 +68,7 @@ def filled(serve_app, tmp_path):
             {"card": by_drug["natalizumab"], "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:00:00Z",
              "overrideReason": {"reason": {"code": "patient-preference"}, "userComment": "evil\x1b[31m\u202ecomment"}}]})
     client.post("/advise", json={"ms_type": "ppms", "severity": "mild"})
-    return str(tmp_path / "decisions.sqlite3")
+    return str(db)
 
 
 def test_log_json_has_decisions_and_override_rates(filled):

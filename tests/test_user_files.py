@@ -32,9 +32,10 @@ def test_a_device_as_a_case_file_is_refused_without_reading_it(nodes):
     assert r.exit_code == 2 and r.output.strip().endswith("zero: is a device or socket, not a file")
 
 
-def test_a_fifo_with_no_writer_is_an_empty_case_file_not_a_hang(nodes):
-    p = subprocess.run([EXE, "advise", "--case", str(nodes / "fifo")], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 2 and "is empty" in p.stderr and "Traceback" not in p.stderr
+def test_a_fifo_with_no_writer_is_an_empty_case_file_not_a_hang(nodes, hang_guard):
+    with hang_guard(30):
+        r = run("advise", "--case", str(nodes / "fifo"))
+    assert r.exit_code == 2 and "is empty" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_a_huge_case_file_is_refused_by_size(tmp_path):
@@ -51,12 +52,11 @@ def test_a_pipe_is_read_as_a_case_file(tmp_path):
     os.write(w, b'{"ms_type": "spms", "severity": "severe"}')
     os.close(w)
     try:
-        p = subprocess.run([EXE, "advise", "--case", f"/dev/fd/{r}", "--format", "json"], capture_output=True, text=True,
-                           timeout=60, pass_fds=(r,))
+        result = run("advise", "--case", f"/dev/fd/{r}", "--format", "json")
     finally:
         os.close(r)
-    assert p.returncode == 0, p.stderr
-    assert '"listed": [\n    "mitoxantrone"' in p.stdout
+    assert result.exit_code == 0, result.output
+    assert '"listed": [\n    "mitoxantrone"' in result.stdout
 
 
 def test_read_limited_stops_at_the_limit(nodes):
@@ -69,9 +69,10 @@ def test_read_limited_stops_at_the_limit(nodes):
     assert read_limited(str(f), 11) == b"x" * 11
 
 
-def test_kb_export_into_a_fifo_with_no_reader_is_an_error_not_a_hang(nodes):
-    p = subprocess.run([EXE, "kb", "export", "--dmn", str(nodes / "fifo")], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 2 and "is a FIFO with no reader" in p.stderr
+def test_kb_export_into_a_fifo_with_no_reader_is_an_error_not_a_hang(nodes, hang_guard):
+    with hang_guard(30):
+        r = run("kb", "export", "--dmn", str(nodes / "fifo"))
+    assert r.exit_code == 2 and "is a FIFO with no reader" in r.stderr
 
 
 def test_kb_export_keeps_an_existing_file_whole(tmp_path):

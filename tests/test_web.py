@@ -437,6 +437,29 @@ def test_the_templates_and_assets_are_package_data():
         assert any(fnmatch(f, pat) for pat in patterns), f"{f} would be missing from the wheel"
 
 
+def test_another_app_in_the_same_process_reuses_the_compiled_templates_and_an_edit_is_recompiled(monkeypatch):
+    from jinja2 import DictLoader, Environment
+
+    from advisor.web import pages
+
+    create_app(default_advisor())  # compiles every template, unless an earlier app did
+    compiled = []
+    real = Environment.compile
+
+    def compile(self, source, name=None, *args, **kwargs):
+        compiled.append(name)
+        return real(self, source, name, *args, **kwargs)
+
+    monkeypatch.setattr(Environment, "compile", compile)
+    client = TestClient(create_app(default_advisor()))
+    assert compiled == [] and "Which MS infusion drugs" in client.get("/").text
+    # The cache is checked against each template's source: a changed template is compiled again, never served stale.
+    for text in ("first {{ 1 }}", "second {{ 2 }}"):
+        env = Environment(loader=DictLoader({"t.html": text}), bytecode_cache=pages._COMPILED)
+        assert env.get_template("t.html").render() == text.replace("{{ 1 }}", "1").replace("{{ 2 }}", "2")
+    assert compiled == ["t.html", "t.html"]
+
+
 def test_head_requests_and_the_frameworks_own_errors_carry_the_headers(client):
     r = client.head(CASE)
     assert r.status_code == 200 and r.headers["content-security-policy"] and r.content == b""
