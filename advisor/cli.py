@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 import sys
+
+from . import stopping
+
+_argv = getattr(sys, "argv", None) or [""]
+if os.path.basename(_argv[0]).startswith("ms-advisor") and _argv[1:2] == ["batch"]:
+    # The `ms-advisor batch` process: from here on (before the heavy imports and the knowledge base) a
+    # stopping signal is held for the run to raise, so it ends as an interrupted run (exit 2), never
+    # as killed (143) with a temporary file left behind. Other commands start as before.
+    stopping.hold()
+
+import functools
+import json
 from typing import Any, Callable
 
 import click
@@ -539,6 +549,18 @@ def batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | N
     """Evaluate every case in PATHS (.jsonl/.ndjson, .json, .yaml, .csv files, each also gzipped, directories,
     '-' for stdin) and write one record per case, in input order. Exit 0 if every case is valid and every
     expectation holds, 1 otherwise, 2 for a usage error or a run that could not finish."""
+    owned = stopping.holding()  # the `ms-advisor batch` process itself (not a test runner's)
+    try:
+        _batch(paths, out_path, fmt, input_format, delimiter, encoding, extra, mapping, echo_facts, summary_json,
+               duplicate_check_limit, workers, full, rules_dir)
+    finally:
+        if owned:
+            stopping.quiet()  # the run is over: a signal now cannot turn exit 0, 1 or 2 into "killed"
+
+
+def _batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | None, delimiter: str | None, encoding: str,
+           extra: str, mapping: tuple[str, ...], echo_facts: bool, summary_json: str | None, duplicate_check_limit: int | None,
+           workers: int | None, full: bool, rules_dir: str | None) -> None:
     import codecs
 
     from .batch import DUPLICATE_CHECK_LIMIT, BatchError, CaseOptions, ReadOptions, run_to_file

@@ -57,7 +57,10 @@ SLOW_TESTS = (  # each over ~0.7 s on a shared 2-core machine: signals, workers,
     "test_uncached_engine_gives_the_same_table", "test_hostile_files_through_the_cli_exit_1_without_traceback",
     "test_the_log_keeps_decisions_without_patient_ids_by_default", "test_a_slow_fhir_server_gives_412_within_the_timeout",
     "test_fingerprint_ignores_line_endings_and_sees_every_change", "test_batch_gives_the_same_records_as_the_cli",
-    "test_write_error_keeps_only_whole_records",
+    "test_write_error_keeps_only_whole_records", "test_signals_during_the_clean_up_do_not_kill_it",
+    "test_a_signal_during_start_up_ends_as_an_interrupted_run", "test_sigterm_early_in_a_real_run_ends_it_the_documented_way",
+    "test_a_device_that_fills_up_keeps_exactly_the_records_counted", "test_a_device_that_takes_nothing_is_said_to_have_taken_nothing",
+    "test_a_full_device_with_nothing_whole_leaves_no_temporary_file",
     "test_a_device_as_a_trusted_key_set_is_refused_before_serving",  # a real `ms-advisor serve` process (~1 s of CPU)
 )
 

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import select
 import stat
 import sys
 import tempfile
@@ -20,6 +22,7 @@ from typing import Any
 
 from ..core import Advisor
 from .errors import OutputError
+from ..stopping import Deferred, raise_pending, settle
 from .runner import Sink, interrupted, run, stop_on_signals, terminal_progress
 from .summary import Summary
 from .text import escape_controls
@@ -66,9 +69,13 @@ class OutputFile:
 
     def __init__(self, out_path: str, target: str | None, option: str = "--out"):
         self.name, self.target, self.option, self.temp = out_path, target, option, None
+        self.committed = False
         if target is None:
             sys.stdout.flush()
-            self.f: Any = sys.stdout.buffer
+            buffer = sys.stdout.buffer
+            buffer.flush()
+            raw = getattr(buffer, "raw", None)  # unbuffered: a write that returns has reached the OS
+            self.f: Any = raw if isinstance(raw, io.FileIO) else buffer
             return
         try:
             if _special(target):  # never replaced; a FIFO with no reader is an error, not a wait
@@ -80,10 +87,18 @@ class OutputFile:
                 os.fchmod(fd, _mode_for(target))
         except OSError as e:
             raise OutputError(f"{option}: cannot write {escape_controls(out_path)}: {e.strerror}") from None
-        self.f = open(fd, "wb")
+        self.f = open(fd, "wb", buffering=0)
 
     def write(self, data: bytes) -> None:
-        self.f.write(data)
+        """Write all of ``data`` unbuffered: when this returns, the OS has every byte, so the count of
+        complete records given after a failure is what the file or device really holds."""
+        view = memoryview(data)
+        while view:
+            n = self.f.write(view)
+            if n is None:  # a non-blocking device not ready: wait for it
+                select.select([], [self.f], [])
+                continue
+            view = view[n:]
 
     def commit(self) -> None:
         self.f.flush()
@@ -91,32 +106,51 @@ class OutputFile:
             self.f.close()
         if self.temp is not None:
             os.replace(self.temp, self.target)  # type: ignore[arg-type]
+        self.committed = True
 
-    def keep_whole_records(self, good: int, footer: bytes) -> str:
-        """After a failure: the output cut back to ``good`` bytes (whole records) plus the footer;
-        returns where they are."""
+    def keep_whole_records(self, good: int, records: int, footer: bytes) -> str | None:
+        """After a failure: the output cut back to ``good`` bytes (``records`` whole records) plus the
+        footer; returns where they are, or None when the temporary file held no whole record and is gone."""
         where = "stdout" if self.target is None else escape_controls(self.temp or self.name)
         if self.target is None:
             sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
             return where
         try:
-            self.f.flush()
+            self.f.close()
         except OSError:
             pass
         if self.temp is not None:
+            if not records:
+                _remove(self.temp)
+                return None
             with open(self.temp, "r+b") as f:
-                f.truncate(good)
-                f.seek(good)
+                f.truncate(min(good, os.fstat(f.fileno()).st_size))  # never longer: a hole would read as NULs
+                f.seek(0, os.SEEK_END)
                 try:
                     f.write(footer)
                     f.flush()
                 except OSError:
                     f.truncate(good)
+        return where
+
+    def discard(self) -> None:
+        """After an error that keeps nothing: the temporary file is removed."""
+        if self.target is None:
+            sys.stdout = open(os.devnull, "w")  # nothing more to flush at exit
+            return
         try:
             self.f.close()
         except OSError:
             pass
-        return where
+        if self.temp is not None:
+            _remove(self.temp)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _mode_for(target: str) -> int:
@@ -139,38 +173,48 @@ def run_to_file(paths: list[str], out_path: str, *, advisor: Advisor, summary_js
     summary_target = check_output(summary_json, paths, "--summary-json") if summary_json is not None else None
     if summary_json is not None and summary_target == target:
         raise OutputError("--summary-json: the same file as --out")
-    out = OutputFile(out_path, target)
-    fmt = kwargs.get("fmt", "jsonl")
     from .writers import writer_for
-    sink = Sink(out, writer_for(fmt, advisor.drug_ids))
-    good = [0, 0]  # bytes and records up to the end of the last whole chunk written
+    writer = writer_for(kwargs.get("fmt", "jsonl"), advisor.drug_ids)
+    good = [0, 0]  # bytes and records up to the end of the last whole chunk the OS took
     show = terminal_progress() if kwargs.pop("progress", True) else None
+    out: OutputFile | None = None
+    sink: Sink | None = None
 
     def mark(cases: int, read: int, total: int | None) -> None:
-        good[0], good[1] = sink.bytes, cases
+        good[0], good[1] = sink.bytes, cases  # type: ignore[union-attr]
         if show:
             show(cases, read, total)
 
     restore = stop_on_signals()
     start = time.monotonic()
     try:
+        raise_pending()  # a signal held since start-up stops the run here, before any file is made
+        with Deferred():  # a stop waits until the temporary file is made and known (to remove it)
+            out = OutputFile(out_path, target)
+        sink = Sink(out, writer)
         summary = run(paths, out, advisor=advisor, progress=mark, sink=sink, **kwargs)
-        out.commit()
+        with Deferred():  # every record is written: the file is put in place whole
+            out.commit()
     except KeyboardInterrupt:
+        settle()
         end_progress()
-        where = out.keep_whole_records(good[0], sink.writer.footer(good[1] > 0).encode())
-        raise interrupted(good[1], f"they are in {where}" if out.temp else f"they were written to {where}") from None
+        if out is None or not out.committed:  # else the run was complete before the signal took effect
+            where = out.keep_whole_records(good[0], good[1], writer.footer(good[1] > 0).encode()) if out else None
+            raise interrupted(good[1], "nothing was written" if where is None else
+                              f"they are in {where}" if out and out.temp else f"they were written to {where}") from None
     except OSError as e:
+        settle()
         end_progress()
-        where = out.keep_whole_records(good[0], sink.writer.footer(good[1] > 0).encode())
-        kept = f"{good[1]} complete record(s) kept in {where}" if out.temp else f"{good[1]} complete record(s) written"
+        assert out is not None  # OutputFile raises OutputError, not OSError
+        where = out.keep_whole_records(good[0], good[1], writer.footer(good[1] > 0).encode())
+        kept = f"{good[1]} complete record(s) kept in {where}" if out.temp and where else f"{good[1]} complete record(s) written"
         raise OutputError(f"{'--out' if out.target else 'stdout'}: cannot write {escape_controls(out_path)}: "
                           f"{e.strerror or e}; {kept}") from None
     except BaseException:
+        settle()
         end_progress()
-        out.keep_whole_records(good[0], b"")
-        if out.temp is not None and os.path.exists(out.temp):
-            os.unlink(out.temp)
+        if out is not None:
+            out.discard()
         raise
     finally:
         restore()
@@ -186,8 +230,11 @@ def _write_summary(path: str, target: str | None, text: str) -> None:
         out.write(text.encode("utf-8", "backslashreplace"))
         out.commit()
     except OSError as e:
-        out.keep_whole_records(0, b"")
+        out.discard()
         raise OutputError(f"--summary-json: cannot write {escape_controls(path)}: {e.strerror or e}") from None
+    except BaseException:  # Ctrl-C once the records are in place: no temporary file stays behind
+        out.discard()
+        raise
 
 
 def end_progress(stream: Any = None) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 from ..core import Advisor
 from .chunks import Result, Worker, forked_id_hash, id_hash
 from ..errors import KnowledgeBaseError
+from ..stopping import Deferred, settle
 from .errors import BatchError, WorkerFailed
 from .records import CaseOptions
 from .writers import writer_for
@@ -116,29 +117,6 @@ def _release(e: BaseException) -> None:
     traceback.clear_frames(e.__traceback__)
 
 
-class Stop(KeyboardInterrupt):
-    pass
-
-
-class Deferred:
-    """While this process assesses a unit of work (the rules engine may be inside its C code, whose
-    state an exception must not cut in half), or sends a unit to a worker or receives its result
-    (multiprocessing pickles through a BytesIO whose buffer it exports: an exception raised in there
-    kept both in a reference cycle, and CPython 3.12 crashed collecting it at exit, "deallocated
-    BytesIO object has exported buffers"), a stopping signal waits until that is done."""
-    busy = False
-    pending: int | None = None
-
-    def __enter__(self) -> None:
-        Deferred.busy = True
-
-    def __exit__(self, *exc: Any) -> None:
-        Deferred.busy = False
-        if Deferred.pending is not None and exc[0] is None:
-            signum, Deferred.pending = Deferred.pending, None
-            raise Stop(signal.Signals(signum).name)
-
-
 class Pool:
     def __init__(self, n: int, advisor: Advisor, fmt: str, options: CaseOptions, fast: bool,
                  worker: Worker | None = None):
@@ -160,12 +138,13 @@ class Pool:
                 _widen(res_r)
                 inherited = [*self.tasks, *self.results, task_w, res_r] if method == "fork" else []
                 p = ctx.Process(target=_worker_main, args=(task_r, res_w, inherited, spawn_setup), daemon=True)
-                p.start()
+                with Deferred():  # a worker started is a worker this pool knows, to end it
+                    p.start()
+                    self.procs.append(p)
+                    self.tasks.append(task_w)
+                    self.results.append(res_r)
                 task_r.close()
                 res_w.close()
-                self.procs.append(p)
-                self.tasks.append(task_w)
-                self.results.append(res_r)
         except BaseException:
             self.close()
             raise
@@ -176,24 +155,35 @@ class Pool:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        if exc[0] is not None:
+            settle()  # the run is ending: a stopping signal now waits for the workers to be ended
         self.close(graceful=exc[0] is None)
 
     def close(self, graceful: bool = False) -> None:
-        for c in self.tasks:
-            try:
-                if graceful:
-                    c.send(None)
+        try:
+            for c in self.tasks:
+                try:
+                    if graceful:
+                        c.send(None)
+                    c.close()
+                except (OSError, ValueError):
+                    pass
+            deadline = time.monotonic() + (5 if graceful else 0)
+            for p in self.procs:
+                p.join(max(0.0, deadline - time.monotonic()))
+                if p.is_alive():
+                    p.kill()
+                    p.join(5)
+        except BaseException:  # stopped while waiting for the workers to finish: end them all the same
+            settle()
+            for p in self.procs:
+                if p.is_alive():
+                    p.kill()
+                    p.join(5)
+            raise
+        finally:
+            for c in self.results:
                 c.close()
-            except (OSError, ValueError):
-                pass
-        deadline = time.monotonic() + (5 if graceful else 0)
-        for p in self.procs:
-            p.join(max(0.0, deadline - time.monotonic()))
-            if p.is_alive():
-                p.kill()
-                p.join(5)
-        for c in self.results:
-            c.close()
 
     def map(self, units: Iterator[Any]) -> Iterator[Result]:
         """Results in the order of ``units``."""

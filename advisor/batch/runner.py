@@ -5,9 +5,7 @@ order, repeated ids flagged, progress, and signals (SIGTERM and SIGHUP stop a ru
 from __future__ import annotations
 
 import io
-import signal
 import sys
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from itertools import chain, islice
@@ -16,7 +14,8 @@ from typing import Any, Callable
 from ..core import Advisor
 from .chunks import Result, Worker, forked_id_hash
 from .errors import Interrupted
-from .pool import Deferred, Stop, Pool, pool_hasher
+from ..stopping import Deferred, arm
+from .pool import Pool, pool_hasher
 from .readers import read_items
 from .sources import JsonlBlock, Progress, RawCase, ReadOptions
 from .records import CaseOptions
@@ -135,24 +134,10 @@ def run_items(items: Iterable[RawCase | JsonlBlock], out: Any, *, advisor: Advis
 # --- signals --------------------------------------------------------------------------------------------
 
 def stop_on_signals() -> Callable[[], None]:
-    """Ctrl-C, SIGTERM and SIGHUP raise KeyboardInterrupt in the main thread (after the unit of work
-    in hand, if any); returns a function restoring the previous handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-
-    def stop(signum: int, frame: Any) -> None:
-        if Deferred.busy:
-            Deferred.pending = signum
-            return
-        raise Stop(signal.Signals(signum).name)
-
-    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-
-    def restore() -> None:
-        Deferred.pending = None
-        for s, h in previous.items():
-            signal.signal(s, h)
-    return restore
+    """Ctrl-C, SIGTERM and SIGHUP stop the run: KeyboardInterrupt in the main thread (after the unit of
+    work in hand, if any; at once for a signal held since start-up); later signals wait for the
+    clean-up. Returns a function restoring the previous handlers (see :mod:`advisor.stopping`)."""
+    return arm()
 
 
 def interrupted(records: int, where: str) -> Interrupted:

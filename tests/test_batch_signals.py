@@ -1,0 +1,211 @@
+"""Stopping signals in `ms-advisor batch` from its first moment to its last, and what a full device
+really took (issue 14, appended items). Each test fails without the fix it names."""
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+EXE = str(Path(sys.executable).parent / "ms-advisor")
+STOPPING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def cases(path, n):
+    path.write_text("".join(f'{{"id":"c{i}","ms_type":"spms","severity":"mild","prior_failures":{i % 5}}}\n' for i in range(n)))
+    return path
+
+
+def children(pid):
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def alive(pid):
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def leftovers(directory, *keep):
+    return sorted(p.name for p in directory.iterdir() if p.name not in keep)
+
+
+def start(args, **kw):
+    # A shell's background jobs start with SIGINT ignored, which Python keeps: give the child the default.
+    return subprocess.Popen(args, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kw)
+
+
+# --- a second signal while the run cleans up after the first ---------------------------------------------
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_signals_during_the_clean_up_do_not_kill_it(tmp_path, workers):
+    big = cases(tmp_path / "big.jsonl", 400_000)
+    out = tmp_path / "out.jsonl"
+    p = start([EXE, "batch", str(big), "--out", str(out), "--workers", workers])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any(f.stat().st_size > 3_000_000 for f in tmp_path.glob(".out.jsonl.*.partial")):
+        time.sleep(0.02)
+    pool = children(p.pid)
+    p.send_signal(signal.SIGTERM)
+    k = 0
+    while p.poll() is None:  # more signals, of every kind, for as long as the process lives
+        p.send_signal(STOPPING[k % 3])
+        k += 1
+        time.sleep(0.002)
+    err = p.stderr.read()
+    assert p.returncode == 2 and "Traceback" not in err and k > 0, (p.returncode, err)
+    assert err.count("\n") == 1 and err.startswith("ms-advisor: interrupted after "), err
+    n = int(err.split("interrupted after ")[1].split()[0])
+    partials = [f for f in tmp_path.iterdir() if f.name.endswith(".partial")]
+    assert len(partials) == 1, (err, leftovers(tmp_path))
+    partial = partials[0]
+    assert str(partial) in err and leftovers(tmp_path, "big.jsonl") == [partial.name]  # no other temporary file
+    assert [json.loads(line)["id"] for line in partial.read_text().splitlines()] == [f"c{i}" for i in range(n)] and n > 0
+    time.sleep(0.5)
+    assert not any(alive(w) for w in pool)
+
+
+# --- a signal before the run's handlers: imports, the knowledge base ------------------------------------
+
+SELF_KILL = textwrap.dedent("""
+    import importlib.abc, os, signal, sys
+    sys.argv = [sys.argv[1] + "/ms-advisor", *sys.argv[2:]]
+    when = os.environ["KILL_WHEN"]
+
+    class Hook(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == when:  # the signal arrives as this module starts to be imported
+                os.kill(os.getpid(), signal.SIGTERM)
+            return None
+    sys.meta_path.insert(0, Hook())
+    if when == "Advisor":
+        import advisor.core
+        build = advisor.core.Advisor.__init__
+        def slow_start(self, *a, **kw):
+            os.kill(os.getpid(), signal.SIGTERM)
+            build(self, *a, **kw)
+        advisor.core.Advisor.__init__ = slow_start
+    from advisor.cli import main
+    if when == "main":
+        os.kill(os.getpid(), signal.SIGTERM)
+    main()
+""")
+
+
+@pytest.mark.parametrize("when", ["click", "pydantic", "advisor.core", "Advisor", "advisor.batch.output", "main"])
+def test_a_signal_during_start_up_ends_as_an_interrupted_run(tmp_path, when):
+    """SIGTERM as click or pydantic is imported (the CLI's own imports), as the knowledge base is built,
+    as the batch modules load: exit 2 with the one line, and no file made."""
+    f = cases(tmp_path / "c.jsonl", 50)
+    script = tmp_path / "run.py"
+    script.write_text(SELF_KILL)
+    p = subprocess.run([sys.executable, str(script), str(Path(EXE).parent), "batch", str(f), "--out", str(tmp_path / "o.jsonl"),
+                        "--workers", "2"], capture_output=True, text=True, timeout=60, env={**os.environ, "KILL_WHEN": when})
+    assert p.returncode == 2 and p.stderr == "ms-advisor: interrupted after 0 complete case record(s); nothing was written\n", \
+        (p.returncode, p.stderr)
+    assert leftovers(tmp_path, "c.jsonl", "run.py") == []
+
+
+def test_other_commands_do_not_hold_signals(tmp_path):
+    """Only `ms-advisor batch` holds stopping signals from its start: another command still ends at
+    once on SIGTERM (as the killed process it is: nothing of it is left to clean up)."""
+    script = tmp_path / "run.py"
+    script.write_text(SELF_KILL)
+    p = subprocess.run([sys.executable, str(script), str(Path(EXE).parent), "rules"], capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "KILL_WHEN": "pydantic"})
+    assert p.returncode == -signal.SIGTERM and p.stdout == ""
+
+
+@pytest.mark.parametrize("delay", [0.2, 0.35, 0.5, 0.8, 1.2])
+def test_sigterm_early_in_a_real_run_ends_it_the_documented_way(tmp_path, delay):
+    big = cases(tmp_path / "big.jsonl", 200_000)
+    out = tmp_path / "out.jsonl"
+    p = start([EXE, "batch", str(big), "--out", str(out), "--workers", "2"])
+    time.sleep(delay)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 2 and "Traceback" not in err and err.startswith("ms-advisor: interrupted after "), (p.returncode, err)
+    n = int(err.split("interrupted after ")[1].split()[0])
+    left = leftovers(tmp_path, "big.jsonl")
+    if n == 0:
+        assert left == [] and "nothing was written" in err
+    else:
+        assert len(left) == 1 and left[0].endswith(".partial") and left[0] in err
+        assert len((tmp_path / left[0]).read_text().splitlines()) == n
+
+
+# --- a full device: the count is what the device took -------------------------------------------------
+
+@pytest.fixture
+def small_device(tmp_path):
+    """A 64 KiB tmpfs mounted in the test's folder (root and mount rights needed), unmounted after."""
+    where = tmp_path / "small"
+    where.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a 64 KiB tmpfs in {tmp_path} (needs root with mount rights): {r.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        if subprocess.run(["umount", str(where)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def one_case_per_file(folder, n):
+    """``n`` inputs of one case each: every case is its own unit of work, its record a small write."""
+    folder.mkdir()
+    for i in range(n):
+        (folder / f"{i:04d}.jsonl").write_text(f'{{"id":"c{i}","ms_type":"spms","severity":"mild"}}\n')
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_a_device_that_fills_up_keeps_exactly_the_records_counted(tmp_path, small_device, fmt):
+    inputs = one_case_per_file(tmp_path / "in", 400)  # about 85 KB of records for 64 KiB
+    p = subprocess.run([EXE, "batch", str(inputs), "--out", str(small_device / "o.out"), "--format", fmt, "--workers", "1"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "No space left on device" in p.stderr and "Traceback" not in p.stderr, p.stderr
+    n = int(p.stderr.split("; ")[-1].split()[0])
+    [kept] = [f for f in small_device.iterdir() if f.name.endswith(".partial")]
+    assert f"{n} complete record(s) kept in {kept}" in p.stderr and not (small_device / "o.out").exists()
+    data = kept.read_bytes()
+    assert b"\0" not in data and data.endswith(b"\n")
+    lines = data.decode().splitlines()
+    if fmt == "csv":
+        assert lines[0].startswith("id,") and len(lines) == n + 1
+        ids = [line.split(",")[0] for line in lines[1:]]
+    else:
+        ids = [json.loads(line)["id"] for line in lines]
+    assert len(ids) == n > 0 and sorted(ids, key=lambda i: int(i[1:])) == [f"c{i}" for i in range(n)]
+
+
+def test_a_device_that_takes_nothing_is_said_to_have_taken_nothing(tmp_path):
+    full = tmp_path / "full"
+    os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))  # like /dev/full: every write fails ENOSPC
+    one = cases(tmp_path / "one.jsonl", 1)
+    p = subprocess.run([EXE, "batch", str(one), "--out", str(full)], capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (2, f"ms-advisor: --out: cannot write {full}: No space left on device; "
+                                           "0 complete record(s) written\n")
+    with open(full, "wb") as stdout:
+        p = subprocess.run([EXE, "batch", str(one), "--out", "-"], stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (2, "ms-advisor: stdout: cannot write -: No space left on device; 0 complete record(s) written\n")
+
+
+def test_a_full_device_with_nothing_whole_leaves_no_temporary_file(tmp_path, small_device):
+    (small_device / "filler").write_bytes(b"x" * 60_000)
+    big = cases(tmp_path / "big.jsonl", 2_000)  # its first unit of work alone is larger than the space left
+    p = subprocess.run([EXE, "batch", str(big), "--out", str(small_device / "o.jsonl")], capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (2, f"ms-advisor: --out: cannot write {small_device / 'o.jsonl'}: No space left on device; "
+                                           "0 complete record(s) written\n")
+    assert leftovers(small_device) == ["filler"]
