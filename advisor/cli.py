@@ -170,15 +170,23 @@ def rules_dir_option(f: Callable[..., Any]) -> Callable[..., Any]:
                         help="Use the knowledge base in DIR instead of the packaged one (validated first).")(f)
 
 
-def get_advisor(rules_dir: str | None) -> Any:
+def get_advisor(rules_dir: str | None, given_as: str | None = None) -> Any:
+    """The Advisor of the knowledge base in ``rules_dir`` (the packaged one for None). ``given_as``: the
+    argument the directory came from (kb diff's OLD_DIR, NEW_DIR), named in its errors with the path;
+    by default they name --rules-dir."""
     from .api import default_advisor
     from .core import Advisor
 
     if rules_dir is None:
         return default_advisor()
     if "\x00" in rules_dir or not os.path.isdir(rules_dir):
-        raise UserError(f"--rules-dir: {rules_dir}: no such directory")
-    return Advisor(rules_dir=rules_dir)
+        raise UserError(f"{given_as or '--rules-dir'}: {rules_dir}: no such directory")
+    try:
+        return Advisor(rules_dir=rules_dir)
+    except KnowledgeBaseError as e:
+        if given_as is None:
+            raise  # user_errors: "invalid knowledge base:" and one line per problem
+        raise UserError(f"{given_as}: {rules_dir}: invalid knowledge base:", e.lines()) from None
 
 
 def drug_id(advisor: Any, name: str) -> str:
@@ -367,8 +375,8 @@ Examples:
   ms-advisor kb diff rules/ my-rules/
   ms-advisor kb diff old-rules/ new-rules/ --format json
 """)
-@click.argument("old_dir", type=click.Path(file_okay=False))
-@click.argument("new_dir", type=click.Path(file_okay=False))
+@click.argument("old_dir", type=PathName(file_okay=False))
+@click.argument("new_dir", type=PathName(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @user_errors
 def kb_diff(old_dir: str, new_dir: str, fmt: str) -> None:
@@ -377,7 +385,7 @@ def kb_diff(old_dir: str, new_dir: str, fmt: str) -> None:
     changed. Exit 0 when no decision changes, 1 when some do (so CI can demand a reviewed change)."""
     from .kbdiff import diff
 
-    result = diff(get_advisor(old_dir), get_advisor(new_dir))
+    result = diff(get_advisor(old_dir, "OLD_DIR"), get_advisor(new_dir, "NEW_DIR"))
     echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) if fmt == "json" else result.text())
     sys.exit(1 if result.decisions_changed else 0)
 

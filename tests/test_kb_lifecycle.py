@@ -242,3 +242,25 @@ def test_review_status_outside_draft_or_approved_is_refused(kb_copy):
     path.write_text(path.read_text().replace('id = "mitoxantrone.not_severe"', 'id = "mitoxantrone.not_severe"\nreview_status = "ok"'))
     out = run("kb", "check", "--rules-dir", str(kb_copy))
     assert out.exit_code == 1 and "review_status" in out.output
+
+
+@pytest.mark.parametrize("side", ["OLD_DIR", "NEW_DIR"])
+def test_diff_errors_name_the_argument_and_the_path_given(tmp_path, kb_copy, side):
+    """kb diff's errors name OLD_DIR or NEW_DIR and the path the user gave, never --rules-dir."""
+    def diff_with(bad):
+        args = [str(bad), str(kb_copy)] if side == "OLD_DIR" else [str(kb_copy), str(bad)]
+        return CliRunner().invoke(main, ["kb", "diff", *args])
+
+    missing = tmp_path / "no-such-kb"
+    r = diff_with(missing)
+    assert (r.exit_code, r.stderr) == (2, f"ms-advisor: {side}: {missing}: no such directory\n")
+    broken = tmp_path / "broken-kb"
+    broken.mkdir()
+    (broken / "kb.toml").write_text("name = [\n")
+    r = diff_with(broken)
+    lines = r.stderr.splitlines()
+    assert r.exit_code == 2 and lines[0] == f"ms-advisor: {side}: {broken}: invalid knowledge base:"
+    assert "kb.toml: not valid TOML" in lines[1] and "conditions.toml: file is missing" in r.stderr
+    assert "--rules-dir" not in r.stderr and "Traceback" not in r.stderr
+    r = diff_with(tmp_path / "nul\x00kb")
+    assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1 and side in r.stderr and "Traceback" not in r.stderr
