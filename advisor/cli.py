@@ -123,6 +123,31 @@ class Number(click.ParamType[Any]):
         return int(number) if self.whole else float(number)
 
 
+class Day(click.ParamType[Any]):
+    """A date written YYYY-MM-DD in ASCII digits (``time``: or YYYY-MM-DDTHH:MM:SS), as a datetime.
+    Python's strptime and fromisoformat also take other scripts' digits ('２０２６-01-05'); this does not."""
+    name = "date"
+
+    def __init__(self, time: bool = False):
+        self.time = time
+        self.pattern = r"[0-9]{4}-[0-9]{2}-[0-9]{2}" + (r"(T[0-9]{2}:[0-9]{2}:[0-9]{2})?" if time else "")
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        import re
+        from datetime import datetime
+
+        if isinstance(value, datetime):
+            return value
+        text = str(value).strip()
+        written = "YYYY-MM-DD" + (" or YYYY-MM-DDTHH:MM:SS" if self.time else "")
+        if not re.fullmatch(self.pattern, text):
+            self.fail(f"'{visible(str(value))}' is not a date written {written} in ASCII digits (e.g. 2027-01-04)", param, ctx)
+        try:
+            return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S" if "T" in text else "%Y-%m-%d")
+        except ValueError:
+            self.fail(f"'{visible(text)}' is not a real date or time ({written}, e.g. 2027-01-04)", param, ctx)
+
+
 def _colour() -> bool | None:
     return False if os.environ.get("NO_COLOR") else None  # None: click decides (no colour unless a TTY)
 
@@ -132,10 +157,15 @@ def echo(text: str) -> None:
 
 
 def width() -> int:
-    """Columns to wrap tables to: $COLUMNS, else the terminal's width, else 100."""
-    import shutil
-
-    return shutil.get_terminal_size((100, 24)).columns
+    """Columns to wrap tables to: $COLUMNS (ASCII digits, as every number the CLI reads), else the
+    terminal's width, else 100."""
+    text = os.environ.get("COLUMNS", "").strip()
+    if text.isascii() and text.isdigit() and 0 < len(text) <= 6 and int(text) > 0:
+        return int(text)
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 100  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 100
 
 
 def emit(obj: Any, fmt: str | None, explain: bool = False) -> None:
@@ -495,9 +525,9 @@ Examples:
   ms-advisor schedule natalizumab --start 2027-01-04 --count 13 --ics natalizumab.ics
 """)
 @click.argument("drug")
-@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True, help="Date of the first infusion (YYYY-MM-DD).")
-@click.option("--count", type=click.IntRange(1, 1000),
-              help="How many infusions to list (default: all of a finite schedule, else 10); never past the end of a finite course.")
+@click.option("--start", type=Day(), required=True, metavar="YYYY-MM-DD", help="Date of the first infusion (YYYY-MM-DD).")
+@click.option("--count", type=Number(whole=True, low=1, high=1000),
+              help="How many infusions to list, 1 to 1000 (default: all of a finite schedule, else 10); never past the end of a finite course.")
 @click.option("--mitoxantrone-cumulative-mg-m2", "received", type=Number(whole=False, low=0),
               help="Lifetime mitoxantrone already received, mg/m²: says how much of the lifetime maximum remains.")
 @click.option("--ics", "ics_file", type=PathName(dir_okay=False), help="Also write the dates to an iCalendar file.")
@@ -545,9 +575,9 @@ Examples:
               help="Rename an input field or column (repeatable), e.g. --map patient_id=id.")
 @click.option("--echo-facts", is_flag=True, help="Put the validated facts in each record.")
 @click.option("--summary-json", metavar="FILE", help="Also write the summary as JSON to FILE.")
-@click.option("--duplicate-check-limit", type=click.IntRange(0), default=None, metavar="N",
+@click.option("--duplicate-check-limit", type=Number(whole=True, low=0), default=None, metavar="N",
               help="Distinct ids remembered to flag repeated ids (about 70 bytes each; default 5,000,000; 0: no check).")
-@click.option("--workers", type=click.IntRange(1, 64), help="Worker processes (default: the number of cores).")
+@click.option("--workers", type=Number(whole=True, low=1, high=64), help="Worker processes, 1 to 64 (default: the number of cores).")
 @click.option("--full", is_flag=True, help="Put the whole Recommendation in each record.")
 @rules_dir_option
 @user_errors
@@ -611,17 +641,17 @@ Examples:
   ms-advisor serve --trust https://ehr.example.org=ehr-jwks.json --cors-origin https://ehr.example.org
 """)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (localhost by default).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Server processes (the rules engine runs one call at a time per process).")
+@click.option("--port", type=Number(whole=True, low=0, high=65535), default=8000, show_default=True, help="Port, 0 to 65535.")
+@click.option("--workers", type=Number(whole=True, low=1, high=64), default=1, show_default=True,
+              help="Server processes, 1 to 64 (the rules engine runs one call at a time per process).")
 @rules_dir_option
 @click.option("--db", metavar="PATH", help="The decision log (SQLite; default: $XDG_STATE_HOME/ms-advisor/decisions.sqlite3).")
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN", help="Allow browser calls from ORIGIN (repeatable; none by default).")
 @click.option("--trust", multiple=True, metavar="ISSUER=JWKS_FILE",
               help="Require CDS Hooks calls to carry a JWT from ISSUER, checked with the keys in JWKS_FILE (repeatable).")
 @click.option("--log-patient-ids", is_flag=True, help="Store patient ids in the decision log (not stored by default).")
-@click.option("--fhir-timeout", type=click.FloatRange(0.1, 60), default=5.0, show_default=True, metavar="SECONDS",
-              help="Timeout of each request to an EHR's FHIR server.")
+@click.option("--fhir-timeout", type=Number(whole=False, low=0.1, high=60), default=5.0, show_default=True, metavar="SECONDS",
+              help="Timeout of each request to an EHR's FHIR server, 0.1 to 60 seconds.")
 @click.option("--public-url", metavar="URL", help="The service's address as EHRs call it, behind a proxy (for JWT aud and card links).")
 @user_errors
 def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | None, cors_origins: tuple[str, ...],
@@ -684,7 +714,7 @@ Examples:
   ms-advisor log --format csv > decisions.csv
 """)
 @click.option("--db", metavar="PATH", help="The decision log (default: the one `ms-advisor serve` writes).")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), help="Only decisions from this UTC date (or time) on.")
+@click.option("--since", type=Day(time=True), metavar="YYYY-MM-DD[THH:MM:SS]", help="Only decisions from this UTC date (or time) on.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 def log_command(db: str | None, since: Any, fmt: str) -> None:
     """The decisions the service logged, with their cards' feedback, and override rates per drug."""

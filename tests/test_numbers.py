@@ -97,3 +97,68 @@ def test_exponent_form_doses_on_the_command_line_and_in_the_interview(text, stat
     r = CliRunner().invoke(main, ["interview", "--format", "json"], input=f"spms\nsevere\n0\nn\n{text}\n\n")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["drugs"][2]["status"] == status
+
+
+# --- ASCII digits only, in every number and date the CLI reads (issue 14, appended item) -------------------
+
+ADVISE = ["advise", "--ms-type", "spms", "--severity", "mild"]
+SCHEDULE = ["schedule", "natalizumab", "--start", "2027-01-04"]
+OPTIONS = [  # (arguments, the option the error must name, what it must say)
+    (["schedule", "ocrelizumab", "--start", "２０２６-01-05"], "--start", "YYYY-MM-DD"),
+    (["schedule", "ocrelizumab", "--start", "٢٠٢٦-٠١-٠٥"], "--start", "YYYY-MM-DD"),
+    (["schedule", "ocrelizumab", "--start", "2026-01-0५"], "--start", "YYYY-MM-DD"),
+    ([*SCHEDULE, "--count", "３"], "--count", "ASCII digits"),
+    ([*SCHEDULE, "--mitoxantrone-cumulative-mg-m2", "１４０"], "--mitoxantrone-cumulative-mg-m2", "ASCII digits"),
+    ([*ADVISE, "--prior-failures", "３"], "--prior-failures", "ASCII digits"),
+    ([*ADVISE, "--mitoxantrone-cumulative-mg-m2", "١٤٠"], "--mitoxantrone-cumulative-mg-m2", "ASCII digits"),
+    (["log", "--since", "２０２６-01-01"], "--since", "YYYY-MM-DD"),
+    (["log", "--since", "2026-01-01T10:00:0０"], "--since", "YYYY-MM-DDTHH:MM:SS"),
+    (["batch", "-", "--out", "-", "--workers", "２"], "--workers", "ASCII digits"),
+    (["batch", "-", "--out", "-", "--duplicate-check-limit", "１０"], "--duplicate-check-limit", "ASCII digits"),
+    (["serve", "--port", "８０８０"], "--port", "ASCII digits"),
+    (["serve", "--workers", "２"], "--workers", "ASCII digits"),
+    (["serve", "--fhir-timeout", "３"], "--fhir-timeout", "ASCII digits"),
+]
+
+
+@pytest.mark.parametrize("args,option,says", OPTIONS)
+def test_other_scripts_digits_are_refused_by_every_number_and_date_option(args, option, says, monkeypatch):
+    def never(*a, **kw):
+        raise AssertionError("the server started")
+    monkeypatch.setattr("uvicorn.run", never)  # were the value taken, `serve` would not return
+    r = CliRunner().invoke(main, args, input="")
+    assert r.exit_code == 2 and r.stdout == "", r.output
+    [line] = r.stderr.splitlines()
+    assert f"'{option}'" in line and says in line and "Traceback" not in line
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["schedule", "ocrelizumab", "--start", "2027-02-30"], "'2027-02-30' is not a real date"),
+    (["schedule", "ocrelizumab", "--start", "2027-1-4"], "'2027-1-4' is not a date written YYYY-MM-DD in ASCII digits"),
+    ([*SCHEDULE, "--count", "0"], "0 is not from 1 to 1000"),
+    (["serve", "--port", "70000"], "70000 is not from 0 to 65535"),
+])
+def test_dates_and_counts_out_of_their_range_are_one_line_naming_the_option(args, expected):
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1 and expected in r.stderr, r.stderr
+
+
+def test_ascii_dates_and_counts_still_work():
+    r = CliRunner().invoke(main, [*SCHEDULE, "--count", "3", "--format", "json"])
+    assert r.exit_code == 0 and [i["date"] for i in json.loads(r.stdout)["infusions"]] == ["2027-01-04", "2027-02-01", "2027-03-01"]
+    assert CliRunner().invoke(main, ["log", "--since", "2026-01-01T10:00:00", "--db", "/nonexistent/x.sqlite3"]).stderr \
+        .startswith("ms-advisor: /nonexistent/x.sqlite3")  # the date passed; the missing log is what is refused
+
+
+def test_columns_in_other_scripts_digits_is_ignored():
+    def drugs(columns):
+        return CliRunner().invoke(main, ["drugs"], env={"COLUMNS": columns} if columns else {}).stdout
+    assert drugs("５０") == drugs("") == drugs("100") != drugs("50")
+
+
+@pytest.mark.parametrize("text", ['prior_failures: "３"', "prior_failures: ３", 'mitoxantrone_cumulative_mg_m2: "١٤٠"'])
+def test_other_scripts_digits_in_a_case_file_are_refused_naming_the_field(tmp_path, text):
+    case = tmp_path / "case.yaml"
+    case.write_text(f"ms_type: spms\nseverity: mild\n{text}\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["advise", "--case", str(case)])
+    assert r.exit_code == 2 and text.split(":")[0] in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr

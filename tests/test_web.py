@@ -323,6 +323,8 @@ def test_schedule_page_and_ics_give_the_librarys_dates(client):
     ("/schedule/aspirin?start=2027-01-01", 404), ("/schedule/aspirin.ics?start=2027-01-01", 404),
     ("/schedule/natalizumab?start=2027-02-30", 422), ("/schedule/natalizumab?start=9999-12-31", 422),
     ("/schedule/natalizumab?start=2027-01-01&count=0", 422), ("/schedule/natalizumab?start=2027-01-01&count=1e3", 422),
+    ("/schedule/natalizumab?start=２０２７-01-01", 422), ("/schedule/natalizumab.ics?start=2027-01-0４", 422),
+    ("/schedule/natalizumab?start=2027-01-01&count=１３", 422),
     ("/schedule/natalizumab.ics", 422), ("/schedule/natalizumab.ics?start=<script>", 422),
     ("/assets/../../setup.cfg", 404), ("/assets/web.py", 404),
 ])
@@ -517,3 +519,9 @@ def test_cautions_on_the_page_say_they_change_no_status_and_how_the_unheaded_lis
     assert page.count(kb.header.caution_note) == 3  # once under each drug with a caution (alemtuzumab, natalizumab, ocrelizumab)
     assert "by its position it is taken as ocrelizumab" in page and "by its position it is taken as natalizumab" in page
     assert "caution-note" not in get(client, "/advice?ms_type=relapsing&severity=severe").text
+
+
+@pytest.mark.parametrize("field,value", [("prior_failures", "３"), ("prior_failures", "٢"), ("mitoxantrone_cumulative_mg_m2", "١٤٠")])
+def test_the_form_takes_ascii_digits_only(client, field, value):
+    r = client.get("/advice", params={"ms_type": "spms", "severity": "mild", field: value}, headers=HTML)
+    assert r.status_code == 422 and "must be" in r.text
