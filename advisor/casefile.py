@@ -1,4 +1,6 @@
-"""Reading one case from a YAML or JSON file (or stdin), safely: no object-constructing YAML tags."""
+"""Case files, safely: YAML with no object-constructing tags and JSON numbers, JSON of any nesting and
+number length, keys given twice refused, and the file read with a size limit. The readers of every
+format (``advisor.batch.readers``) build on these; ``read_case`` there reads one case for ``--case``."""
 
 from __future__ import annotations
 
@@ -170,7 +172,7 @@ def load_json(text: str, name: str) -> Any:
     by every field), nesting beyond MAX_DEPTH refused as InvalidFacts naming the key it is under."""
     path = json_nesting(text)
     if path is not None:
-        raise InvalidFacts([{"field": path or "(facts)", "message": f"is nested deeper than {MAX_DEPTH} levels"}])
+        raise nesting_error(path)
     try:
         return json.loads(text, parse_int=int_from_text, object_pairs_hook=unique_keys)
     except DuplicateKey as e:
@@ -185,9 +187,19 @@ def _yaml_error(e: yaml.YAMLError) -> str:
     return " ".join(str(e).split())
 
 
-def parse_yaml_stream(stream: Any, name: str) -> Iterator[tuple[int, Any]]:
+def nesting_error(field: str | None) -> InvalidFacts:
+    """A value nested deeper than MAX_DEPTH, refused naming the fact it is under."""
+    return InvalidFacts([{"field": field or "(facts)", "message": f"is nested deeper than {MAX_DEPTH} levels"}])
+
+
+def parse_yaml_stream(stream: Any, name: str, with_lists: bool = False) -> Iterator[tuple[Any, ...]]:
     """Stream (line, case) pairs from YAML text: each document is one case or a list of cases. A broken
-    document yields (line, CaseFileError) and ends the file (YAML cannot resynchronise after it)."""
+    document yields (line, CaseFileError) and ends the file (YAML cannot resynchronise after it); one
+    nested too deeply yields (line, InvalidFacts) naming the fact, and ends it too. ``with_lists``:
+    (line, case, listed) triples, ``listed`` telling an item of a list from a document of its own."""
+    def out(line: int, item: Any, listed: bool = False) -> tuple[Any, ...]:
+        return (line, item, listed) if with_lists else (line, item)
+
     loader = CaseLoader(stream)
     try:
         while True:
@@ -196,18 +208,21 @@ def parse_yaml_stream(stream: Any, name: str) -> Iterator[tuple[int, Any]]:
                     return
                 node = loader.get_node()
                 assert node is not None  # check_node() said a document follows
+            except NestingError as e:  # refused as any too-deep value is, naming the fact
+                yield out(e.problem_mark.line + 1 if e.problem_mark else 0, nesting_error(e.field))
+                return
             except yaml.YAMLError as e:
                 mark = getattr(e, "problem_mark", None)
-                yield (mark.line + 1 if mark else 0), CaseFileError(f"{name}: not valid YAML: {_yaml_error(e)}")
+                yield out(mark.line + 1 if mark else 0, CaseFileError(f"{name}: not valid YAML: {_yaml_error(e)}"))
                 return
             try:
                 if isinstance(node, yaml.SequenceNode):
                     for item in node.value:
-                        yield item.start_mark.line + 1, loader.construct_document(item)
+                        yield out(item.start_mark.line + 1, loader.construct_document(item), True)
                 else:
-                    yield node.start_mark.line + 1, loader.construct_document(node)
+                    yield out(node.start_mark.line + 1, loader.construct_document(node))
             except yaml.YAMLError as e:
-                yield node.start_mark.line + 1, CaseFileError(f"{name}: not valid YAML: {_yaml_error(e)}")
+                yield out(node.start_mark.line + 1, CaseFileError(f"{name}: not valid YAML: {_yaml_error(e)}"))
     finally:
         loader.dispose()
 
@@ -219,7 +234,7 @@ def parse_text(text: str, name: str) -> Any:
     try:
         return yaml.load(text, Loader=CaseLoader)  # noqa: S506 - CaseLoader is a SafeLoader
     except NestingError as e:
-        raise InvalidFacts([{"field": e.field or "(facts)", "message": f"is nested deeper than {MAX_DEPTH} levels"}]) from None
+        raise nesting_error(e.field) from None
     except yaml.YAMLError as e:
         raise CaseFileError(f"{name}: not valid YAML or JSON: {_yaml_error(e)}") from None
     except RecursionError:  # pragma: no cover - the composer's depth limit stops this first
@@ -229,39 +244,24 @@ def parse_text(text: str, name: str) -> Any:
 MAX_CASE_FILE_BYTES = 8 * 2**20  # one person's facts: a few hundred bytes; anything near this is not a case file
 
 
-def read_text(path: str) -> tuple[str, str]:
-    """The text of a case file or '-' (stdin), read with a size limit: never a device, never waiting on
-    a FIFO with no writer (see :func:`advisor.atomic.read_limited`)."""
+def read_bytes(path: str) -> tuple[bytes, str]:
+    """The bytes of a case file or '-' (stdin) and the name to show, read with a size limit: never a
+    device, never waiting on a FIFO with no writer (see :func:`advisor.atomic.read_limited`). Reading
+    them as a case is :func:`advisor.batch.read_case`'s (the readers of every format)."""
     from .atomic import ReadError, read_limited
 
     if path == "-":
         data = sys.stdin.buffer.read(MAX_CASE_FILE_BYTES + 1)
         name = "<stdin>"
-        if len(data) > MAX_CASE_FILE_BYTES:
-            raise CaseFileError(f"{name}: is larger than {MAX_CASE_FILE_BYTES // 2**20} MiB; a case file holds one person's facts")
     else:
         try:
             data = read_limited(path, MAX_CASE_FILE_BYTES)
         except ReadError as e:
             raise CaseFileError(f"{visible(path)}: {e}") from None
         name = path
-    try:
-        return data.decode("utf-8-sig"), name
-    except UnicodeDecodeError as e:
-        raise CaseFileError(f"{name}: not UTF-8 text (byte {e.start})") from None
-
-
-def load_case(path: str) -> dict[str, Any]:
-    """One case (a mapping of facts, optionally with ``expect``) from a YAML/JSON file or '-'."""
-    text, name = read_text(path)
-    if not text.strip():
-        raise CaseFileError(f"{visible(name)}: is empty (a case file holds one person's facts)")
-    data = parse_text(text, name)
-    if not isinstance(data, dict):
-        raise CaseFileError(f"{name}: must hold one case (a mapping of fact names to values), got {type(data).__name__}")
-    if any(not isinstance(k, str) for k in data):
-        raise InvalidFacts([{"field": "(facts)", "message": "fact names must be strings"}])
-    return data
+    if len(data) > MAX_CASE_FILE_BYTES:
+        raise CaseFileError(f"{visible(name)}: is larger than {MAX_CASE_FILE_BYTES // 2**20} MiB; a case file holds one person's facts")
+    return data, name
 
 
 def split_case(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -178,7 +178,9 @@ def emit(obj: Any, fmt: str | None, explain: bool = False) -> None:
 def fact_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The person's facts as options; each overrides the same fact from --case."""
     options = [
-        click.option("--case", "case_file", metavar="FILE", help="Read the facts from a YAML or JSON case file ('-' for stdin); flags override it."),
+        click.option("--case", "case_file", metavar="FILE",
+                     help="Read the facts from a case file ('-' for stdin): YAML or JSON, or one row of CSV or line of JSONL, each "
+                          "also gzipped, as batch reads them; flags override it."),
         click.option("--ms-type", help="relapsing, spms or ppms (also: rrms, relapsing-remitting, secondary progressive, primary progressive)."),
         click.option("--severity", help="mild, moderate or severe."),
         click.option("--prior-failures", type=Number(whole=True), help="How many other MS medications did not work well (default 0)."),
@@ -232,12 +234,18 @@ def drug_id(advisor: Any, name: str) -> str:
 def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: str | None = None, **flags: Any) -> dict[str, Any]:
     """The facts of --case, then the flags: each flag overrides its fact, --condition adds to the
     file's conditions, --no-condition clears them first."""
-    from .casefile import CaseFileError, load_case, split_case
+    from .casefile import split_case
+    from .errors import CaseFileError, SeveralCases
 
     facts: dict[str, Any] = {}
     if case_file is not None:
+        from .batch.readers import read_case  # every format batch reads, by the one registry
+
         try:
-            facts, _ = split_case(load_case(case_file))
+            facts, _ = split_case(read_case(case_file))
+        except SeveralCases as e:
+            raise UserError(f"{e}; --case reads one person's facts: for a file of cases use "
+                            f"`ms-advisor batch {case_file} --out RESULTS`") from None
         except CaseFileError as e:
             raise UserError(str(e)) from None
     if no_conditions:

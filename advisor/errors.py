@@ -8,8 +8,9 @@
     InvalidFacts
 
 Which call raises which: ``advise()``/``Advisor.advise()`` raise :class:`InvalidFacts`; ``Advisor()`` and
-``kb.load()`` raise :class:`KnowledgeBaseError`; ``casefile.load_case()`` and ``read_paths()`` raise
-:class:`CaseFileError`; ``Recommendation.drug()`` and ``Advisor.explain()`` raise :class:`UnknownDrug`
+``kb.load()`` raise :class:`KnowledgeBaseError`; ``batch.read_case()`` and ``read_paths()`` raise
+:class:`CaseFileError` (``read_case()`` also :class:`SeveralCases`, for a file of several cases,
+and :class:`InvalidFacts`); ``Recommendation.drug()`` and ``Advisor.explain()`` raise :class:`UnknownDrug`
 (a ``KeyError``); ``schedule.plan()`` raises :class:`ScheduleError`; the batch runner raises
 ``advisor.batch.BatchError``. Each message is one line (``KnowledgeBaseError``: one per problem).
 """
@@ -65,6 +66,17 @@ class KnowledgeBaseError(AdvisorError, ValueError):
 
 class CaseFileError(AdvisorError, ValueError):
     """A case file could not be read or parsed; the message names the file."""
+
+
+class SeveralCases(CaseFileError):
+    """A file read as one case holds ``count`` cases (or a list of them): read it as a batch."""
+
+    def __init__(self, message: str, count: int):
+        super().__init__(message)
+        self.count = count
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.count))
 
 
 class ScheduleError(AdvisorError, ValueError):

@@ -378,7 +378,7 @@ BAD = Path(__file__).parent / "data" / "bad"
                               ("lone_surrogate.jsonl:3", "ms_type: holds a lone surrogate")]),
     ("huge_int.jsonl", [("huge_int.jsonl:1", "not valid JSON"), ("h2", True)]),
     ("huge_int.csv", [("hc1", "prior_failures"), ("hc2", True)]),
-    ("deep_nesting.json", [("deep_nesting.json", "nested too deeply")]),
+    ("deep_nesting.json", [("deep_nesting.json", "ms_type: is nested deeper than 20 levels")]),
     ("deep_nesting_ms_type.yaml", [("deep_nesting_ms_type.yaml:2", "nested deeper than 20 levels")]),
     ("non_ascii_digits.csv", [("nd1", "mitoxantrone_cumulative_mg_m2"), ("nd2", True)]),
     ("multiline_and_bad_byte.csv", [("m\n1", True), ("multiline_and_bad_byte.csv:4", "not valid utf-8"), ("mb3", True)]),

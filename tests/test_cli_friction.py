@@ -212,10 +212,10 @@ def test_one_base_for_every_library_error():
         assert issubclass(cls, AdvisorError)
     with pytest.raises(AdvisorError):
         advise({"ms_type": "cis", "severity": "mild"})
-    from advisor.casefile import load_case
+    from advisor.batch import read_case
 
     with pytest.raises(CaseFileError):
-        load_case("/nonexistent/case.yaml")
+        read_case("/nonexistent/case.yaml")
 
 
 def test_public_names_have_docstrings_with_an_example():

@@ -18,22 +18,40 @@ the plain and the fast path), ``writers`` (one per output format), ``records`` (
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from ..core import Advisor
-from .chunks import id_hash
-from .errors import BatchError, Interrupted, OutputError, WorkerFailed
-from .output import run_to_file
-from .readers import READERS, read_items, read_paths
-from .sources import JsonlBlock, RawCase, ReadOptions
-from .records import CaseOptions, assess, to_record
-from .runner import DUPLICATE_CHECK_LIMIT, run, run_items
-from .summary import Summary
-from .writers import FORMATS, writer_for
+# Each public name and the module it lives in: loaded on first use, so that reading one case for
+# `advise --case` (readers) does not load the runner, the worker pool and the fast path.
+_EXPORTS = {
+    "DUPLICATE_CHECK_LIMIT": "runner", "run": "runner", "run_items": "runner", "run_to_file": "output",
+    "read_case": "readers", "read_paths": "readers", "read_items": "readers", "READERS": "readers",
+    "RawCase": "sources", "JsonlBlock": "sources", "ReadOptions": "sources",
+    "CaseOptions": "records", "assess": "records", "to_record": "records", "Summary": "summary",
+    "BatchError": "errors", "OutputError": "errors", "Interrupted": "errors", "WorkerFailed": "errors",
+    "FORMATS": "writers", "writer_for": "writers",
+}
+__all__ = ["evaluate", *_EXPORTS]
 
-__all__ = ["DUPLICATE_CHECK_LIMIT", "evaluate", "read_paths", "read_items", "run", "run_items", "run_to_file", "RawCase", "JsonlBlock", "ReadOptions",
-           "CaseOptions", "Summary", "BatchError", "OutputError", "Interrupted", "WorkerFailed", "FORMATS",
-           "READERS", "assess", "to_record", "writer_for"]
+if TYPE_CHECKING:
+    from ..core import Advisor
+    from .errors import BatchError as BatchError, Interrupted as Interrupted, OutputError as OutputError
+    from .errors import WorkerFailed as WorkerFailed
+    from .output import run_to_file as run_to_file
+    from .readers import READERS as READERS, read_case as read_case, read_items as read_items, read_paths as read_paths
+    from .records import CaseOptions as CaseOptions, assess as assess, to_record as to_record
+    from .runner import DUPLICATE_CHECK_LIMIT as DUPLICATE_CHECK_LIMIT, run as run, run_items as run_items
+    from .sources import JsonlBlock as JsonlBlock, RawCase as RawCase, ReadOptions as ReadOptions
+    from .summary import Summary as Summary
+    from .writers import FORMATS as FORMATS, writer_for as writer_for
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'advisor.batch' has no attribute {name!r}")
 
 
 def evaluate(cases: Iterable[dict[str, Any] | RawCase], *, advisor: Advisor | None = None, full: bool = False,
@@ -47,6 +65,10 @@ def evaluate(cases: Iterable[dict[str, Any] | RawCase], *, advisor: Advisor | No
         [['ocrelizumab']]
     """
     from ..api import default_advisor
+    from .chunks import id_hash
+    from .records import CaseOptions, assess, to_record
+    from .runner import DUPLICATE_CHECK_LIMIT
+    from .sources import RawCase
 
     advisor = advisor or default_advisor()
     options = options or CaseOptions(full=full)

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import io
 import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, TypeVar
 
-from ..casefile import CaseFileError, DuplicateKey, parse_yaml_stream, unique_keys
+from ..casefile import (MAX_CASE_FILE_BYTES, CaseFileError, DuplicateKey, json_nesting, nesting_error, parse_yaml_stream,
+                        read_bytes, unique_keys)
+from ..errors import InvalidFacts, SeveralCases
+from ..models import int_from_text
 from .sources import (DELIMITERS, SUFFIXES, CsvRow, JsonlBlock, Progress, RawCase, ReadOptions, error_case,
                       expand, format_of, open_input, size_of)
 from .text import BLOCK_BYTES, escape_controls
 
-__all__ = ["READERS", "reader", "read_items", "read_paths", "split_block", "RawCase", "CsvRow", "JsonlBlock",
+__all__ = ["READERS", "reader", "read_items", "read_paths", "read_case", "split_block", "RawCase", "CsvRow", "JsonlBlock",
            "ReadOptions", "Progress"]
 
 # --- the registry ------------------------------------------------------------------------------------
@@ -96,6 +100,59 @@ def read_paths(paths: Iterable[str], options: ReadOptions = ReadOptions()) -> It
         yield from (split_block(item) if isinstance(item, JsonlBlock) else (item,))
 
 
+def read_case(path: str, options: ReadOptions = ReadOptions(), default: str = "yaml") -> dict[str, Any]:
+    """One case (its facts, optionally with ``expect``) from a file or '-' (stdin), read as batch reads
+    it: by the registry's reader for its format (its suffix, each also gzipped; else
+    ``options.input_format``; else ``default``, YAML, which reads JSON too), at most 8 MiB.
+
+    Raises :class:`CaseFileError` when the file cannot be read or holds no case, :class:`SeveralCases`
+    when it holds more than one (or a list of them), :class:`InvalidFacts` for a case that is refused.
+
+        >>> import pathlib, tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     f = pathlib.Path(folder, "person.csv")
+        ...     _ = f.write_text("ms_type,severity,prior_failures\\nspms,severe,1\\n")
+        ...     read_case(str(f))
+        {'ms_type': 'spms', 'severity': 'severe', 'prior_failures': 1}
+    """
+    data, name = read_bytes(path)
+    fmt = (format_of(path, options) if path != "-" else options.input_format) or default
+    if path.lower().endswith(".gz") if path != "-" else data[:2] == b"\x1f\x8b":
+        data = _gunzip(data, name)
+    if not data.strip():
+        raise CaseFileError(f"{escape_controls(name)}: is empty (a case file holds one person's facts)")
+    cases = [case for item in READERS[fmt](io.BytesIO(data), name, options)
+             for case in (split_block(item) if isinstance(item, JsonlBlock) else (item,))]
+    if not cases:
+        raise CaseFileError(f"{escape_controls(name)}: holds no case (a case file holds one person's facts)")
+    if len(cases) > 1 or cases[0].kind == "item":
+        raise SeveralCases(f"{escape_controls(name)}: holds {'a list of ' if len(cases) == 1 else ''}{len(cases)} "
+                           f"case{'s' if len(cases) > 1 else ''}, not one case (a mapping of fact names to values)", len(cases))
+    case = cases[0]
+    if case.kind == "error":
+        message = case.payload if case.payload.startswith(escape_controls(name)) else f"{escape_controls(case.source)}: {case.payload}"
+        raise CaseFileError(message)
+    if case.kind == "object" and not isinstance(case.payload, dict):
+        raise CaseFileError(f"{escape_controls(name)}: must hold one case (a mapping of fact names to values), "
+                            f"got {type(case.payload).__name__}")
+    from .records import parse  # the facts model's coercions of a CSV row, JSON decoding of a line
+
+    return parse(case)
+
+
+def _gunzip(data: bytes, name: str) -> bytes:
+    """Decompressed, with the same limit as the file (a small file can hold a gzip bomb)."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as f:
+            out = f.read(MAX_CASE_FILE_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as e:
+        raise CaseFileError(f"{escape_controls(name)}: not valid gzip: {escape_controls(str(e))}") from None
+    if len(out) > MAX_CASE_FILE_BYTES:
+        raise CaseFileError(f"{escape_controls(name)}: is larger than {MAX_CASE_FILE_BYTES // 2**20} MiB once "
+                            "decompressed; a case file holds one person's facts")
+    return out
+
+
 def split_block(block: JsonlBlock) -> list[RawCase]:
     return [RawCase(f"{block.name}:{block.first_line + i}", "line", line)
             for i, line in enumerate(block.bytes().split(b"\n")) if line.strip()]
@@ -167,17 +224,22 @@ def read_json(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[Raw
     if isinstance(text, RawCase):
         yield text
         return
-    try:
-        data = json.loads(text, object_pairs_hook=_marking)
+    try:  # an integer of any length: an over-long one is refused by its field, not the whole file
+        data = json.loads(text, parse_int=int_from_text, object_pairs_hook=_marking)
     except json.JSONDecodeError as e:
         yield error_case(f"{name}:{e.lineno}", f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
         return
-    except (ValueError, RecursionError) as e:  # a number too long to read, nesting too deep
+    except RecursionError:  # too deep for the decoder: the fact it happens under is named, if any
+        key = json_nesting(text)
+        yield RawCase(name, "invalid", nesting_error(key).errors) if key else error_case(name, "not valid JSON: nested too deeply")
+        return
+    except ValueError as e:
         yield error_case(name, f"not valid JSON: {_why(e)}")
         return
-    for source, item in ([(f"{name}:{i}", x) for i, x in enumerate(data, 1)] if isinstance(data, list) else [(name, data)]):
-        yield error_case(source, f"{item} in one object (which value is meant cannot be known)") \
-            if isinstance(item, DuplicateKey) else RawCase(source, "object", item)
+    listed = isinstance(data, list)
+    for source, item in ([(f"{name}:{i}", x) for i, x in enumerate(data, 1)] if listed else [(name, data)]):
+        yield RawCase(source, "invalid", item.invalid_facts().errors) if isinstance(item, DuplicateKey) \
+            else RawCase(source, "item" if listed else "object", item)
 
 
 def _marking(pairs: list[tuple[str, Any]]) -> Any:
@@ -202,9 +264,13 @@ def read_yaml(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[Raw
         return
     line = 1
     try:
-        for line, item in parse_yaml_stream(io.StringIO(text), name):
-            yield RawCase(f"{name}:{line}", "object", item) if not isinstance(item, CaseFileError) \
-                else error_case(f"{name}:{line}", escape_controls(str(item)))
+        for line, item, listed in parse_yaml_stream(io.StringIO(text), name, with_lists=True):
+            if isinstance(item, CaseFileError):
+                yield error_case(f"{name}:{line}", escape_controls(str(item)))
+            elif isinstance(item, InvalidFacts):
+                yield RawCase(f"{name}:{line}", "invalid", item.errors)
+            else:
+                yield RawCase(f"{name}:{line}", "item" if listed else "object", item)
     except (ValueError, RecursionError) as e:  # a number too long to read, nesting too deep
         yield error_case(f"{name}:{line}", f"{escape_controls(name)}: not valid YAML: {_why(e)}; the rest is not read")
 

@@ -94,6 +94,8 @@ def from_csv(row: CsvRow) -> dict[str, Any]:
 def parse(raw: RawCase) -> dict[str, Any]:
     if raw.kind == "error":
         raise InvalidFacts([{"field": "(case)", "message": raw.payload}])
+    if raw.kind == "invalid":
+        raise InvalidFacts(raw.payload)
     if raw.kind == "line":
         try:
             text = raw.payload.decode("utf-8")

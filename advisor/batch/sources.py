@@ -18,7 +18,8 @@ from .text import MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, escape_controls
 class RawCase(NamedTuple):
     """A case as read, before parsing: ``kind`` says what ``payload`` is."""
     source: str      # file:line (of the line, row or item)
-    kind: str        # "line" (one JSON text, bytes), "object" (parsed data), "csv" (CsvRow), "error" (a message)
+    kind: str        # "line" (one JSON text, bytes), "object" (parsed data; "item": one of a list of them),
+                     # "csv" (CsvRow), "error" (a message), "invalid" (InvalidFacts' errors, naming the field)
     payload: Any
 
 
