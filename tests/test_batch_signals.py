@@ -209,3 +209,49 @@ def test_a_full_device_with_nothing_whole_leaves_no_temporary_file(tmp_path, sma
     assert (p.returncode, p.stderr) == (2, f"ms-advisor: --out: cannot write {small_device / 'o.jsonl'}: No space left on device; "
                                            "0 complete record(s) written\n")
     assert leftovers(small_device) == ["filler"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "json"])
+@pytest.mark.parametrize("budget", [150, 123_457])
+def test_a_device_that_fills_mid_chunk_is_counted_by_the_records_it_took_whole(tmp_path, monkeypatch, fmt, budget):
+    """A device cannot be cut back: the count is of the records whose every byte it took, in the chunk
+    that failed too (every record is one line)."""
+    import io
+
+    from advisor import Advisor
+    from advisor.batch import OutputError, output
+
+    device = tmp_path / "device"
+    os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # like /dev/null
+    taken = bytearray()
+
+    class Filling(io.RawIOBase):  # takes ``budget`` bytes, then ENOSPC
+        def writable(self):
+            return True
+
+        def write(self, b):
+            n = min(len(b), budget - len(taken))
+            if n <= 0:
+                raise OSError(28, "No space left on device")
+            taken.extend(bytes(b[:n]))
+            return n
+    real_init = output.OutputFile.__init__
+
+    def init(self, *a, **kw):
+        real_init(self, *a, **kw)
+        self.f.close()
+        self.f = Filling()
+    monkeypatch.setattr(output.OutputFile, "__init__", init)
+    big = cases(tmp_path / "big.jsonl", 3_000)
+    with pytest.raises(OutputError) as e:
+        output.run_to_file([str(big)], str(device), advisor=Advisor(), fmt=fmt, progress=False)
+    n = int(str(e.value).split("; ")[-1].split()[0])
+    lines = bytes(taken).decode().split("\n")
+    if fmt == "csv":
+        whole = max(len(lines) - 2, 0)  # the header, and the line in progress
+    elif fmt == "json":
+        records = bytes(taken)[2:].decode()  # after "[\n": records joined by ",\n"
+        whole = len(records.split(",\n")) - 1 + records.endswith("}") if records else 0
+    else:
+        whole = len(lines) - 1
+    assert n == whole and str(e.value).endswith(f"; {n} complete record(s) written")

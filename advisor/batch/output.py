@@ -70,6 +70,7 @@ class OutputFile:
     def __init__(self, out_path: str, target: str | None, option: str = "--out"):
         self.name, self.target, self.option, self.temp = out_path, target, option, None
         self.committed = False
+        self.unfinished: tuple[bytes, int] = (b"", 0)  # a write that failed: its data and how much the OS took
         if target is None:
             sys.stdout.flush()
             buffer = sys.stdout.buffer
@@ -92,13 +93,15 @@ class OutputFile:
     def write(self, data: bytes) -> None:
         """Write all of ``data`` unbuffered: when this returns, the OS has every byte, so the count of
         complete records given after a failure is what the file or device really holds."""
-        view = memoryview(data)
+        view, self.unfinished = memoryview(data), (data, 0)
         while view:
             n = self.f.write(view)
             if n is None:  # a non-blocking device not ready: wait for it
                 select.select([], [self.f], [])
                 continue
             view = view[n:]
+            self.unfinished = (data, len(data) - len(view))
+        self.unfinished = (b"", 0)
 
     def commit(self) -> None:
         self.f.flush()
@@ -153,6 +156,19 @@ def _remove(path: str) -> None:
         pass
 
 
+def _whole_records(writer: Any, data: bytes, written: int) -> int:
+    """How many records of a chunk whose write failed a device took whole (the first ``written`` bytes of
+    ``data``). Every record is one line: a newline ends it, or, with a separator (JSON's ",\n"), the
+    separator after it begins where it ends."""
+    if not writer.separator:
+        return data.count(b"\n", 0, written)
+    separator = writer.separator.encode()
+    ends, at = 0, data.find(separator, 1)  # one at 0 follows the previous chunk's last record, counted already
+    while 0 <= at <= written:
+        ends, at = ends + 1, data.find(separator, at + 1)
+    return ends + (0 < len(data) <= written)  # the chunk's last record ends where the chunk does
+
+
 def _mode_for(target: str) -> int:
     try:
         st = os.stat(target)
@@ -205,8 +221,10 @@ def run_to_file(paths: list[str], out_path: str, *, advisor: Advisor, summary_js
     except OSError as e:
         settle()
         end_progress()
-        assert out is not None  # OutputFile raises OutputError, not OSError
+        assert out is not None and sink is not None  # OutputFile raises OutputError, not OSError
         where = out.keep_whole_records(good[0], good[1], writer.footer(good[1] > 0).encode())
+        if out.temp is None and sink.wrote_any:  # a device or stdout keeps what it took: count those whole too
+            good[1] += _whole_records(writer, *out.unfinished)
         kept = f"{good[1]} complete record(s) kept in {where}" if out.temp and where else f"{good[1]} complete record(s) written"
         raise OutputError(f"{'--out' if out.target else 'stdout'}: cannot write {escape_controls(out_path)}: "
                           f"{e.strerror or e}; {kept}") from None
