@@ -135,6 +135,9 @@ def test_sigterm_early_in_a_real_run_ends_it_the_documented_way(tmp_path, delay)
     time.sleep(delay)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=60)
+    if p.returncode == 0:  # a fast machine finished the run before the signal came: then it is all there
+        assert leftovers(tmp_path, "big.jsonl") == ["out.jsonl"] and len(out.read_text().splitlines()) == 200_000
+        return
     assert p.returncode == 2 and "Traceback" not in err and err.startswith("ms-advisor: interrupted after "), (p.returncode, err)
     n = int(err.split("interrupted after ")[1].split()[0])
     left = leftovers(tmp_path, "big.jsonl")
