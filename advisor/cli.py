@@ -101,9 +101,13 @@ class Number(click.ParamType[Any]):
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if not isinstance(value, str):
             return value
-        from .models import INT_TEXT, number_from_text
+        from decimal import Decimal
+
+        from .models import INT_TEXT, inexact, number_from_text
 
         number = number_from_text(value.strip())
+        if isinstance(number, Decimal):  # more digits than a float holds: never rounded
+            self.fail(inexact(number), param, ctx)
         if number is None or (self.whole and not (INT_TEXT.fullmatch(value.strip()) or float(number).is_integer())):
             self.fail(f"'{visible(value)}' is not {'a whole number' if self.whole else 'a number'} "
                       "written in ASCII digits (e.g. " + ("2" if self.whole else "12.5 or 1e-5") + ")", param, ctx)

@@ -22,9 +22,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..models import exact_float, float_from_text, inexact
 from .terminology import Terminology
 
 FACTS_SYSTEM = "urn:ms-infusion-advisor:facts"
@@ -215,6 +217,11 @@ def _value(code: str, obs: dict[str, Any]) -> tuple[Any, str | None]:
             return None, "needs valueBoolean (true or false)"
         return v, None
     q = obs.get("valueQuantity")
+    if isinstance(q, dict) and isinstance(q.get("value"), Decimal):  # more digits than a float holds: never rounded
+        exact = exact_float(q["value"])
+        if exact is None:
+            return None, f"valueQuantity.value {inexact(q['value'])}"
+        q = {**q, "value": exact}
     if not isinstance(q, dict) or isinstance(q.get("value"), bool) or not isinstance(q.get("value"), (int, float)):
         return None, "needs valueQuantity with a numeric value in mg/m2"
     unit_ok = (q.get("system") == UCUM and q.get("code") == "mg/m2") or (q.get("system") is None and q.get("code") is None
@@ -295,7 +302,7 @@ async def _get_json(client: Any, url: str, params: Any, headers: dict[str, Any],
     except httpx.HTTPError as e:
         raise FetchError(f"the FHIR server could not be reached for {key} ({type(e).__name__})") from None
     try:
-        data = json.loads(bytes(body))
+        data = json.loads(bytes(body), parse_float=float_from_text)
     except (ValueError, RecursionError):
         raise FetchError(f"the FHIR server's answer for {key} is not JSON") from None
     if not isinstance(data, dict):

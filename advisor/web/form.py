@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from ..models import float_from_text
+
 # Form field -> facts field. The form's names are the facts' names, except the repeated "condition".
 FIELDS = ("ms_type", "severity", "prior_failures", "rapidly_worsening", "mitoxantrone_cumulative_mg_m2", "condition")
 UNKNOWN_TYPE = "unknown"
@@ -82,7 +84,7 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
     text = singles.get("mitoxantrone_cumulative_mg_m2", "").strip()
     if text:
         if _NUMBER.fullmatch(text):
-            out.facts["mitoxantrone_cumulative_mg_m2"] = float(text)
+            out.facts["mitoxantrone_cumulative_mg_m2"] = float_from_text(text)  # too many digits: the model says so
         else:
             out.add("mitoxantrone_cumulative_mg_m2", "must be a number of mg/m² such as 0, 72 or 140.5")
 
