@@ -319,9 +319,10 @@ Examples:
 @click.option("--require-approved", is_flag=True, help="Also fail on any rule whose review_status is not \"approved\".")
 def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) -> None:
     """Verify a knowledge base: every quote verbatim in the source, no text claiming more than its quote
-    ("only", "must", "not for", "contraindicated" or a number it does not hold, unless the item's `allow`
-    lists it), every rule valid and reachable, and exactly one status per drug for every combination of
-    the fact values the rules test. Exit 1 on any problem."""
+    (a claim word such as "only", "must", "never", "safe", "best" or "recommended", or a number, that
+    the quote does not hold, unless the item's `allow` lists it), every rule valid and reachable, and
+    exactly one status per drug for every combination of the fact values the rules test. Exit 1 on
+    any problem."""
     from .check import check
     from .kb import default_directory
 
