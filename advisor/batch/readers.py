@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO
 
 from ..casefile import CaseFileError, DuplicateKey, parse_yaml_stream, unique_keys
-from ..models import float_from_text
+from ..models import float_from_text, int_from_text
 from .sources import (DELIMITERS, SUFFIXES, CsvRow, JsonlBlock, Progress, RawCase, ReadOptions, error_case,
                       expand, format_of, open_input, size_of)
 from .text import BLOCK_BYTES, escape_controls
@@ -168,7 +168,7 @@ def read_json(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[Raw
         yield text
         return
     try:
-        data = json.loads(text, parse_float=float_from_text, object_pairs_hook=_marking)
+        data = json.loads(text, parse_int=int_from_text, parse_float=float_from_text, object_pairs_hook=_marking)
     except json.JSONDecodeError as e:
         yield error_case(f"{name}:{e.lineno}", f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
         return

@@ -18,7 +18,7 @@ from ..casefile import CASE_KEYS, DuplicateKey, unique_keys
 from ..core import Advisor
 from ..decision import Decision
 from ..errors import InvalidFacts
-from ..models import PatientFacts, Status, float_from_text
+from ..models import PatientFacts, Status, float_from_text, int_from_text
 from .sources import CsvRow, RawCase
 from .text import escape_controls
 
@@ -45,7 +45,7 @@ def _kind(annotation: Any) -> str:
 # What each fact is, read from the facts model: how a CSV cell becomes a value.
 KINDS: dict[str, str] = {name: _kind(f.annotation) for name, f in PatientFacts.model_fields.items()}
 FACTS = frozenset(PatientFacts.model_fields)
-_INT = re.compile(r"[+-]?[0-9]{1,30}(\.0*)?")
+_INT = re.compile(r"[+-]?[0-9]+(\.0*)?")
 _FLOAT = re.compile(r"[+-]?([0-9]{1,30}\.?[0-9]{0,30}|\.[0-9]{1,30})([eE][+-]?[0-9]{1,4})?")
 _BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
@@ -57,9 +57,11 @@ def _cell(kind: str, value: str, separators: str) -> Any:
         return _BOOLS.get(value.lower(), value)
     if kind == "int":
         if _INT.fullmatch(value):
-            return int(value.split(".")[0])
+            return int_from_text(value.split(".")[0].removeprefix("+"))  # any length: thousands of digits are out of range
         return float_from_text(value) if _FLOAT.fullmatch(value) else value  # 2.5: refused as not whole
     if kind == "float":
+        if _INT.fullmatch(value) and "." not in value:  # as JSON reads an integer: any length (thousands of digits: out of range)
+            return int_from_text(value.removeprefix("+"))
         return float_from_text(value) if _FLOAT.fullmatch(value) else value
     if kind == "list":
         return [item.strip() for item in re.split(f"[{re.escape(separators)}]", value) if item.strip()]
@@ -101,7 +103,7 @@ def parse(raw: RawCase) -> dict[str, Any]:
         except UnicodeDecodeError as e:
             raise InvalidFacts([{"field": "(case)", "message": f"line is not UTF-8 text (byte {e.start + 1} of the line)"}]) from None
         try:
-            data = json.loads(text, parse_float=float_from_text, object_pairs_hook=unique_keys)
+            data = json.loads(text, parse_int=int_from_text, parse_float=float_from_text, object_pairs_hook=unique_keys)
         except DuplicateKey as e:
             raise e.invalid_facts() from None
         except json.JSONDecodeError as e:
