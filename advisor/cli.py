@@ -559,12 +559,7 @@ def batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | N
         codecs.lookup(encoding)
     except LookupError:
         raise UserError(f"--encoding: unknown encoding '{encoding}'") from None
-    pairs = []
-    for m in mapping:
-        source, sep, target = m.partition("=")
-        if not sep or not source.strip() or not target.strip():
-            raise UserError(f"--map: '{m}' is not SOURCE=FIELD")
-        pairs.append((source.strip(), target.strip()))
+    pairs = _map_pairs(mapping)
     advisor = get_advisor(rules_dir)  # loads and validates the KB before any work starts
     options = CaseOptions(extra=extra, mapping=tuple(pairs), echo_facts=echo_facts, full=full)
     read = ReadOptions(input_format=input_format, delimiter=delimiter, encoding=encoding)
@@ -576,6 +571,27 @@ def batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | N
         raise UserError(str(e)) from None
     click.echo(summary.text(advisor.kb), err=True)
     sys.exit(0 if summary.ok else 1)
+
+
+def _map_pairs(mapping: tuple[str, ...]) -> list[tuple[str, str]]:
+    """--map SOURCE=FIELD pairs, checked before any work: FIELD must be a fact (or a case file's
+    `expect`), and one SOURCE cannot be renamed twice."""
+    from .batch.records import FACTS
+    from .casefile import CASE_KEYS
+    from .models import PatientFacts
+
+    allowed = [*PatientFacts.model_fields, *(k for k in CASE_KEYS if k not in FACTS)]
+    pairs: dict[str, str] = {}
+    for m in mapping:
+        source, sep, target = (part.strip() for part in m.partition("="))
+        if not sep or not source or not target:
+            raise UserError(f"--map: '{m}' is not SOURCE=FIELD (FIELD one of: {', '.join(allowed)})")
+        if target not in allowed:
+            raise UserError(f"--map: '{m}': '{target}' is not a field (FIELD one of: {', '.join(allowed)})")
+        if source in pairs and pairs[source] != target:
+            raise UserError(f"--map: '{source}' is renamed twice (to {pairs[source]} and to {target}): which is meant cannot be known")
+        pairs[source] = target
+    return list(pairs.items())
 
 
 @main.command(epilog="""
