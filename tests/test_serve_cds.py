@@ -165,6 +165,83 @@ def test_bad_hook_requests(client, body, status, text):
     assert text in r.text and set(r.json()) == {"errors"}
 
 
+PATIENT_Q, CONDITIONS_Q = "(the answer to Patient/p1)", "(the answer to Condition?patient=p1)"
+OBSERVATIONS_Q = "(the answer to Observation?patient=p1&code=urn:ms-infusion-advisor:facts|)"
+
+
+@pytest.mark.parametrize("key,value,field,message", [
+    ("conditions", {"resourceType": "Bundle", "type": "searchset", "entry": "x"}, "prefetch.conditions.entry",
+     "must be a list of entries (each with a resource), got a string"),
+    ("conditions", "Condition?patient=p1", "prefetch.conditions",
+     f"must be a FHIR Bundle of Condition resources {CONDITIONS_Q}, got a string"),
+    ("conditions", {"resourceType": "Patient", "id": "p1"}, "prefetch.conditions",
+     f"must be a FHIR Bundle of Condition resources {CONDITIONS_Q}, got a Patient resource"),
+    ("observations", [bundle()], "prefetch.observations",
+     f"must be a FHIR Bundle of Observation resources {OBSERVATIONS_Q}, got a list"),
+    ("observations", {"entry": []}, "prefetch.observations.resourceType",
+     f"must be a FHIR Bundle of Observation resources {OBSERVATIONS_Q}, got no resourceType"),
+    ("observations", {"resourceType": "Bundle", "entry": ["Observation/1"]}, "prefetch.observations.entry[0]",
+     "must be a Bundle entry (an object with a resource), got a string"),
+    ("observations", {"resourceType": "Bundle", "entry": [{"resource": "Observation/1"}]}, "prefetch.observations.entry[0].resource",
+     "must be a FHIR resource (an object with a resourceType), got a string"),
+    ("observations", {"resourceType": "Bundle", "entry": [{"fullUrl": "x"}]}, "prefetch.observations.entry[0].resource",
+     "must be a FHIR resource (an object with a resourceType), got none"),
+    ("patient", bundle(), "prefetch.patient", f"must be a FHIR Patient resource {PATIENT_Q}, got a Bundle resource"),
+])
+def test_a_malformed_prefetch_is_refused_naming_the_key_and_what_was_expected(client, key, value, field, message):
+    conds, obs = person()
+    body = hook(conds, obs)
+    body["prefetch"][key] = value
+    r = client.post(URL, json=body)
+    assert r.status_code == 422 and r.json() == {"errors": [{"field": field, "message": message}]}, r.text
+
+
+@pytest.mark.parametrize("where,bad,kind", [
+    ("effectiveDateTime", "yesterday", "dateTime"), ("effectiveDateTime", "2026-02-30", "dateTime"),
+    ("effectiveDateTime", "2026-02-03T10:00:00", "dateTime"),  # a time without a zone
+    ("effectiveDateTime", "03/02/2026", "dateTime"), ("effectiveDateTime", 20260203, "dateTime"),
+    ("issued", "2026-02-03", "instant"), ("effectivePeriod.end", "last week", "dateTime"),
+])
+def test_an_invalid_fhir_time_on_an_observation_is_refused_naming_the_field(client, where, bad, kind):
+    conds, _ = person()
+    obs = observation("prior-treatment-failures", valueInteger=2)
+    if where == "effectivePeriod.end":
+        del obs["effectiveDateTime"]
+        obs["effectivePeriod"] = {"start": "2026-01-01", "end": bad}
+    else:
+        obs[where] = bad
+    r = client.post(URL, json=hook(conds, [obs]))
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == f"prefetch.observations.entry[0].resource.{where}"
+    assert error["message"].startswith(f"'{bad}' is not a FHIR {kind}" if isinstance(bad, str) else f"a number is not a FHIR {kind}")
+
+
+def test_fhir_times_that_are_valid_count_and_a_partial_date_is_never_ordered_by_guess(client):
+    conds, _ = person("relapsing", "severe")
+    for when in ("2026", "2026-03", "2026-03-04", "2026-03-04T10:00:00.123456789+14:00", "2016-12-31T23:59:60Z"):
+        cards = client.post(URL, json=hook(conds, [observation("prior-treatment-failures", when=when, valueInteger=2)])).json()["cards"]
+        assert ext(drug_cards(cards)["alemtuzumab"])["status"] == "applicable", when
+    # a later month is later; a month holding the other time can be neither before nor after it
+    older = observation("prior-treatment-failures", when="2026-02", valueInteger=0)
+    newer = observation("prior-treatment-failures", when="2026-03-04T10:00:00Z", valueInteger=2)
+    cards = client.post(URL, json=hook(conds, [newer, older])).json()["cards"]
+    assert ext(drug_cards(cards)["alemtuzumab"])["status"] == "applicable"
+    same_month = observation("prior-treatment-failures", when="2026-03", valueInteger=0)
+    cards = client.post(URL, json=hook(conds, [newer, same_month])).json()["cards"]
+    assert len(cards) == 1 and "different values (2, 0): unclear" in cards[0]["detail"]
+
+
+def test_a_fhir_server_answer_of_the_wrong_shape_is_a_412_naming_the_key(client):
+    conds, _ = person()
+    with FhirStub({"Observation": {"resourceType": "Bundle", "entry": [{"resource": "x"}]}}) as stub:
+        r = client.post(URL, json=hook(conds, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
+    assert r.status_code == 412
+    assert r.json()["errors"] == [{"field": "fhirServer", "message": "the FHIR server's answer for observations is not usable: "
+                                   "observations.entry[0].resource: must be a FHIR resource (an object with a resourceType), "
+                                   "got a string"}]
+
+
 def test_a_prefetched_patient_must_be_the_hooks_patient(client):
     conds, obs = person()
     body = hook(conds, obs)

@@ -78,7 +78,11 @@ async def service(request: Request) -> Any:
     rt = request.app.state.rt
     patient_id = hook.context.patientId
     prefetch = dict(hook.prefetch or {})
-    data = {k: prefetch.get(k) for k in ("patient", "conditions", "observations")}
+    data = {k: prefetch.get(k) for k in fhir.EXPECTED}
+    malformed = [{"field": f"prefetch.{field}", "message": message}
+                 for key, value in data.items() for field, message in fhir.shape_problems(key, value, patient_id)]
+    if malformed:
+        return json_error(422, malformed)
     wanted = [k for k, kind in (("conditions", "Condition"), ("observations", "Observation")) if not fhir.usable(data[k], kind)]
     if wanted:
         if not hook.fhirServer:
@@ -89,6 +93,10 @@ async def service(request: Request) -> Any:
             data.update(await fhir.fetch(hook.fhirServer, token, patient_id, wanted, rt.settings.fhir_timeout))
         except fhir.FetchError as e:
             return json_error(412, [{"field": "fhirServer", "message": f"the facts could not be fetched: {e}"}])
+        malformed = [{"field": "fhirServer", "message": f"the FHIR server's answer for {key} is not usable: {field}: {message}"}
+                     for key in wanted for field, message in fhir.shape_problems(key, data.get(key), patient_id)]
+        if malformed:
+            return json_error(412, malformed)
     patient = data.get("patient")
     if isinstance(patient, dict) and patient.get("resourceType") == "Patient" and patient.get("id") not in (None, patient_id):
         return json_error(412, [{"field": "prefetch.patient", "message": "the prefetched Patient is not context.patientId"}])
