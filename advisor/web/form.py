@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from ..models import float_from_text
+from ..models import float_from_text, inexact
 
 # Form field -> facts field. The form's names are the facts' names, except the repeated "condition".
 FIELDS = ("ms_type", "severity", "prior_failures", "rapidly_worsening", "mitoxantrone_cumulative_mg_m2", "condition")
@@ -46,11 +46,11 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
     conditions: list[str] = []
     for name, value in items:
         if name not in FIELDS:
-            out.add("", f"unknown field '{_clip(name)}' (allowed: {', '.join(FIELDS)})")
+            out.add("", f"unknown field '{clip(name)}' (allowed: {', '.join(FIELDS)})")
             continue
         if len(value) > MAX_VALUE_LENGTH:
             out.add(name, f"is longer than {MAX_VALUE_LENGTH} characters")
-            value = _clip(value)
+            value = clip(value)
         if name == "condition":
             if value:
                 conditions.append(value)
@@ -83,10 +83,11 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
 
     text = singles.get("mitoxantrone_cumulative_mg_m2", "").strip()
     if text:
-        if _NUMBER.fullmatch(text):
-            out.facts["mitoxantrone_cumulative_mg_m2"] = float_from_text(text)  # too many digits: the model says so
+        value, problem = dose(text)
+        if problem is None:
+            out.facts["mitoxantrone_cumulative_mg_m2"] = value
         else:
-            out.add("mitoxantrone_cumulative_mg_m2", "must be a number of mg/m² such as 0, 72 or 140.5")
+            out.add("mitoxantrone_cumulative_mg_m2", problem)
 
     text = singles.get("rapidly_worsening", "").strip().lower()
     if text in ("true", "on", "yes"):
@@ -98,6 +99,16 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
 
     out.facts["conditions"] = conditions
     return out
+
+
+def dose(text: str) -> tuple[float | None, str | None]:
+    """A dose in mg/m² as the pages read it (the advice form, the schedule page): the value, or why not."""
+    if not _NUMBER.fullmatch(text):
+        return None, "must be a number of mg/m² such as 0, 72 or 140.5"
+    value = float_from_text(text)
+    if isinstance(value, Decimal):  # more digits than a float holds: never rounded
+        return None, inexact(value)
+    return value, None
 
 
 def add_invalid(out: Parsed, errors: list[dict[str, Any]]) -> None:
@@ -147,5 +158,5 @@ def number(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _clip(text: str, n: int = 40) -> str:
+def clip(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[:n] + "…"
