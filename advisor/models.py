@@ -49,6 +49,7 @@ MS_TYPE_ALIASES: dict[str, MSType] = {
 }
 AMBIGUOUS_MS_TYPES = {"progressive": "say 'spms' (secondary progressive) or 'ppms' (primary progressive)"}
 MAX_PRIOR_FAILURES = 1000
+MAX_CONDITIONS = 50  # entries in a person's list of conditions, on every path (a list this long is not a person's)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_DOSE_MG_M2 = 10**9  # the plausible-dose bound, the same for an int and a float
 
@@ -178,7 +179,8 @@ class PatientFacts(BaseModel):
     prior_failures: int = Field(0, ge=0, le=MAX_PRIOR_FAILURES, description="other MS medications the person did not respond well to")
     rapidly_worsening: bool = Field(False, description="whether the MS is rapidly worsening")
     mitoxantrone_cumulative_mg_m2: float = Field(0.0, ge=0, allow_inf_nan=False, description="lifetime mitoxantrone already received, mg/m²")
-    conditions: tuple[Condition, ...] = Field((), description="relevant health conditions: " + "; ".join(described()))
+    conditions: tuple[Condition, ...] = Field((), description=f"relevant health conditions (at most {MAX_CONDITIONS}): " + "; ".join(described()),
+                                              json_schema_extra={"maxItems": MAX_CONDITIONS})
     id: str | None = Field(None, max_length=200, description="an identifier echoed back")
 
     @field_validator("ms_type", mode="before")
@@ -196,6 +198,8 @@ class PatientFacts(BaseModel):
     def _conditions(cls, v: Any) -> Any:
         if isinstance(v, (str, bytes, dict)) or not isinstance(v, (list, tuple)):
             raise ValueError(f"must be a list of conditions, got {type(v).__name__}")
+        if len(v) > MAX_CONDITIONS:
+            raise ValueError(f"must list at most {MAX_CONDITIONS} conditions, got {len(v)}")
         seen: dict[Condition, None] = {}
         errors = []
         for i, item in enumerate(v):

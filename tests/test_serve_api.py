@@ -220,3 +220,26 @@ def test_openapi_examples_are_what_the_service_answers(client):
     strip = lambda cards: [{k: v for k, v in c.items() if k not in ("uuid", "links")} for c in cards]  # noqa: E731
     assert strip(example["cards"]) == strip(answer["cards"]) and len(answer["cards"]) >= 2
     assert spec["paths"]["/kb"]["get"]["responses"]["200"]["content"]["application/json"]["example"] == client.get("/kb").json()
+
+
+def test_one_limit_on_conditions_for_the_json_api_the_web_page_the_library_and_batch(client):
+    """/advise took any number of conditions where the web page stopped at 50: one limit now, the
+    facts model's, stated in the error (review finding)."""
+    from advisor.batch import evaluate
+    from advisor.models import MAX_CONDITIONS
+
+    message = f"must list at most {MAX_CONDITIONS} conditions, got {MAX_CONDITIONS + 1}"
+    for n, ok in ((MAX_CONDITIONS, True), (MAX_CONDITIONS + 1, False)):
+        facts = {"ms_type": "spms", "severity": "mild", "conditions": ["pml", "cancer"] * (n // 2) + ["pml"] * (n % 2)}
+        r = client.post("/advise", json=facts)
+        assert r.status_code == (200 if ok else 422), r.text
+        page = client.get("/advice?" + "&".join(["ms_type=spms", "severity=mild"] + [f"condition={c}" for c in facts["conditions"]]),
+                          headers={"accept": "text/html"})
+        assert page.status_code == (200 if ok else 422)
+        record = next(evaluate([facts]))
+        assert record["ok"] is ok
+        if not ok:
+            assert r.json()["errors"][0]["field"] == "conditions" and r.json()["errors"][0]["message"] == message
+            assert f"Health conditions: {message}" in page.text
+            assert record["error"].startswith(f"conditions: {message}")
+    assert client.get("/schema/facts").json()["properties"]["conditions"]["maxItems"] == MAX_CONDITIONS
