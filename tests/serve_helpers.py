@@ -35,6 +35,13 @@ def observation(code: str, when: str = "2026-01-01T00:00:00Z", patient: str = "p
             "code": {"coding": [{"system": FACTS, "code": code}]}, "effectiveDateTime": when, **value}
 
 
+def stamp() -> str:
+    """Now, as a CDS Hooks outcomeTimestamp (feedback cannot predate its card, nor lie in the future)."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def bundle(*resources: dict) -> dict:
     return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
 

@@ -11,7 +11,7 @@ import pytest
 from advisor import advise
 from advisor.kb import default_directory, load
 from serve_helpers import (MS_CODES, FhirStub, bundle, condition, hook, observation, person,  # noqa: F401
-                           serve_app)
+                           serve_app, stamp)
 
 
 def fingerprint(kb_or_dir):
@@ -299,8 +299,8 @@ def test_feedback_is_stored_against_logged_cards(serve_app, tmp_path):
     cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
     first, second = cards[0]["uuid"], cards[1]["uuid"]
     r = client.post(URL + "/feedback", json={"feedback": [
-        {"card": first, "outcome": "accepted", "outcomeTimestamp": "2026-11-25T10:00:00Z"},
-        {"card": second, "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:00:00Z",
+        {"card": first, "outcome": "accepted", "outcomeTimestamp": stamp()},
+        {"card": second, "outcome": "overridden", "outcomeTimestamp": stamp(),
          "overrideReason": {"reason": {"code": "patient-preference", "system": "urn:ms-infusion-advisor:override-reason"},
                             "userComment": "prefers fewer visits"}}]})
     assert r.status_code == 200 and r.json() == {"stored": 2}
@@ -361,7 +361,7 @@ def test_a_card_whose_outcome_changes_counts_once_with_its_latest_outcome(serve_
     card = client.post(URL, json=hook(conds, obs)).json()["cards"][0]["uuid"]
     for outcome in ("overridden", "accepted"):
         assert client.post(URL + "/feedback", json={"feedback": [
-            {"card": card, "outcome": outcome, "outcomeTimestamp": "2026-11-25T10:00:00Z"}]}).status_code == 200
+            {"card": card, "outcome": outcome, "outcomeTimestamp": stamp()}]}).status_code == 200
     rates = Store(tmp_path / "decisions.sqlite3").override_rates()
     assert rates == [{"drug": "ocrelizumab", "cards": 1, "feedback": 1, "accepted": 1, "overridden": 0, "override_rate": 0.0}]
 
@@ -418,3 +418,65 @@ def test_two_observations_of_one_fact_at_the_same_time_with_different_values_are
             observation("prior-treatment-failures", when="2026-11-19", valueInteger=0)]
     cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
     assert any(c["extension"]["ms-infusion-advisor"]["drug"] == "alemtuzumab" for c in cards if "extension" in c)
+
+
+# --- feedback: timestamps and contradictions are refused, naming the field (review finding) --------
+
+def _card(client, ms_type="ppms", severity="mild"):
+    conds, obs = person(ms_type, severity, worsening=None)  # not recorded: a card says it is assumed
+    cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
+    return next(c["uuid"] for c in cards if ext(c)["drug"]), next((c["uuid"] for c in cards if not ext(c)["drug"]), None)
+
+
+REASON = {"reason": {"code": "patient-preference", "system": "urn:ms-infusion-advisor:override-reason"}}
+
+
+@pytest.mark.parametrize("change,field,message", [
+    ({"outcomeTimestamp": "yesterday"}, "outcomeTimestamp",
+     "'yesterday' is not an RFC 3339 date-time with its time zone, such as 2026-11-25T22:50:00Z"),
+    ({"outcomeTimestamp": "2026-11-25T10:00:00"}, "outcomeTimestamp", "is not an RFC 3339 date-time with its time zone"),
+    ({"outcomeTimestamp": "2026-02-30T10:00:00Z"}, "outcomeTimestamp", "is not an RFC 3339 date-time"),
+    ({"outcomeTimestamp": "9999-01-01T00:00:00Z"}, "outcomeTimestamp", "9999-01-01T00:00:00Z is in the future"),
+    ({"outcome": "accepted", "overrideReason": REASON}, "overrideReason",
+     "is given with outcome 'accepted': an override reason goes with 'overridden'"),
+    ({"outcome": "overridden", "acceptedSuggestions": [{"id": "s1"}]}, "acceptedSuggestions",
+     "this service's cards carry no suggestions, so none can be accepted"),
+])
+def test_feedback_with_a_bad_timestamp_or_contradictory_fields_is_refused_naming_the_field(client, change, field, message):
+    card, _ = _card(client)
+    item = {"card": card, "outcome": "accepted", "outcomeTimestamp": stamp(), **change}
+    r = client.post(URL + "/feedback", json={"feedback": [item]})
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == f"feedback.0.{field}" and message in error["message"], error
+
+
+def test_feedback_that_contradicts_its_card_is_refused(client):
+    card, facts_card = _card(client, "ppms", "mild")
+    assert facts_card is not None  # ppms, mild: the optional facts are assumed, on a card of their own
+    cases = [
+        ({"card": card, "outcome": "accepted", "outcomeTimestamp": "2020-01-01T00:00:00Z"}, "feedback.0.outcomeTimestamp",
+         "2020-01-01T00:00:00Z is before the card was issued ("),
+        ({"card": card, "outcome": "overridden", "outcomeTimestamp": stamp(),
+          "overrideReason": {"reason": {"code": "too-expensive", "system": "urn:ms-infusion-advisor:override-reason"}}},
+         "feedback.0.overrideReason.reason", "'too-expensive' (urn:ms-infusion-advisor:override-reason) is not one of the "
+         "card's override reasons (allowed: clinical-judgement"),
+        ({"card": card, "outcome": "overridden", "outcomeTimestamp": stamp(),
+          "overrideReason": {"reason": {"code": "patient-preference", "system": "http://example.org/other"}}},
+         "feedback.0.overrideReason.reason", "'patient-preference' (http://example.org/other) is not one of the card's"),
+        ({"card": facts_card, "outcome": "overridden", "outcomeTimestamp": stamp(), "overrideReason": REASON},
+         "feedback.0.overrideReason.reason", "is not one of the card's override reasons (the card offers none)"),
+    ]
+    for item, field, message in cases:
+        r = client.post(URL + "/feedback", json={"feedback": [item]})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == field and message in r.json()["errors"][0]["message"], r.text
+    r = client.post(URL + "/feedback", json={"feedback": [
+        {"card": card, "outcome": "accepted", "outcomeTimestamp": stamp()},
+        {"card": card, "outcome": "overridden", "outcomeTimestamp": stamp()}]})
+    assert r.status_code == 422 and r.json()["errors"] == [{"field": "feedback.1.card", "message":
+                                                            "is given twice in one request (also feedback.0): which outcome holds cannot be known"}]
+    # and nothing of the refused feedback was stored; valid feedback still is
+    ok = client.post(URL + "/feedback", json={"feedback": [
+        {"card": card, "outcome": "overridden", "outcomeTimestamp": stamp().replace("Z", "+00:00"), **{"overrideReason": REASON}},
+        {"card": facts_card, "outcome": "overridden", "outcomeTimestamp": stamp(), "overrideReason": {"userComment": "noted"}}]})
+    assert ok.status_code == 200 and ok.json() == {"stored": 2}
