@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+NDJSON = {"content-type": "application/x-ndjson"}  # what /batch reads
 SNOMED = "http://snomed.info/sct"
 FACTS = "urn:ms-infusion-advisor:facts"
 MS_CODES = {"relapsing": "426373005", "spms": "425500002", "ppms": "428700003"}

@@ -12,7 +12,7 @@ import pytest
 
 from advisor import PatientFacts, Recommendation, advise
 from advisor.kb import default_directory, load
-from serve_helpers import serve_app  # noqa: F401 (fixture)
+from serve_helpers import NDJSON, serve_app  # noqa: F401 (fixture)
 
 
 def fingerprint(kb_or_dir):
@@ -85,7 +85,7 @@ def test_a_streamed_body_over_one_megabyte_gets_413_without_content_length(clien
     def chunks():
         for _ in range(20):
             yield b"x" * 100_000
-    r = client.post("/batch", content=chunks())
+    r = client.post("/batch", content=chunks(), headers=NDJSON)
     assert r.status_code == 413
 
 
@@ -176,7 +176,7 @@ def test_batch_gives_the_same_records_as_the_cli(client):
     data = (ROOT / "cases" / "jsonl" / "cautions.jsonl").read_bytes()
     data += b'\n\n{"ms_type": "x"}\nnot json\n{"id": "dup", "ms_type": "ppms", "severity": "mild"}\n' \
             b'{"id": "dup", "ms_type": "rrms", "severity": "severe", "expect": {"listed": ["natalizumab"]}}\n\xff\xfe\n'
-    r = client.post("/batch", content=data)
+    r = client.post("/batch", content=data, headers=NDJSON)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
     served = _normalise([json.loads(line) for line in r.text.splitlines()], "<body>")
     assert served == _normalise(_cli_batch(data), "<stdin>")
@@ -189,14 +189,14 @@ def test_batch_over_many_blocks_keeps_order_and_line_numbers(client):
              for i in range(3000)]
     data = ("\n".join(lines) + "\n").encode()
     assert len(data) > 64 * 1024 * 1.5
-    served = [json.loads(line) for line in client.post("/batch", content=data).text.splitlines()]
+    served = [json.loads(line) for line in client.post("/batch", content=data, headers=NDJSON).text.splitlines()]
     assert [s["source"] for s in served] == [f"<body>:{i}" for i in range(1, 3001)]
     assert _normalise(served, "<body>") == _normalise(_cli_batch(data), "<stdin>")
 
 
 def test_batch_gives_a_deeply_nested_line_its_own_error_record_and_keeps_the_others(client):
     body = b"[" * 5000 + b"\n" + b'{"ms_type": "spms", "severity": "mild"}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n"
-    r = client.post("/batch", content=body)
+    r = client.post("/batch", content=body, headers=NDJSON)
     assert r.status_code == 200
     records = [json.loads(line) for line in r.text.splitlines()]
     assert [x["ok"] for x in records] == [False, True, False]
@@ -204,7 +204,7 @@ def test_batch_gives_a_deeply_nested_line_its_own_error_record_and_keeps_the_oth
 
 
 def test_batch_full_records_carry_the_recommendation(client):
-    r = client.post("/batch?full=true", content=b'{"ms_type": "ppms", "severity": "mild"}\n')
+    r = client.post("/batch?full=true", content=b'{"ms_type": "ppms", "severity": "mild"}\n', headers=NDJSON)
     rec = json.loads(r.text)
     assert rec["recommendation"] == advise({"ms_type": "ppms", "severity": "mild"}).model_dump(mode="json")
 
@@ -243,3 +243,22 @@ def test_one_limit_on_conditions_for_the_json_api_the_web_page_the_library_and_b
             assert f"Health conditions: {message}" in page.text
             assert record["error"].startswith(f"conditions: {message}")
     assert client.get("/schema/facts").json()["properties"]["conditions"]["maxItems"] == MAX_CONDITIONS
+
+
+@pytest.mark.parametrize("content_type,message", [
+    (None, "must be application/x-ndjson or application/jsonl (JSONL: one JSON object per line, UTF-8); none was given"),
+    ("text/plain", "must be application/x-ndjson or application/jsonl (JSONL: one JSON object per line, UTF-8); got 'text/plain'"),
+    ("application/json", "got 'application/json'"),
+    ("application/x-www-form-urlencoded", "got 'application/x-www-form-urlencoded'"),  # curl --data-binary's default
+    ("application/x-ndjson; charset=latin-1", "the charset must be utf-8, got 'latin-1'"),
+])
+def test_batch_takes_only_jsonl_bodies(client, content_type, message):
+    body = b'{"ms_type": "ppms", "severity": "mild"}\n'
+    r = client.post("/batch", content=body, headers={"content-type": content_type} if content_type else {})
+    (error,) = r.json()["errors"]
+    assert r.status_code == 415 and error["field"] == "Content-Type" and message in error["message"], error
+    for accepted in ("application/x-ndjson", "application/jsonl", "Application/X-NDJSON; charset=UTF-8"):
+        assert client.post("/batch", content=body, headers={"content-type": accepted}).status_code == 200
+    assert set(client.get("/openapi.json").json()["paths"]["/batch"]["post"]["requestBody"]["content"]) == \
+        {"application/x-ndjson", "application/jsonl"}
+

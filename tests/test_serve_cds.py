@@ -11,7 +11,7 @@ import pytest
 from advisor import advise
 from advisor.kb import default_directory, load
 from serve_helpers import (MS_CODES, FhirStub, bundle, condition, hook, observation, person,  # noqa: F401
-                           serve_app, stamp)
+                           NDJSON, serve_app, stamp)
 
 
 def fingerprint(kb_or_dir):
@@ -325,7 +325,7 @@ def test_the_log_keeps_decisions_without_patient_ids_by_default(serve_app, tmp_p
     conds, obs = person("ppms", "mild", patient="secret-patient-42")
     cards = client.post(URL, json=hook(conds, obs, patient="secret-patient-42")).json()["cards"]
     client.post("/advise", json={"ms_type": "ppms", "severity": "mild", "id": "MRN-0001"})
-    client.post("/batch", content=b'{"id": "MRN-0002", "ms_type": "ppms", "severity": "mild"}\n')
+    client.post("/batch", content=b'{"id": "MRN-0002", "ms_type": "ppms", "severity": "mild"}\n', headers=NDJSON)
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("decisions.sqlite3*"))
     for ident in (b"secret-patient-42", b"MRN-0001", b"MRN-0002"):
         assert ident not in raw
