@@ -262,3 +262,40 @@ def test_batch_takes_only_jsonl_bodies(client, content_type, message):
     assert set(client.get("/openapi.json").json()["paths"]["/batch"]["post"]["requestBody"]["content"]) == \
         {"application/x-ndjson", "application/jsonl"}
 
+
+BIDI = "ab\u202ecd\u2066\u2028\x9b"
+
+
+def test_batch_output_shows_bidi_and_c1_controls_escaped_as_the_rest_of_the_output_does(client, tmp_path):
+    """A U+202E in an id was written raw into /batch's records (and ms-advisor batch's JSONL): it
+    reorders what a terminal or a log viewer shows. It is escaped as json_safe escapes it elsewhere."""
+    import io
+
+    from advisor.batch import run
+    from advisor.batch.records import CaseOptions
+
+    cases = [{"id": BIDI, "ms_type": "spms", "severity": "mild"},  # a valid case
+             {"id": "x" + BIDI, "ms_type": "spms", "severity": "mild", "note": BIDI}]  # refused, and kept with --extra keep
+    body = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases).encode()
+    f = tmp_path / f"in{BIDI}.jsonl"
+    f.write_bytes(body)
+    outputs = [client.post("/batch", content=body, headers=NDJSON).content]
+    for fmt in ("jsonl", "json"):
+        for fast in (True, False):
+            for options in (CaseOptions(), CaseOptions(extra="keep", echo_facts=True)):
+                out = io.BytesIO()
+                run([str(f)], out, fmt=fmt, fast=fast, options=options)
+                outputs.append(out.getvalue())
+    summary = tmp_path / "summary.json"
+    from advisor.cli import main
+    from click.testing import CliRunner
+
+    r = CliRunner().invoke(main, ["batch", str(f), "--out", str(tmp_path / "out.jsonl"), "--summary-json", str(summary)])
+    assert r.exit_code == 1 and json.loads(summary.read_text())["invalid_cases"]  # the second case is refused
+    outputs += [(tmp_path / "out.jsonl").read_bytes(), summary.read_bytes()]
+    for data in outputs:
+        text = data.decode("utf-8")
+        assert not any(c in text for c in "\u202e\u2066\u2028\x9b"), text[:200]
+        assert "\\u202e" in text
+    records = [json.loads(line) for line in outputs[0].decode().splitlines()]
+    assert records[0]["id"] == BIDI and records[0]["ok"] and records[1]["id"] == "x" + BIDI  # the same values, escaped

@@ -38,21 +38,24 @@ class JsonlWriter:
     def footer(self, wrote_any: bool) -> str:
         return ""
 
+    # Every text a JSON record holds goes through json_safe: the controls json leaves raw (C1, the
+    # bidirectional overrides such as U+202E, U+2028/U+2029) become \u escapes, as in every other output.
     def head(self, record_id: str, source: str) -> str:
-        return f'{{"id":{_string(record_id)},"source":{_string(source)},'
+        return json_safe(f'{{"id":{_string(record_id)},"source":{_string(source)},')
 
     def heads(self, ids: list[str], name: str, first_line: int) -> list[str]:
         """The heads of the records of consecutive lines from ``first_line`` of ``name``."""
-        prefix, source = self.separator + '{"id":', ',"source":' + _string(name)[:-1] + ":"
-        return [f'{prefix}{_string(i)}{source}{first_line + k}",' for k, i in enumerate(ids)]
+        prefix, source = self.separator + '{"id":', ',"source":' + json_safe(_string(name))[:-1] + ":"
+        safe = (lambda i: i) if "".join(ids).isascii() else json_safe  # ASCII is safe but for C0, which json escapes
+        return [f'{prefix}{safe(_string(i))}{source}{first_line + k}",' for k, i in enumerate(ids)]
 
     def tail(self, record: dict[str, Any]) -> str:
         """Everything after id and source (``record`` may hold them; they are skipped)."""
-        return _encode({k: v for k, v in record.items() if k not in ("id", "source")})[1:-1]
+        return json_safe(_encode({k: v for k, v in record.items() if k not in ("id", "source")})[1:-1])
 
     def field(self, key: str, value: Any) -> str:
         """One field of a record, as ``join`` puts it in a tail."""
-        return f"{_string(key)}:{_encode(value)}"
+        return json_safe(f"{_string(key)}:{_encode(value)}")
 
     def join(self, fields: dict[str, str]) -> str:
         """A tail from fields rendered one by one (in the record's order): the same text as ``tail``."""
