@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from .errors import CaseFileError as CaseFileError, InvalidFacts
-from .models import INT_TEXT, NUMBER_TEXT, int_from_text
+from .models import INT_TEXT, NUMBER_TEXT, float_from_text, int_from_text
 from .text import visible
 
 CASE_KEYS = ("expect",)  # keys a case file may carry beside the facts
@@ -91,11 +91,11 @@ class CaseLoader(yaml.SafeLoader):
             raise yaml.constructor.ConstructorError(None, None, f"'{visible(value)}' is not a decimal integer", node.start_mark)
         return int_from_text(value)
 
-    def construct_yaml_float(self, node: Any) -> float:
+    def construct_yaml_float(self, node: Any) -> Any:
         value = self.construct_scalar(node)
         if not NUMBER_TEXT.fullmatch(value):
             raise yaml.constructor.ConstructorError(None, None, f"'{visible(value)}' is not a decimal number", node.start_mark)
-        return float(value)
+        return float_from_text(value)
 
 
 CaseLoader.add_constructor(_TAG + "bool", CaseLoader.construct_yaml_bool)
@@ -169,12 +169,13 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def load_json(text: str, name: str) -> Any:
     """JSON text as Python values: integers of any length (an over-long one as an OversizedInt, refused
-    by every field), nesting beyond MAX_DEPTH refused as InvalidFacts naming the key it is under."""
+    by every field), a number no float holds exactly as a Decimal (refused by every field, see
+    models.float_from_text), nesting beyond MAX_DEPTH refused as InvalidFacts naming the key it is under."""
     path = json_nesting(text)
     if path is not None:
         raise nesting_error(path)
     try:
-        return json.loads(text, parse_int=int_from_text, object_pairs_hook=unique_keys)
+        return json.loads(text, parse_int=int_from_text, parse_float=float_from_text, object_pairs_hook=unique_keys)
     except DuplicateKey as e:
         raise e.invalid_facts() from None
     except json.JSONDecodeError as e:

@@ -1,9 +1,18 @@
 """The claim-word guard: a KB text may not say more than its quote.
 
-A text's claim words ("only", "must", "not for", "contraindicated") and its numbers (digits or number
-words, compared by value: "2 hours" matches "two hours") must each stand in the text's quote, or be
-listed in the item's ``allow``. A text without a quote (a silent note, a list's attribution) may use
-only what its ``allow`` lists. ``$fact`` placeholders are not text and are skipped.
+A text's claim words and its numbers (digits or number words, compared by value: "2 hours" matches
+"two hours") must each stand in the text's quote, or be listed in the item's ``allow``. A text without
+a quote (a silent note, a list's attribution) may use only what its ``allow`` lists. ``$fact``
+placeholders are not text and are skipped.
+
+Claim words are the words a patient text overstates with, in families (CLAIM_WORDS): a word of a
+family matches any word of the same family ("recommends" stands in a quote that says "recommended";
+"deadly" in one that says "fatal"), never a word of another ("should" is not "may", "best" is not
+"better"). They cover: restriction and exclusivity (only, not for, contraindicated), universality
+(always, never, all, every, none, completely, most), obligation and prohibition (must, should,
+required, cannot, avoid), certainty (will, guaranteed, proven, definitely, permanent), efficacy (cure,
+eliminate, prevent, stop, reverse, effective), safety and risk (safe, harmless, fatal, rare),
+standing (recommended, best, better, first-line, preferred, approved, indicated).
 """
 
 from __future__ import annotations
@@ -11,13 +20,51 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-CLAIM_WORDS = ("only", "must", "not for", "contraindicated")
+# family -> the words (regular expressions, matched whole and case-blind) that make that claim
+CLAIM_WORDS: dict[str, str] = {
+    "only": r"only|solely|exclusively",
+    "not for": r"not\s+for",
+    "contraindicated": r"contra-?indicat\w*",
+    "always": r"always|invariably",
+    "never": r"never",
+    "all": r"all",
+    "every": r"every|everyone|everybody|everything",
+    "none": r"none|no\s+one|nobody",
+    "completely": r"complete|completely|entirely|fully|totally|absolutely",
+    "most": r"most|mostly",
+    "must": r"must",
+    "should": r"should|ought",
+    "required": r"require|requires|required|requirement|mandatory|necessary|essential",
+    "cannot": r"cannot|can['’]t|can\s+not|unable",
+    "avoid": r"avoid|avoids|avoided|forbidden|prohibited",
+    "will": r"will|won['’]t|certainly|definitely|surely",
+    "guaranteed": r"guarantee|guarantees|guaranteed",
+    "proven": r"prove|proves|proved|proven|proof",
+    "permanent": r"permanent|permanently|lasting|lifelong",
+    "cure": r"cure|cures|cured|curing|curative",
+    "eliminate": r"eliminate|eliminates|eliminated|eradicate\w*|wipes?\s+out",
+    "prevent": r"prevent|prevents|prevented|preventing|prevention",
+    "stop": r"stop|stops|stopped|stopping|halt|halts|halted",
+    "reverse": r"reverse|reverses|reversed|reversing|restore|restores|restored|repair|repairs|repaired",
+    "effective": r"effective|effectively|effectiveness|efficacy|efficacious",
+    "safe": r"safe|safer|safest|safely|harmless|risk-free",
+    "fatal": r"fatal|deadly|lethal|life-threatening",
+    "rare": r"rare|rarely",
+    "recommended": r"recommend|recommends|recommended|recommending|recommendation",
+    "best": r"best",
+    "better": r"better|superior",
+    "first-line": r"first[-\s]line",
+    "preferred": r"prefer|preferred|preferable|ideal|optimal",
+    "approved": r"approve|approved|approval",
+    "indicated": r"indicated|indication",
+}
 NUMBER_WORDS = {w: n for n, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty".split())}
 
 _PLACEHOLDER = re.compile(r"\$(?:\{[^}]*\}|[A-Za-z_][A-Za-z0-9_]*)")
-_CLAIMS = re.compile(r"\b(" + "|".join(w.replace(" ", r"\s+") for w in CLAIM_WORDS) + r")\b", re.IGNORECASE)
+_CLAIMS = re.compile("|".join(rf"(?P<f{i}>\b(?:{words})\b)" for i, words in enumerate(CLAIM_WORDS.values())), re.IGNORECASE)
+_FAMILY = {f"f{i}": family for i, family in enumerate(CLAIM_WORDS)}
 _NUMBERS = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)|\b(" + "|".join(NUMBER_WORDS) + r")\b", re.IGNORECASE)
 
 
@@ -28,9 +75,9 @@ def _number(token: str) -> str:
 
 
 def claims(text: str) -> tuple[set[str], set[str]]:
-    """The claim words (lower case, single-spaced) and the numbers (as values) a text makes."""
+    """The claims a text makes: the families of its claim words (see CLAIM_WORDS) and its numbers (as values)."""
     text = _PLACEHOLDER.sub(" ", text)
-    words = {" ".join(m.group(1).lower().split()) for m in _CLAIMS.finditer(text)}
+    words = {_FAMILY[m.lastgroup] for m in _CLAIMS.finditer(text) if m.lastgroup}
     numbers = {_number(m.group(1) or m.group(2)) for m in _NUMBERS.finditer(text)}
     return words, numbers
 

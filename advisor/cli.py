@@ -111,9 +111,13 @@ class Number(click.ParamType[Any]):
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if not isinstance(value, str):
             return value
-        from .models import INT_TEXT, number_from_text
+        from decimal import Decimal
+
+        from .models import INT_TEXT, inexact, number_from_text
 
         number = number_from_text(value.strip())
+        if isinstance(number, Decimal):  # more digits than a float holds: never rounded
+            self.fail(inexact(number), param, ctx)
         if number is None or (self.whole and not (INT_TEXT.fullmatch(value.strip()) or float(number).is_integer())):
             self.fail(f"'{visible(value)}' is not {'a whole number' if self.whole else 'a number'} "
                       "written in ASCII digits (e.g. " + ("2" if self.whole else "12.5 or 1e-5") + ")", param, ctx)
@@ -371,9 +375,10 @@ Examples:
 @click.option("--require-approved", is_flag=True, help="Also fail on any rule whose review_status is not \"approved\".")
 def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) -> None:
     """Verify a knowledge base: every quote verbatim in the source, no text claiming more than its quote
-    ("only", "must", "not for", "contraindicated" or a number it does not hold, unless the item's `allow`
-    lists it), every rule valid and reachable, and exactly one status per drug for every combination of
-    the fact values the rules test. Exit 1 on any problem."""
+    (a claim word such as "only", "must", "never", "safe", "best" or "recommended", or a number, that
+    the quote does not hold, unless the item's `allow` lists it), every rule valid and reachable, and
+    exactly one status per drug for every combination of the fact values the rules test. Exit 1 on
+    any problem."""
     from .check import check
     from .kb import default_directory
 
@@ -622,12 +627,7 @@ def _batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | 
         codecs.lookup(encoding)
     except LookupError:
         raise UserError(f"--encoding: unknown encoding '{encoding}'") from None
-    pairs = []
-    for m in mapping:
-        source, sep, target = m.partition("=")
-        if not sep or not source.strip() or not target.strip():
-            raise UserError(f"--map: '{m}' is not SOURCE=FIELD")
-        pairs.append((source.strip(), target.strip()))
+    pairs = _map_pairs(mapping)
     advisor = get_advisor(rules_dir)  # loads and validates the KB before any work starts
     options = CaseOptions(extra=extra, mapping=tuple(pairs), echo_facts=echo_facts, full=full)
     read = ReadOptions(input_format=input_format, delimiter=delimiter, encoding=encoding)
@@ -639,6 +639,27 @@ def _batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | 
         raise UserError(str(e)) from None
     click.echo(summary.text(advisor.kb), err=True)
     sys.exit(0 if summary.ok else 1)
+
+
+def _map_pairs(mapping: tuple[str, ...]) -> list[tuple[str, str]]:
+    """--map SOURCE=FIELD pairs, checked before any work: FIELD must be a fact (or a case file's
+    `expect`), and one SOURCE cannot be renamed twice."""
+    from .batch.records import FACTS
+    from .casefile import CASE_KEYS
+    from .models import PatientFacts
+
+    allowed = [*PatientFacts.model_fields, *(k for k in CASE_KEYS if k not in FACTS)]
+    pairs: dict[str, str] = {}
+    for m in mapping:
+        source, sep, target = (part.strip() for part in m.partition("="))
+        if not sep or not source or not target:
+            raise UserError(f"--map: '{m}' is not SOURCE=FIELD (FIELD one of: {', '.join(allowed)})")
+        if target not in allowed:
+            raise UserError(f"--map: '{m}': '{target}' is not a field (FIELD one of: {', '.join(allowed)})")
+        if source in pairs and pairs[source] != target:
+            raise UserError(f"--map: '{source}' is renamed twice (to {pairs[source]} and to {target}): which is meant cannot be known")
+        pairs[source] = target
+    return list(pairs.items())
 
 
 @main.command(epilog="""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 import click
 
 from .models import AMBIGUOUS_MS_TYPES, INT_TEXT, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, MSType, PatientFacts, \
-    Severity, number_from_text
+    Severity, inexact, number_from_text
 from .text import visible
 from .vocabulary import described, lookup
 
@@ -67,6 +68,8 @@ class NumberAnswer(click.ParamType[Any]):
         if _key(text) in NUMBER_WORDS:
             self.fail(f"'{visible(value)}': type the number in digits, e.g. {NUMBER_WORDS[_key(text)]}", param, ctx)
         number = number_from_text(text)
+        if isinstance(number, Decimal):  # more digits than a float holds: never rounded
+            self.fail(inexact(number), param, ctx)
         if number is None or (self.whole and not INT_TEXT.fullmatch(text)):
             self.fail(f"'{visible(value)}' is not {'a whole number' if self.whole else 'a number'} in ASCII digits "
                       f"(e.g. {'2' if self.whole else '12.5'})", param, ctx)

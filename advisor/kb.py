@@ -26,7 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from .claims import overstatement, unused_allowances
 from .errors import KnowledgeBaseError
 from .vocabulary import ConditionItem, packaged_directory, vocabulary_problems
-from .models import MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MSType, Condition, Interval, PatientFacts, Phase, Severity, Status
+from .models import MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MSType, Condition, Interval, PatientFacts, Phase, Severity, Status, \
+    float_from_text, inexact
 from .text import has_unsafe, name_key, visible
 
 FILES = ("kb.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
@@ -379,12 +380,21 @@ def quote_problem(quote: str, section: str, source: str) -> str | None:
 
 # --- loading ---------------------------------------------------------------------------------------
 
+def _toml_float(text: str) -> float:
+    """A TOML float that a 64-bit float holds exactly (its shortest text has the same value): a
+    threshold the facts are compared with exactly (see models.float_from_text); else ValueError."""
+    value = float_from_text(text)
+    if not isinstance(value, float):
+        raise ValueError(inexact(value))
+    return value
+
+
 def _read_toml(path: Path, problems: list[Any]) -> dict[str, Any]:
     data = read_kb_file(path, path.parent, path.name, problems)
     if data is None:
         return {}
     try:
-        raw = tomllib.loads(data.decode("utf-8"))
+        raw = tomllib.loads(data.decode("utf-8"), parse_float=_toml_float)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         problems.append((path.name, "", f"not valid TOML: {e}"))
         return {}

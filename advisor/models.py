@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import date
+from decimal import Decimal
 from enum import Enum
 from typing import Any, Literal
 
@@ -48,6 +49,7 @@ MS_TYPE_ALIASES: dict[str, MSType] = {
 }
 AMBIGUOUS_MS_TYPES = {"progressive": "say 'spms' (secondary progressive) or 'ppms' (primary progressive)"}
 MAX_PRIOR_FAILURES = 1000
+MAX_CONDITIONS = 50  # entries in a person's list of conditions, on every path (a list this long is not a person's)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_DOSE_MG_M2 = 10**9  # the plausible-dose bound, the same for an int and a float
 
@@ -84,14 +86,65 @@ def int_from_text(text: str) -> int:
         return OversizedInt(len(text) - text.startswith("-"), text.startswith("-"))
 
 
-def number_from_text(text: str) -> int | float | None:
+def number_from_text(text: str) -> int | float | Decimal | None:
     """The number ``text`` writes in the one grammar (JSON's: ``-?digits[.digits][e±digits]``, ASCII
-    only, no surrounding space), an int when it has no '.' or exponent; None if it writes none."""
+    only, no surrounding space), an int when it has no '.' or exponent (see :func:`float_from_text`
+    for the others); None if it writes none."""
     if INT_TEXT.fullmatch(text):
         return int_from_text(text)
     if NUMBER_TEXT.fullmatch(text):
-        return float(text)
+        return float_from_text(text)
     return None
+
+
+# --- numbers a float does not hold exactly enough: refused, never rounded ----------------------------
+# The rules engine compares 64-bit floats. A decimal text whose value is the value of the shortest text
+# of the float it rounds to (what repr() prints) compares with every KB threshold written so (the KB
+# refuses any other) exactly as its float does: rounding is monotonic, and two such texts of different
+# value round to different floats. Any text with at most 15 significant digits (and an exponent within
+# ±99) is one. Others, like 139.99999999999999999 (read as 140.0, at the lifetime maximum) or 1e-400
+# (read as 0.0), are kept as the Decimal they write, and every number field refuses a Decimal no float
+# holds so: the advisor never decides on a rounded number.
+EXACT_DIGITS = 15
+
+
+def exact_float(number: Decimal) -> float | None:
+    """``number`` as a float when the float's shortest text has the same value, else None."""
+    value = float(number)
+    return value if math.isfinite(value) and Decimal(repr(value)) == number else None
+
+
+def float_from_text(text: str) -> float | Decimal:
+    """The float a decimal number's text writes (``text`` is valid for ``float()`` and ``Decimal()``);
+    the Decimal itself when no float holds it exactly (see :func:`exact_float`), for the field it is
+    given to to refuse by name. A text beyond the float range gives inf (refused as not finite)."""
+    value = float(text)
+    if (len(text) <= EXACT_DIGITS and "e" not in text and "E" not in text) or not math.isfinite(value) or repr(value) == text:
+        return value
+    number = Decimal(text)
+    return value if Decimal(repr(value)) == number else number
+
+
+def inexact(number: Decimal) -> str:
+    """Why a number a float does not hold exactly is refused, in one line."""
+    shown = str(number)
+    shown = visible(shown[:40]) + ("..." if len(shown) > 40 else "")
+    nearest = float(number)
+    if len(number.normalize().as_tuple().digits) <= EXACT_DIGITS:  # few digits, but beyond the normal float range
+        return (f"{shown} is too close to 0 for the advisor to compare exactly with the article's thresholds (a 64-bit float "
+                f"would read it as {nearest!r})")
+    return (f"{shown} has more digits than the advisor can compare exactly with the article's thresholds (a 64-bit float "
+            f"would read it as {nearest!r}); write it with at most {EXACT_DIGITS} significant digits")
+
+
+def _decimal(v: Decimal) -> float:
+    """A Decimal given for a number field: the float that holds it exactly, or ValueError saying why not."""
+    if not v.is_finite():
+        raise ValueError("must be a finite number")
+    value = exact_float(v)
+    if value is None:
+        raise ValueError(inexact(v))
+    return value
 
 # Fields whose value can only grow over a lifetime: a what-if never suggests lowering them.
 ONLY_INCREASES = frozenset({"prior_failures", "mitoxantrone_cumulative_mg_m2"})
@@ -126,7 +179,8 @@ class PatientFacts(BaseModel):
     prior_failures: int = Field(0, ge=0, le=MAX_PRIOR_FAILURES, description="other MS medications the person did not respond well to")
     rapidly_worsening: bool = Field(False, description="whether the MS is rapidly worsening")
     mitoxantrone_cumulative_mg_m2: float = Field(0.0, ge=0, allow_inf_nan=False, description="lifetime mitoxantrone already received, mg/m²")
-    conditions: tuple[Condition, ...] = Field((), description="relevant health conditions: " + "; ".join(described()))
+    conditions: tuple[Condition, ...] = Field((), description=f"relevant health conditions (at most {MAX_CONDITIONS}): " + "; ".join(described()),
+                                              json_schema_extra={"maxItems": MAX_CONDITIONS})
     id: str | None = Field(None, max_length=200, description="an identifier echoed back")
 
     @field_validator("ms_type", mode="before")
@@ -144,6 +198,8 @@ class PatientFacts(BaseModel):
     def _conditions(cls, v: Any) -> Any:
         if isinstance(v, (str, bytes, dict)) or not isinstance(v, (list, tuple)):
             raise ValueError(f"must be a list of conditions, got {type(v).__name__}")
+        if len(v) > MAX_CONDITIONS:
+            raise ValueError(f"must list at most {MAX_CONDITIONS} conditions, got {len(v)}")
         seen: dict[Condition, None] = {}
         errors = []
         for i, item in enumerate(v):
@@ -160,6 +216,8 @@ class PatientFacts(BaseModel):
     def _count(cls, v: Any) -> Any:
         """A count written 2.0 is 2, on every path (spreadsheets and pandas write whole numbers so); 2.5
         and anything but a number are left to the strict check, which refuses them."""
+        if isinstance(v, Decimal):
+            v = _decimal(v)
         if isinstance(v, float) and math.isfinite(v) and v.is_integer():
             return int(v)
         return v
@@ -167,6 +225,8 @@ class PatientFacts(BaseModel):
     @field_validator("mitoxantrone_cumulative_mg_m2", mode="before")
     @classmethod
     def _dose(cls, v: Any) -> Any:
+        if isinstance(v, Decimal):
+            v = _decimal(v)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             got = f"text '{visible(v[:40])}'" if isinstance(v, str) else type(v).__name__
             raise ValueError(f"must be a number, got {got}")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+NDJSON = {"content-type": "application/x-ndjson"}  # what /batch reads
 SNOMED = "http://snomed.info/sct"
 FACTS = "urn:ms-infusion-advisor:facts"
 MS_CODES = {"relapsing": "426373005", "spms": "425500002", "ppms": "428700003"}
@@ -33,6 +34,13 @@ def condition(code: str, severity: str | None = None, status: str = "active", pa
 def observation(code: str, when: str = "2026-01-01T00:00:00Z", patient: str = "p1", status: str = "final", **value: Any) -> dict:
     return {"resourceType": "Observation", "status": status, "subject": {"reference": f"Patient/{patient}"},
             "code": {"coding": [{"system": FACTS, "code": code}]}, "effectiveDateTime": when, **value}
+
+
+def stamp() -> str:
+    """Now, as a CDS Hooks outcomeTimestamp (feedback cannot predate its card, nor lie in the future)."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def bundle(*resources: dict) -> dict:

@@ -101,6 +101,18 @@ MIXED = [
     b'{"id":"o","ms_type":"spms","severity":"mild","mitoxantrone_cumulative_mg_m2":10000000000}',
     b'{"id":"p","ms_type":"spms","severity":"mild","rapidly_worsening":1}',
     b'{"id":"a","ms_type":"spms","severity":"mild","id":null}',
+    # numbers no float holds exactly: refused on both paths, never rounded to 140.0, 2 or 0.0
+    b'{"id":"q","ms_type":"spms","severity":"severe","mitoxantrone_cumulative_mg_m2":139.99999999999999999}',
+    b'{"id":"r","ms_type":"spms","severity":"severe","prior_failures":1.99999999999999999999}',
+    b'{"id":"s","ms_type":"spms","severity":"severe","mitoxantrone_cumulative_mg_m2":1e-400}',
+    b'{"id":"t","ms_type":"spms","severity":"severe","mitoxantrone_cumulative_mg_m2":  -0.000000000000000000000000000001e-300}',
+    # ids with bidirectional and C1 controls: written escaped on both
+    b'{"id":"rtl\\u202eid","ms_type":"spms","severity":"mild"}',
+    '{"id":"raw\u202e\u2066\x85id","ms_type":"spms","severity":"mild"}'.encode(),
+    # ... and numbers it holds exactly, however they are written, taken on both
+    b'{"id":"u","ms_type":"spms","severity":"severe","mitoxantrone_cumulative_mg_m2":139.99999999999997}',
+    b'{"id":"v","ms_type":"spms","severity":"severe","mitoxantrone_cumulative_mg_m2":140.000000000000000000}',
+    b'{"id":"w: 139.99999999999999999","ms_type":"spms","severity":"severe","mitoxantrone_cumulative_mg_m2":1.4e002}',
 ]
 
 

@@ -88,6 +88,31 @@ def test_huge_integers_and_deep_nesting_give_error_records(tmp_path, name, text)
     assert summary.invalid >= 1 and len(recs) == summary.cases
     assert all(r["ok"] or r["error"] for r in recs)
     assert recs[-1]["ok"] == (recs[-1]["id"] == "ok")
+    huge = [r for r in recs if r["id"] == "h"]
+    for r in huge:  # the count of 5,000 digits is named, as any other bad value is (not "not valid JSON")
+        assert "prior_failures: must be a whole number from 0 to 1000" in r["error"] and "JSON" not in r["error"], r["error"]
+    if name == "i.csv":
+        assert "mitoxantrone_cumulative_mg_m2: is not a plausible dose" in huge[0]["error"]
+
+
+@pytest.mark.parametrize("huge", [HUGE, "-" + HUGE])
+def test_a_huge_count_is_named_on_the_fast_path_the_plain_path_and_the_service(tmp_path, huge):
+    from fastapi.testclient import TestClient
+
+    from advisor.serve import Settings, create_app
+
+    line = f'{{"id":"h","ms_type":"spms","severity":"mild","prior_failures":{huge}}}'
+    f = tmp_path / "h.jsonl"
+    f.write_text(line + "\n")
+    for fast in (True, False):
+        out = io.StringIO()
+        run([str(f)], out, fast=fast)
+        assert json.loads(out.getvalue())["error"] == "prior_failures: must be a whole number from 0 to 1000"
+    client = TestClient(create_app(Settings(db=str(tmp_path / "log.sqlite3"))))
+    r = client.post("/advise", content=line, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "prior_failures"
+    r = client.post("/batch", content=line, headers={"content-type": "application/x-ndjson"})
+    assert json.loads(r.text.splitlines()[0])["error"] == "prior_failures: must be a whole number from 0 to 1000"
 
 
 def test_csv_refuses_non_ascii_digits_and_reads_counts_written_as_floats(tmp_path):
@@ -376,7 +401,7 @@ BAD = Path(__file__).parent / "data" / "bad"
 @pytest.mark.parametrize("name,expected", [
     ("lone_surrogate.jsonl", [("s1", True), ("lone_surrogate.jsonl:2", "id: holds a lone surrogate"),
                               ("lone_surrogate.jsonl:3", "ms_type: holds a lone surrogate")]),
-    ("huge_int.jsonl", [("huge_int.jsonl:1", "not valid JSON"), ("h2", True)]),
+    ("huge_int.jsonl", [("h1", "prior_failures: must be a whole number from 0 to 1000"), ("h2", True)]),
     ("huge_int.csv", [("hc1", "prior_failures"), ("hc2", True)]),
     ("deep_nesting.json", [("deep_nesting.json", "ms_type: is nested deeper than 20 levels")]),
     ("deep_nesting_ms_type.yaml", [("deep_nesting_ms_type.yaml:2", "nested deeper than 20 levels")]),

@@ -151,6 +151,31 @@ def test_map_renames_fields_and_columns(tmp_path):
     assert cli(str(f), "--out", "-", "--map", "patient_id").exit_code == 2
 
 
+ALLOWED_FIELDS = "ms_type, severity, prior_failures, rapidly_worsening, mitoxantrone_cumulative_mg_m2, conditions, id, expect"
+
+
+@pytest.mark.parametrize("maps,message", [
+    (["patient_id=ident"], f"ms-advisor: --map: 'patient_id=ident': 'ident' is not a field (FIELD one of: {ALLOWED_FIELDS})"),
+    (["patient_id=id", "type=MS_TYPE"], f"ms-advisor: --map: 'type=MS_TYPE': 'MS_TYPE' is not a field (FIELD one of: {ALLOWED_FIELDS})"),
+    (["patient_id"], f"ms-advisor: --map: 'patient_id' is not SOURCE=FIELD (FIELD one of: {ALLOWED_FIELDS})"),
+    (["a=id", "a=ms_type"], "ms-advisor: --map: 'a' is renamed twice (to id and to ms_type): which is meant cannot be known"),
+])
+def test_map_targets_are_checked_before_any_work(tmp_path, maps, message):
+    f = tmp_path / "x.csv"
+    f.write_text("patient_id,type,severity\np1,spms,mild\n")
+    out = tmp_path / "out.jsonl"
+    r = cli(str(f), "--out", str(out), *[a for m in maps for a in ("--map", m)])
+    assert r.exit_code == 2 and r.stderr == message + "\n"
+    assert not out.exists() and list(tmp_path.iterdir()) == [f]  # nothing read, nothing written
+
+
+def test_map_may_rename_two_sources_to_one_field_for_files_that_differ(tmp_path):
+    (tmp_path / "a.csv").write_text("patient_id,ms_type,severity\np1,spms,mild\n")
+    (tmp_path / "b.csv").write_text("pid,ms_type,severity\np2,spms,mild\n")
+    r = cli(str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--out", "-", "--map", "patient_id=id", "--map", "pid=id")
+    assert r.exit_code == 0 and [x["id"] for x in records(r.stdout)] == ["p1", "p2"]
+
+
 def test_summary_json_and_echo_facts(tmp_path):
     f = tmp_path / "x.jsonl"
     f.write_text(json.dumps(CASE) + "\n" + '{"id":"bad","ms_type":"x","severity":"mild"}\n'

@@ -158,7 +158,7 @@ id = "alemtuzumab.never"
 drug = "alemtuzumab"
 status = "excluded"
 when = [{ fact = "prior_failures", op = "<", value = 0 }]
-text = "Cannot happen."
+text = "This rule is unreachable."
 quote = "Doctors give alemtuzumab (Lemtrada) to people who haven’t responded well to at least two other MS medications."
 section = "Alemtuzumab (Lemtrada)"
 """

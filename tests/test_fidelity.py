@@ -334,6 +334,24 @@ def edit(path, old, new):
     ("drugs.toml", "Once every 4 weeks.", "Once every 6 weeks.", "natalizumab", "'6'"),
     ("conditions.toml", 'description = "a blood disorder"', 'description = "a blood disorder (contraindicated)"', "blood_disorder",
      "'contraindicated'"),
+    # the wider claim words (review finding): each overstates a quote that does not make the claim
+    ("decisions.toml", "the article says doctors give alemtuzumab", "the article says doctors should always give alemtuzumab",
+     "alemtuzumab.two_or_more_failures", "'always', 'should'"),
+    ("decisions.toml", "ocrelizumab is used to treat relapsing forms of MS.", "ocrelizumab is the first-line, proven treatment for relapsing MS.",
+     "ocrelizumab.relapsing", "'first-line', 'proven'"),
+    ("decisions.toml", "ocrelizumab is the first drug approved to treat PPMS.", "ocrelizumab is the best drug approved to treat PPMS.",
+     "ocrelizumab.primary_progressive", "'best'"),
+    ("cautions.toml", "Congestive heart failure (CHF) is among mitoxantrone's serious side effects.",
+     "Mitoxantrone cannot be given to people with congestive heart failure (CHF).", "mitoxantrone.heart_failure", "'cannot'"),
+    ("cautions.toml", "PML, a rare and deadly brain infection, is among", "PML, a rare but never fatal brain infection, is among",
+     "natalizumab.pml", "'never'"),
+    ("notes.toml", "Still, many people have found them helpful.", "Still, they are safe for most people and required for none.",
+     "not_right_for_everyone", "'most', 'none', 'required', 'safe'"),
+    ("drugs.toml", "which may reduce inflammation and damage to nerve cells.", "which cures inflammation and prevents damage to nerve cells.",
+     "alemtuzumab", "'cure', 'prevent'"),
+    ("drugs.toml", "Stops the damaging immune cells", "Completely eliminates the damaging immune cells", "natalizumab",
+     "'completely', 'eliminate'"),
+    ("notes.toml", "ask your doctor about these.", "these are guaranteed not to matter.", "not_said", "'guaranteed'"),
 ])
 def test_guard_an_overstatement_fails_kb_check_and_load(kb_copy, file, old, new, rule, word):
     edit(kb_copy / file, old, new)
@@ -345,17 +363,17 @@ def test_guard_an_overstatement_fails_kb_check_and_load(kb_copy, file, old, new,
 
 
 def test_guard_allow_lists_a_claim_for_one_rule(kb_copy):
-    edit(kb_copy / "cautions.toml", "Cancer is among the very serious", "Cancer is the only very serious")
+    edit(kb_copy / "cautions.toml", "Kidney failure is among", "Only kidney failure is among")
     assert check(kb_copy).exit_code == 1
-    edit(kb_copy / "cautions.toml", 'quote = "cancer"\n', 'quote = "cancer"\nallow = ["only"]\n')
+    edit(kb_copy / "cautions.toml", 'quote = "kidney failure"\n', 'quote = "kidney failure"\nallow = ["only"]\n')
     assert check(kb_copy).exit_code == 0
 
 
 @pytest.mark.parametrize("entry,message", [("maybe", "no claim word"), ("must", "does not use")])
 def test_guard_refuses_a_meaningless_or_stale_allowance(kb_copy, entry, message):
-    edit(kb_copy / "cautions.toml", 'quote = "cancer"\n', f'quote = "cancer"\nallow = ["{entry}"]\n')
+    edit(kb_copy / "cautions.toml", 'quote = "kidney failure"\n', f'quote = "kidney failure"\nallow = ["{entry}"]\n')
     r = check(kb_copy)
-    assert r.exit_code == 1 and f"cautions.toml: alemtuzumab.cancer: allow lists '{entry}'" in r.stderr and message in r.stderr
+    assert r.exit_code == 1 and f"cautions.toml: mitoxantrone.kidney_disease: allow lists '{entry}'" in r.stderr and message in r.stderr
 
 
 def test_guard_number_words_and_digits_match_by_value():
@@ -364,6 +382,38 @@ def test_guard_number_words_and_digits_match_by_value():
     assert overstatement("within 2 to 4 years", "within two to three years") is not None
     assert overstatement("$prior_failures other medications", "at least two") is None  # a placeholder is no number
     assert overstatement("Only a doctor", None) is not None
+
+
+@pytest.mark.parametrize("text,quote", [
+    ("the article recommends it", "it’s only recommended for people with severe MS"),   # one family, any form
+    ("a deadly infection", "potentially fatal side effects"),
+    ("Stops the immune cells", "works by stopping the immune cells"),
+    ("aren't right for everyone", "these drugs aren’t right for everyone"),
+    ("NOT   FOR people", "not for people"),
+])
+def test_guard_a_claim_word_of_the_quotes_family_passes(text, quote):
+    from advisor.claims import overstatement
+    assert overstatement(text, quote) is None
+
+
+@pytest.mark.parametrize("text,quote,word", [
+    ("it may work better", "it may work best", "'better'"),          # another family is another claim
+    ("you should ask", "ask your doctor", "'should'"),
+    ("it is safe", "it is safer", None),                            # safe, safer: one family
+    ("all of them", "these infusion treatments", "'all'"),
+    ("it cannot be used", "it is used", "'cannot'"),
+    ("it can't be used", "it is used", "'cannot'"),
+    ("a first-line drug", "the first drug approved", "'first-line'"),
+    ("it is approved", "the first drug", "'approved'"),
+    ("it will work", "it may work", "'will'"),
+    ("a rare side effect", "a side effect", "'rare'"),
+    ("It is required", "it is given", "'required'"),
+    ("It is the standard; it avoids relapses", "it reduces flare-ups", "'avoid'"),
+])
+def test_guard_names_the_wider_claim_words(text, quote, word):
+    from advisor.claims import overstatement
+    problem = overstatement(text, quote)
+    assert (problem is None) if word is None else problem.startswith(f"text says {word}, which")
 
 
 def test_guard_passes_on_the_shipped_kb():

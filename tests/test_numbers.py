@@ -12,6 +12,7 @@ from hypothesis import given, strategies as st
 from advisor import Advisor
 from advisor.cli import main
 from advisor.engine import Engine, ordered_int
+from serve_helpers import serve_app  # noqa: F401 (fixture)
 
 OPS = {"$lt": operator.lt, "$lte": operator.le, "$gt": operator.gt, "$gte": operator.ge, "$neq": operator.ne, "==": operator.eq}
 HARD = [0.0, -0.0, 5e-324, 1e-323, 2.2250738585072014e-308, 1e-05, 2e-05, 1.5e-05, 0.1, 1.0, 1e16, 1e+300,
@@ -162,3 +163,133 @@ def test_other_scripts_digits_in_a_case_file_are_refused_naming_the_field(tmp_pa
     case.write_text(f"ms_type: spms\nseverity: mild\n{text}\n", encoding="utf-8")
     r = CliRunner().invoke(main, ["advise", "--case", str(case)])
     assert r.exit_code == 2 and text.split(":")[0] in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+
+
+# --- numbers no float holds exactly are refused, never rounded (review finding) ---------------------
+# 139.99999999999999999 is below the 140 mg/m² lifetime maximum, but a 64-bit float reads it as 140.0;
+# 1.99999999999999999999 prior failures would read as 2 (alemtuzumab's threshold); 1e-400 as 0.0.
+INEXACT = {"mitoxantrone_cumulative_mg_m2": ["139.99999999999999999", "1e-400", "140.0000000000000000001"],
+           "prior_failures": ["1.99999999999999999999"]}
+EXACT = ["0.30000000000000004", "139.99999999999997", "139.999999999999", "140.000000000000000000", "5e-324", "1.4e2"]
+CASES_INEXACT = [(field, text) for field, texts in INEXACT.items() for text in texts]
+
+
+def _refused(message, field, text):
+    assert f"{field}: " in message and "compare exactly" in message, message
+    assert "\n" not in message.strip()
+
+
+@pytest.mark.parametrize("field,text", CASES_INEXACT)
+def test_a_number_no_float_holds_is_refused_in_json_and_yaml_case_files_naming_the_field(tmp_path, field, text):
+    for name, body in (("case.json", '{"ms_type": "spms", "severity": "severe", "%s": %s}' % (field, text)),
+                       ("case.yaml", f"ms_type: spms\nseverity: severe\n{field}: {text}\n")):
+        f = tmp_path / name
+        f.write_text(body)
+        r = CliRunner().invoke(main, ["advise", "--case", str(f), "--format", "json"])
+        assert r.exit_code == 2, (name, r.output)
+        _refused(r.stderr, field, text)
+        assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize("field,text", CASES_INEXACT)
+def test_a_number_no_float_holds_is_refused_on_the_command_line_naming_the_option(field, text):
+    option = "--" + field.replace("_", "-")
+    r = CliRunner().invoke(main, ["advise", "--ms-type", "spms", "--severity", "severe", option, text, "--format", "json"])
+    assert r.exit_code == 2 and r.stdout == ""
+    assert f"Invalid value for '{option}'" in r.stderr and "compare exactly" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_the_interview_asks_again_for_a_dose_no_float_holds():
+    r = CliRunner().invoke(main, ["interview", "--format", "json"], input="spms\nsevere\n0\nn\n139.99999999999999999\n100\n\n")
+    assert r.exit_code == 0, r.output
+    assert "compare exactly" in r.stderr
+    assert json.loads(r.stdout)["facts"]["mitoxantrone_cumulative_mg_m2"] == 100.0
+
+
+@pytest.mark.parametrize("text", EXACT)
+def test_numbers_a_float_holds_exactly_are_taken_from_text_everywhere(tmp_path, text):
+    f = tmp_path / "case.json"
+    f.write_text('{"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": %s}' % text)
+    r = CliRunner().invoke(main, ["advise", "--case", str(f), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["drugs"][2]["status"] == ("excluded" if float(text) >= 140 else "applicable")
+    r2 = CliRunner().invoke(main, ["advise", "--ms-type", "spms", "--severity", "severe", "--mitoxantrone-cumulative-mg-m2", text,
+                                   "--format", "json"])
+    assert r2.exit_code == 0 and r2.stdout == r.stdout
+
+
+def test_the_library_takes_a_decimal_only_when_a_float_holds_it_exactly():
+    from decimal import Decimal
+
+    from advisor import InvalidFacts, advise
+
+    assert advise({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": Decimal("139.5")}).drug(
+        "mitoxantrone").status.value == "applicable"
+    for value in (Decimal("139.99999999999999999"), Decimal("NaN"), Decimal("Infinity")):
+        with pytest.raises(InvalidFacts) as e:
+            advise({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": value})
+        assert e.value.errors[0]["field"] == "mitoxantrone_cumulative_mg_m2"
+
+
+def test_batch_refuses_a_number_no_float_holds_in_every_format_and_keeps_the_other_cases(tmp_path):
+    from advisor.batch import run
+
+    (tmp_path / "a.jsonl").write_text('{"id":"j1","ms_type":"spms","severity":"severe","mitoxantrone_cumulative_mg_m2":139.99999999999999999}\n'
+                                      '{"id":"j2","ms_type":"spms","severity":"severe","mitoxantrone_cumulative_mg_m2":139.99999999999997}\n')
+    (tmp_path / "b.csv").write_text("id,ms_type,severity,prior_failures,mitoxantrone_cumulative_mg_m2\n"
+                                    "c1,spms,severe,1.99999999999999999999,\nc2,spms,severe,,139.99999999999999999\nc3,spms,severe,2.0,\n")
+    (tmp_path / "c.json").write_text('[{"id":"d1","ms_type":"spms","severity":"severe","mitoxantrone_cumulative_mg_m2":1e-400}]')
+    (tmp_path / "d.yaml").write_text("id: y1\nms_type: spms\nseverity: severe\nmitoxantrone_cumulative_mg_m2: 139.99999999999999999\n")
+    import io
+    out = io.StringIO()
+    run([str(tmp_path)], out)
+    recs = {r["id"]: r for r in map(json.loads, out.getvalue().splitlines())}
+    assert {i for i, r in recs.items() if r["ok"]} == {"j2", "c3"}
+    assert recs["j2"]["status"]["mitoxantrone"] == "applicable"
+    for i, field in (("j1", "mitoxantrone_cumulative_mg_m2"), ("c1", "prior_failures"), ("c2", "mitoxantrone_cumulative_mg_m2"),
+                     ("d1", "mitoxantrone_cumulative_mg_m2"), ("y1", "mitoxantrone_cumulative_mg_m2")):
+        _refused(recs[i]["error"], field, None)
+
+
+def test_batch_extra_keep_keeps_an_unknown_field_with_a_long_number_as_its_float(tmp_path):
+    from advisor.batch import evaluate
+    from advisor.batch.sources import RawCase
+
+    from advisor.batch.records import CaseOptions
+
+    record = next(evaluate([RawCase("x:1", "line", b'{"ms_type":"spms","severity":"mild","lab":0.100000000000000000001}')],
+                           options=CaseOptions(extra="keep")))
+    assert record["ok"] and record["input"] == {"lab": 0.1}
+
+
+def test_a_kb_threshold_no_float_holds_is_refused_at_load(kb_copy):
+    from advisor.errors import KnowledgeBaseError
+    from advisor.kb import load
+
+    f = kb_copy / "decisions.toml"
+    f.write_text(f.read_text().replace('op = ">=", value = 140 }', 'op = ">=", value = 139.99999999999999999 }'))
+    with pytest.raises(KnowledgeBaseError) as e:
+        load(kb_copy)
+    assert "decisions.toml" in str(e.value) and "139.99999999999999999" in str(e.value)
+
+
+def test_the_service_web_page_and_cds_refuse_a_dose_no_float_holds(serve_app):
+    from serve_helpers import hook, person
+
+    client = serve_app()[1]
+    body = '{"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 139.99999999999999999}'
+    r = client.post("/advise", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "mitoxantrone_cumulative_mg_m2"
+    assert "compare exactly" in r.json()["errors"][0]["message"]
+    r = client.get("/advice?ms_type=spms&severity=severe&mitoxantrone_cumulative_mg_m2=139.99999999999999999",
+                   headers={"accept": "text/html"})
+    assert r.status_code == 422 and "compare exactly" in r.text
+    conds, obs = person(dose=None)
+    raw = json.dumps(hook(conds, obs + [{"resourceType": "Observation", "status": "final", "subject": {"reference": "Patient/p1"},
+                                         "code": {"coding": [{"system": "urn:ms-infusion-advisor:facts", "code": "mitoxantrone-cumulative-dose"}]},
+                                         "valueQuantity": {"value": 1234.5, "unit": "mg/m2", "system": "http://unitsofmeasure.org",
+                                                           "code": "mg/m2"}}]))
+    cards = client.post("/cds-services/ms-infusion-advisor", content=raw.replace("1234.5", "139.99999999999999999"),
+                        headers={"content-type": "application/json"}).json()["cards"]
+    assert len(cards) == 1 and "compare exactly" in cards[0]["detail"] and "mitoxantrone-cumulative-dose" in cards[0]["detail"]

@@ -12,7 +12,7 @@ import pytest
 
 from advisor import PatientFacts, Recommendation, advise
 from advisor.kb import default_directory, load
-from serve_helpers import serve_app, serve_app_module  # noqa: F401 (fixtures)
+from serve_helpers import NDJSON, serve_app, serve_app_module  # noqa: F401 (fixtures)
 
 
 def fingerprint(kb_or_dir):
@@ -86,7 +86,7 @@ def test_a_streamed_body_over_one_megabyte_gets_413_without_content_length(clien
     def chunks():
         for _ in range(20):
             yield b"x" * 100_000
-    r = client.post("/batch", content=chunks())
+    r = client.post("/batch", content=chunks(), headers=NDJSON)
     assert r.status_code == 413
 
 
@@ -177,7 +177,7 @@ def test_batch_gives_the_same_records_as_the_cli(client):
     data = (ROOT / "cases" / "jsonl" / "cautions.jsonl").read_bytes()
     data += b'\n\n{"ms_type": "x"}\nnot json\n{"id": "dup", "ms_type": "ppms", "severity": "mild"}\n' \
             b'{"id": "dup", "ms_type": "rrms", "severity": "severe", "expect": {"listed": ["natalizumab"]}}\n\xff\xfe\n'
-    r = client.post("/batch", content=data)
+    r = client.post("/batch", content=data, headers=NDJSON)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
     served = _normalise([json.loads(line) for line in r.text.splitlines()], "<body>")
     assert served == _normalise(_cli_batch(data), "<stdin>")
@@ -190,14 +190,14 @@ def test_batch_over_many_blocks_keeps_order_and_line_numbers(client):
              for i in range(3000)]
     data = ("\n".join(lines) + "\n").encode()
     assert len(data) > 64 * 1024 * 1.5
-    served = [json.loads(line) for line in client.post("/batch", content=data).text.splitlines()]
+    served = [json.loads(line) for line in client.post("/batch", content=data, headers=NDJSON).text.splitlines()]
     assert [s["source"] for s in served] == [f"<body>:{i}" for i in range(1, 3001)]
     assert _normalise(served, "<body>") == _normalise(_cli_batch(data), "<stdin>")
 
 
 def test_batch_gives_a_deeply_nested_line_its_own_error_record_and_keeps_the_others(client):
     body = b"[" * 5000 + b"\n" + b'{"ms_type": "spms", "severity": "mild"}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n"
-    r = client.post("/batch", content=body)
+    r = client.post("/batch", content=body, headers=NDJSON)
     assert r.status_code == 200
     records = [json.loads(line) for line in r.text.splitlines()]
     assert [x["ok"] for x in records] == [False, True, False]
@@ -205,7 +205,7 @@ def test_batch_gives_a_deeply_nested_line_its_own_error_record_and_keeps_the_oth
 
 
 def test_batch_full_records_carry_the_recommendation(client):
-    r = client.post("/batch?full=true", content=b'{"ms_type": "ppms", "severity": "mild"}\n')
+    r = client.post("/batch?full=true", content=b'{"ms_type": "ppms", "severity": "mild"}\n', headers=NDJSON)
     rec = json.loads(r.text)
     assert rec["recommendation"] == advise({"ms_type": "ppms", "severity": "mild"}).model_dump(mode="json")
 
@@ -221,3 +221,82 @@ def test_openapi_examples_are_what_the_service_answers(client):
     strip = lambda cards: [{k: v for k, v in c.items() if k not in ("uuid", "links")} for c in cards]  # noqa: E731
     assert strip(example["cards"]) == strip(answer["cards"]) and len(answer["cards"]) >= 2
     assert spec["paths"]["/kb"]["get"]["responses"]["200"]["content"]["application/json"]["example"] == client.get("/kb").json()
+
+
+def test_one_limit_on_conditions_for_the_json_api_the_web_page_the_library_and_batch(client):
+    """/advise took any number of conditions where the web page stopped at 50: one limit now, the
+    facts model's, stated in the error (review finding)."""
+    from advisor.batch import evaluate
+    from advisor.models import MAX_CONDITIONS
+
+    message = f"must list at most {MAX_CONDITIONS} conditions, got {MAX_CONDITIONS + 1}"
+    for n, ok in ((MAX_CONDITIONS, True), (MAX_CONDITIONS + 1, False)):
+        facts = {"ms_type": "spms", "severity": "mild", "conditions": ["pml", "cancer"] * (n // 2) + ["pml"] * (n % 2)}
+        r = client.post("/advise", json=facts)
+        assert r.status_code == (200 if ok else 422), r.text
+        page = client.get("/advice?" + "&".join(["ms_type=spms", "severity=mild"] + [f"condition={c}" for c in facts["conditions"]]),
+                          headers={"accept": "text/html"})
+        assert page.status_code == (200 if ok else 422)
+        record = next(evaluate([facts]))
+        assert record["ok"] is ok
+        if not ok:
+            assert r.json()["errors"][0]["field"] == "conditions" and r.json()["errors"][0]["message"] == message
+            assert f"Health conditions: {message}" in page.text
+            assert record["error"].startswith(f"conditions: {message}")
+    assert client.get("/schema/facts").json()["properties"]["conditions"]["maxItems"] == MAX_CONDITIONS
+
+
+@pytest.mark.parametrize("content_type,message", [
+    (None, "must be application/x-ndjson or application/jsonl (JSONL: one JSON object per line, UTF-8); none was given"),
+    ("text/plain", "must be application/x-ndjson or application/jsonl (JSONL: one JSON object per line, UTF-8); got 'text/plain'"),
+    ("application/json", "got 'application/json'"),
+    ("application/x-www-form-urlencoded", "got 'application/x-www-form-urlencoded'"),  # curl --data-binary's default
+    ("application/x-ndjson; charset=latin-1", "the charset must be utf-8, got 'latin-1'"),
+])
+def test_batch_takes_only_jsonl_bodies(client, content_type, message):
+    body = b'{"ms_type": "ppms", "severity": "mild"}\n'
+    r = client.post("/batch", content=body, headers={"content-type": content_type} if content_type else {})
+    (error,) = r.json()["errors"]
+    assert r.status_code == 415 and error["field"] == "Content-Type" and message in error["message"], error
+    for accepted in ("application/x-ndjson", "application/jsonl", "Application/X-NDJSON; charset=UTF-8"):
+        assert client.post("/batch", content=body, headers={"content-type": accepted}).status_code == 200
+    assert set(client.get("/openapi.json").json()["paths"]["/batch"]["post"]["requestBody"]["content"]) == \
+        {"application/x-ndjson", "application/jsonl"}
+
+
+BIDI = "ab\u202ecd\u2066\u2028\x9b"
+
+
+def test_batch_output_shows_bidi_and_c1_controls_escaped_as_the_rest_of_the_output_does(client, tmp_path):
+    """A U+202E in an id was written raw into /batch's records (and ms-advisor batch's JSONL): it
+    reorders what a terminal or a log viewer shows. It is escaped as json_safe escapes it elsewhere."""
+    import io
+
+    from advisor.batch import run
+    from advisor.batch.records import CaseOptions
+
+    cases = [{"id": BIDI, "ms_type": "spms", "severity": "mild"},  # a valid case
+             {"id": "x" + BIDI, "ms_type": "spms", "severity": "mild", "note": BIDI}]  # refused, and kept with --extra keep
+    body = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases).encode()
+    f = tmp_path / f"in{BIDI}.jsonl"
+    f.write_bytes(body)
+    outputs = [client.post("/batch", content=body, headers=NDJSON).content]
+    for fmt in ("jsonl", "json"):
+        for fast in (True, False):
+            for options in (CaseOptions(), CaseOptions(extra="keep", echo_facts=True)):
+                out = io.BytesIO()
+                run([str(f)], out, fmt=fmt, fast=fast, options=options)
+                outputs.append(out.getvalue())
+    summary = tmp_path / "summary.json"
+    from advisor.cli import main
+    from click.testing import CliRunner
+
+    r = CliRunner().invoke(main, ["batch", str(f), "--out", str(tmp_path / "out.jsonl"), "--summary-json", str(summary)])
+    assert r.exit_code == 1 and json.loads(summary.read_text())["invalid_cases"]  # the second case is refused
+    outputs += [(tmp_path / "out.jsonl").read_bytes(), summary.read_bytes()]
+    for data in outputs:
+        text = data.decode("utf-8")
+        assert not any(c in text for c in "\u202e\u2066\u2028\x9b"), text[:200]
+        assert "\\u202e" in text
+    records = [json.loads(line) for line in outputs[0].decode().splitlines()]
+    assert records[0]["id"] == BIDI and records[0]["ok"] and records[1]["id"] == "x" + BIDI  # the same values, escaped

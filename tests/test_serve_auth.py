@@ -126,6 +126,57 @@ def test_a_jwks_without_keys_is_refused(serve_app, tmp_path):
         serve_app(trust=[f"{ISSUER}={tmp_path / 'j.json'}"])
 
 
+def _rsa_jwk(key, **extra):
+    return {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), **extra}
+
+
+@pytest.mark.parametrize("jwks_of,message", [
+    (lambda k: {"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "shared"}]},
+     "key 'shared' is a symmetric (oct) key: CDS Hooks requires the EHR to sign with an asymmetric key"),
+    (lambda k: {"keys": [_rsa_jwk(k, kid="k1"), {"kty": "oct", "k": "c2VjcmV0"}]},  # beside a usable key too
+     "key 2 is a symmetric (oct) key: CDS Hooks requires the EHR to sign with an asymmetric key"),
+    (lambda k: {"keys": [_rsa_jwk(k, use="enc", kid="e1")]},
+     "the JWKS has no usable key (key 'e1' is for 'enc', not for signatures): it needs an RSA or EC public key for signatures"),
+    (lambda k: {"keys": [{"kty": "OKP", "crv": "X25519", "x": "abc"}]},
+     "the JWKS has no usable key (key 1 has key type 'OKP' (usable: RSA, EC))"),
+    (lambda k: {"keys": [_rsa_jwk(k, alg="HS256")]}, "the JWKS has no usable key (key 1 is for algorithm 'HS256'"),
+    (lambda k: {"keys": []}, 'the JWKS has no usable key (its "keys" list is empty)'),
+    (lambda k: [], 'not a JWKS (a JSON object with a "keys" list)'),
+    (lambda k: {"keys": ["k1"]}, "key 1 is not a JWK (a JSON object)"),
+    (lambda k: {"keys": [{"kty": "RSA", "n": "xx", "e": "AQAB"}]}, "key 1 cannot be read as an RSA public key"),
+    (lambda k: {"keys": [json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k))]}, "key 1 is a private key"),
+])
+def test_a_jwks_without_a_usable_asymmetric_key_is_refused_at_start_saying_why(serve_app, keys, tmp_path, jwks_of, message):
+    from advisor.serve.auth import TrustError
+
+    path = tmp_path / "j.json"
+    path.write_text(json.dumps(jwks_of(keys["rsa"])))
+    with pytest.raises(TrustError) as e:
+        serve_app(trust=[f"{ISSUER}={path}"])
+    assert str(e.value).startswith(f"--trust {ISSUER}: {path}: ") and message in str(e.value), str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_the_command_refuses_an_oct_only_jwks_in_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from advisor.cli import main
+
+    path = tmp_path / "j.json"
+    path.write_text('{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}')
+    # a host nobody can listen on: were the JWKS taken, the command would stop there, never serve
+    r = CliRunner().invoke(main, ["serve", "--host", "256.0.0.1", "--port", "0", "--db", str(tmp_path / "d.sqlite3"),
+                                  "--trust", f"{ISSUER}={path}"])
+    assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1 and "symmetric (oct) key" in r.stderr
+
+
+def test_encryption_keys_beside_a_signing_key_are_passed_over(serve_app, keys, tmp_path):
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": [_rsa_jwk(keys["other"], use="enc", kid="k1"), _rsa_jwk(keys["rsa"], use="sig", kid="k1")]}))
+    client = serve_app(trust=[f"{ISSUER}={path}"])[1]
+    assert call(client, token(keys["rsa"])).status_code == 200
+
+
 def test_behind_a_proxy_the_audience_is_the_public_url(serve_app, keys, tmp_path):
     path = tmp_path / "jwks.json"
     path.write_text(json.dumps(jwks(("k1", keys["rsa"]))))

@@ -11,7 +11,7 @@ import pytest
 from advisor import advise
 from advisor.kb import default_directory, load
 from serve_helpers import (MS_CODES, FhirStub, bundle, condition, hook, observation, person,  # noqa: F401
-                           serve_app, serve_app_module)
+                           NDJSON, serve_app, serve_app_module, stamp)
 
 
 def fingerprint(kb_or_dir):
@@ -166,6 +166,83 @@ def test_bad_hook_requests(client, body, status, text):
     assert text in r.text and set(r.json()) == {"errors"}
 
 
+PATIENT_Q, CONDITIONS_Q = "(the answer to Patient/p1)", "(the answer to Condition?patient=p1)"
+OBSERVATIONS_Q = "(the answer to Observation?patient=p1&code=urn:ms-infusion-advisor:facts|)"
+
+
+@pytest.mark.parametrize("key,value,field,message", [
+    ("conditions", {"resourceType": "Bundle", "type": "searchset", "entry": "x"}, "prefetch.conditions.entry",
+     "must be a list of entries (each with a resource), got a string"),
+    ("conditions", "Condition?patient=p1", "prefetch.conditions",
+     f"must be a FHIR Bundle of Condition resources {CONDITIONS_Q}, got a string"),
+    ("conditions", {"resourceType": "Patient", "id": "p1"}, "prefetch.conditions",
+     f"must be a FHIR Bundle of Condition resources {CONDITIONS_Q}, got a Patient resource"),
+    ("observations", [bundle()], "prefetch.observations",
+     f"must be a FHIR Bundle of Observation resources {OBSERVATIONS_Q}, got a list"),
+    ("observations", {"entry": []}, "prefetch.observations.resourceType",
+     f"must be a FHIR Bundle of Observation resources {OBSERVATIONS_Q}, got no resourceType"),
+    ("observations", {"resourceType": "Bundle", "entry": ["Observation/1"]}, "prefetch.observations.entry[0]",
+     "must be a Bundle entry (an object with a resource), got a string"),
+    ("observations", {"resourceType": "Bundle", "entry": [{"resource": "Observation/1"}]}, "prefetch.observations.entry[0].resource",
+     "must be a FHIR resource (an object with a resourceType), got a string"),
+    ("observations", {"resourceType": "Bundle", "entry": [{"fullUrl": "x"}]}, "prefetch.observations.entry[0].resource",
+     "must be a FHIR resource (an object with a resourceType), got none"),
+    ("patient", bundle(), "prefetch.patient", f"must be a FHIR Patient resource {PATIENT_Q}, got a Bundle resource"),
+])
+def test_a_malformed_prefetch_is_refused_naming_the_key_and_what_was_expected(client, key, value, field, message):
+    conds, obs = person()
+    body = hook(conds, obs)
+    body["prefetch"][key] = value
+    r = client.post(URL, json=body)
+    assert r.status_code == 422 and r.json() == {"errors": [{"field": field, "message": message}]}, r.text
+
+
+@pytest.mark.parametrize("where,bad,kind", [
+    ("effectiveDateTime", "yesterday", "dateTime"), ("effectiveDateTime", "2026-02-30", "dateTime"),
+    ("effectiveDateTime", "2026-02-03T10:00:00", "dateTime"),  # a time without a zone
+    ("effectiveDateTime", "03/02/2026", "dateTime"), ("effectiveDateTime", 20260203, "dateTime"),
+    ("issued", "2026-02-03", "instant"), ("effectivePeriod.end", "last week", "dateTime"),
+])
+def test_an_invalid_fhir_time_on_an_observation_is_refused_naming_the_field(client, where, bad, kind):
+    conds, _ = person()
+    obs = observation("prior-treatment-failures", valueInteger=2)
+    if where == "effectivePeriod.end":
+        del obs["effectiveDateTime"]
+        obs["effectivePeriod"] = {"start": "2026-01-01", "end": bad}
+    else:
+        obs[where] = bad
+    r = client.post(URL, json=hook(conds, [obs]))
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == f"prefetch.observations.entry[0].resource.{where}"
+    assert error["message"].startswith(f"'{bad}' is not a FHIR {kind}" if isinstance(bad, str) else f"a number is not a FHIR {kind}")
+
+
+def test_fhir_times_that_are_valid_count_and_a_partial_date_is_never_ordered_by_guess(client):
+    conds, _ = person("relapsing", "severe")
+    for when in ("2026", "2026-03", "2026-03-04", "2026-03-04T10:00:00.123456789+14:00", "2016-12-31T23:59:60Z"):
+        cards = client.post(URL, json=hook(conds, [observation("prior-treatment-failures", when=when, valueInteger=2)])).json()["cards"]
+        assert ext(drug_cards(cards)["alemtuzumab"])["status"] == "applicable", when
+    # a later month is later; a month holding the other time can be neither before nor after it
+    older = observation("prior-treatment-failures", when="2026-02", valueInteger=0)
+    newer = observation("prior-treatment-failures", when="2026-03-04T10:00:00Z", valueInteger=2)
+    cards = client.post(URL, json=hook(conds, [newer, older])).json()["cards"]
+    assert ext(drug_cards(cards)["alemtuzumab"])["status"] == "applicable"
+    same_month = observation("prior-treatment-failures", when="2026-03", valueInteger=0)
+    cards = client.post(URL, json=hook(conds, [newer, same_month])).json()["cards"]
+    assert len(cards) == 1 and "different values (2, 0): unclear" in cards[0]["detail"]
+
+
+def test_a_fhir_server_answer_of_the_wrong_shape_is_a_412_naming_the_key(client):
+    conds, _ = person()
+    with FhirStub({"Observation": {"resourceType": "Bundle", "entry": [{"resource": "x"}]}}) as stub:
+        r = client.post(URL, json=hook(conds, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
+    assert r.status_code == 412
+    assert r.json()["errors"] == [{"field": "fhirServer", "message": "the FHIR server's answer for observations is not usable: "
+                                   "observations.entry[0].resource: must be a FHIR resource (an object with a resourceType), "
+                                   "got a string"}]
+
+
 def test_a_prefetched_patient_must_be_the_hooks_patient(client):
     conds, obs = person()
     body = hook(conds, obs)
@@ -223,8 +300,8 @@ def test_feedback_is_stored_against_logged_cards(serve_app, tmp_path):
     cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
     first, second = cards[0]["uuid"], cards[1]["uuid"]
     r = client.post(URL + "/feedback", json={"feedback": [
-        {"card": first, "outcome": "accepted", "outcomeTimestamp": "2026-11-25T10:00:00Z"},
-        {"card": second, "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:00:00Z",
+        {"card": first, "outcome": "accepted", "outcomeTimestamp": stamp()},
+        {"card": second, "outcome": "overridden", "outcomeTimestamp": stamp(),
          "overrideReason": {"reason": {"code": "patient-preference", "system": "urn:ms-infusion-advisor:override-reason"},
                             "userComment": "prefers fewer visits"}}]})
     assert r.status_code == 200 and r.json() == {"stored": 2}
@@ -249,7 +326,7 @@ def test_the_log_keeps_decisions_without_patient_ids_by_default(serve_app, tmp_p
     conds, obs = person("ppms", "mild", patient="secret-patient-42")
     cards = client.post(URL, json=hook(conds, obs, patient="secret-patient-42")).json()["cards"]
     client.post("/advise", json={"ms_type": "ppms", "severity": "mild", "id": "MRN-0001"})
-    client.post("/batch", content=b'{"id": "MRN-0002", "ms_type": "ppms", "severity": "mild"}\n')
+    client.post("/batch", content=b'{"id": "MRN-0002", "ms_type": "ppms", "severity": "mild"}\n', headers=NDJSON)
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("decisions.sqlite3*"))
     for ident in (b"secret-patient-42", b"MRN-0001", b"MRN-0002"):
         assert ident not in raw
@@ -285,7 +362,7 @@ def test_a_card_whose_outcome_changes_counts_once_with_its_latest_outcome(serve_
     card = client.post(URL, json=hook(conds, obs)).json()["cards"][0]["uuid"]
     for outcome in ("overridden", "accepted"):
         assert client.post(URL + "/feedback", json={"feedback": [
-            {"card": card, "outcome": outcome, "outcomeTimestamp": "2026-11-25T10:00:00Z"}]}).status_code == 200
+            {"card": card, "outcome": outcome, "outcomeTimestamp": stamp()}]}).status_code == 200
     rates = Store(tmp_path / "decisions.sqlite3").override_rates()
     assert rates == [{"drug": "ocrelizumab", "cards": 1, "feedback": 1, "accepted": 1, "overridden": 0, "override_rate": 0.0}]
 
@@ -342,3 +419,65 @@ def test_two_observations_of_one_fact_at_the_same_time_with_different_values_are
             observation("prior-treatment-failures", when="2026-11-19", valueInteger=0)]
     cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
     assert any(c["extension"]["ms-infusion-advisor"]["drug"] == "alemtuzumab" for c in cards if "extension" in c)
+
+
+# --- feedback: timestamps and contradictions are refused, naming the field (review finding) --------
+
+def _card(client, ms_type="ppms", severity="mild"):
+    conds, obs = person(ms_type, severity, worsening=None)  # not recorded: a card says it is assumed
+    cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
+    return next(c["uuid"] for c in cards if ext(c)["drug"]), next((c["uuid"] for c in cards if not ext(c)["drug"]), None)
+
+
+REASON = {"reason": {"code": "patient-preference", "system": "urn:ms-infusion-advisor:override-reason"}}
+
+
+@pytest.mark.parametrize("change,field,message", [
+    ({"outcomeTimestamp": "yesterday"}, "outcomeTimestamp",
+     "'yesterday' is not an RFC 3339 date-time with its time zone, such as 2026-11-25T22:50:00Z"),
+    ({"outcomeTimestamp": "2026-11-25T10:00:00"}, "outcomeTimestamp", "is not an RFC 3339 date-time with its time zone"),
+    ({"outcomeTimestamp": "2026-02-30T10:00:00Z"}, "outcomeTimestamp", "is not an RFC 3339 date-time"),
+    ({"outcomeTimestamp": "9999-01-01T00:00:00Z"}, "outcomeTimestamp", "9999-01-01T00:00:00Z is in the future"),
+    ({"outcome": "accepted", "overrideReason": REASON}, "overrideReason",
+     "is given with outcome 'accepted': an override reason goes with 'overridden'"),
+    ({"outcome": "overridden", "acceptedSuggestions": [{"id": "s1"}]}, "acceptedSuggestions",
+     "this service's cards carry no suggestions, so none can be accepted"),
+])
+def test_feedback_with_a_bad_timestamp_or_contradictory_fields_is_refused_naming_the_field(client, change, field, message):
+    card, _ = _card(client)
+    item = {"card": card, "outcome": "accepted", "outcomeTimestamp": stamp(), **change}
+    r = client.post(URL + "/feedback", json={"feedback": [item]})
+    assert r.status_code == 422, r.text
+    (error,) = r.json()["errors"]
+    assert error["field"] == f"feedback.0.{field}" and message in error["message"], error
+
+
+def test_feedback_that_contradicts_its_card_is_refused(client):
+    card, facts_card = _card(client, "ppms", "mild")
+    assert facts_card is not None  # ppms, mild: the optional facts are assumed, on a card of their own
+    cases = [
+        ({"card": card, "outcome": "accepted", "outcomeTimestamp": "2020-01-01T00:00:00Z"}, "feedback.0.outcomeTimestamp",
+         "2020-01-01T00:00:00Z is before the card was issued ("),
+        ({"card": card, "outcome": "overridden", "outcomeTimestamp": stamp(),
+          "overrideReason": {"reason": {"code": "too-expensive", "system": "urn:ms-infusion-advisor:override-reason"}}},
+         "feedback.0.overrideReason.reason", "'too-expensive' (urn:ms-infusion-advisor:override-reason) is not one of the "
+         "card's override reasons (allowed: clinical-judgement"),
+        ({"card": card, "outcome": "overridden", "outcomeTimestamp": stamp(),
+          "overrideReason": {"reason": {"code": "patient-preference", "system": "http://example.org/other"}}},
+         "feedback.0.overrideReason.reason", "'patient-preference' (http://example.org/other) is not one of the card's"),
+        ({"card": facts_card, "outcome": "overridden", "outcomeTimestamp": stamp(), "overrideReason": REASON},
+         "feedback.0.overrideReason.reason", "is not one of the card's override reasons (the card offers none)"),
+    ]
+    for item, field, message in cases:
+        r = client.post(URL + "/feedback", json={"feedback": [item]})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == field and message in r.json()["errors"][0]["message"], r.text
+    r = client.post(URL + "/feedback", json={"feedback": [
+        {"card": card, "outcome": "accepted", "outcomeTimestamp": stamp()},
+        {"card": card, "outcome": "overridden", "outcomeTimestamp": stamp()}]})
+    assert r.status_code == 422 and r.json()["errors"] == [{"field": "feedback.1.card", "message":
+                                                            "is given twice in one request (also feedback.0): which outcome holds cannot be known"}]
+    # and nothing of the refused feedback was stored; valid feedback still is
+    ok = client.post(URL + "/feedback", json={"feedback": [
+        {"card": card, "outcome": "overridden", "outcomeTimestamp": stamp().replace("Z", "+00:00"), **{"overrideReason": REASON}},
+        {"card": facts_card, "outcome": "overridden", "outcomeTimestamp": stamp(), "overrideReason": {"userComment": "noted"}}]})
+    assert ok.status_code == 200 and ok.json() == {"stored": 2}

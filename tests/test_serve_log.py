@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from advisor.cli import main
 from advisor.serve.store import MIGRATIONS, Store, StoreError
-from serve_helpers import hook, person, serve_app_module  # noqa: F401
+from serve_helpers import hook, person, serve_app, serve_app_module, stamp  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 URL = "/cds-services/ms-infusion-advisor"
@@ -64,8 +64,8 @@ def filled(serve_app_module, tmp_path_factory):
         cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
         by_drug = {c["extension"]["ms-infusion-advisor"]["drug"]: c["uuid"] for c in cards}
         client.post(URL + "/feedback", json={"feedback": [
-            {"card": by_drug["alemtuzumab"], "outcome": "accepted", "outcomeTimestamp": "2026-11-25T10:00:00Z"},
-            {"card": by_drug["natalizumab"], "outcome": "overridden", "outcomeTimestamp": "2026-11-25T10:00:00Z",
+            {"card": by_drug["alemtuzumab"], "outcome": "accepted", "outcomeTimestamp": stamp()},
+            {"card": by_drug["natalizumab"], "outcome": "overridden", "outcomeTimestamp": stamp(),
              "overrideReason": {"reason": {"code": "patient-preference"}, "userComment": "evil\x1b[31m\u202ecomment"}}]})
     client.post("/advise", json={"ms_type": "ppms", "severity": "mild"})
     return str(db)

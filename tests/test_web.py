@@ -525,3 +525,58 @@ def test_cautions_on_the_page_say_they_change_no_status_and_how_the_unheaded_lis
 def test_the_form_takes_ascii_digits_only(client, field, value):
     r = client.get("/advice", params={"ms_type": "spms", "severity": "mild", field: value}, headers=HTML)
     assert r.status_code == 422 and "must be" in r.text
+
+
+# --- the schedule page honours a dose already received, and refuses what it does not read (review finding) --
+
+def _dates(html):
+    return re.findall(r'<time datetime="([0-9-]+)"', html)
+
+
+def test_the_schedule_page_gives_the_dates_the_schedule_command_gives_for_a_dose_received(client):
+    from advisor.schedule import plan
+
+    for dose, count in ((None, 13), (100.0, 13), (139.5, 13), (140.0, 0), (1000.0, 0)):
+        query = "/schedule/mitoxantrone?start=2027-01-31" + (f"&mitoxantrone_cumulative_mg_m2={dose:g}" if dose is not None else "")
+        page = get(client, query).text
+        expected = plan(default_advisor(), "mitoxantrone", date(2027, 1, 31), received=dose)
+        assert _dates(page) == [i.date.isoformat() for i in expected.infusions] and len(expected.infusions) == count, dose
+        if dose is not None:
+            assert expected.remaining and expected.remaining.replace("'", "&#39;") in page
+            assert f'value="{dose:g}"' in page  # shown again in the form
+        if count:
+            assert "The course ends by 2030-01-31" in page
+            ics = re.search(r'href="(/schedule/mitoxantrone\.ics\?[^"]+)"', page).group(1).replace("&amp;", "&")
+            assert client.get(ics).text.count("BEGIN:VEVENT") == count
+        else:
+            assert "the lifetime maximum is reached" in page and ".ics?" not in page
+    r = client.get("/schedule/mitoxantrone.ics?start=2027-01-31&mitoxantrone_cumulative_mg_m2=140", headers=HTML)
+    assert r.status_code == 422 and "there are no infusion dates to put in a calendar" in r.text
+
+
+@pytest.mark.parametrize("query,message", [
+    ("start=2027-01-31&cumulative=100", "unknown field &#39;cumulative&#39; (allowed: start, count, mitoxantrone_cumulative_mg_m2)"),
+    ("start=2027-01-31&mitoxantrone_cumulative_mg_m2=ten", "must be a number of mg/m² such as 0, 72 or 140.5"),
+    ("start=2027-01-31&mitoxantrone_cumulative_mg_m2=139.99999999999999999", "has more digits than the advisor can compare exactly"),
+    ("start=2027-01-31&mitoxantrone_cumulative_mg_m2=1&mitoxantrone_cumulative_mg_m2=200", "is given more than once"),
+    ("start=2027-01-31&start=2027-02-01", "is given more than once"),
+])
+def test_the_schedule_page_refuses_unknown_or_bad_query_fields_as_the_advice_page_does(client, query, message):
+    for path in ("/schedule/mitoxantrone", "/schedule/mitoxantrone.ics"):
+        r = client.get(f"{path}?{query}", headers=HTML)
+        assert r.status_code == 422 and message in r.text, (path, r.text[:300])
+        assert "<time " not in r.text and "BEGIN:VCALENDAR" not in r.text
+
+
+def test_a_dose_on_the_schedule_of_a_drug_without_a_lifetime_maximum_is_refused(client):
+    r = client.get("/schedule/natalizumab?start=2027-01-31&mitoxantrone_cumulative_mg_m2=10", headers=HTML)
+    assert r.status_code == 422 and "mitoxantrone_cumulative_mg_m2: Natalizumab has no lifetime maximum dose in the article" in r.text
+
+
+def test_the_advice_page_links_each_schedule_with_the_dose_received(client):
+    page = get(client, "/advice?ms_type=spms&severity=severe&mitoxantrone_cumulative_mg_m2=100").text
+    links = dict(re.findall(r'href="/schedule/([a-z]+)\?([^"]+)"', page))
+    assert "mitoxantrone_cumulative_mg_m2=100" in links["mitoxantrone"].replace("&amp;", "&")
+    assert "mitoxantrone_cumulative" not in links["natalizumab"]
+    follow = get(client, "/schedule/mitoxantrone?" + links["mitoxantrone"].replace("&amp;", "&")).text
+    assert "40 of the 140 mg/m² lifetime maximum remains" in follow

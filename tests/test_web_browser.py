@@ -299,7 +299,9 @@ def test_screenshot_of_the_advice_page(page, server, shots):
 
 AXE_PAGES = ["/", CASE, "/advice?ms_type=ppms&severity=mild", "/advice?ms_type=unknown&severity=severe",
              "/advice?ms_type=x&severity=&prior_failures=-1&condition=nope", "/article", "/article#q-0", "/drugs", "/rules",
-             "/schedule/natalizumab?start=2027-01-04", "/schedule/natalizumab?start=2027-02-30", "/schedule/none"]
+             "/schedule/natalizumab?start=2027-01-04", "/schedule/natalizumab?start=2027-02-30", "/schedule/none",
+             "/schedule/mitoxantrone?start=2027-01-31&mitoxantrone_cumulative_mg_m2=100",
+             "/schedule/mitoxantrone?start=2027-01-31&mitoxantrone_cumulative_mg_m2=ten&extra=1"]
 
 
 @pytest.mark.parametrize("width", [1024, 375])

@@ -24,7 +24,7 @@ import msgspec
 
 from ..core import Advisor
 from ..errors import InvalidFacts
-from ..models import PatientFacts
+from ..models import PatientFacts, float_from_text
 from .readers import split_block
 from .sources import JsonlBlock, RawCase
 from .records import KINDS, Assessed, CaseOptions, assess, to_record
@@ -89,6 +89,8 @@ _TAIL, _DECISION_ID, _CAUTIONS = attrgetter("tail"), attrgetter("decision_id"), 
 _INVALID = object()
 _KEY = re.compile(rb'"\s*:')  # the end of an object key (or a `":` inside a string)
 _ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError)
+_NUMERIC = bytes.maketrans(b"0123456789.eE+-", b"00000000000eess")  # for _FastPath._inexact's first look
+_NULL = msgspec.Raw(b"null")
 
 
 class _FastPath:
@@ -107,6 +109,8 @@ class _FastPath:
                 for name, f in fields.items()]
         spec.sort(key=len)  # msgspec: fields without a default first
         self.decoder = msgspec.json.Decoder(msgspec.defstruct("FastCase", spec, forbid_unknown_fields=True))
+        numbers = [(name, msgspec.Raw, _NULL) for name in fields if KINDS[name] in ("int", "float")]
+        self.numbers = msgspec.json.Decoder(msgspec.defstruct("FastNumbers", numbers))  # their texts, for _inexact
         self.names = [n for n in fields if n != "id"]
         self.base = {n: _first_value(f.annotation) for n, f in fields.items() if f.is_required()}
         self.max_id = next((m.max_length for m in fields["id"].metadata if hasattr(m, "max_length")), None) or 200
@@ -194,6 +198,7 @@ class _FastPath:
                     j += 1
                     if len(_KEY.findall(lines[i])) != sum(getattr(case, n) is not None for n in (*self.names, "id")):
                         bad.add(j)
+        bad |= self._inexact(data, cases, lines)
         # The key of each case: the part numbers of its tested facts, then of its caution set.
         keys = list(zip(*(columns[n] for n in self.keyed)))
         records = self.records
@@ -250,6 +255,28 @@ class _FastPath:
                        if i is not None and not (0 < len(i) <= self.max_id and i.isascii() and i.isprintable()))
         return bad
 
+    def _inexact(self, data: bytes, cases: list[Any], lines: list[bytes] | None) -> set[int]:
+        """Indexes of the cases holding a number no float holds exactly (models.float_from_text): the
+        plain path refuses it, msgspec reads its nearest float. Only a number of 16 or more characters
+        or with an exponent of 3 or more digits can be one, so a block with no run of 16 digits and
+        no digit-e-digits costs a translate and three searches; else the numbers' texts are decoded."""
+        t = data.translate(_NUMERIC)
+        if b"0000000000000000" not in t and b"0e000" not in t and b"0es000" not in t:
+            return set()
+        try:
+            texts = self.numbers.decode_lines(data)
+            if len(texts) != len(cases):
+                raise ValueError("blank lines")
+        except _ERRORS:
+            texts = [self._decode(line, self.numbers) for line in (lines or data.split(b"\n"))]
+        bad, j = set(), -1
+        for case, numbers in zip(cases, texts):
+            if case is not None:
+                j += 1
+                if numbers is None or any(_inexact(bytes(raw)) for raw in msgspec.structs.astuple(numbers)):
+                    bad.add(j)
+        return bad
+
     def _entry(self, key: tuple[Any, ...], case: Any) -> Entry:
         """The entry of one key (its tested facts' parts, then its caution set's); the decision from the
         Advisor."""
@@ -290,9 +317,9 @@ class _FastPath:
         before, between, after = around
         return before + cautions[0] + between + rules + after
 
-    def _decode(self, line: bytes) -> Any:
+    def _decode(self, line: bytes, decoder: Any = None) -> Any:
         try:
-            return self.decoder.decode(line) if line.strip() else None
+            return (decoder or self.decoder).decode(line) if line.strip() else None
         except _ERRORS:
             return None
 
@@ -306,6 +333,16 @@ def _nones(items: list[Any]) -> Iterator[int]:
         except ValueError:
             return
         yield j
+
+
+def _inexact(text: bytes) -> bool:
+    """Whether a JSON value's text is a number no float holds exactly (a string, a list...: False)."""
+    if len(text) < 16 and b"e" not in text and b"E" not in text:
+        return False
+    try:
+        return type(float_from_text(text.decode("utf-8", "replace"))) is not float
+    except ValueError:  # not a number: the model judges it as it is
+        return False
 
 
 def _first_value(annotation: Any) -> Any:

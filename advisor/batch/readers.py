@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, TypeVar
 from ..casefile import (MAX_CASE_FILE_BYTES, CaseFileError, DuplicateKey, json_nesting, nesting_error, parse_yaml_stream,
                         read_bytes, unique_keys)
 from ..errors import InvalidFacts, SeveralCases
-from ..models import int_from_text
+from ..models import float_from_text, int_from_text
 from .sources import (DELIMITERS, SUFFIXES, CsvRow, JsonlBlock, Progress, RawCase, ReadOptions, error_case,
                       expand, format_of, open_input, size_of)
 from .text import BLOCK_BYTES, escape_controls
@@ -225,7 +225,7 @@ def read_json(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[Raw
         yield text
         return
     try:  # an integer of any length: an over-long one is refused by its field, not the whole file
-        data = json.loads(text, parse_int=int_from_text, object_pairs_hook=_marking)
+        data = json.loads(text, parse_int=int_from_text, parse_float=float_from_text, object_pairs_hook=_marking)
     except json.JSONDecodeError as e:
         yield error_case(f"{name}:{e.lineno}", f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})")
         return

@@ -9,6 +9,7 @@ import re
 import types
 import typing
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -17,7 +18,7 @@ from ..casefile import CASE_KEYS, DuplicateKey, unique_keys
 from ..core import Advisor
 from ..decision import Decision
 from ..errors import InvalidFacts
-from ..models import PatientFacts, Status
+from ..models import PatientFacts, Status, float_from_text, int_from_text
 from .sources import CsvRow, RawCase
 from .text import escape_controls
 
@@ -44,7 +45,7 @@ def _kind(annotation: Any) -> str:
 # What each fact is, read from the facts model: how a CSV cell becomes a value.
 KINDS: dict[str, str] = {name: _kind(f.annotation) for name, f in PatientFacts.model_fields.items()}
 FACTS = frozenset(PatientFacts.model_fields)
-_INT = re.compile(r"[+-]?[0-9]{1,30}(\.0*)?")
+_INT = re.compile(r"[+-]?[0-9]+(\.0*)?")
 _FLOAT = re.compile(r"[+-]?([0-9]{1,30}\.?[0-9]{0,30}|\.[0-9]{1,30})([eE][+-]?[0-9]{1,4})?")
 _BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
@@ -56,10 +57,12 @@ def _cell(kind: str, value: str, separators: str) -> Any:
         return _BOOLS.get(value.lower(), value)
     if kind == "int":
         if _INT.fullmatch(value):
-            return int(value.split(".")[0])
-        return float(value) if _FLOAT.fullmatch(value) else value  # 2.5: refused as not whole
+            return int_from_text(value.split(".")[0].removeprefix("+"))  # any length: thousands of digits are out of range
+        return float_from_text(value) if _FLOAT.fullmatch(value) else value  # 2.5: refused as not whole
     if kind == "float":
-        return float(value) if _FLOAT.fullmatch(value) else value
+        if _INT.fullmatch(value) and "." not in value:  # as JSON reads an integer: any length (thousands of digits: out of range)
+            return int_from_text(value.removeprefix("+"))
+        return float_from_text(value) if _FLOAT.fullmatch(value) else value
     if kind == "list":
         return [item.strip() for item in re.split(f"[{re.escape(separators)}]", value) if item.strip()]
     return value
@@ -102,7 +105,7 @@ def parse(raw: RawCase) -> dict[str, Any]:
         except UnicodeDecodeError as e:
             raise InvalidFacts([{"field": "(case)", "message": f"line is not UTF-8 text (byte {e.start + 1} of the line)"}]) from None
         try:
-            data = json.loads(text, object_pairs_hook=unique_keys)
+            data = json.loads(text, parse_int=int_from_text, parse_float=float_from_text, object_pairs_hook=unique_keys)
         except DuplicateKey as e:
             raise e.invalid_facts() from None
         except json.JSONDecodeError as e:
@@ -164,12 +167,13 @@ def prepare(data: dict[str, Any], options: CaseOptions) -> tuple[dict[str, Any],
         for key in [k for k in data if k not in FACTS and k not in CASE_KEYS]:
             value = data.pop(key)
             if options.extra == "keep":
+                inexact: list[Decimal] = []
                 try:
-                    json.dumps(value)
+                    text = json.dumps(value, default=lambda v: _as_float(v, inexact))
                 except (ValueError, TypeError, RecursionError):
                     raise InvalidFacts([{"field": key, "message": "cannot be kept (--extra keep): nested too deeply, "
                                                                   "a number too long, or not JSON data"}]) from None
-                kept[key] = value
+                kept[key] = json.loads(text) if inexact else value
     for key, value in data.items():
         if type(value) is float and KINDS.get(key) == "int" and value.is_integer():
             data[key] = int(value)
@@ -180,6 +184,16 @@ def prepare(data: dict[str, Any], options: CaseOptions) -> tuple[dict[str, Any],
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _as_float(value: Any, found: list[Decimal]) -> float:
+    """A number no float holds exactly (a Decimal, see models.float_from_text) in a field that is only
+    kept (--extra keep): its nearest float, as before such numbers were told apart (no decision rests
+    on it)."""
+    if isinstance(value, Decimal):
+        found.append(value)
+        return float(value)
+    raise TypeError(type(value).__name__)
 
 
 def _has_surrogate(value: Any) -> bool:

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from ..models import Status
+from ..text import json_safe
 from .text import escape_controls
 
 EXAMPLES = 20  # invalid cases and expectation failures listed by id in the JSON summary
@@ -117,4 +118,4 @@ class Summary:
             "invalid_cases": self.invalid_examples, "expectation_failure_cases": self.failure_examples,
             "seconds": round(seconds, 3), "cases_per_second": round(self.cases / seconds) if seconds > 0 else None,
         }
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"  # ids: controls as \u escapes

@@ -40,23 +40,28 @@ class JsonlWriter:
     def footer(self, wrote_any: bool) -> str:
         return ""
 
+    # Every text a JSON record holds goes through json_safe: the controls json leaves raw (C1, the
+    # bidirectional overrides such as U+202E, U+2028/U+2029) become \u escapes, as in every other output.
     def head(self, record_id: str, source: str) -> str:
-        return f'{{"id":{_string(record_id)},"source":{_string(source)},'
+        return json_safe(f'{{"id":{_string(record_id)},"source":{_string(source)},')
 
     def texts(self, ids: list[str], name: str, first_line: int, tails: Iterable[str]) -> list[str]:
         """The records (without their ends) of consecutive lines from ``first_line`` of ``name``: each
         head (the text :meth:`head` gives) and its tail, joined in C, one call per record."""
-        prefix, source = self.separator + '{"id":', ',"source":' + _string(name)[:-1] + ":"
-        return list(map("".join, zip(repeat(prefix), map(_string, ids), repeat(source),
+        prefix, source = self.separator + '{"id":', ',"source":' + json_safe(_string(name))[:-1] + ":"
+        encoded: Iterable[str] = map(_string, ids)
+        if not "".join(ids).isascii():  # ASCII is safe but for C0, which json escapes
+            encoded = map(json_safe, encoded)
+        return list(map("".join, zip(repeat(prefix), encoded, repeat(source),
                                      map(str, range(first_line, first_line + len(ids))), repeat('",'), tails)))
 
     def tail(self, record: dict[str, Any]) -> str:
         """Everything after id and source (``record`` may hold them; they are skipped)."""
-        return _encode({k: v for k, v in record.items() if k not in ("id", "source")})[1:-1]
+        return json_safe(_encode({k: v for k, v in record.items() if k not in ("id", "source")})[1:-1])
 
     def field(self, key: str, value: Any) -> str:
         """One field of a record, as ``join`` puts it in a tail."""
-        return f"{_string(key)}:{_encode(value)}"
+        return json_safe(f"{_string(key)}:{_encode(value)}")
 
     def strings(self, items: Any) -> list[str]:
         """Each string of ``items`` as JSON text, for :meth:`strings_field`."""

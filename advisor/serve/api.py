@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from .. import InvalidFacts, PatientFacts, Recommendation, __version__
 from ..kb import Drug
+from ..text import visible
 from .app import json_error
 from .bodies import BadBody, parse_json
 from .schemas import CautionRuleOut, Errors, Health, InternalError, KBInfo, StatusRuleOut
@@ -126,17 +127,38 @@ def _batch_records(body: bytes, advisor: Any, full: bool) -> Iterator[str]:
         raise failure[0]
 
 
+BATCH_TYPES = ("application/x-ndjson", "application/jsonl")  # JSONL: one JSON object per line, UTF-8
+_JSONL_BODY = {"schema": {"type": "string"},
+               "example": '{"ms_type": "ppms", "severity": "mild"}\n{"ms_type": "rrms", "severity": "severe", "prior_failures": 2}\n'}
+
+
+def batch_type_problem(content_type: str | None) -> str | None:
+    """Why a /batch body's Content-Type is not one the endpoint reads (None: it is)."""
+    media, *params = [p.strip() for p in (content_type or "").split(";")]
+    charsets = [v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in params) if k.strip().lower() == "charset"]
+    allowed = " or ".join(BATCH_TYPES)
+    if media.lower() not in BATCH_TYPES:
+        got = f"got '{visible(media[:100])}'" if media else "none was given"
+        return f"must be {allowed} (JSONL: one JSON object per line, UTF-8); {got}"
+    if any(c not in ("utf-8", "utf8") for c in charsets):
+        return f"the charset must be utf-8, got '{visible(charsets[0][:40])}'"
+    return None
+
+
 @router.post("/batch", tags=["JSON API"], responses={
     200: {"description": "one JSON record per case, in input order (as `ms-advisor batch --format jsonl`)",
           "content": {"application/x-ndjson": {"example": '{"id":"<body>:1","source":"<body>:1","ok":true,"error":null,'
                                                            '"listed":["ocrelizumab"],"status":{"alemtuzumab":"not_applicable"}}'}}},
-    **ERRORS}, openapi_extra={"requestBody": {"required": True, "content": {"application/x-ndjson": {
-        "schema": {"type": "string"},
-        "example": '{"ms_type": "ppms", "severity": "mild"}\n{"ms_type": "rrms", "severity": "severe", "prior_failures": 2}\n'}}}})
+    415: {"model": Errors, "description": f"the body's Content-Type is not {' or '.join(BATCH_TYPES)} (UTF-8)"},
+    **ERRORS}, openapi_extra={"requestBody": {"required": True, "content": {t: _JSONL_BODY for t in BATCH_TYPES}}})
 async def batch(request: Request, full: bool = Query(False, description="put the whole Recommendation in each record")) -> Any:
-    """JSONL cases in (one JSON object per line, optionally with `id` and `expect`), the same JSONL
-    records as `ms-advisor batch` out, streamed in input order. A bad case becomes an `ok: false`
-    record; the others are kept. Each valid case is logged as a decision."""
+    """JSONL cases in (one JSON object per line, optionally with `id` and `expect`; Content-Type
+    `application/x-ndjson` or `application/jsonl`, UTF-8), the same JSONL records as `ms-advisor batch`
+    out, streamed in input order. A bad case becomes an `ok: false` record; the others are kept. Each
+    valid case is logged as a decision."""
+    problem = batch_type_problem(request.headers.get("content-type"))
+    if problem is not None:
+        return json_error(415, [{"field": "Content-Type", "message": problem}])
     rt = request.app.state.rt
     body = await request.body()  # a line nested too deeply is that case's error record, as in ms-advisor batch
 

@@ -36,17 +36,58 @@ def load_trust(specs: list[str]) -> dict[str, jwt.PyJWKSet]:
             raise TrustError(f"--trust {spec!r}: expected ISSUER=JWKS_FILE")
         try:
             data = json.loads(read_limited(path, 2**20).decode("utf-8"))  # a JWKS is a few kB
-            keys = jwt.PyJWKSet.from_dict(data)
         except ReadError as e:
             raise TrustError(f"--trust {issuer}: {path}: {e}") from None
         except OSError as e:
             raise TrustError(f"--trust {issuer}: {path}: cannot be read: {e.strerror}") from None
-        except (ValueError, jwt.PyJWKSetError, jwt.InvalidKeyError) as e:
-            raise TrustError(f"--trust {issuer}: {path}: not a usable JWKS: {e}") from None
-        if not keys.keys:
-            raise TrustError(f"--trust {issuer}: {path}: the JWKS has no usable key")
-        out[issuer] = keys
+        except (ValueError, RecursionError) as e:
+            raise TrustError(f"--trust {issuer}: {path}: not a usable JWKS: not JSON text ({e})") from None
+        out[issuer] = _signing_keys(data, f"--trust {issuer}: {path}")
     return out
+
+
+SIGNING_KEY_TYPES = ("RSA", "EC")  # what ALGORITHMS verify with
+
+
+def _signing_keys(data: Any, where: str) -> jwt.PyJWKSet:
+    """The keys of a JWKS that can verify an EHR's signature. A symmetric (``oct``) key is refused
+    outright: CDS Hooks has the EHR sign with a private key whose public half the service holds, and a
+    shared secret in a trust file is a secret in the wrong place. Keys for encryption (``use`` enc) or
+    of another type (OKP...) are not signing keys and are passed over; a JWKS left with none is refused,
+    saying why each key is not usable. A key of a signing type that cannot be read is refused."""
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise TrustError(f"{where}: not a JWKS (a JSON object with a \"keys\" list)")
+    usable: list[dict[str, Any]] = []
+    unusable: list[str] = []
+    for i, key in enumerate(data["keys"], 1):
+        kid = key.get("kid") if isinstance(key, dict) else None
+        name = f"key {kid!r}" if isinstance(kid, str) else f"key {i}"
+        if not isinstance(key, dict):
+            raise TrustError(f"{where}: {name} is not a JWK (a JSON object)")
+        kty, use, alg = key.get("kty"), key.get("use"), key.get("alg")
+        if kty == "oct":
+            raise TrustError(f"{where}: {name} is a symmetric (oct) key: CDS Hooks requires the EHR to sign with an "
+                             f"asymmetric key, so the trust file must hold its public keys ({' or '.join(SIGNING_KEY_TYPES)}; "
+                             f"algorithms {', '.join(ALGORITHMS)})")
+        if use not in (None, "sig"):
+            unusable.append(f"{name} is for {use!r}, not for signatures")
+        elif kty not in SIGNING_KEY_TYPES:
+            unusable.append(f"{name} has key type {kty!r} (usable: {', '.join(SIGNING_KEY_TYPES)})")
+        elif alg is not None and alg not in ALGORITHMS:
+            unusable.append(f"{name} is for algorithm {alg!r} (usable: {', '.join(ALGORITHMS)})")
+        elif "d" in key:
+            raise TrustError(f"{where}: {name} is a private key: the trust file must hold only the EHR's public keys "
+                             "(remove the private parts, or ask the EHR for its JWKS)")
+        else:
+            try:
+                jwt.PyJWK(key)
+            except (jwt.PyJWTError, ValueError, TypeError) as e:
+                raise TrustError(f"{where}: {name} cannot be read as an {kty} public key ({e})") from None
+            usable.append(key)
+    if not usable:
+        why = f" ({'; '.join(unusable)})" if unusable else " (its \"keys\" list is empty)"
+        raise TrustError(f"{where}: the JWKS has no usable key{why}: it needs an RSA or EC public key for signatures")
+    return jwt.PyJWKSet(usable)
 
 
 def verify(authorization: str | None, audience: str, trust: dict[str, jwt.PyJWKSet],

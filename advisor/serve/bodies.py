@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..casefile import DuplicateKey, unique_keys
+from ..models import float_from_text, int_from_text
 
 MAX_BODY = 1024 * 1024   # bytes; larger bodies get 413 (see app.Guard)
 MAX_DEPTH = 64           # levels of arrays and objects; FHIR bundles need about a dozen
@@ -41,13 +42,15 @@ def depth(value: Any, limit: int) -> int:
 
 
 def parse_json(body: bytes, limit: int = MAX_DEPTH) -> Any:
-    """Decode a JSON body: strict UTF-8, no NaN or Infinity, at most ``limit`` levels deep."""
+    """Decode a JSON body: strict UTF-8, no NaN or Infinity, at most ``limit`` levels deep; a number no
+    float holds exactly is a Decimal (see models.float_from_text), which a number field refuses by name."""
     try:
         text = body.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark, as case files may have
     except UnicodeDecodeError as e:
         raise BadBody(f"the body is not UTF-8 text (byte {e.start + 1})") from None
     try:
-        value = json.loads(text, parse_constant=_no_constants, object_pairs_hook=unique_keys)
+        value = json.loads(text, parse_constant=_no_constants, parse_int=int_from_text, parse_float=float_from_text,
+                           object_pairs_hook=unique_keys)
     except DuplicateKey as e:
         raise BadBody(f"the key {e} in one object (which value is meant cannot be known)") from None
     except RecursionError:

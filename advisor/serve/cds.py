@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from .. import InvalidFacts
+from ..text import visible
 from . import cards as cardlib
 from . import fhir
 from .api import ERRORS, facts_for_log, fired, statuses
@@ -79,7 +81,11 @@ async def service(request: Request) -> Any:
     rt = request.app.state.rt
     patient_id = hook.context.patientId
     prefetch = dict(hook.prefetch or {})
-    data = {k: prefetch.get(k) for k in ("patient", "conditions", "observations")}
+    data = {k: prefetch.get(k) for k in fhir.EXPECTED}
+    malformed = [{"field": f"prefetch.{field}", "message": message}
+                 for key, value in data.items() for field, message in fhir.shape_problems(key, value, patient_id)]
+    if malformed:
+        return json_error(422, malformed)
     wanted = [k for k, kind in (("conditions", "Condition"), ("observations", "Observation")) if not fhir.usable(data[k], kind)]
     if wanted:
         if not hook.fhirServer:
@@ -90,6 +96,10 @@ async def service(request: Request) -> Any:
             data.update(await fhir.fetch(hook.fhirServer, token, patient_id, wanted, rt.settings.fhir_timeout))
         except fhir.FetchError as e:
             return json_error(412, [{"field": "fhirServer", "message": f"the facts could not be fetched: {e}"}])
+        malformed = [{"field": "fhirServer", "message": f"the FHIR server's answer for {key} is not usable: {field}: {message}"}
+                     for key in wanted for field, message in fhir.shape_problems(key, data.get(key), patient_id)]
+        if malformed:
+            return json_error(412, malformed)
     patient = data.get("patient")
     if isinstance(patient, dict) and patient.get("resourceType") == "Patient" and patient.get("id") not in (None, patient_id):
         return json_error(412, [{"field": "prefetch.patient", "message": "the prefetched Patient is not context.patientId"}])
@@ -119,6 +129,54 @@ async def service(request: Request) -> Any:
     return JSONResponse({"cards": cards})
 
 
+CLOCK_SKEW = timedelta(minutes=5)  # between the EHR's clock and ours
+TIMESTAMP_EXAMPLE = "2026-11-25T22:50:00Z"
+
+
+def feedback_problems(items: list[Any], issued: dict[str, tuple[str, str | None]] | None = None) -> list[dict[str, str]]:
+    """What is wrong with feedback items, each naming its field (``feedback.<i>.<field>``): a
+    timestamp that is not an RFC 3339 date-time with its zone, or is in the future; fields that
+    contradict the outcome or each other; one card given twice. With ``issued`` (the logged cards, see
+    Store.cards) also what contradicts the card: an outcome before the card was issued, an override
+    reason the card does not offer."""
+    out: list[dict[str, str]] = []
+    now = datetime.now(timezone.utc)
+    offered = {r["code"]: r["system"] for r in cardlib.OVERRIDE_REASONS}
+    first: dict[str, int] = {}
+    for i, f in enumerate(items):
+        at = f"feedback.{i}"
+        when = fhir.interval(f.outcomeTimestamp, "instant")
+        if issued is None:
+            if when is None:
+                out.append({"field": f"{at}.outcomeTimestamp", "message": f"'{visible(f.outcomeTimestamp)}' is not an RFC 3339 "
+                            f"date-time with its time zone, such as {TIMESTAMP_EXAMPLE}"})
+            elif when[0] > now + CLOCK_SKEW:
+                out.append({"field": f"{at}.outcomeTimestamp", "message": f"{f.outcomeTimestamp} is in the future "
+                            f"(this service's clock says {now.isoformat(timespec='seconds').replace('+00:00', 'Z')})"})
+            if f.outcome == "accepted" and f.overrideReason is not None:
+                out.append({"field": f"{at}.overrideReason", "message": "is given with outcome 'accepted': an override reason "
+                            "goes with 'overridden'"})
+            if f.acceptedSuggestions:
+                out.append({"field": f"{at}.acceptedSuggestions", "message": "this service's cards carry no suggestions, so none "
+                            "can be accepted (leave it out or send [])"})
+            if f.card in first:
+                out.append({"field": f"{at}.card", "message": f"is given twice in one request (also feedback.{first[f.card]}): "
+                            "which outcome holds cannot be known"})
+            first.setdefault(f.card, i)
+            continue
+        made, drug = issued[f.card]
+        if when is not None and when[0] < datetime.fromisoformat(made.replace("Z", "+00:00")) - CLOCK_SKEW:
+            out.append({"field": f"{at}.outcomeTimestamp", "message": f"{f.outcomeTimestamp} is before the card was issued ({made})"})
+        reason = f.overrideReason.reason if f.overrideReason else None
+        if reason is not None and (drug is None or reason.code not in offered or reason.system not in (None, offered[reason.code])):
+            allowed = "the card offers none" if drug is None else "allowed: " + ", ".join(
+                f"{r['code']} ({r['system']})" for r in cardlib.OVERRIDE_REASONS)
+            system = f" ({visible(reason.system)})" if reason.system else ""
+            out.append({"field": f"{at}.overrideReason.reason", "message": f"'{visible(reason.code)}'{system} is not one of "
+                        f"the card's override reasons ({allowed})"})
+    return out
+
+
 @router.post(f"/{cardlib.SERVICE_ID}/feedback", response_model=FeedbackStored, responses={
     404: {"model": Errors, "description": "a card uuid this service never issued"},
     422: {"model": Errors, "description": "the feedback is not valid"}, **AUTH_ERRORS, **ERRORS},
@@ -131,10 +189,17 @@ async def feedback(request: Request) -> Any:
     if refused:
         return refused
     rt = request.app.state.rt
-    unknown = rt.store.unknown_cards([f.card for f in body.feedback])
+    problems = feedback_problems(body.feedback)
+    if problems:
+        return json_error(422, problems)
+    issued = rt.store.cards([f.card for f in body.feedback])
+    unknown = [f.card for f in body.feedback if f.card not in issued]
     if unknown:
         return json_error(404, [{"field": "feedback.card", "message": f"no card with uuid {u!r} was issued by this service"}
                                 for u in unknown])
+    problems = feedback_problems(body.feedback, issued)
+    if problems:
+        return json_error(422, problems)
     items = []
     for f in body.feedback:
         reason = f.overrideReason.reason if f.overrideReason else None

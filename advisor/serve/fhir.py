@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..models import exact_float, float_from_text, inexact
+from ..text import visible
 from .terminology import Terminology
 
 FACTS_SYSTEM = "urn:ms-infusion-advisor:facts"
@@ -116,19 +119,149 @@ def _is_active(condition: dict[str, Any]) -> bool:
             and not _status(condition.get("verificationStatus"), VERIFICATION) & NOT_TRUE)
 
 
-def _when(obs: dict[str, Any]) -> datetime:
-    for key in ("effectiveDateTime", "effectiveInstant", "issued"):
-        value = obs.get(key)
-        if isinstance(value, str):
-            try:
-                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                continue
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+# --- FHIR dateTime and instant (R4): a time needs a zone; a date may be partial (2026, 2026-03) -------
+_DATETIME = re.compile(r"(?P<y>[0-9]{4})(?:-(?P<m>0[1-9]|1[0-2])(?:-(?P<d>0[1-9]|[12][0-9]|3[01])"
+                       r"(?P<t>T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]{1,9})?"
+                       r"(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?", re.ASCII)
+_INSTANT = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)"
+                      r"(?:\.[0-9]{1,9})?(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))", re.ASCII)
+TIME_FIELDS = {"effectiveDateTime": "dateTime", "effectiveInstant": "instant", "issued": "instant"}
+TIME_EXAMPLES = {"dateTime": "2026-01-31T10:00:00Z, 2026-01-31 or 2026-01", "instant": "2026-01-31T10:00:00Z"}
+_TICK = timedelta(microseconds=1)
+_NEVER = (datetime.min.replace(tzinfo=timezone.utc), datetime.min.replace(tzinfo=timezone.utc) + _TICK)
+_END = datetime.max.replace(tzinfo=timezone.utc)
+_LAST_MONTH = datetime(9999, 12, 1, tzinfo=timezone.utc)
+
+
+def interval(text: Any, kind: str = "dateTime") -> tuple[datetime, datetime] | None:
+    """The span of time a FHIR ``dateTime`` (or ``instant``) denotes, as [start, end); None if ``text``
+    is not one (``yesterday``, ``2026-02-30``, a time without a zone). A time is one microsecond wide;
+    a date, a month or a year the whole of it (taken in UTC, as a date carries no zone)."""
+    if not isinstance(text, str) or not (_INSTANT if kind == "instant" else _DATETIME).fullmatch(text):
+        return None
+    try:
+        if "T" in text:
+            leap = ":60" in text[16:19]
+            moment = datetime.fromisoformat((text[:17] + "59" + text[19:] if leap else text).replace("Z", "+00:00"))
+            moment = _plus(moment, timedelta(seconds=1)) if leap else moment
+            return moment, _plus(moment, _TICK)
+        parts = [int(p) for p in text.split("-")]
+        year, month, day = (*parts, 1, 1)[:3]  # a year, or a month, stands for its first day
+        start = datetime(year, month, day, tzinfo=timezone.utc)
+    except ValueError:  # a day the month does not have, or year 0
+        return None
+    if len(parts) == 3:
+        return start, _plus(start, timedelta(days=1))
+    if len(parts) == 2:
+        return start, _plus(start, timedelta(days=32)).replace(day=1) if start < _LAST_MONTH else _END
+    return start, start.replace(year=start.year + 1) if start.year < 9999 else _END
+
+
+def _plus(moment: datetime, delta: timedelta) -> datetime:
+    """``moment + delta``, or the end of time past the year 9999."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return _END
+
+
+def _when(obs: dict[str, Any]) -> tuple[datetime, datetime]:
+    """When an Observation was made, as a span (see :func:`interval`); an Observation without a time
+    is older than any with one. The times are valid (see :func:`observation_problems`)."""
+    for key, kind in TIME_FIELDS.items():
+        span = interval(obs.get(key), kind)
+        if span is not None:
+            return span
     period = obs.get("effectivePeriod")
     if isinstance(period, dict):
-        return _when({"effectiveDateTime": period.get("end") or period.get("start")})
-    return datetime.min.replace(tzinfo=timezone.utc)
+        spans = [s for s in (interval(period.get("start")), interval(period.get("end"))) if s is not None]
+        if spans:
+            return spans[-1]
+    return _NEVER
+
+
+def observation_problems(obs: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) for each time of an Observation that is not a valid FHIR dateTime or instant."""
+    out = []
+    for key, kind in TIME_FIELDS.items():
+        if key in obs and interval(obs[key], kind) is None:
+            out.append((key, f"{_shown(obs[key])} is not a FHIR {kind} (e.g. {TIME_EXAMPLES[kind]})"))
+    period = obs.get("effectivePeriod")
+    if "effectivePeriod" in obs and not isinstance(period, dict):
+        out.append(("effectivePeriod", f"must be a FHIR Period (an object with start and/or end), got {_kind(period)}"))
+    elif isinstance(period, dict):
+        out += [(f"effectivePeriod.{key}", f"{_shown(period[key])} is not a FHIR dateTime (e.g. {TIME_EXAMPLES['dateTime']})")
+                for key in ("start", "end") if key in period and interval(period[key]) is None]
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, str):
+        return "'" + visible(value[:40]) + ("...'" if len(value) > 40 else "'")
+    return _kind(value)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number" if isinstance(value, (int, float, Decimal)) else type(value).__name__)
+
+
+def _counts(obs: dict[str, Any], patient_id: str) -> bool:
+    """Whether an Observation is one the facts are read from: about the patient, final, one of our codes."""
+    return _about(obs, patient_id) and obs.get("status") in FINAL and \
+        any(system == FACTS_SYSTEM and code in OBSERVATION_FACTS for system, code in codings(obs.get("code")))
+
+
+# --- the shapes of what the EHR sends: each prefetch key holds what its query answers ------------------
+EXPECTED = {"patient": "Patient", "conditions": "Condition", "observations": "Observation"}
+
+
+def shape_problems(key: str, value: Any, patient_id: str) -> list[tuple[str, str]]:
+    """(field, message) for each way ``value``, given for prefetch ``key``, is not what the key's query
+    answers: a Patient resource for ``patient``, a Bundle of Conditions (or Observations) for the others,
+    and valid times on the Observations that count. None and an OperationOutcome (a failed prefetch,
+    as the CDS Hooks specification allows) are not problems: they count as not prefetched."""
+    kind = EXPECTED[key]
+    query = PREFETCH[key].replace("{{context.patientId}}", patient_id)
+    wanted = f"a FHIR {kind} resource (the answer to {query})" if key == "patient" else \
+        f"a FHIR Bundle of {kind} resources (the answer to {query})"
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        return [(key, f"must be {wanted}, got {_kind(value)}")]
+    rtype = value.get("resourceType")
+    if rtype == "OperationOutcome":
+        return []
+    if not isinstance(rtype, str):
+        return [(f"{key}.resourceType", f"must be {wanted}, got {_shown(rtype) if 'resourceType' in value else 'no resourceType'}")]
+    if rtype != (kind if key == "patient" else "Bundle") and not (key != "patient" and rtype == kind):
+        return [(key, f"must be {wanted}, got a {visible(rtype[:40])} resource")]
+    if rtype != "Bundle":
+        return _resource_problems(value, kind, patient_id, key)
+    entries = value.get("entry", [])
+    if not isinstance(entries, list):
+        return [(f"{key}.entry", f"must be a list of entries (each with a resource), got {_kind(entries)}")]
+    out: list[tuple[str, str]] = []
+    for i, entry in enumerate(entries):
+        where = f"{key}.entry[{i}]"
+        if not isinstance(entry, dict):
+            out.append((where, f"must be a Bundle entry (an object with a resource), got {_kind(entry)}"))
+        elif not isinstance(entry.get("resource"), dict):
+            out.append((f"{where}.resource", "must be a FHIR resource (an object with a resourceType), got "
+                        + (_kind(entry["resource"]) if "resource" in entry else "none")))
+        elif not isinstance(entry["resource"].get("resourceType"), str):
+            out.append((f"{where}.resource.resourceType", "must be a FHIR resource type such as " + kind))
+        else:
+            out += [(f"{where}.resource.{field}", message) for field, message in _resource_problems(entry["resource"], kind, patient_id)]
+        if len(out) >= 10:  # enough to act on; a hostile bundle gets a short answer
+            break
+    return out
+
+
+def _resource_problems(resource: dict[str, Any], kind: str, patient_id: str, prefix: str = "") -> list[tuple[str, str]]:
+    if kind == "Observation" and resource.get("resourceType") == kind and _counts(resource, patient_id):
+        return [(f"{prefix}.{field}" if prefix else field, message) for field, message in observation_problems(resource)]
+    return []
 
 
 def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
@@ -168,16 +301,18 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
         r.missing.append("severity (recorded on that MS Condition)")
     r.facts["conditions"] = found_conditions
 
-    latest: dict[str, list[dict[str, Any]]] = {}  # per fact, the Observations of its latest time
+    found: dict[str, list[tuple[dict[str, Any], tuple[datetime, datetime]]]] = {}
     for obs in resources(data.get("observations"), "Observation"):
-        if not _about(obs, patient_id) or obs.get("status") not in FINAL:
-            continue
-        for system, code in codings(obs.get("code")):
-            if system == FACTS_SYSTEM and code in OBSERVATION_FACTS:
-                if code not in latest or _when(obs) > _when(latest[code][0]):
-                    latest[code] = [obs]
-                elif _when(obs) == _when(latest[code][0]):
-                    latest[code].append(obs)
+        if _counts(obs, patient_id):
+            for system, code in codings(obs.get("code")):
+                if system == FACTS_SYSTEM and code in OBSERVATION_FACTS:
+                    found.setdefault(code, []).append((obs, _when(obs)))
+    # per fact, the latest Observations: each one that no other was made wholly after (a date without
+    # a time can be neither before nor after a time on that date: both count, and must agree)
+    latest: dict[str, list[dict[str, Any]]] = {}
+    for code, group in found.items():
+        newest = max(start for _, (start, _) in group)
+        latest[code] = [obs for obs, (_, end) in group if end > newest]
     for code, fact in OBSERVATION_FACTS.items():
         if code not in latest:
             r.assumed.append(fact)
@@ -188,7 +323,7 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
         if problems:
             r.problems.append(f"Observation {code}: {problems[0]}")
         elif len(values) > 1:  # never pick one: which is right cannot be known
-            r.problems.append(f"Observation {code}: several recorded at the same time with different values "
+            r.problems.append(f"Observation {code}: several recorded at the same (or an overlapping) time with different values "
                               f"({', '.join(values)}): unclear")
         else:
             r.facts[fact] = read[0][0]
@@ -215,6 +350,11 @@ def _value(code: str, obs: dict[str, Any]) -> tuple[Any, str | None]:
             return None, "needs valueBoolean (true or false)"
         return v, None
     q = obs.get("valueQuantity")
+    if isinstance(q, dict) and isinstance(q.get("value"), Decimal):  # more digits than a float holds: never rounded
+        exact = exact_float(q["value"])
+        if exact is None:
+            return None, f"valueQuantity.value {inexact(q['value'])}"
+        q = {**q, "value": exact}
     if not isinstance(q, dict) or isinstance(q.get("value"), bool) or not isinstance(q.get("value"), (int, float)):
         return None, "needs valueQuantity with a numeric value in mg/m2"
     unit_ok = (q.get("system") == UCUM and q.get("code") == "mg/m2") or (q.get("system") is None and q.get("code") is None
@@ -295,7 +435,7 @@ async def _get_json(client: Any, url: str, params: Any, headers: dict[str, Any],
     except httpx.HTTPError as e:
         raise FetchError(f"the FHIR server could not be reached for {key} ({type(e).__name__})") from None
     try:
-        data = json.loads(bytes(body))
+        data = json.loads(bytes(body), parse_float=float_from_text)
     except (ValueError, RecursionError):
         raise FetchError(f"the FHIR server's answer for {key} is not JSON") from None
     if not isinstance(data, dict):

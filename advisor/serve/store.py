@@ -160,11 +160,15 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 raise
 
-    def unknown_cards(self, uuids: list[str]) -> list[str]:
+    def cards(self, uuids: list[str]) -> dict[str, tuple[str, str | None]]:
+        """The logged cards among ``uuids``: uuid -> (when its decision was made, UTC ISO 8601; its drug,
+        None for a card about the facts). A uuid the service never issued is not in it."""
+        if not uuids:
+            return {}
         with self._lock:
-            known = {row[0] for row in self._conn.execute(
-                f"SELECT uuid FROM cards WHERE uuid IN ({','.join('?' * len(uuids))})", uuids)} if uuids else set()
-        return [u for u in uuids if u not in known]
+            return {row[0]: (row[1], row[2]) for row in self._conn.execute(
+                f"SELECT c.uuid, d.time, c.drug FROM cards c JOIN decisions d ON d.id = c.decision_id "
+                f"WHERE c.uuid IN ({','.join('?' * len(uuids))})", uuids)}
 
     def add_feedback(self, items: list[dict[str, Any]]) -> None:
         stamp = now()

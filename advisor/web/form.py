@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from ..models import float_from_text, inexact
+
 # Form field -> facts field. The form's names are the facts' names, except the repeated "condition".
 FIELDS = ("ms_type", "severity", "prior_failures", "rapidly_worsening", "mitoxantrone_cumulative_mg_m2", "condition")
 UNKNOWN_TYPE = "unknown"
 MAX_VALUE_LENGTH = 200
-MAX_CONDITIONS = 50
 MAX_MESSAGES = 5  # per field: a URL with thousands of bad parameters gets a short page
 _WHOLE = re.compile(r"[0-9]{1,9}")
 _NUMBER = re.compile(r"[0-9]{1,9}(\.[0-9]{1,30})?|\.[0-9]{1,30}")
@@ -44,11 +45,11 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
     conditions: list[str] = []
     for name, value in items:
         if name not in FIELDS:
-            out.add("", f"unknown field '{_clip(name)}' (allowed: {', '.join(FIELDS)})")
+            out.add("", f"unknown field '{clip(name)}' (allowed: {', '.join(FIELDS)})")
             continue
         if len(value) > MAX_VALUE_LENGTH:
             out.add(name, f"is longer than {MAX_VALUE_LENGTH} characters")
-            value = _clip(value)
+            value = clip(value)
         if name == "condition":
             if value:
                 conditions.append(value)
@@ -58,9 +59,7 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
             continue
         singles[name] = value
     out.values = {**singles, "condition": conditions}
-    if len(conditions) > MAX_CONDITIONS:
-        out.add("condition", f"at most {MAX_CONDITIONS} conditions")
-        conditions = conditions[:MAX_CONDITIONS]
+    # more than models.MAX_CONDITIONS conditions: the facts model refuses them, as on every other path
 
     ms_type = singles.get("ms_type", "").strip()
     if ms_type.lower() == UNKNOWN_TYPE:
@@ -81,10 +80,11 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
 
     text = singles.get("mitoxantrone_cumulative_mg_m2", "").strip()
     if text:
-        if _NUMBER.fullmatch(text):
-            out.facts["mitoxantrone_cumulative_mg_m2"] = float(text)
+        amount, problem = dose(text)
+        if problem is None:
+            out.facts["mitoxantrone_cumulative_mg_m2"] = amount
         else:
-            out.add("mitoxantrone_cumulative_mg_m2", "must be a number of mg/m² such as 0, 72 or 140.5")
+            out.add("mitoxantrone_cumulative_mg_m2", problem)
 
     text = singles.get("rapidly_worsening", "").strip().lower()
     if text in ("true", "on", "yes"):
@@ -96,6 +96,16 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
 
     out.facts["conditions"] = conditions
     return out
+
+
+def dose(text: str) -> tuple[float | None, str | None]:
+    """A dose in mg/m² as the pages read it (the advice form, the schedule page): the value, or why not."""
+    if not _NUMBER.fullmatch(text):
+        return None, "must be a number of mg/m² such as 0, 72 or 140.5"
+    value = float_from_text(text)
+    if isinstance(value, Decimal):  # more digits than a float holds: never rounded
+        return None, inexact(value)
+    return value, None
 
 
 def add_invalid(out: Parsed, errors: list[dict[str, Any]]) -> None:
@@ -145,5 +155,5 @@ def number(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _clip(text: str, n: int = 40) -> str:
+def clip(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[:n] + "…"

@@ -8,7 +8,6 @@ from templates shipped in this package; CSS and JS are served from the package t
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 from datetime import date
 from importlib import resources
@@ -22,7 +21,8 @@ from jinja2 import BytecodeCache, Environment, PackageLoader, StrictUndefined, s
 from jinja2.bccache import Bucket
 
 from advisor import InvalidFacts
-from advisor.schedule import infusions, to_ics
+from advisor.errors import ScheduleError
+from advisor.schedule import ics_of, is_finite, plan
 
 from . import article as article_module
 from . import form as form_module
@@ -40,7 +40,6 @@ SECURITY_HEADERS = {
 }
 ASSETS = {"web.css": "text/css; charset=utf-8", "web.js": "text/javascript; charset=utf-8", "icon.svg": "image/svg+xml"}
 SCHEDULE_LIMIT = 100  # dates listed for an open-ended schedule at most
-DEFAULT_OPEN_COUNT = 10
 
 
 def add_security_headers(response: Response) -> Response:
@@ -136,6 +135,9 @@ class Site:
         self.assets = {name: _static(name) for name in ASSETS}
         self.asset_version = {name: hashlib.sha256(body).hexdigest()[:12] for name, body in self.assets.items()}
         self.drugs = {d.id: d for d in kb.drugs}
+        # the schedule pages' query: the first date, how many, and each dose a lifetime maximum counts
+        self.received = list(dict.fromkeys(d.schedule.received_fact for d in kb.drugs if d.schedule.received_fact))
+        self.schedule_fields = ("start", "count", *self.received)
         notes = {n.id: n for n in kb.notes}
         self.reminder = notes["infusion_reaction_window"].text if "infusion_reaction_window" in notes else ""
         self.env = Environment(loader=PackageLoader("advisor.web", "templates"),
@@ -222,9 +224,15 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
         what_if = {d.drug: [(w, "/advice?" + form_module.query(facts, **{w.field: w.value})) for w in d.what_if]
                    for d in rec.drugs}
         edit = "/?" + form_module.query(facts)
+        today = date.today().isoformat()
+        schedules = {}  # each drug's dates page, with the dose already received where a lifetime maximum counts it
+        for d in rec.drugs:
+            received = site.drugs[d.drug].schedule.received_fact
+            query = {"start": today, **({received: form_module.number(getattr(facts, received))} if received else {})}
+            schedules[d.drug] = f"/schedule/{d.drug}?" + urlencode(query)
         return site.page("advice.html", rec=rec, facts=facts, listed=listed, others=others, what_if=what_if,
                          edit=edit, ms_label=MS_TYPE_HINTS.get(_value(facts.ms_type), (_value(facts.ms_type),))[0],
-                         today=date.today().isoformat(), page_title="Advice for these facts")
+                         schedules=schedules, page_title="Advice for these facts")
 
     def unknown_type(parsed: form_module.Parsed) -> Response:
         links = []
@@ -261,12 +269,29 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
         response.headers["Vary"] = "Accept"
         return response
 
-    def schedule_items(drug_id: str, request: Request, default_start: str = "") -> tuple[Any, Any, list[Any], dict[str, str], dict[str, str]]:
+    def schedule_query(drug_id: str, request: Request, default_start: str = "") -> tuple[Any, Any, dict[str, str], dict[str, str]]:
+        """The drug, its InfusionPlan (None when the query has a problem or no start), the problems by
+        field ("" for the query as a whole) and the values as given. The query's fields are the
+        schedule command's: ``start``, ``count`` and the dose a lifetime maximum counts (as the CLI's
+        ``--mitoxantrone-cumulative-mg-m2``); any other is refused, as on the advice page."""
         drug = site.drugs.get(drug_id)
-        values = {"start": request.query_params.get("start", "") or default_start, "count": request.query_params.get("count", "")}
+        values = {name: "" for name in site.schedule_fields}
         errors: dict[str, str] = {}
+        unknown: list[str] = []
+        given: set[str] = set()
+        for name, value in request.query_params.multi_items():
+            if name not in values:
+                unknown.append(f"unknown field '{form_module.clip(name)}' (allowed: {', '.join(site.schedule_fields)})")
+            elif name in given:
+                errors[name] = "is given more than once"
+            else:
+                given.add(name)
+                values[name] = value[:form_module.MAX_VALUE_LENGTH]
+        if unknown:
+            errors[""] = "; ".join(unknown[:form_module.MAX_MESSAGES]) + ("; and more" if len(unknown) > form_module.MAX_MESSAGES else "")
+        values["start"] = values["start"] or default_start
         start = None
-        if values["start"]:
+        if values["start"] and "start" not in errors:
             try:
                 if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", values["start"]):
                     raise ValueError
@@ -276,42 +301,64 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
                     start = None
             except ValueError:
                 errors["start"] = "must be a date written YYYY-MM-DD, such as 2027-03-01"
-        finite = drug is not None and all(p.count is not None for p in drug.schedule.phases)
-        count = None if finite else DEFAULT_OPEN_COUNT
-        if values["count"]:
+        count = None
+        if values["count"] and "count" not in errors:
             if re.fullmatch(r"[0-9]{1,4}", values["count"]) and 1 <= int(values["count"]) <= SCHEDULE_LIMIT:
                 count = int(values["count"])
             else:
                 errors["count"] = f"must be a whole number from 1 to {SCHEDULE_LIMIT}"
-        items = list(itertools.islice(infusions(drug.schedule, start), count)) if drug and start and not errors else []
-        return drug, start, items, errors, values
+        received = None
+        for name in site.received:
+            text = values[name].strip()
+            if not text or name in errors:
+                continue
+            amount, problem = form_module.dose(text)
+            if problem is not None:
+                errors[name] = problem
+            elif drug is not None and drug.schedule.received_fact != name:  # a field this page does not show
+                errors[""] = "; ".join(filter(None, (errors.get(""), f"{name}: {drug.name} has no lifetime maximum dose in the article")))
+            else:
+                received = amount
+        result = None
+        if drug is not None and start is not None and not errors:
+            try:
+                result = plan(site.advisor, drug.id, start, count, received)
+            except ScheduleError as e:
+                errors[""] = str(e)
+        return drug, result, errors, values
+
+    def schedule_page(drug: Any, result: Any, errors: dict[str, str], values: dict[str, str], ics: str | None = None) -> Response:
+        return site.page("schedule.html", status=422 if errors else 200, drug=drug, plan=result, errors=errors, values=values,
+                         finite=is_finite(drug.schedule), ics=ics, page_title=f"{drug.name}: infusion dates")
 
     @r.api_route("/schedule/{drug_id}.ics", methods=["GET", "HEAD"])
     def schedule_ics(drug_id: str, request: Request) -> Response:
-        drug, start, items, errors, values = schedule_items(drug_id, request)
+        drug, result, errors, values = schedule_query(drug_id, request)
         if drug is None:
             return by_other_name(drug_id, request, ".ics")
-        if not start or errors:
+        if result is None or errors:
             if not errors:
                 errors["start"] = "is required to make a calendar: the date of the first infusion"
-            return site.page("schedule.html", status=422, drug=drug, items=[], errors=errors, values=values,
-                             finite=False, page_title=f"{drug.name}: infusion dates")
-        body = to_ics(drug.name, items, site.reminder)
+            return schedule_page(drug, None, errors, values)
+        if not result.infusions:
+            return schedule_page(drug, result, {"": f"there are no infusion dates to put in a calendar: {result.remaining}"}, values)
+        try:
+            body = ics_of(result)
+        except ScheduleError as e:
+            return schedule_page(drug, None, {"": str(e)}, values)
         return Response(body, media_type="text/calendar; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{drug.id}-{start.isoformat()}.ics"',
+            "Content-Disposition": f'attachment; filename="{drug.id}-{values["start"]}.ics"',
             "Cache-Control": "no-store"})
 
     @r.api_route("/schedule/{drug_id}", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def schedule(drug_id: str, request: Request) -> Response:
-        drug, start, items, errors, values = schedule_items(drug_id, request, default_start=date.today().isoformat())
+        drug, result, errors, values = schedule_query(drug_id, request, default_start=date.today().isoformat())
         if drug is None:
             return by_other_name(drug_id, request, "")
-        finite = all(p.count is not None for p in drug.schedule.phases)
         ics = None
-        if start and not errors:
-            ics = f"/schedule/{drug.id}.ics?" + _urlencode({"start": start.isoformat(), "count": values["count"]})
-        return site.page("schedule.html", status=422 if errors else 200, drug=drug, items=items, errors=errors,
-                         values=values, finite=finite, ics=ics, page_title=f"{drug.name}: infusion dates")
+        if result is not None and result.infusions:
+            ics = f"/schedule/{drug.id}.ics?" + _urlencode({name: values[name] for name in site.schedule_fields})
+        return schedule_page(drug, result, errors, values, ics)
 
     @r.api_route("/assets/{name}", methods=["GET", "HEAD"])
     def asset(name: str) -> Response:
