@@ -1,6 +1,6 @@
 """Case files, safely: YAML with no object-constructing tags and JSON numbers, JSON of any nesting and
 number length, keys given twice refused, and the file read with a size limit. The readers of every
-format (``advisor.batch.readers``) build on these; ``read_case`` there reads one case for ``--case``."""
+format (``advisor.batch.readers``) build on these; ``advisor.batch.case.read_case`` reads one case for ``--case``."""
 
 from __future__ import annotations
 

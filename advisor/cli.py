@@ -243,7 +243,7 @@ def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: s
 
     facts: dict[str, Any] = {}
     if case_file is not None:
-        from .batch.readers import read_case  # every format batch reads, by the one registry
+        from .batch.case import read_case  # every format batch reads, by the one registry
 
         try:
             facts, _ = split_case(read_case(case_file))

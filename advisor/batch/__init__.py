@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 # `advise --case` (readers) does not load the runner, the worker pool and the fast path.
 _EXPORTS = {
     "DUPLICATE_CHECK_LIMIT": "runner", "run": "runner", "run_items": "runner", "run_to_file": "output",
-    "read_case": "readers", "read_paths": "readers", "read_items": "readers", "READERS": "readers",
+    "read_case": "case", "read_paths": "readers", "read_items": "readers", "READERS": "readers",
     "RawCase": "sources", "JsonlBlock": "sources", "ReadOptions": "sources",
     "CaseOptions": "records", "assess": "records", "to_record": "records", "Summary": "summary",
     "BatchError": "errors", "OutputError": "errors", "Interrupted": "errors", "WorkerFailed": "errors",
@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from .errors import BatchError as BatchError, Interrupted as Interrupted, OutputError as OutputError
     from .errors import WorkerFailed as WorkerFailed
     from .output import run_to_file as run_to_file
-    from .readers import READERS as READERS, read_case as read_case, read_items as read_items, read_paths as read_paths
+    from .case import read_case as read_case
+    from .readers import READERS as READERS, read_items as read_items, read_paths as read_paths
     from .records import CaseOptions as CaseOptions, assess as assess, to_record as to_record
     from .runner import DUPLICATE_CHECK_LIMIT as DUPLICATE_CHECK_LIMIT, run as run, run_items as run_items
     from .sources import JsonlBlock as JsonlBlock, RawCase as RawCase, ReadOptions as ReadOptions

@@ -2,37 +2,24 @@
 main process. Two paths give the same bytes (a test checks it on a mixed corpus):
 
 * the plain path: ``records.assess`` then ``records.to_record``, case by case;
-* the fast path, for JSONL blocks with the default options: the whole block is decoded in one call by
-  msgspec into a typed struct derived from the facts model; each distinct value of each field is
-  validated once by the facts model itself (and its decision class taken from the Advisor); the
-  decision comes from the Advisor once per class and the record's tail is rendered once per decision
-  and caution set. Any line the fast path cannot take (not JSON, an unknown field, a value the model
-  refuses, an unusual id, an ``expect`` block) goes through the plain path, so error texts are the same.
+* the fast path (``fast.py``), for JSONL blocks with the default options; any line it cannot take comes
+  back here, to the plain path, so error texts are the same.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-from collections import Counter
-from collections.abc import Iterator
-from operator import attrgetter
-from types import SimpleNamespace
 from typing import Any, Callable
 
-import msgspec
-
 from ..core import Advisor
-from ..errors import InvalidFacts
-from ..models import PatientFacts, float_from_text
 from .readers import split_block
 from .sources import JsonlBlock, RawCase
-from .records import KINDS, Assessed, CaseOptions, assess, to_record
+from .fast import FastPath
+from .records import Assessed, CaseOptions, assess, to_record
 from .summary import Summary
 from .writers import Chunk, JsonlWriter
 
 Result = tuple[bytes, list[int], list[int], Summary]
-_CACHE_LIMIT = 100_000  # distinct values (or decisions) remembered per field
 
 
 def id_hash(record_id: str) -> int:
@@ -53,7 +40,7 @@ class Worker:
     def __init__(self, advisor: Advisor, writer: JsonlWriter, options: CaseOptions = CaseOptions(), fast: bool = True,
                  hasher: Any = id_hash):
         self.advisor, self.writer, self.options, self.hasher = advisor, writer, options, hasher
-        self.fast = _FastPath(self) if fast and options == CaseOptions() and _FastPath.possible() else None
+        self.fast = FastPath(self) if fast and options == CaseOptions() and FastPath.possible() else None
 
     def process(self, item: JsonlBlock | list[RawCase]) -> Result:
         chunk, summary = Chunk(self.writer.end(False)), Summary(self.advisor.drug_ids)
@@ -74,277 +61,3 @@ class Worker:
         record = to_record(self.advisor, raw.source, a, self.options)
         w = self.writer
         chunk.add(w.head(a.record_id, raw.source) + w.tail(record), self.hasher(a.record_id) if a.given_id else None)
-
-
-class Entry:
-    """What the fast path knows for one key: the decision, the caution rule ids and the record's tail.
-    Hashes by identity (one object per key), so a block's cases are counted by entry cheaply."""
-    __slots__ = ("decision", "decision_id", "caution_ids", "tail")
-
-    def __init__(self, decision: Any, caution_ids: tuple[str, ...], tail: str):
-        self.decision, self.decision_id, self.caution_ids, self.tail = decision, id(decision), caution_ids, tail
-
-
-_TAIL, _DECISION_ID, _CAUTIONS = attrgetter("tail"), attrgetter("decision_id"), attrgetter("caution_ids")
-_INVALID = object()
-_KEY = re.compile(rb'"\s*:')  # the end of an object key (or a `":` inside a string)
-_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError)
-_NUMERIC = bytes.maketrans(b"0123456789.eE+-", b"00000000000eess")  # for _FastPath._inexact's first look
-_NULL = msgspec.Raw(b"null")
-
-
-class _FastPath:
-    @staticmethod
-    def possible() -> bool:
-        fields = PatientFacts.model_fields
-        return "id" in fields and "conditions" in fields and \
-            all(not f.is_required() or _first_value(f.annotation) is not None for f in fields.values())
-
-    def __init__(self, worker: Worker):
-        self.worker = worker
-        advisor = self.advisor = worker.advisor
-        fields = PatientFacts.model_fields
-        types = {"text": str, "int": int, "float": int | float, "bool": bool, "list": tuple[str, ...]}
-        spec = [(name, types[KINDS[name]]) if f.is_required() else (name, types[KINDS[name]], None)
-                for name, f in fields.items()]
-        spec.sort(key=len)  # msgspec: fields without a default first
-        self.decoder = msgspec.json.Decoder(msgspec.defstruct("FastCase", spec, forbid_unknown_fields=True))
-        numbers = [(name, msgspec.Raw, _NULL) for name in fields if KINDS[name] in ("int", "float")]
-        self.numbers = msgspec.json.Decoder(msgspec.defstruct("FastNumbers", numbers))  # their texts, for _inexact
-        self.names = [n for n in fields if n != "id"]
-        self.base = {n: _first_value(f.annotation) for n, f in fields.items() if f.is_required()}
-        self.max_id = next((m.max_length for m in fields["id"].metadata if hasattr(m, "max_length")), None) or 200
-        # The key of a case: per tested fact the number of its decision class, and the number of the
-        # set of caution rules its conditions meet (small ints: cheap to hash). Bounded by the KB.
-        self.keyed = (*advisor.tested_facts, "conditions")
-        self.interned: dict[Any, int] = {}
-        self.parts: list[Any] = []
-        self.values: dict[str, dict[Any, Any]] = {n: {} for n in self.names}  # value -> part number or _INVALID
-        for n in self.names:  # a field not given decodes as None: its default's part
-            if not fields[n].is_required():
-                self.values[n][None] = self._part(n, fields[n].get_default(call_default_factory=True))
-        self.records: dict[tuple[Any, ...], Entry] = {}  # key -> its entry
-        self.decisions: dict[tuple[Any, ...], Any] = {}  # decision key -> Decision (never evicted: bounded by the KB)
-        self.by_identity: dict[int, Any] = {}  # id(decision) -> Decision, for the decisions above
-        self.pieces: dict[int, Any] = {}  # per decision: its rendered fields, the text around cautions and rules, its rules
-        self.fields: dict[Any, Any] = {}  # per caution set: its cautions field, its rule ids
-
-    def _part(self, name: str, norm: Any) -> int:
-        part: tuple[str, ...] | tuple[bool, ...]
-        if name == "conditions":
-            part = self.advisor.caution_rules(SimpleNamespace(conditions=norm))  # type: ignore[arg-type]
-        elif name in self.keyed:
-            part = self.advisor.fact_class(name, norm)
-        else:
-            return -1  # a fact no rule tests
-        number = self.interned.get(part)
-        if number is None:
-            number = self.interned[part] = len(self.parts)
-            self.parts.append(part)
-        return number
-
-    def _validate(self, name: str, value: Any, key: Any) -> Any:
-        """The part number of one field's value, or _INVALID: the facts model judges the value
-        (beside valid defaults for the other fields), the Advisor classes it."""
-        try:
-            facts = PatientFacts.parse({**self.base, name: value})
-        except InvalidFacts:
-            found: Any = _INVALID
-        else:
-            found = self._part(name, getattr(facts, name))
-        cache = self.values[name]
-        if len(cache) < _CACHE_LIMIT:
-            cache[key] = found
-        return found
-
-    def _column(self, name: str, values: list[Any]) -> list[Any]:
-        """The part number (or _INVALID) of each value of one field. The values themselves are the keys:
-        lists are decoded as tuples, a field not given is None (its default's part is cached under None),
-        and a whole number written 5 or 5.0 is an equal key that the model also judges alike (an int
-        becomes the equal float, within the same bounds)."""
-        cache = self.values[name]
-        out = list(map(cache.get, values))
-        for j in _nones(out):  # the values not seen yet
-            found = cache.get(values[j])  # a value repeated in this block is judged once
-            out[j] = self._validate(name, values[j], values[j]) if found is None else found
-        return out
-
-    def block(self, block: JsonlBlock, chunk: Chunk, summary: Summary) -> None:
-        data = block.bytes()
-        lines: list[bytes] | None = None
-        try:
-            cases = self.decoder.decode_lines(data)
-            if len(cases) != data.count(b"\n") + 1:
-                raise ValueError("blank lines")  # decoded one by one below, to keep line numbers
-            present = cases
-        except _ERRORS:
-            lines = data.split(b"\n")
-            cases = [self._decode(line) for line in lines]
-            present = [c for c in cases if c is not None]
-        given = {n: list(map(attrgetter(n), present)) for n in self.names}
-        columns = {n: self._column(n, given[n]) for n in self.names}
-        ids = list(map(attrgetter("id"), present))
-        bad = self._refused(columns, ids)
-        # A key given twice decodes silently to its last value: every key in the block must be one that a
-        # case holds. Each key is a string before a colon, so counting those cannot miss one (a `":` inside
-        # a string, or an explicit null, only sends its line to the plain path, which tells them apart).
-        # First the colons, in C: no more colons than keys the cases hold proves that no key is repeated.
-        held = sum(len(v) - v.count(None) for v in given.values()) + len(ids) - ids.count(None)
-        if data.count(b":") != held and len(_KEY.findall(data)) != held:
-            lines = lines or data.split(b"\n")
-            j = -1
-            for i, case in enumerate(cases):
-                if case is not None:
-                    j += 1
-                    if len(_KEY.findall(lines[i])) != sum(getattr(case, n) is not None for n in (*self.names, "id")):
-                        bad.add(j)
-        bad |= self._inexact(data, cases, lines)
-        # The key of each case: the part numbers of its tested facts, then of its caution set.
-        keys = list(zip(*(columns[n] for n in self.keyed)))
-        records = self.records
-        entries: list[Any] = list(map(records.get, keys))  # an Entry, or None for a case in `bad`
-        for j in _nones(entries):  # the keys not seen yet
-            if j not in bad:
-                key = keys[j]
-                entries[j] = records.get(key) or self._entry(key, present[j])
-        w, worker, hasher = self.worker.writer, self.worker, self.worker.hasher
-        name, first = block.name, block.first_line
-        if lines is None and not bad and None not in ids:  # the common case: the whole block at once
-            chunk.extend(w.texts(ids, name, first, map(_TAIL, entries)), list(map(hasher, ids)))
-            self._count(entries, summary)
-            return
-        used: list[Entry] = []
-        j = -1
-        for i, case in enumerate(cases):
-            if case is not None:
-                j += 1
-                if j not in bad:
-                    entry, record_id, source = entries[j], ids[j], f"{name}:{first + i}"
-                    used.append(entry)
-                    chunk.add(w.head(source if record_id is None else record_id, source) + entry.tail,
-                              None if record_id is None else hasher(record_id))
-                    continue
-            if lines is None:
-                lines = data.split(b"\n")
-            if lines[i].strip():
-                worker.plain(RawCase(f"{name}:{first + i}", "line", lines[i]), chunk, summary)
-        self._count(used, summary)
-
-    def _count(self, entries: list[Entry], summary: Summary) -> None:
-        """Count the cases of a block by decision and caution set, each counted in C (a decision by its
-        identity: one object per decision key)."""
-        summary.cases += len(entries)
-        summary.valid += len(entries)
-        decisions = self.by_identity
-        for identity, n in Counter(map(_DECISION_ID, entries)).items():
-            summary.count(decisions[identity], n)
-        for caution_ids in set(map(_CAUTIONS, entries)):
-            summary.fired.update(caution_ids)
-
-    def _refused(self, columns: dict[str, list[Any]], ids: list[Any]) -> set[int]:
-        """Indexes of the cases the fast path does not take: a value the model refuses, an unusual id."""
-        bad: set[int] = set()
-        for col in columns.values():
-            if _INVALID in col:
-                bad.update(j for j, f in enumerate(col) if f is _INVALID)
-        given_ids = ids if None not in ids else [i for i in ids if i is not None]
-        given = "".join(given_ids)
-        if not (given.isascii() and given.isprintable()) or \
-                (given_ids and not 0 < min(map(len, given_ids)) <= max(map(len, given_ids)) <= self.max_id):
-            bad.update(j for j, i in enumerate(ids)
-                       if i is not None and not (0 < len(i) <= self.max_id and i.isascii() and i.isprintable()))
-        return bad
-
-    def _inexact(self, data: bytes, cases: list[Any], lines: list[bytes] | None) -> set[int]:
-        """Indexes of the cases holding a number no float holds exactly (models.float_from_text): the
-        plain path refuses it, msgspec reads its nearest float. Only a number of 16 or more characters
-        or with an exponent of 3 or more digits can be one, so a block with no run of 16 digits and
-        no digit-e-digits costs a translate and three searches; else the numbers' texts are decoded."""
-        t = data.translate(_NUMERIC)
-        if b"0000000000000000" not in t and b"0e000" not in t and b"0es000" not in t:
-            return set()
-        try:
-            texts = self.numbers.decode_lines(data)
-            if len(texts) != len(cases):
-                raise ValueError("blank lines")
-        except _ERRORS:
-            texts = [self._decode(line, self.numbers) for line in (lines or data.split(b"\n"))]
-        bad, j = set(), -1
-        for case, numbers in zip(cases, texts):
-            if case is not None:
-                j += 1
-                if numbers is None or any(_inexact(bytes(raw)) for raw in msgspec.structs.astuple(numbers)):
-                    bad.add(j)
-        return bad
-
-    def _entry(self, key: tuple[Any, ...], case: Any) -> Entry:
-        """The entry of one key (its tested facts' parts, then its caution set's); the decision from the
-        Advisor."""
-        decision_key = key[:-1]
-        decision = self.decisions.get(decision_key)
-        if decision is None:
-            values = {n: v for n, v in msgspec.structs.asdict(case).items() if v is not None and n != "id"}
-            decision = self.decisions[decision_key] = self.advisor.decide(PatientFacts.parse(values))
-            self.by_identity[id(decision)] = decision
-        caution_ids = self.parts[key[-1]]
-        entry = Entry(decision, caution_ids, self._tail(decision, caution_ids))
-        if len(self.records) < _CACHE_LIMIT:
-            self.records[key] = entry
-        return entry
-
-    def _tail(self, decision: Any, caution_ids: tuple[str, ...]) -> str:
-        """The record's tail for a decision and a caution set. A writer that renders each field of a
-        record on its own (JSON) renders the parts that depend on only one of the two once, and puts a
-        tail together from them."""
-        w = self.worker.writer
-        if w.field is None:
-            a = Assessed("", None, False, decision=decision, caution_ids=caution_ids, facts=True)
-            return w.tail(to_record(self.advisor, "", a))
-        pieces = self.pieces.get(id(decision))
-        if pieces is None:
-            record = to_record(self.advisor, "", Assessed("", None, False, decision=decision, facts=True))  # type: ignore[arg-type]
-            fields = {k: w.field(k, v) for k, v in record.items() if k not in ("id", "source")}
-            pieces = self.pieces[id(decision)] = (fields, w.around(fields, "cautions", "rules"),
-                                                  ",".join(w.strings(decision.fired)))
-        cautions = self.fields.get(caution_ids)
-        if cautions is None:
-            cautions = self.fields[caution_ids] = (w.field("cautions", self.advisor.cautions_by_drug(caution_ids)),
-                                                   ",".join(w.strings(caution_ids)))
-        fields, around, fired = pieces
-        rules = w.strings_field("rules", [p for p in (fired, cautions[1]) if p])
-        if around is None:
-            return w.join({**fields, "cautions": cautions[0], "rules": rules})
-        before, between, after = around
-        return before + cautions[0] + between + rules + after
-
-    def _decode(self, line: bytes, decoder: Any = None) -> Any:
-        try:
-            return (decoder or self.decoder).decode(line) if line.strip() else None
-        except _ERRORS:
-            return None
-
-
-def _nones(items: list[Any]) -> Iterator[int]:
-    """The indexes of None in ``items``, each found in C (few, usually none, in a long list)."""
-    j = -1
-    while True:
-        try:
-            j = items.index(None, j + 1)
-        except ValueError:
-            return
-        yield j
-
-
-def _inexact(text: bytes) -> bool:
-    """Whether a JSON value's text is a number no float holds exactly (a string, a list...: False)."""
-    if len(text) < 16 and b"e" not in text and b"E" not in text:
-        return False
-    try:
-        return type(float_from_text(text.decode("utf-8", "replace"))) is not float
-    except ValueError:  # not a number: the model judges it as it is
-        return False
-
-
-def _first_value(annotation: Any) -> Any:
-    members = getattr(annotation, "__members__", None)
-    return next(iter(members.values())).value if members else None
