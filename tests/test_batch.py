@@ -123,8 +123,18 @@ def test_fast_path_gives_the_same_bytes_and_summary_as_the_plain_path(tmp_path, 
     clean = [{k: v for k, v in c.items() if k != "expect"} for c in random_cases(3000, seed=5)]
     clean[7]["id"] = clean[3]["id"]
     clean_block = JsonlBlock("g.jsonl", 11, "\n".join(json.dumps(c) for c in clean).encode())  # all taken at once
+    # valid cases whose values are equal keys written apart (list order and repeats, 5 and 5.0), an id
+    # with a colon (more colons than keys: the key pattern decides), and a key given twice among them
+    alike = [b'{"id":"x1","ms_type":"spms","severity":"severe","conditions":["cancer","pml"]}',
+             b'{"id":"x2","ms_type":"spms","severity":"severe","conditions":["pml","cancer","pml"]}',
+             b'{"id":"x3","ms_type":"spms","severity":"severe","mitoxantrone_cumulative_mg_m2":5}',
+             b'{"id":"x4","ms_type":"spms","severity":"severe","mitoxantrone_cumulative_mg_m2":5.0}',
+             b'{"id":"x5: a colon","ms_type":"ppms","severity":"mild","conditions":[]}',
+             b'{"id":"x6","ms_type":"ppms","severity":"mild","conditions":null}']
+    alike_block = JsonlBlock("h.jsonl", 1, b"\n".join(alike + [json.dumps(c).encode() for c in clean[:200]]))
+    twice_block = JsonlBlock("i.jsonl", 1, b"\n".join(alike[:4] + [b'{"id":"x7","severity":"mild","ms_type":"spms","severity":"severe"}']))
     advisor = Advisor()
-    for b in (block, clean_block):
+    for b in (block, clean_block, alike_block, twice_block):
         results = []
         for fast in (True, False):
             worker = Worker(advisor, writer_for(fmt, advisor.drug_ids), CaseOptions(), fast=fast)
