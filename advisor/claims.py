@@ -17,6 +17,7 @@ standing (recommended, best, better, first-line, preferred, approved, indicated)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -74,19 +75,22 @@ def _number(token: str) -> str:
     return f"{value:g}"
 
 
-def claims(text: str) -> tuple[set[str], set[str]]:
-    """The claims a text makes: the families of its claim words (see CLAIM_WORDS) and its numbers (as values)."""
+@functools.lru_cache(maxsize=4096)
+def claims(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The claims a text makes: the families of its claim words (see CLAIM_WORDS) and its numbers (as
+    values). Memoized: a KB's quotes and texts are checked at every load, and the pattern is long."""
     text = _PLACEHOLDER.sub(" ", text)
-    words = {_FAMILY[m.lastgroup] for m in _CLAIMS.finditer(text) if m.lastgroup}
-    numbers = {_number(m.group(1) or m.group(2)) for m in _NUMBERS.finditer(text)}
+    words = frozenset(_FAMILY[m.lastgroup] for m in _CLAIMS.finditer(text) if m.lastgroup)
+    numbers = frozenset(_number(m.group(1) or m.group(2)) for m in _NUMBERS.finditer(text))
     return words, numbers
 
 
 def overstatement(text: str, quote: str | None, allow: Iterable[str] = ()) -> str | None:
     """Why ``text`` claims more than ``quote`` (None: it does not)."""
     words, numbers = claims(text)
-    quoted_words, quoted_numbers = claims(quote) if quote else (set(), set())
-    allowed_words, allowed_numbers = set(), set()
+    quoted_words, quoted_numbers = claims(quote) if quote else (frozenset(), frozenset())
+    allowed_words: set[str] = set()
+    allowed_numbers: set[str] = set()
     for a in allow:
         w, n = claims(a)
         allowed_words |= w
@@ -102,7 +106,8 @@ def overstatement(text: str, quote: str | None, allow: Iterable[str] = ()) -> st
 def unused_allowances(allow: Iterable[str], texts: Iterable[str]) -> list[str]:
     """An ``allow`` entry that names no claim word or number, or one none of ``texts`` makes: a stale
     allowance would let a later overstatement through unseen."""
-    words, numbers = set(), set()
+    words: set[str] = set()
+    numbers: set[str] = set()
     for text in texts:
         w, n = claims(text)
         words |= w

@@ -6,6 +6,7 @@ A broken KB raises :class:`KnowledgeBaseError` naming the file, the item id and 
 
 from __future__ import annotations
 
+import copy
 import errno
 import functools
 import hashlib
@@ -389,12 +390,23 @@ def _toml_float(text: str) -> float:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def _parsed_toml(text: str) -> dict[str, Any]:
+    return tomllib.loads(text, parse_float=_toml_float)
+
+
+def _parse_toml(text: str) -> dict[str, Any]:
+    """TOML text parsed (a copy of the memoized parse: the same files are read at every load, by a
+    server's reload or a test's KB copies, and tomllib is pure Python)."""
+    return copy.deepcopy(_parsed_toml(text))
+
+
 def _read_toml(path: Path, problems: list[Any]) -> dict[str, Any]:
     data = read_kb_file(path, path.parent, path.name, problems)
     if data is None:
         return {}
     try:
-        raw = tomllib.loads(data.decode("utf-8"), parse_float=_toml_float)
+        raw = _parse_toml(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         problems.append((path.name, "", f"not valid TOML: {e}"))
         return {}
