@@ -11,6 +11,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED_SOURCE = ROOT.parent / "shared" / "sources" / "ms-infusions.txt"
 
 
+@pytest.fixture(autouse=True)
+def _columns(monkeypatch):
+    """Tables wrap to $COLUMNS, else the terminal: every test sees 100 columns unless it says otherwise,
+    so no result depends on the width of the terminal (or the test runner: pytest-xdist sets 80)."""
+    monkeypatch.setenv("COLUMNS", "100")
+
+
 @pytest.fixture
 def kb_copy(tmp_path):
     """A writable copy of the shipped knowledge base, for tests that break or change it."""
