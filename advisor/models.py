@@ -16,6 +16,12 @@ from .text import name_key, visible
 from .vocabulary import Condition as Condition, described, lookup as condition_lookup
 
 
+
+def type_name(value: Any) -> str:
+    """What a value is, for messages: Python's type name, but "number" for a Decimal (a JSON number with
+    more digits than a float holds), which users never wrote as such."""
+    return "number" if isinstance(value, Decimal) else type(value).__name__
+
 class MSType(str, Enum):
     relapsing = "relapsing"
     spms = "spms"
@@ -157,7 +163,7 @@ def _vocabulary(value: Any, enum: type[Enum], field: str, aliases: dict[str, Any
     if exact is not None:
         return exact  # the common case: already a canonical value
     if not isinstance(value, str):
-        raise ValueError(f"must be a string, got {type(value).__name__}")
+        raise ValueError(f"must be a string, got {type_name(value)}")
     key = re.sub(r"\s+", " ", value.strip().lower())
     if aliases is not None:
         if key in AMBIGUOUS_MS_TYPES:
@@ -197,7 +203,7 @@ class PatientFacts(BaseModel):
     @classmethod
     def _conditions(cls, v: Any) -> Any:
         if isinstance(v, (str, bytes, dict)) or not isinstance(v, (list, tuple)):
-            raise ValueError(f"must be a list of conditions, got {type(v).__name__}")
+            raise ValueError(f"must be a list of conditions, got {type_name(v)}")
         if len(v) > MAX_CONDITIONS:
             raise ValueError(f"must list at most {MAX_CONDITIONS} conditions, got {len(v)}")
         seen: dict[Condition, None] = {}
@@ -228,7 +234,7 @@ class PatientFacts(BaseModel):
         if isinstance(v, Decimal):
             v = _decimal(v)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            got = f"text '{visible(v[:40])}'" if isinstance(v, str) else type(v).__name__
+            got = f"text '{visible(v[:40])}'" if isinstance(v, str) else type_name(v)
             raise ValueError(f"must be a number, got {got}")
         if isinstance(v, float) and not math.isfinite(v):
             raise ValueError("must be a finite number")
@@ -242,7 +248,7 @@ class PatientFacts(BaseModel):
         if isinstance(data, cls):
             return data
         if not isinstance(data, dict):
-            raise InvalidFacts([{"field": "(facts)", "message": f"must be a mapping of fact names to values, got {type(data).__name__}",
+            raise InvalidFacts([{"field": "(facts)", "message": f"must be a mapping of fact names to values, got {type_name(data)}",
                                  "allowed": list(cls.model_fields)}])
         # pydantic cannot even name a key with a lone surrogate: it is an unknown field (the entry keeps
         # the key as given; the message shows it escaped)

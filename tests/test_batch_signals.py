@@ -258,3 +258,59 @@ def test_a_device_that_fills_mid_chunk_is_counted_by_the_records_it_took_whole(t
     else:
         whole = len(lines) - 1
     assert n == whole and str(e.value).endswith(f"; {n} complete record(s) written")
+
+
+# --- a stop while records stream out, and a stop as the clean-up begins (review findings) ----------------
+
+def test_a_stop_during_a_write_to_stdout_counts_the_records_the_stream_took(tmp_path, monkeypatch):
+    """stdout takes 64 KiB per write; SIGTERM comes as the third write begins: the message counts the
+    whole records already on the stream (it said 0)."""
+    import io
+    from advisor.api import default_advisor
+    from advisor.batch import Interrupted, run_to_file
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join('{"id":"p%d","ms_type":"spms","severity":"severe"}\n' % i for i in range(3000)))
+
+    class Pipe(io.BytesIO):
+        calls = 0
+
+        def write(self, b):
+            Pipe.calls += 1
+            if Pipe.calls == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return super().write(bytes(b[:65536]))
+
+    pipe = Pipe()
+    monkeypatch.setattr(sys, "stdout", type("Out", (), {"buffer": pipe, "flush": lambda self: None})())
+    with pytest.raises(Interrupted) as e:
+        run_to_file([str(src)], "-", advisor=default_advisor(), workers=1, progress=False)
+    lines = pipe.getvalue().count(b"\n")
+    assert lines > 0 and f"interrupted after {lines} complete case record(s)" in str(e.value)
+
+
+def test_a_signal_as_an_errors_clean_up_begins_still_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """The run fails after writing; a SIGTERM lands as the clean-up starts: the stop's clean-up runs
+    (whole records kept in the .partial file, Interrupted), never a bare Stop with a temporary file."""
+    import advisor.batch.output as output
+    from advisor.api import default_advisor
+    from advisor.batch import Interrupted
+
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id":"a","ms_type":"spms","severity":"mild"}\n' * 10)
+    real_run, real_settle = output.run, output.settle
+
+    def failing_run(*a, **kw):
+        real_run(*a, **kw)
+        raise RuntimeError("a failure after the records were written")
+
+    def settle():
+        os.kill(os.getpid(), signal.SIGTERM)
+        real_settle()
+    monkeypatch.setattr(output, "run", failing_run)
+    monkeypatch.setattr(output, "settle", settle)
+    with pytest.raises(Interrupted) as e:
+        output.run_to_file([str(src)], str(tmp_path / "out.jsonl"), advisor=default_advisor(), workers=1, progress=False)
+    partial = [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    assert "interrupted after 10 complete case record(s)" in str(e.value) and len(partial) <= 1
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.jsonl.") and p.name not in partial]

@@ -293,3 +293,13 @@ def test_the_service_web_page_and_cds_refuse_a_dose_no_float_holds(serve_app):
     cards = client.post("/cds-services/ms-infusion-advisor", content=raw.replace("1234.5", "139.99999999999999999"),
                         headers={"content-type": "application/json"}).json()["cards"]
     assert len(cards) == 1 and "compare exactly" in cards[0]["detail"] and "mitoxantrone-cumulative-dose" in cards[0]["detail"]
+
+
+def test_a_number_with_more_digits_than_a_float_is_called_a_number_in_messages():
+    from decimal import Decimal
+
+    from advisor.errors import InvalidFacts
+    from advisor.models import PatientFacts
+    with pytest.raises(InvalidFacts) as e:
+        PatientFacts.parse({"ms_type": "spms", "severity": "mild", "conditions": Decimal("1.00000000000000000001")})
+    assert "must be a list of conditions, got number" in str(e.value) and "Decimal" not in str(e.value)

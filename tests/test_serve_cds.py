@@ -481,3 +481,15 @@ def test_feedback_that_contradicts_its_card_is_refused(client):
         {"card": card, "outcome": "overridden", "outcomeTimestamp": stamp().replace("Z", "+00:00"), **{"overrideReason": REASON}},
         {"card": facts_card, "outcome": "overridden", "outcomeTimestamp": stamp(), "overrideReason": {"userComment": "noted"}}]})
     assert ok.status_code == 200 and ok.json() == {"stored": 2}
+
+
+@pytest.mark.parametrize("when", ["9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:60Z"])
+def test_an_observation_at_the_end_of_representable_time_is_read_not_a_500(client, when):
+    """Its span cannot reach past it (empty), yet it is the latest: it counts (it was dropped, then an
+    IndexError gave a 500)."""
+    conds = [condition(MS_CODES["relapsing"], "severe")]
+    obs = [observation("prior-treatment-failures", when="2026-01-01T00:00:00Z", valueInteger=0),
+           observation("prior-treatment-failures", when=when, valueInteger=2)]
+    r = client.post(URL, json=hook(conds, obs))
+    assert r.status_code == 200
+    assert list(drug_cards(r.json()["cards"])) == list(advise({"ms_type": "relapsing", "severity": "severe", "prior_failures": 2}).listed)

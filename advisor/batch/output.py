@@ -201,25 +201,35 @@ def run_to_file(paths: list[str], out_path: str, *, advisor: Advisor, summary_js
         if show:
             show(cases, read, total)
 
-    restore = stop_on_signals()
+    def restore() -> None:  # until the handlers are installed: nothing to restore
+        pass
+
     start = time.monotonic()
     try:
-        raise_pending()  # a signal held since start-up stops the run here, before any file is made
-        with Deferred():  # a stop waits until the temporary file is made and known (to remove it)
-            out = OutputFile(out_path, target)
-        sink = Sink(out, writer)
-        summary = run(paths, out, advisor=advisor, progress=mark, sink=sink, **kwargs)
-        with Deferred():  # every record is written: the file is put in place whole
-            out.commit()
+        try:
+            restore = stop_on_signals()
+            raise_pending()  # a signal held since start-up stops the run here, before any file is made
+            with Deferred():  # a stop waits until the temporary file is made and known (to remove it)
+                out = OutputFile(out_path, target)
+            sink = Sink(out, writer)
+            summary = run(paths, out, advisor=advisor, progress=mark, sink=sink, **kwargs)
+            with Deferred():  # every record is written: the file is put in place whole, and a signal
+                out.commit()  # from now on is only noted (the run is complete)
+                settle()
+        except BaseException:
+            # The clean-up below must finish: a signal from now on is only noted. (A signal that came
+            # just before this line raises Stop here instead, and the clean-up is that of a stop.)
+            settle()
+            raise
     except KeyboardInterrupt:
-        settle()
         end_progress()
         if out is None or not out.committed:  # else the run was complete before the signal took effect
             where = out.keep_whole_records(good[0], good[1], writer.footer(good[1] > 0).encode()) if out else None
+            if out is not None and out.temp is None and sink is not None and sink.wrote_any:
+                good[1] += _whole_records(writer, *out.unfinished)  # a stream keeps what it took: count it too
             raise interrupted(good[1], "nothing was written" if where is None else
                               f"they are in {where}" if out and out.temp else f"they were written to {where}") from None
     except OSError as e:
-        settle()
         end_progress()
         assert out is not None and sink is not None  # OutputFile raises OutputError, not OSError
         where = out.keep_whole_records(good[0], good[1], writer.footer(good[1] > 0).encode())
@@ -229,7 +239,6 @@ def run_to_file(paths: list[str], out_path: str, *, advisor: Advisor, summary_js
         raise OutputError(f"{'--out' if out.target else 'stdout'}: cannot write {escape_controls(out_path)}: "
                           f"{e.strerror or e}; {kept}") from None
     except BaseException:
-        settle()
         end_progress()
         if out is not None:
             out.discard()

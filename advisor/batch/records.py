@@ -18,7 +18,7 @@ from ..casefile import CASE_KEYS, DuplicateKey, unique_keys
 from ..core import Advisor
 from ..decision import Decision
 from ..errors import InvalidFacts
-from ..models import PatientFacts, Status, float_from_text, int_from_text
+from ..models import PatientFacts, Status, float_from_text, int_from_text, type_name
 from .sources import CsvRow, RawCase
 from .text import escape_controls
 
@@ -118,7 +118,7 @@ def parse(raw: RawCase) -> dict[str, Any]:
     else:
         data = raw.payload
     if not isinstance(data, dict):
-        raise InvalidFacts([{"field": "(case)", "message": f"a case must be a mapping of fact names to values, got {type(data).__name__}"}])
+        raise InvalidFacts([{"field": "(case)", "message": f"a case must be a mapping of fact names to values, got {type_name(data)}"}])
     if any(not isinstance(k, str) for k in data):
         raise InvalidFacts([{"field": "(case)", "message": "fact names must be strings"}])
     return data

@@ -312,7 +312,8 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
     latest: dict[str, list[dict[str, Any]]] = {}
     for code, group in found.items():
         newest = max(start for _, (start, _) in group)
-        latest[code] = [obs for obs, (_, end) in group if end > newest]
+        # (the newest itself always: a time at the end of what can be represented has an empty span)
+        latest[code] = [obs for obs, (start, end) in group if end > newest or start == newest]
     for code, fact in OBSERVATION_FACTS.items():
         if code not in latest:
             r.assumed.append(fact)
