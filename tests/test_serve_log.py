@@ -138,3 +138,16 @@ def test_log_streams_a_long_log(tmp_path):
     assert len(lines) == 20_001 and lines[0].split(",")[5:7] == ["status.b_drug", "status.a_drug"]
     r = CliRunner().invoke(main, ["log", "--db", str(tmp_path / "d.sqlite3"), "--format", "json"])
     assert len(json.loads(r.output)["decisions"]) == 20_000
+
+
+@pytest.mark.slow
+def test_several_processes_opening_a_new_log_at_once_all_start(tmp_path):
+    """`serve --workers N` opens one new log from N processes at once: SQLite can answer 'database is
+    locked' at once while another switches the file to WAL (its busy timeout does not cover that; seen
+    in CI as a failed start). Each must wait and start."""
+    script = "import sys; from advisor.serve.store import Store\nStore(sys.argv[1])\n"
+    for attempt in range(5):
+        db = tmp_path / f"d{attempt}.sqlite3"
+        procs = [subprocess.Popen([sys.executable, "-c", script, str(db)], stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        results = [(p.wait(60), p.stderr.read()) for p in procs]
+        assert all(code == 0 for code, _ in results), [err for code, err in results if code]

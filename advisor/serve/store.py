@@ -125,16 +125,30 @@ class Store:
                 raise StoreError(f"{self.path}: cannot create its folder: {e.strerror}") from None
         try:
             self._conn = _connect(self.path)
-            if self.path != ":memory:":
-                mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if mode.lower() != "wal":
-                    raise StoreError(f"cannot put the database in WAL mode (got {mode})")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            migrate(self._conn)
+            self._set_up()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: cannot be used as the decision log: {e}") from None
         self._lock = threading.RLock()  # re-entrant: a query may run while decisions() streams
+
+    def _set_up(self) -> None:
+        """WAL mode, then the schema. Two processes opening a new log at once (``serve --workers 2``)
+        can find it locked while the other switches its journal mode, which SQLite reports at once,
+        without waiting (its busy timeout does not cover that): try again for up to 10 s."""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                if self.path != ":memory:":
+                    mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                    if mode.lower() != "wal":
+                        raise StoreError(f"cannot put the database in WAL mode (got {mode})")
+                self._conn.execute("PRAGMA synchronous = NORMAL")
+                self._conn.execute("PRAGMA foreign_keys = ON")
+                migrate(self._conn)
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         with self._lock:
