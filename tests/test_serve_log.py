@@ -151,3 +151,30 @@ def test_several_processes_opening_a_new_log_at_once_all_start(tmp_path):
         procs = [subprocess.Popen([sys.executable, "-c", script, str(db)], stderr=subprocess.PIPE, text=True) for _ in range(6)]
         results = [(p.wait(60), p.stderr.read()) for p in procs]
         assert all(code == 0 for code, _ in results), [err for code, err in results if code]
+
+
+def test_a_log_locked_while_another_process_sets_it_up_is_waited_for(tmp_path, monkeypatch):
+    """The retry itself, deterministically: the first two attempts to put the file in WAL mode are
+    told 'database is locked' (as SQLite answers at once while another process switches it)."""
+    import advisor.serve.store as store
+
+    real_connect, refused = store._connect, []
+
+    class Locked:
+        def __init__(self, conn):
+            self.conn = conn
+
+        def execute(self, sql, *args):
+            if "journal_mode" in sql and len(refused) < 2:
+                refused.append(sql)
+                raise sqlite3.OperationalError("database is locked")
+            return self.conn.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.conn, name)
+    monkeypatch.setattr(store, "_connect", lambda path: Locked(real_connect(path)))
+    s = store.Store(tmp_path / "d.sqlite3")
+    assert len(refused) == 2
+    s.log_decisions([{"id": "a", "channel": "advise", "kb": {"name": "k", "version": "1", "sha256": "x"}}])
+    s.close()
+    assert sqlite3.connect(tmp_path / "d.sqlite3").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
