@@ -9,6 +9,8 @@ Importing the package is cheap: the knowledge base is loaded and compiled on fir
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +34,16 @@ if TYPE_CHECKING:
     from .models import Recommendation as Recommendation, Severity as Severity, Status as Status
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'advisor' has no attribute {name!r}")
+def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
+    """A package's ``__getattr__`` loading each name of ``exports`` (name -> its module in the package)
+    on first use and keeping it in the package (used here and by ``advisor.batch``)."""
+    def __getattr__(name: str) -> Any:
+        if name in exports:
+            value = getattr(import_module(f".{exports[name]}", package), name)
+            setattr(sys.modules[package], name, value)
+            return value
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+    return __getattr__
+
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -18,8 +18,9 @@ the plain and the fast path), ``writers`` (one per output format), ``records`` (
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from .. import lazy_exports
 
 # Each public name and the module it lives in: loaded on first use, so that reading one case for
 # `advise --case` (readers) does not load the runner, the worker pool and the fast path.
@@ -47,12 +48,7 @@ if TYPE_CHECKING:
     from .writers import FORMATS as FORMATS, writer_for as writer_for
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'advisor.batch' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 def evaluate(cases: Iterable[dict[str, Any] | RawCase], *, advisor: Advisor | None = None, full: bool = False,
