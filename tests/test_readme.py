@@ -1,11 +1,16 @@
-"""The README's console examples are real output: each `$ ms-advisor ...` block is run and compared
-(a block may end in a line "..." or "  ..." where the output goes on, or use `| head -N`)."""
+"""The README's and the docs' console examples are real output: each `$ ms-advisor ...` block of README.md
+and docs/*.md is run and compared (a block may end in a line "..." or "  ..." where the output goes on,
+or use `| head -N`). Also: the README stays a front page, its links and the docs' links resolve, its
+library example runs, and the FHIR table of docs/service.md is the one rules/fhir.toml gives."""
 
+import ast
+import importlib.util
 import re
 import shlex
 import shutil
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -13,24 +18,29 @@ from advisor.cli import main
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 ROOT = README.parent
+DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
+FRONT_PAGE_LINES = 250
 
 
 def examples():
-    for block in re.findall(r"```console\n(.*?)```", README.read_text("utf-8"), re.DOTALL):
-        command, *shown = block.rstrip("\n").split("\n")
-        if not command.startswith("$ ms-advisor ") or "--out" in command or "--ics" in command \
-                or command.startswith(("$ ms-advisor serve", "$ ms-advisor log")):
-            # batch writes files (its summary is checked by tests/test_cases.py); serve and log need a
-            # server and its log (tests/test_serve_*.py)
-            continue
-        yield command[2:], shown
+    for doc in DOCS:
+        for block in re.findall(r"```console\n(.*?)```", doc.read_text("utf-8"), re.DOTALL):
+            command, *shown = block.rstrip("\n").split("\n")
+            if not command.startswith("$ ms-advisor ") or "--out" in command or "--ics" in command \
+                    or command.startswith(("$ ms-advisor serve", "$ ms-advisor log")):
+                # batch writes files (its summary is checked by tests/test_cases.py); serve and log need a
+                # server and its log (tests/test_serve_*.py)
+                continue
+            yield doc.relative_to(ROOT).as_posix(), command[2:], shown
 
 
 EXAMPLES = list(examples())
 
 
 def test_the_readme_has_examples_to_check():
-    assert len(EXAMPLES) >= 6
+    assert len(EXAMPLES) >= 12
+    where = {doc for doc, _, _ in EXAMPLES}
+    assert {"README.md", "docs/cli.md", "docs/knowledge-base.md"} <= where, where
 
 
 def changed_kb(where: Path) -> None:
@@ -46,8 +56,8 @@ def changed_kb(where: Path) -> None:
     (where / "rules").symlink_to(ROOT / "rules")
 
 
-@pytest.mark.parametrize("command,shown", EXAMPLES, ids=[c for c, _ in EXAMPLES])
-def test_readme_example_is_real_output(command, shown, monkeypatch, tmp_path):
+@pytest.mark.parametrize("doc,command,shown", EXAMPLES, ids=[f"{d}: {c}" for d, c, _ in EXAMPLES])
+def test_readme_example_is_real_output(doc, command, shown, monkeypatch, tmp_path):
     monkeypatch.chdir(ROOT)
     if "new-rules/" in command:
         changed_kb(tmp_path)

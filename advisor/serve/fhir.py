@@ -1,6 +1,6 @@
 """FHIR R4 in, the advisor's facts out; and fetching the resources when the EHR did not prefetch them.
 
-The mapping (also in the README):
+The mapping (also in docs/service.md, whose table of codes is generated from fhir.toml):
 
 * MS type: an active Condition whose code is one of ``fhir.toml``'s ``ms_type`` codes. Multiple
   sclerosis recorded without a type (``unspecified_ms``: SNOMED 24700007, ICD-10 G35) is not a type.
