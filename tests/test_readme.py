@@ -77,3 +77,108 @@ def test_readme_example_is_real_output(doc, command, shown, monkeypatch, tmp_pat
         shown = shown[:-1]
         real = real[:len(shown)]
     assert shown == real
+
+
+def first_sh_block(text: str) -> list[str]:
+    """The commands of the first ```sh block, read as .ci/run reads them (one a line, blank lines skipped)."""
+    lines = text.split("\n")
+    start = lines.index("```sh") + 1
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("```"))
+    return [line for line in lines[start:end] if line.strip()]
+
+
+def test_the_readme_is_a_front_page_with_the_two_set_up_commands():
+    text = README.read_text("utf-8")
+    assert len(text.splitlines()) <= FRONT_PAGE_LINES, "the README is a front page: move details into docs/"
+    install, test = first_sh_block(text)  # .ci/run runs exactly these two, each in a fresh venv
+    assert install.startswith("python3 -m venv .venv && ") and " .venv/bin/pip install . && " in install
+    assert ".venv/bin/ms-advisor advise " in install
+    assert test.startswith("python3 -m venv .venv && ") and test.endswith(" .venv/bin/pip install '.[test]' && .venv/bin/pytest")
+    # who it is for, in the first paragraph, as a whole sentence
+    first = text.split("\n\n")[1]
+    assert first.startswith("ms-infusion-advisor is for ") and first.endswith(".")
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(doc: Path) -> set[str]:
+    text = re.sub(r"```.*?```", "", doc.read_text("utf-8"), flags=re.DOTALL)
+    return {slug(h) for h in re.findall(r"^#+ (.*)$", text, re.MULTILINE)}
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[d.relative_to(ROOT).as_posix() for d in DOCS])
+def test_every_link_of_the_docs_leads_somewhere(doc):
+    text = re.sub(r"```.*?```", "", doc.read_text("utf-8"), flags=re.DOTALL)
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    for link in links:
+        if re.match(r"^[a-z]+:", link):
+            continue
+        path, _, anchor = link.partition("#")
+        target = (doc.parent / path).resolve() if path else doc
+        assert target.is_file(), f"{doc.name}: {link}"
+        if anchor:
+            assert anchor in anchors(target), f"{doc.name}: {link}"
+    if doc == README:
+        assert {f"docs/{d.name}" for d in DOCS[1:]} <= {link.partition("#")[0] for link in links}
+
+
+def test_the_docs_name_every_command():
+    docs = "\n".join(d.read_text("utf-8") for d in DOCS)
+
+    def commands(group: click.Group, prefix: str):
+        with click.Context(group) as ctx:
+            for name in group.list_commands(ctx):
+                command = group.get_command(ctx, name)
+                if isinstance(command, click.Group):
+                    yield from commands(command, f"{prefix}{name} ")
+                else:
+                    yield prefix + name
+
+    names = list(commands(main, ""))
+    assert "kb check" in names and "advise" in names
+    for name in names:
+        assert re.search(rf"`(ms-advisor )?{re.escape(name)}\b", docs), f"no doc names `{name}`"
+
+
+def test_the_readme_library_example_runs_and_shows_real_values():
+    code = re.search(r"```python\n(.*?)```", README.read_text("utf-8"), re.DOTALL).group(1)
+    namespace: dict = {}
+    exec(code, namespace)
+    checked = 0
+    for line in code.split("\n"):
+        statement, _, comment = line.partition("  # ")
+        try:
+            shown = ast.literal_eval(comment.strip().split(" (")[0])
+        except (ValueError, SyntaxError):
+            continue
+        assert eval(statement, namespace) == shown, line
+        checked += 1
+    assert checked >= 3
+
+
+def fhir_table_module():
+    spec = importlib.util.spec_from_file_location("fhir_table", ROOT / "docs" / "fhir_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_fhir_table_is_the_one_rules_fhir_toml_gives():
+    fhir_table = fhir_table_module()
+    shown = fhir_table.in_doc((ROOT / "docs" / "service.md").read_text("utf-8"))
+    assert shown == fhir_table.table(), "run: python docs/fhir_table.py"
+    from advisor import default_advisor
+    conditions = next(row for row in shown.split("\n") if row.startswith("| `conditions` |"))
+    entries = conditions.split("maps to a condition: ", 1)[1].removesuffix(" |").split("; ")
+    named = {re.match(r"[a-z0-9_]+", entry).group() for entry in entries}
+    assert named == {c.id for c in default_advisor().kb.conditions}, named
+
+
+def test_the_fhir_table_follows_the_file(tmp_path):
+    fhir_table = fhir_table_module()
+    changed = tmp_path / "fhir.toml"
+    changed.write_text((ROOT / "rules" / "fhir.toml").read_text("utf-8").replace('code = "609328004"', 'code = "1234567"'))
+    assert "allergies 1234567" in fhir_table.table(changed) and "allergies 1234567" not in fhir_table.table()
