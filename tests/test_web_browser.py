@@ -297,6 +297,40 @@ def test_screenshot_of_the_advice_page(page, server, shots):
     assert path.stat().st_size > 10_000
 
 
+def badge_look(page, drug):
+    """A status badge's colours, border and symbol as the browser renders them."""
+    return page.evaluate("""(drug) => {
+        const badge = document.querySelector(`[data-drug="${drug}"] .badge`);
+        const s = getComputedStyle(badge), b = getComputedStyle(badge, '::before');
+        return {colour: s.color, background: s.backgroundColor, border: s.borderTopStyle, radius: s.borderTopLeftRadius,
+                symbol: b.content, text: badge.textContent.trim()};
+    }""", drug)
+
+
+def test_each_status_has_its_own_look_in_colour_shape_and_text(page, server, shots):
+    """WCAG 1.4.1: a status is told apart by its colour, its badge's border and symbol, and its words; the
+    look follows the status id (data-status), so a status the KB adds gets a defined look of its own."""
+    page.goto(server + "/advice?ms_type=spms&severity=severe&mitoxantrone_cumulative_mg_m2=140")
+    looks = {status: badge_look(page, drug) for drug, status in statuses(page).items()}
+    assert {"consider", "excluded", "not_applicable"} <= set(looks), looks
+    page.goto(server + CASE)
+    looks.update({status: badge_look(page, drug) for drug, status in statuses(page).items()})
+    # a status the page has not met yet (natalizumab's no_criteria) and one no stylesheet names
+    for status in ("no_criteria", "a_new_status"):
+        page.evaluate("""(status) => { const s = document.querySelector('[data-drug="alemtuzumab"]').cloneNode(true);
+            s.dataset.drug = status; s.dataset.status = status; document.querySelector('main').appendChild(s); }""", status)
+        looks[status] = badge_look(page, status)
+    named = {k: v for k, v in looks.items() if k != "a_new_status"}
+    assert len({(v["colour"], v["background"]) for v in named.values()}) == len(named), looks
+    assert len({(v["border"], v["radius"], v["symbol"]) for v in named.values()}) == len(named), looks
+    rendered = [v for k, v in looks.items() if k not in ("no_criteria", "a_new_status")]  # the clones keep a copied text
+    assert len({v["text"] for v in rendered}) == len(rendered) == 4, looks
+    assert looks["no_criteria"]["colour"] != looks["excluded"]["colour"] and "red" not in looks["no_criteria"]["colour"]
+    assert looks["a_new_status"]["symbol"] not in ("none", "normal", "") and looks["a_new_status"]["border"] != "none"
+    assert page.locator("text=status: applicable").count() == 0 and page.locator(".status code").count() == 0
+    page.locator(".status").first.screenshot(path=str(shots / "badge.png"))
+
+
 AXE_PAGES = ["/", CASE, "/advice?ms_type=ppms&severity=mild", "/advice?ms_type=unknown&severity=severe",
              "/advice?ms_type=x&severity=&prior_failures=-1&condition=nope", "/article", "/article#q-0", "/drugs", "/rules",
              "/schedule/natalizumab?start=2027-01-04", "/schedule/natalizumab?start=2027-02-30", "/schedule/none",
