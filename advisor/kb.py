@@ -517,7 +517,8 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
             if problem:
                 problems.append((file, ident, problem))
     problems += claim_problems(drugs, rules, cautions, notes)
-    problems += [("conditions.toml", c.id, p) for c in conditions if (p := overstatement(c.description, None))]
+    problems += [("conditions.toml", c.id, p) for c in conditions for text in (c.description, c.label) if text
+                 and (p := overstatement(text, None))]
 
     problems += threshold_problems(rules) + rule_shape_problems(rules) + name_problems(drugs)
     if not problems:  # the decision space needs every rule valid

@@ -26,6 +26,8 @@ class ConditionItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=CONDITION_ID, max_length=60)
+    label: str | None = Field(None, min_length=1, max_length=60, pattern=r"^[^\n\r\t\x00-\x1f\x7f]*$",
+                              description="the name users see (\"Hepatitis B\"); without one, the id's words")
     description: str = Field(min_length=1, max_length=200, pattern=r"^[^\n\r\t\x00-\x1f\x7f]*$")
     aliases: tuple[Annotated[str, Field(pattern=CONDITION_ID, max_length=60)], ...] = ()
 
@@ -68,6 +70,17 @@ def read_conditions(directory: Path) -> tuple[ConditionItem, ...]:
 
 CONDITIONS: tuple[ConditionItem, ...] = read_conditions(packaged_directory())
 DESCRIPTIONS: dict[str, str] = {c.id: c.description for c in CONDITIONS}
+
+
+def label_of(item: ConditionItem) -> str:
+    """A condition's name for people: its ``label`` in the KB, else its id's words ("pml" -> "PML")."""
+    if item.label:
+        return item.label
+    words = item.id.replace("_", " ")
+    return words.upper() if len(words) <= 3 else words[:1].upper() + words[1:]
+
+
+LABELS: dict[str, str] = {c.id: label_of(c) for c in CONDITIONS}
 ALIASES: dict[str, str] = {alias: c.id for c in CONDITIONS for alias in c.aliases}
 
 

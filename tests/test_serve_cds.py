@@ -37,6 +37,16 @@ def drug_cards(cards):
     return {ext(c)["drug"]: c for c in cards if ext(c)["drug"]}
 
 
+def test_cards_name_conditions_by_the_served_kbs_labels(kb_copy, serve_app):
+    text = (kb_copy / "conditions.toml").read_text("utf-8").replace('label = "Hepatitis B"', 'label = "Hepatitis B virus"')
+    (kb_copy / "conditions.toml").write_text(text, "utf-8")
+    client = serve_app(rules_dir=str(kb_copy))[1]
+    conds, obs = person("relapsing", "severe", failures=0, conditions=("66071002",))
+    ocr = drug_cards(client.post(URL, json=hook(conds, obs)).json()["cards"])["ocrelizumab"]
+    assert "**Hepatitis B virus**:" in ocr["detail"] and "hepatitis\\_b" not in ocr["detail"]
+    assert ocr["summary"].endswith("caution: Hepatitis B virus")
+
+
 def test_discovery_lists_one_patient_view_service_with_prefetch(client):
     services = client.get("/cds-services").json()["services"]
     assert len(services) == 1
@@ -73,7 +83,9 @@ def test_cards_follow_the_advice_for_the_facts_fhir_gives(client):
         d = rec.drug(e["drug"])
         assert e["status"] == d.status.value
         assert e["rules"] == [x.rule for x in d.reasons] + [x.rule for x in d.cautions]
-    assert "Congestive heart failure" in mito["detail"] and "**heart\\_failure**" in mito["detail"]
+    # a condition is named by the KB's label, in the summary and the detail, never by its id
+    assert "Congestive heart failure" in mito["detail"] and "**Heart failure**:" in mito["detail"]
+    assert "heart\\_failure" not in mito["detail"] and mito["summary"].endswith("caution: Heart failure")
     assert d.reasons[0].quote.split()[0] in by_drug[e["drug"]]["detail"]
     assert len({c["uuid"] for c in cards}) == len(cards)
 

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import MSType, PatientFacts, Severity, __version__
+from ..vocabulary import label_of
 from .bodies import MAX_BODY
 
 log = logging.getLogger("advisor.serve")
@@ -59,6 +60,7 @@ class Runtime:
         self.kb = kb
         self.kb_id = dict(kb.identity)
         self.source_title = kb.header.source_title
+        self.condition_labels = {c.id: label_of(c) for c in kb.conditions}  # the cards name conditions by these
         self.terms = terminology.load(kb.directory, condition_ids(kb), [m.value for m in MSType], [s.value for s in Severity])
         self.trust = load_trust(settings.trust)
         self.store = Store(settings.db, log_patient_ids=settings.log_patient_ids)
@@ -208,7 +210,7 @@ def _examples(app: FastAPI, schema: dict[str, Any]) -> None:
     reading = fhir.read(hook["prefetch"], hook["context"]["patientId"], rt.terms)
     hook_rec = rt.advisor.advise(reading.facts)
     base = rt.settings.public_url or "http://127.0.0.1:8000"
-    example = cards.drug_cards(hook_rec, rt.kb_id, rt.source_title, advice_url(base, hook_rec.facts))
+    example = cards.drug_cards(hook_rec, rt.kb_id, rt.source_title, advice_url(base, hook_rec.facts), rt.condition_labels)
     if reading.assumed:
         example.append(cards.assumed_card(reading.assumed, rt.kb_id, rt.source_title))
     paths["/cds-services/ms-infusion-advisor"]["post"]["responses"]["200"]["content"]["application/json"]["example"] = {"cards": example}

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from .. import Recommendation
+from ..vocabulary import LABELS
 
 SERVICE_ID = "ms-infusion-advisor"
 EXTENSION = "ms-infusion-advisor"
@@ -43,8 +44,11 @@ def _v(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link: str) -> list[dict[str, Any]]:
-    """Cards for the listed drugs (info, or warning when a caution applies) and the excluded ones."""
+def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link: str,
+               labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Cards for the listed drugs (info, or warning when a caution applies) and the excluded ones; a
+    condition is named by its label (``labels``: condition id -> label, default the packaged KB's)."""
+    labels = LABELS if labels is None else labels
     cards = []
     by_id = {d.drug: d for d in rec.drugs}
     chosen = [by_id[i] for i in rec.listed] + [d for d in rec.drugs if d.drug not in rec.listed and _v(d.status) == "excluded"]
@@ -56,14 +60,14 @@ def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link:
             indicator = "warning" if cautions else "info"
             summary = f"{title}: {STATUS_WORDS.get(status, status)} per the MS infusions article"
             if cautions:
-                summary += f"; caution: {', '.join(c.replace('_', ' ') for c in cautions)}"
+                summary += f"; caution: {', '.join(labels.get(c, c.replace('_', ' ')) for c in cautions)}"
         else:
             indicator = "warning"
             summary = f"{title}: excluded. {d.reasons[0].text}" if d.reasons else f"{title}: excluded"
         cards.append({
             "uuid": str(uuid.uuid4()),
             "summary": short(summary),
-            "detail": detail(d, rec.disclaimer),
+            "detail": detail(d, rec.disclaimer, labels),
             "indicator": indicator,
             "source": {"label": source_title},
             "overrideReasons": OVERRIDE_REASONS,
@@ -74,7 +78,8 @@ def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link:
     return cards
 
 
-def detail(d: Any, disclaimer: str) -> str:
+def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None) -> str:
+    labels = LABELS if labels is None else labels
     status = _v(d.status)
     lines = [f"**{md(d.name)}: {STATUS_WORDS.get(status, status)}**", ""]
     if d.reasons:
@@ -85,7 +90,7 @@ def detail(d: Any, disclaimer: str) -> str:
     if d.cautions:
         lines.append("Cautions (the person's conditions meet side effects the article names):")
         for c in d.cautions:
-            lines += [f"- **{md(_v(c.condition))}**: {md(c.text)}", f"  > “{md(c.quote)}” ({md(c.section)})"]
+            lines += [f"- **{md(labels.get(_v(c.condition), _v(c.condition)))}**: {md(c.text)}", f"  > “{md(c.quote)}” ({md(c.section)})"]
         for text in dict.fromkeys([*(c.attribution for c in d.cautions if c.attribution), *(c.note for c in d.cautions if c.note)]):
             lines.append(f"- *{md(text)}*")  # the list's attribution by position; that a caution changes no status
         lines.append("")

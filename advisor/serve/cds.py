@@ -119,7 +119,7 @@ async def service(request: Request) -> Any:
         cards.append(cardlib.missing_card(reading.missing, reading.problems, reading.remarks, rt.kb_id, rt.source_title))
         row.update(facts=reading.facts, outcome="not decided: " + "; ".join(reading.missing + reading.problems))
     else:
-        cards += cardlib.drug_cards(rec, rt.kb_id, rt.source_title, advice_url(base, rec.facts))
+        cards += cardlib.drug_cards(rec, rt.kb_id, rt.source_title, advice_url(base, rec.facts), rt.condition_labels)
         if reading.assumed:
             cards.append(cardlib.assumed_card(reading.assumed, rt.kb_id, rt.source_title))
         row.update(facts=facts_for_log(rec.facts), rules=fired(rec), statuses=statuses(rec))
