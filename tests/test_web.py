@@ -580,3 +580,56 @@ def test_the_advice_page_links_each_schedule_with_the_dose_received(client):
     assert "mitoxantrone_cumulative" not in links["natalizumab"]
     follow = get(client, "/schedule/mitoxantrone?" + links["mitoxantrone"].replace("&amp;", "&")).text
     assert "40 of the 140 mg/m² lifetime maximum remains" in follow
+
+
+# --- the form's words come from the KB and help a person choose (issue 24, item 13) ----------------------
+
+def test_condition_labels_come_from_the_kb_and_no_hint_repeats_its_label(client):
+    html = get(client, "/").text
+    page = Page(html)
+    kb = default_advisor().kb
+    assert [c.label for c in kbinfo.conditions(kb)] == [c.label for c in kb.conditions]  # the KB's own labels
+    assert ">Hepatitis B</label>" in html and "Hepatitis b" not in html
+    for c in kbinfo.conditions(kb):
+        assert f">{c.label}</label>" in html
+        hint = page.text_by_id.get(f"condition-{c.id}-hint")
+        if hint is not None:  # a hint says more than its label ("heart failure" under "Heart failure" is not shown)
+            words = re.sub(r"^(a|an|the) ", "", hint.casefold())
+            assert words != c.label.casefold(), (c.id, hint)
+    for plain in ("heart_failure", "depression", "blood_disorder", "weakened_immune_system"):
+        assert f"condition-{plain}-hint" not in page.text_by_id and f'aria-describedby="condition-{plain}-hint"' not in html
+    assert "already in the person's system" in page.text_by_id["condition-hepatitis_b-hint"]
+
+
+def test_the_ms_type_hints_say_what_the_article_says_and_to_ask_the_ms_team(client):
+    page = Page(get(client, "/").text)
+    assert "MS team" in page.text_by_id["ms_type-hint"] and "I don't know" in page.text_by_id["ms_type-hint"]
+    source = " ".join(default_advisor().kb.source_text.split()).casefold()
+    for t in ("relapsing", "spms", "ppms"):
+        hint = page.text_by_id[f"ms_type-{t}-hint"]
+        assert "flare" not in hint.casefold()  # the article never ties relapsing MS to flare-ups
+        named = {"relapsing": "relapsing", "spms": "secondary progressive ms", "ppms": "primary progressive ms"}[t]
+        assert named in hint.casefold() and named in source
+    assert 'aria-describedby="ms_type-hint"' in get(client, "/").text
+
+
+@pytest.mark.parametrize("sent, chosen", [("rrms", "relapsing"), ("RRMS", "relapsing"), ("Secondary progressive", "spms"),
+                                          ("relapsing", "relapsing")])
+def test_an_ms_type_alias_stays_selected_when_the_form_comes_back_with_an_error(client, sent, chosen):
+    r = get(client, f"/advice?ms_type={sent}&severity=Severe&prior_failures=two&condition=autoimmune_disease&condition=nope", 422)
+    checked = {a["id"] for t, a in Page(r.text).elements if t == "input" and "checked" in a}
+    assert f"ms_type-{chosen}" in checked and "severity-severe" in checked
+    assert "condition-other_autoimmune_disease" in checked
+    assert "You sent “nope”" in r.text and "You sent “autoimmune_disease”" not in r.text
+
+
+def test_the_schedule_pages_date_hint_fits_a_date_field_and_weekends_are_marked(client):
+    page = get(client, "/schedule/mitoxantrone?start=2027-01-04").text
+    hint = Page(page).text_by_id["start-hint"]
+    assert 'type="date" name="start"' in page and "YYYY-MM-DD" not in hint and "order the field shows" in hint
+    rows = re.findall(r"<tr><td>\d+</td><td>(.*?)</td>", page)
+    assert rows and len(rows) == 13
+    for row in rows:  # as the CLI: "(weekend)" after a Saturday or a Sunday, and only there
+        day = re.search(r'datetime="([0-9-]+)"', row).group(1)
+        assert ("(weekend)" in row) == (date.fromisoformat(day).weekday() >= 5), row
+    assert sum("(weekend)" in row for row in rows) == 2  # 2027-04-04 and 2027-07-04 are Sundays

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from ..models import float_from_text, inexact
+from ..models import MS_TYPE_ALIASES, Severity, float_from_text, inexact
+from ..vocabulary import lookup
 
 # Form field -> facts field. The form's names are the facts' names, except the repeated "condition".
 FIELDS = ("ms_type", "severity", "prior_failures", "rapidly_worsening", "mitoxantrone_cumulative_mg_m2", "condition")
@@ -58,7 +59,10 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
             out.add(name, "is given more than once")
             continue
         singles[name] = value
-    out.values = {**singles, "condition": conditions}
+    out.values = {**singles, "condition": [canonical("condition", c) for c in conditions]}
+    for name in ("ms_type", "severity"):  # "rrms" or "Severe" comes back with its choice still selected
+        if name in singles:
+            out.values[name] = canonical(name, singles[name])
     # more than models.MAX_CONDITIONS conditions: the facts model refuses them, as on every other path
 
     ms_type = singles.get("ms_type", "").strip()
@@ -96,6 +100,22 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
 
     out.facts["conditions"] = conditions
     return out
+
+
+def canonical(name: str, text: str) -> str:
+    """The form's value for what a user sent for a choice (an alias "rrms", "Severe", "autoimmune_disease"), so the
+    form shows that choice selected; the text itself when it names none (the form then says so)."""
+    key = " ".join(text.strip().lower().split())
+    if name == "ms_type":
+        found: Any = MS_TYPE_ALIASES.get(key)
+    elif name == "severity":
+        found = Severity._value2member_map_.get(key)
+    else:
+        try:
+            found = lookup(text) if key else None  # what the facts model reads as a condition, no more
+        except ValueError:
+            found = None
+    return str(getattr(found, "value", found)) if found is not None else text
 
 
 def dose(text: str) -> tuple[float | None, str | None]:

@@ -9,6 +9,7 @@ own ``identity`` when there is one and falls back to a small local computation.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,13 @@ class ConditionInfo:
     description: str
     described_by_kb: bool
 
+    @property
+    def hint(self) -> str:
+        """The description where it says more than the label ("heart failure" under "Heart failure": nothing)."""
+        def words(text: str) -> str:
+            return re.sub(r"^(a|an|the) ", "", " ".join(text.casefold().split()))
+        return "" if words(self.description) == words(self.label) else self.description
+
 
 def _humanize(ident: str) -> str:
     """A label from an id: "heart_failure" -> "Heart failure", "pml" -> "PML"."""
@@ -84,7 +92,7 @@ def conditions(kb: Any) -> list[ConditionInfo]:
         for item in items:
             get = item.get if isinstance(item, dict) else (lambda k, i=item: getattr(i, k, None))
             cid = str(getattr(get("id"), "value", get("id")))
-            label = get("label") or get("name") or _humanize(cid)
+            label = get("label") or get("name") or _humanize(cid)  # the KB's label; a KB without one, the id's words
             desc = get("description")
             out.append(ConditionInfo(cid, str(label), str(desc) if desc else fallback(cid), bool(desc)))
         return out

@@ -65,11 +65,16 @@ async def security_headers_middleware(request: Request, call_next: Callable[...,
     return add_security_headers(await call_next(request))
 
 
-# MS types: plain-language hints that keep to what the article says (it does not define the types).
+# MS types: each with what the article says where it names it (it does not define the types or say how to
+# tell them apart; the form says to ask the MS team), and the other names a letter may use for it.
 MS_TYPE_HINTS = {
-    "relapsing": ("Relapsing MS", "The article calls flare-ups “the periods when you have symptoms”."),
-    "spms": ("Secondary progressive MS (SPMS)", "The article names it where it describes mitoxantrone."),
-    "ppms": ("Primary progressive MS (PPMS)", "The article names it where it describes ocrelizumab."),
+    "relapsing": ("Relapsing MS",
+                  "The article names relapsing forms of MS where it describes ocrelizumab. "
+                  "The advisor takes relapsing-remitting MS (RRMS) as this type."),
+    "spms": ("Secondary progressive MS (SPMS)",
+             "The article names secondary progressive MS where it describes mitoxantrone."),
+    "ppms": ("Primary progressive MS (PPMS)",
+             "The article names primary progressive MS where it describes ocrelizumab."),
 }
 LABELS = {
     "ms_type": "Type of MS", "severity": "Severity", "prior_failures": "Other MS medications that did not work well",
@@ -300,7 +305,7 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
                     errors["start"] = "must be a date from 1900-01-01 to 2999-12-31"
                     start = None
             except ValueError:
-                errors["start"] = "must be a date written YYYY-MM-DD, such as 2027-03-01"
+                errors["start"] = "is not a date: choose one in the date field (in a link, write it YYYY-MM-DD, such as 2027-03-01)"
         count = None
         if values["count"] and "count" not in errors:
             if re.fullmatch(r"[0-9]{1,4}", values["count"]) and 1 <= int(values["count"]) <= SCHEDULE_LIMIT:
