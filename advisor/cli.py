@@ -554,6 +554,8 @@ def schedule(drug: str, start: Any, count: int | None, received: float | None, i
     from .schedule import ics_of, plan
 
     result = plan(get_advisor(rules_dir), drug, start.date(), count, received, case_id)
+    if ics_file is not None and result.left_unknown and not result.infusions:
+        raise UserError(f"--ics: no dates to write. {result.left_unknown} Give --count N to list N infusions from --start.")
     if ics_file is not None:
         from .atomic import WriteError, write_atomically
 

@@ -476,5 +476,8 @@ class InfusionPlan(_Out):
     course_end: date | None = None
     note: str | None = None
     remaining: str | None = None
+    left_unknown: str | None = Field(None, description="with a dose already received (and the lifetime maximum not reached): "
+                                     "that how many infusions remain cannot be worked out, the article giving no dose per "
+                                     "infusion; dates are then listed only for an explicit count")
     reminder: str | None = None
     disclaimer: str

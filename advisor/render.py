@@ -280,14 +280,20 @@ def _infusion_line(i: int, item: Any) -> str:
 
 
 def _plan_tail(p: InfusionPlan) -> list[str]:
-    """What the listed dates leave out: an endless schedule goes on, a finite one was cut short or ends."""
+    """What the listed dates leave out: an endless schedule goes on, a finite one was cut short or ends; after
+    a dose already received, that how many remain cannot be worked out (said on every run)."""
+    if p.left_unknown:
+        if not p.infusions:
+            return [f"No dates are listed. {p.left_unknown} Give --count N to list N infusions from --start."]
+        return [f"{p.left_unknown} These dates come from --count, not from the article."] + (
+            [f"No date is listed after {p.course_end.isoformat()}, whatever --count says."] if p.course_end is not None else [])
     if not p.finite and p.infusions:
         return [f"... and on, every {p.every} (use --count for more)"]
     if p.cut_short:
         return [f"... {p.total - len(p.infusions)} more of the {p.total} infusions of the course not listed (--count {len(p.infusions)})"
                 if p.total is not None else "... more infusions not listed (--count)"]
     if p.course_end is not None and p.infusions:
-        return [f"The course ends by {p.course_end.isoformat()}: no infusion is listed after it, whatever --count says."]
+        return [f"No date is listed after {p.course_end.isoformat()}, whatever --count says."]
     return []
 
 

@@ -73,7 +73,9 @@ def plan(advisor: "Advisor", drug: str, start: date, count: int | None = None, r
          id: str | None = None) -> InfusionPlan:
     """The infusion dates the article's dosing gives for ``drug`` (id, name or brand) from ``start``:
     all of a finite schedule (or the first ``count``), the first ``count`` (default 10) of an endless one,
-    none once ``received`` (mg/m²) reaches a lifetime maximum. Raises UnknownDrug or ScheduleError.
+    none once ``received`` (mg/m²) reaches a lifetime maximum. With some of a lifetime maximum already
+    received, how many infusions remain cannot be worked out (the article gives no dose per infusion):
+    ``left_unknown`` says so, and only an explicit ``count`` lists dates. Raises UnknownDrug or ScheduleError.
 
         >>> from datetime import date
         >>> from advisor import default_advisor
@@ -91,8 +93,15 @@ def plan(advisor: "Advisor", drug: str, start: date, count: int | None = None, r
         raise ScheduleError(f"--mitoxantrone-cumulative-mg-m2: {d.name} has no lifetime maximum dose in the article")
     finite = is_finite(sched)
     limit = count if count is not None else (None if finite else DEFAULT_COUNT)
+    left_unknown = None
     if received is not None and sched.lifetime_max_mg_m2 is not None and received >= sched.lifetime_max_mg_m2:
         limit = 0  # the lifetime maximum is reached: no further infusion to date
+    elif received is not None and sched.lifetime_max_mg_m2 is not None and received > 0:
+        # The article's course ("likely within two to three years") is the whole lifetime course: after a dose
+        # already received it is no new course, and without a dose per infusion what remains is no count of dates.
+        left_unknown = (f"The article gives no dose per infusion, so how many infusions remain after the {received:g} mg/m² "
+                        "already received cannot be worked out from it.")
+        limit = count if count is not None else 0
     try:
         items = list(itertools.islice(infusions(sched, start), limit))
         end = course_end(sched, start)
@@ -105,16 +114,20 @@ def plan(advisor: "Advisor", drug: str, start: date, count: int | None = None, r
     last = sched.phases[-1].every
     return InfusionPlan(
         id=id, drug=d.id, name=d.name, text=sched.text, quote=sched.quote, infusions=tuple(items), finite=finite,
-        total=total, cut_short=finite and limit is not None and limit > 0 and total is not None and len(items) < total,
-        every=None if finite else f"{last.n} {last.unit}", course_end=end, note=sched.note,
+        total=None if left_unknown else total,
+        cut_short=not left_unknown and finite and limit is not None and limit > 0 and total is not None and len(items) < total,
+        every=None if finite else f"{last.n} {last.unit}", note=sched.note,
+        # after a dose received, the cap of the course (from this start) is said only where it cut the count short
+        course_end=end if not left_unknown or (count is not None and len(items) < count) else None,
         remaining=remaining_text(received, sched.lifetime_max_mg_m2)[1]
         if received is not None and sched.lifetime_max_mg_m2 is not None else None,
-        reminder=reminder, disclaimer=advisor.kb.header.disclaimer)
+        left_unknown=left_unknown, reminder=reminder, disclaimer=advisor.kb.header.disclaimer)
 
 
 def ics_of(p: InfusionPlan) -> str:
     """The plan as an iCalendar file (see :func:`to_ics`)."""
-    description = "\n\n".join(t for t in (p.reminder, p.note, p.disclaimer) if t)
+    counted = f"{p.left_unknown} These dates come from the count asked for, not from the article." if p.left_unknown else None
+    description = "\n\n".join(t for t in (counted, p.reminder, p.note, p.disclaimer) if t)
     try:
         return to_ics(p.name, list(p.infusions), description, p.id)
     except (OverflowError, ValueError):  # an event's end, the day after 9999-12-31

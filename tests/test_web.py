@@ -536,7 +536,7 @@ def _dates(html):
 def test_the_schedule_page_gives_the_dates_the_schedule_command_gives_for_a_dose_received(client):
     from advisor.schedule import plan
 
-    for dose, count in ((None, 13), (100.0, 13), (139.5, 13), (140.0, 0), (1000.0, 0)):
+    for dose, count in ((None, 13), (0.0, 13), (100.0, 0), (139.5, 0), (140.0, 0), (1000.0, 0)):
         query = "/schedule/mitoxantrone?start=2027-01-31" + (f"&mitoxantrone_cumulative_mg_m2={dose:g}" if dose is not None else "")
         page = get(client, query).text
         expected = plan(default_advisor(), "mitoxantrone", date(2027, 1, 31), received=dose)
@@ -545,9 +545,11 @@ def test_the_schedule_page_gives_the_dates_the_schedule_command_gives_for_a_dose
             assert expected.remaining and expected.remaining.replace("'", "&#39;") in page
             assert f'value="{dose:g}"' in page  # shown again in the form
         if count:
-            assert "The course ends by 2030-01-31" in page
+            assert "No date is listed after 2030-01-31" in page and "The course ends by" not in page
             ics = re.search(r'href="(/schedule/mitoxantrone\.ics\?[^"]+)"', page).group(1).replace("&amp;", "&")
             assert client.get(ics).text.count("BEGIN:VEVENT") == count
+        elif dose < 140:  # a dose received: no new course; how many remain cannot be worked out
+            assert "No dates are listed." in page and expected.left_unknown in page and ".ics?" not in page
         else:
             assert "the lifetime maximum is reached" in page and ".ics?" not in page
     r = client.get("/schedule/mitoxantrone.ics?start=2027-01-31&mitoxantrone_cumulative_mg_m2=140", headers=HTML)

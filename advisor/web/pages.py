@@ -346,7 +346,9 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
                 errors["start"] = "is required to make a calendar: the date of the first infusion"
             return schedule_page(drug, None, errors, values)
         if not result.infusions:
-            return schedule_page(drug, result, {"": f"there are no infusion dates to put in a calendar: {result.remaining}"}, values)
+            why = (f"{result.left_unknown} Give a number in “How many infusions to list”." if result.left_unknown
+                   else result.remaining)
+            return schedule_page(drug, result, {"": f"there are no infusion dates to put in a calendar: {why}"}, values)
         try:
             body = ics_of(result)
         except ScheduleError as e:
