@@ -335,6 +335,9 @@ AXE_PAGES = ["/", CASE, "/advice?ms_type=ppms&severity=mild", "/advice?ms_type=u
              "/advice?ms_type=x&severity=&prior_failures=-1&condition=nope", "/article", "/article#q-0", "/drugs", "/rules",
              "/schedule/natalizumab?start=2027-01-04", "/schedule/natalizumab?start=2027-02-30", "/schedule/none",
              "/schedule/mitoxantrone?start=2027-01-31&mitoxantrone_cumulative_mg_m2=100",
+             "/schedule/mitoxantrone?start=2027-01-31&mitoxantrone_cumulative_mg_m2=100&count=4",
+             "/advice?ms_type=spms&severity=severe&mitoxantrone_cumulative_mg_m2=140",
+             "/advice?ms_type=rrms&severity=Severe&prior_failures=two&condition=heart_failure",
              "/schedule/mitoxantrone?start=2027-01-31&mitoxantrone_cumulative_mg_m2=ten&extra=1"]
 
 
