@@ -3,6 +3,8 @@ every text filled from the KB. Imports no core (Decision and Change live in deci
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from string import Template
 from typing import Any
 
@@ -66,13 +68,22 @@ def schedule_of(drug: Drug) -> Schedule:
                     lifetime_max_mg_m2=s.lifetime_max_mg_m2, course_within=s.course_within)
 
 
+def dose_text(value: float) -> str:
+    """A dose as its shortest exact digits, never an exponent or a rounding: 139.99999 is not "140", 1e-07
+    is "0.0000001" (a value beyond any dose, 1e300 or 5e-324, keeps its short exponent form)."""
+    text = format(Decimal(repr(float(value))), "f")
+    text = (text.rstrip("0").rstrip(".") if "." in text else text) or "0"
+    return text if len(text) <= 24 else f"{value:g}"
+
+
 def remaining_text(received: float, maximum: float) -> tuple[float, str]:
     """What remains of a lifetime maximum dose (mg/m²) after ``received``, as a number and in words."""
     remaining = max(round(maximum - received, 6), 0.0)  # 140 - 139.9 is 0.0999...: say 0.1
+    got, most = dose_text(received), dose_text(maximum)
     if remaining == 0:
         reached = "reached" if received <= maximum else "passed"
-        return 0.0, f"{received:g} mg/m² already received: the {maximum:g} mg/m² lifetime maximum is {reached}; none of it remains."
-    return remaining, f"{received:g} mg/m² already received: {remaining:g} of the {maximum:g} mg/m² lifetime maximum remains."
+        return 0.0, f"{got} mg/m² already received: the {most} mg/m² lifetime maximum is {reached}; none of it remains."
+    return remaining, f"{got} mg/m² already received: {dose_text(remaining)} of the {most} mg/m² lifetime maximum remains."
 
 
 def personal_schedule(drug: Drug, schedule: Schedule, facts: PatientFacts) -> Schedule:

@@ -83,7 +83,7 @@ def plan(advisor: "Advisor", drug: str, start: date, count: int | None = None, r
         >>> [str(i.date) for i in p.infusions][:3], p.finite
         (['2027-01-04', '2027-01-18', '2027-07-18'], False)
     """
-    from .recommend import remaining_text, schedule_of
+    from .recommend import dose_text, remaining_text, schedule_of
 
     d = advisor.kb.drug(advisor.drug_id(drug))
     sched = schedule_of(d)
@@ -99,7 +99,7 @@ def plan(advisor: "Advisor", drug: str, start: date, count: int | None = None, r
     elif received is not None and sched.lifetime_max_mg_m2 is not None and received > 0:
         # The article's course ("likely within two to three years") is the whole lifetime course: after a dose
         # already received it is no new course, and without a dose per infusion what remains is no count of dates.
-        left_unknown = (f"The article gives no dose per infusion, so how many infusions remain after the {received:g} mg/m² "
+        left_unknown = (f"The article gives no dose per infusion, so how many infusions remain after the {dose_text(received)} mg/m² "
                         "already received cannot be worked out from it.")
         limit = count if count is not None else 0
     try:

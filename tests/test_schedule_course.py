@@ -144,3 +144,10 @@ def test_alemtuzumabs_schedule_ends_with_the_articles_silence_on_every_surface(c
     from advisor.serve.cards import detail
 
     assert SILENT in " ".join(detail(rec.drug("alemtuzumab"), rec.disclaimer).split())
+
+
+@pytest.mark.parametrize("received, shown", [(139.99999, "139.99999"), (1e-7, "0.0000001"), (72.5, "72.5")])
+def test_the_dose_received_is_written_with_its_own_digits_never_rounded_to_the_maximum(received, shown):
+    p = plan(default_advisor(), "mitoxantrone", START, received=received)
+    assert f"after the {shown} mg/m² already received" in p.left_unknown and p.remaining.startswith(f"{shown} mg/m² already received")
+    assert "e-" not in p.left_unknown + p.remaining
