@@ -334,6 +334,7 @@ def edit(path, old, new):
     ("drugs.toml", "Once every 4 weeks.", "Once every 6 weeks.", "natalizumab", "'6'"),
     ("conditions.toml", 'description = "a blood disorder"', 'description = "a blood disorder (contraindicated)"', "blood_disorder",
      "'contraindicated'"),
+    ("conditions.toml", 'label = "Blood disorder"', 'label = "Blood disorder (contraindicated)"', "blood_disorder", "'contraindicated'"),
     # the wider claim words (review finding): each overstates a quote that does not make the claim
     ("decisions.toml", "the article says doctors give alemtuzumab", "the article says doctors should always give alemtuzumab",
      "alemtuzumab.two_or_more_failures", "'always', 'should'"),
