@@ -29,7 +29,7 @@ def advise(facts: dict[str, Any] | PatientFacts) -> Recommendation:
         >>> from advisor import advise
         >>> rec = advise({"ms_type": "relapsing", "severity": "severe", "prior_failures": 2, "conditions": ["cancer"]})
         >>> rec.listed, rec.drug("Lemtrada").status.value
-        (('alemtuzumab', 'ocrelizumab', 'natalizumab', 'mitoxantrone'), 'applicable')
+        (('alemtuzumab', 'ocrelizumab', 'mitoxantrone'), 'applicable')
 
     Raises :class:`advisor.InvalidFacts` (an :class:`advisor.AdvisorError`) naming each bad field."""
     return default_advisor().advise(facts)

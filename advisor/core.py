@@ -20,7 +20,7 @@ from .decision import LISTED, Change, Decision
 from .errors import KnowledgeBaseError, UnknownDrug
 from .text import name_key
 from .kb import TESTABLE, KnowledgeBase, NoteItem, Rule, Test
-from .models import Condition, Explanation, MSType, ONLY_INCREASES, PatientFacts, Recommendation, RuleMiss, Severity, Status
+from .models import ASSUMED, Condition, Explanation, MSType, ONLY_INCREASES, PatientFacts, Recommendation, RuleMiss, Severity, Status
 
 NOTE = "note:"  # engine ids of conditional notes (a KB id never holds a colon)
 
@@ -31,7 +31,7 @@ class Advisor:
         >>> from advisor import Advisor
         >>> advisor = Advisor()                      # the packaged KB; Advisor("my-rules") for another
         >>> advisor.advise({"ms_type": "spms", "severity": "severe", "rapidly_worsening": True}).listed
-        ('mitoxantrone', 'natalizumab')
+        ('mitoxantrone',)
 
     Raises :class:`advisor.KnowledgeBaseError` when the knowledge base is invalid."""
 
@@ -73,18 +73,20 @@ class Advisor:
 
     def engine_fact(self, facts: PatientFacts) -> dict[str, Any]:
         """The fact asserted into the status ruleset: the tested fields only, as JSON values."""
-        return {name: _json_value(getattr(facts, name)) for name in self.tested_facts}
+        return {name: _json_value(_decided(facts, name)) for name in self.tested_facts}
 
     def decision_key(self, facts: PatientFacts) -> tuple[Any, ...]:
         """The memo key: the truth value of every test the status rules make, grouped by fact. Each
         fact's part is memoized by the value's class: the value itself for vocabularies and flags, and
         for numbers its place among the KB's thresholds (which interval, whether it equals one), since
         every <, <=, >, >=, ==, in test has the same truth value across such a class."""
-        return tuple(self.fact_class(name, getattr(facts, name)) for name in self.tested_facts)
+        return tuple(self.fact_class(name, _decided(facts, name)) for name in self.tested_facts)
 
     def fact_class(self, name: str, value: Any) -> tuple[bool, ...]:
         """One fact's part of the memo key: the truth values of the tests on ``name`` for ``value``
-        (a validated value of that fact). Equal parts for every fact mean the same decision."""
+        (a validated value of that fact; None: not given). Equal parts for every fact mean the same decision."""
+        if value is None and name in ASSUMED:
+            value = ASSUMED[name]
         if name in self._thresholds:
             points, exact = self._thresholds[name]
             cls: tuple[Any, ...] = (name, bisect.bisect_left(points, value), value in exact)
@@ -190,7 +192,7 @@ class Advisor:
         unlisted = [d for d in self.drug_ids if decision.status[d] not in LISTED]
         if not unlisted:
             return out
-        base = {name: getattr(facts, name) for name in self.tested_facts}
+        base = {name: _decided(facts, name) for name in self.tested_facts}
         for field in self.tested_facts:
             current = base[field]
             found: set[str] = set()
@@ -249,6 +251,12 @@ class Advisor:
         drug_id = self.drug_id(drug)
         rec = self.advise(facts)
         return Explanation(recommendation=rec, drug=drug_id, not_fired=self.not_fired(rec.facts, drug_id))
+
+
+def _decided(facts: Any, name: str) -> Any:
+    """The value of a fact the rules decide on: the assumed one when it was not given (models.ASSUMED)."""
+    value = getattr(facts, name)
+    return ASSUMED[name] if value is None and name in ASSUMED else value
 
 
 def _json_value(value: Any) -> Any:

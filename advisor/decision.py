@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .models import Status
+from .vocabulary import LISTED_STATUSES
 
-LISTED = (Status.applicable, Status.consider)
+LISTED = LISTED_STATUSES  # applicable, then consider: the KB's listed statuses, in its order
 
 
 @dataclass(frozen=True)

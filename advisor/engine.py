@@ -186,8 +186,9 @@ def compile_test(test: Test) -> dict[str, Any]:
 
 
 def compile_rule(rule: Rule | NoteItem) -> dict[str, Any]:
-    """A status rule: all its tests on the one asserted fact ``m``."""
-    tests = [compile_test(t) for t in rule.when]
+    """A status rule: all its tests on the one asserted fact ``m`` (no tests: every fact, by the marker
+    this wrapper adds to each)."""
+    tests = [compile_test(t) for t in rule.when] or [{MARKER: True}]
     return {"all": [{"m": tests[0] if len(tests) == 1 else {"$and": tests}}]}
 
 

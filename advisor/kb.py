@@ -26,12 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from .claims import overstatement, unused_allowances
 from .errors import KnowledgeBaseError
-from .vocabulary import ConditionItem, packaged_directory, vocabulary_problems
-from .models import MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MSType, Condition, Interval, PatientFacts, Phase, Severity, Status, \
+from .vocabulary import ConditionItem, StatusItem, packaged_directory, status_problems, vocabulary_problems
+from .models import ASSUMED, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MSType, Condition, Interval, PatientFacts, Phase, Severity, Status, \
     float_from_text, inexact
 from .text import has_unsafe, name_key, visible
 
-FILES = ("kb.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
+FILES = ("kb.toml", "statuses.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
 ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 
 # The facts a status rule may test, with the type of value each test compares against.
@@ -128,13 +128,22 @@ class Rule(Sourced, Reviewed):
     id: str = Field(pattern=ID)
     drug: str
     status: Status
-    when: tuple[Test, ...] = Field(min_length=1)
+    when: tuple[Test, ...] = ()  # no tests: the rule fires for every set of facts
     text: str = Field(min_length=1)
+    # the text when a fact the rule tests was not given and its assumed value decided (see models.ASSUMED)
+    text_not_given: str | None = Field(None, min_length=1)
+    short: str | None = Field(None, min_length=1, max_length=90)  # a CDS card's summary: keeps the number that matters
 
-    @field_validator("text")
+    @field_validator("text", "text_not_given", "short")
     @classmethod
-    def _template(cls, v: str) -> str:
-        return _check_template(v)
+    def _template(cls, v: str | None) -> str | None:
+        return None if v is None else _check_template(v)
+
+    @model_validator(mode="after")
+    def _not_given(self) -> "Rule":
+        if self.text_not_given is not None and not any(t.fact in ASSUMED for t in self.when):
+            raise ValueError(f"text_not_given: the rule tests no fact that may be not given ({', '.join(ASSUMED)})")
+        return self
 
 
 class CautionRule(Sourced, Reviewed):
@@ -154,9 +163,12 @@ class NoteItem(_KB):
     silent: bool = False
     allow: tuple[str, ...] = ()
     when: tuple[Test, ...] = ()  # a note given only when all these tests hold (decided by the engine)
+    statuses: tuple[Status, ...] = ()  # a drug's note: given only when the drug has one of these statuses
 
     @model_validator(mode="after")
     def _quoted_or_silent(self) -> "NoteItem":
+        if self.statuses and self.drug is None:
+            raise ValueError("statuses: only a note tied to a drug (drug = ...) is given by the drug's status")
         if self.silent == bool(self.quote):
             raise ValueError("a note either quotes the source (quote and section) or says it is silent (silent = true), not both")
         if self.quote and not self.section:
@@ -171,6 +183,8 @@ class SideEffects(_KB):
     allow: tuple[str, ...] = ()
     common: tuple[Quoted, ...]
     serious: tuple[Quoted, ...]
+    # how the article leads into the serious list, when it says more than "Serious side effects"
+    serious_label: Quoted | None = None
 
 
 class Statement(Quoted):
@@ -223,6 +237,7 @@ class Header(_KB):
 class KnowledgeBase(_KB):
     directory: str
     header: Header
+    statuses: tuple[StatusItem, ...] = ()
     sha256: str = Field(description="fingerprint(): SHA-256 over the KB's TOML files and its source")
     source_text: str
     conditions: tuple[ConditionItem, ...]
@@ -455,6 +470,11 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
         header = Header.model_validate(raw["kb.toml"])
     except ValidationError as e:
         problems += [("kb.toml", "", f"{'.'.join(map(str, err['loc']))}: {err['msg']}") for err in e.errors()]
+    statuses = _items(StatusItem, raw["statuses.toml"].get("status"), "statuses.toml", "status", problems)
+    problems += [("statuses.toml", "", p) for p in status_problems(statuses)]
+    if statuses and [s.id for s in statuses] != [s.value for s in Status]:
+        problems.append(("statuses.toml", "", "the recommendation model takes its statuses from the packaged knowledge base "
+                         f"({', '.join(s.value for s in Status)}); this one must list the same, in that order"))
     conditions = _items(ConditionItem, raw["conditions.toml"].get("condition"), "conditions.toml", "condition", problems)
     problems += [("conditions.toml", "", p) for p in vocabulary_problems(conditions)]
     if conditions and [c.id for c in conditions] != [c.value for c in Condition]:
@@ -465,7 +485,8 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     cautions = _items(CautionRule, raw["cautions.toml"].get("caution"), "cautions.toml", "caution", problems)
     notes = _items(NoteItem, raw["notes.toml"].get("note", []), "notes.toml", "note", problems)
     for name in FILES:
-        unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "conditions.toml": {"condition"}, "drugs.toml": {"drug"},
+        unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "statuses.toml": {"status"}, "conditions.toml": {"condition"},
+                                    "drugs.toml": {"drug"},
                                     "decisions.toml": {"rule"},
                                     "cautions.toml": {"caution"}, "notes.toml": {"note"}}[name]
         if unknown:
@@ -507,7 +528,8 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
             cited.append(("drugs.toml", d.id, d.how_it_works.quote, d.section))
             cited.append(("drugs.toml", d.id, d.schedule.quote, d.section))
             cited += [("drugs.toml", d.id, a.quote, a.under or a.section) for a in d.about]
-            for effect in (*d.side_effects.common, *d.side_effects.serious):
+            labels = (d.side_effects.serious_label,) if d.side_effects.serious_label else ()
+            for effect in (*d.side_effects.common, *d.side_effects.serious, *labels):
                 cited.append(("drugs.toml", d.id, effect.quote, d.side_effects.under or d.side_effects.section))
         cited += [("decisions.toml", r.id, r.quote, r.under or r.section) for r in rules]
         cited += [("cautions.toml", c.id, c.quote, c.under or c.section) for c in cautions]
@@ -531,7 +553,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
         raise KnowledgeBaseError(problems)
     assert header is not None
     return KnowledgeBase(directory=str(root), header=header, sha256=sha256, source_text=source_text,
-                         conditions=tuple(conditions), drugs=tuple(drugs),
+                         statuses=tuple(statuses), conditions=tuple(conditions), drugs=tuple(drugs),
                          rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes))
 
 
@@ -539,7 +561,8 @@ def claim_problems(drugs: list[Any], rules: list[Any], cautions: list[Any], note
     """Every text that says more than its quote: a claim word or number not in it nor in ``allow``."""
     texts: list[tuple[str, str, str, str | None, tuple[str, ...]]] = []
     for d in drugs:
-        for q in (d.how_it_works, *d.about, *d.side_effects.common, *d.side_effects.serious):
+        labels = (d.side_effects.serious_label,) if d.side_effects.serious_label else ()
+        for q in (d.how_it_works, *d.about, *d.side_effects.common, *d.side_effects.serious, *labels):
             texts.append(("drugs.toml", d.id, q.text, q.quote, q.allow))
         s = d.schedule
         texts += [("drugs.toml", d.id, t, s.quote, s.allow) for t in (s.text, s.note) if t]
@@ -547,7 +570,7 @@ def claim_problems(drugs: list[Any], rules: list[Any], cautions: list[Any], note
             texts.append(("drugs.toml", d.id, d.side_effects.list_note, None, d.side_effects.allow))
         if d.brand_note:
             texts.append(("drugs.toml", d.id, d.brand_note, None, ()))
-    texts += [("decisions.toml", r.id, r.text, r.quote, r.allow) for r in rules]
+    texts += [("decisions.toml", r.id, t, r.quote, r.allow) for r in rules for t in (r.text, r.text_not_given, r.short) if t]
     texts += [("cautions.toml", c.id, c.text, c.quote, c.allow) for c in cautions]
     texts += [("notes.toml", n.id, n.text, n.quote, n.allow) for n in notes]
     out = []

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import InvalidFacts, UnknownDrug
 from .text import name_key, visible
-from .vocabulary import Condition as Condition, described, lookup as condition_lookup
+from .vocabulary import Condition as Condition, Status as Status, described, lookup as condition_lookup
 
 
 
@@ -34,11 +34,6 @@ class Severity(str, Enum):
     severe = "severe"
 
 
-class Status(str, Enum):
-    applicable = "applicable"
-    consider = "consider"
-    not_applicable = "not_applicable"
-    excluded = "excluded"
 
 
 MS_TYPE_ALIASES: dict[str, MSType] = {
@@ -152,6 +147,11 @@ def _decimal(v: Decimal) -> float:
         raise ValueError(inexact(v))
     return value
 
+# Facts that may be not given: the value the rules decide on when one is not (every text that depends
+# on it says so: "not given", and the reason's conditional wording, the rule's `text_not_given`).
+ASSUMED: dict[str, Any] = {"mitoxantrone_cumulative_mg_m2": 0.0}
+NOT_GIVEN = "not given"
+
 # Fields whose value can only grow over a lifetime: a what-if never suggests lowering them.
 ONLY_INCREASES = frozenset({"prior_failures", "mitoxantrone_cumulative_mg_m2"})
 
@@ -184,7 +184,9 @@ class PatientFacts(BaseModel):
     severity: Severity = Field(description="mild, moderate or severe")
     prior_failures: int = Field(0, ge=0, le=MAX_PRIOR_FAILURES, description="other MS medications the person did not respond well to")
     rapidly_worsening: bool = Field(False, description="whether the MS is rapidly worsening")
-    mitoxantrone_cumulative_mg_m2: float = Field(0.0, ge=0, allow_inf_nan=False, description="lifetime mitoxantrone already received, mg/m²")
+    mitoxantrone_cumulative_mg_m2: float | None = Field(None, ge=0, allow_inf_nan=False,
+                                                         description="lifetime mitoxantrone already received, mg/m² (not given: the "
+                                                                     "advice says so, and reads as if none had been received)")
     conditions: tuple[Condition, ...] = Field((), description=f"relevant health conditions (at most {MAX_CONDITIONS}): " + "; ".join(described()),
                                               json_schema_extra={"maxItems": MAX_CONDITIONS})
     id: str | None = Field(None, max_length=200, description="an identifier echoed back")
@@ -231,6 +233,8 @@ class PatientFacts(BaseModel):
     @field_validator("mitoxantrone_cumulative_mg_m2", mode="before")
     @classmethod
     def _dose(cls, v: Any) -> Any:
+        if v is None:  # an explicit null: not given, as when the field is left out
+            return None
         if isinstance(v, Decimal):
             v = _decimal(v)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -241,6 +245,17 @@ class PatientFacts(BaseModel):
         if not -MAX_DOSE_MG_M2 <= v <= MAX_DOSE_MG_M2:  # the same bound for an int and a float
             raise ValueError(f"is not a plausible dose (at most {MAX_DOSE_MG_M2:,} mg/m²)")
         return float(v) + 0.0  # an int as a float; -0.0 as 0.0
+
+    def decided(self, name: str) -> Any:
+        """The value of fact ``name`` that the rules decide on: the value given, or the one assumed
+        when it was not given (see ASSUMED)."""
+        value = getattr(self, name)
+        return ASSUMED[name] if value is None and name in ASSUMED else value
+
+    @property
+    def not_given(self) -> tuple[str, ...]:
+        """The facts that may be not given (ASSUMED) and were not."""
+        return tuple(name for name in ASSUMED if getattr(self, name) is None)
 
     @classmethod
     def parse(cls, data: Any) -> "PatientFacts":
@@ -309,6 +324,7 @@ class Reason(_Out):
     text: str
     quote: str = Field(description="verbatim from the source document")
     section: str
+    short: str | None = Field(None, description="the reason in a few words, for a CDS card's summary (when the rule gives one)")
 
 
 class Caution(_Out):
@@ -351,6 +367,22 @@ class Schedule(_Out):
     remaining: str | None = Field(None, description="the same, in words")
 
 
+class SideEffect(_Out):
+    text: str
+    quote: str = Field(description="verbatim from the source document")
+
+
+class SideEffects(_Out):
+    """The article's side-effect lists for one drug, shown beside it wherever it is listed (harms beside
+    benefits)."""
+    section: str
+    attribution: str | None = Field(None, description="set when the article prints the list without a drug name: how it is attributed")
+    common: tuple[SideEffect, ...]
+    serious: tuple[SideEffect, ...]
+    serious_label: str = Field("serious", description="how the article leads into the serious list")
+    serious_quote: str | None = Field(None, description="the article's lead-in to the serious list, when it says more than 'serious'")
+
+
 class WhatIf(_Out):
     field: str
     value: Any
@@ -375,6 +407,7 @@ class DrugAdvice(_Out):
     cautions: tuple[Caution, ...]
     schedule: Schedule
     what_if: tuple[WhatIf, ...]
+    side_effects: SideEffects | None = Field(None, description="the article's side effects for the drug: set whenever it is listed")
 
 
 class Note(_Out):
@@ -399,7 +432,7 @@ class Recommendation(_Out):
         >>> from advisor import advise
         >>> rec = advise({"ms_type": "spms", "severity": "severe", "rapidly_worsening": True})
         >>> rec.listed
-        ('mitoxantrone', 'natalizumab')
+        ('mitoxantrone',)
         >>> rec.model_dump(mode="json")["facts"]["ms_type"]
         'spms'
     """

@@ -8,10 +8,10 @@ from decimal import Decimal
 from string import Template
 from typing import Any
 
-from .decision import Change, Decision
-from .kb import Drug, KnowledgeBase
-from .models import (Caution, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation, Schedule,
-                     Severity, Status, WhatIf)
+from .decision import LISTED, Change, Decision
+from .kb import Drug, KnowledgeBase, Rule
+from .models import (NOT_GIVEN, Caution, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation,
+                     Schedule, Severity, SideEffect, SideEffects, WhatIf)
 
 FIELD_LABELS = {
     "ms_type": "MS type",
@@ -25,6 +25,8 @@ MS_TYPE_LABELS = {MSType.relapsing: "relapsing MS", MSType.spms: "secondary prog
 
 
 def render_value(field: str, value: Any) -> str:
+    if value is None:
+        return NOT_GIVEN
     if isinstance(value, MSType):
         return MS_TYPE_LABELS[value]
     if isinstance(value, Severity):
@@ -46,20 +48,23 @@ def rendered(facts: PatientFacts) -> dict[str, str]:
 
 
 def what_if_text(change: Change, kb: KnowledgeBase) -> str:
-    name = kb.drug(change.drug).name
-    status = change.status.value.replace("_", " ")
+    """The article's criterion that a single different fact would meet, restated ("The article describes
+    alemtuzumab for people with 2 or more prior treatment failures"): never as a goal, never as if the
+    MS type could change."""
+    name = kb.drug(change.drug).name.split()[0].lower()
     if change.field == "prior_failures":
-        cond = f"with {change.value} or more prior failures"
+        who = f"people with {change.value} or more prior treatment failures"
     elif change.field == "rapidly_worsening":
-        cond = "if the MS were rapidly worsening" if change.value else "if the MS were not rapidly worsening"
+        who = "people whose MS is rapidly worsening" if change.value else "people whose MS is not rapidly worsening"
     elif change.field == "ms_type":
-        cond = f"with {MS_TYPE_LABELS[change.value]}"
+        who = f"people with {MS_TYPE_LABELS[change.value]}"
     elif change.field == "severity":
-        cond = f"if the MS were {change.value.value}"
+        who = f"people with {change.value.value} MS"
     else:
-        cond = f"with {FIELD_LABELS.get(change.field, change.field)} = {render_value(change.field, change.value)}"
-    verb = "would become worth considering" if change.status is Status.consider else f"would become {status}"
-    return f"{cond[0].upper()}{cond[1:]}, {name.split()[0].lower()} {verb}."
+        who = f"people with {FIELD_LABELS.get(change.field, change.field)} = {render_value(change.field, change.value)}"
+    if change.status is LISTED[0]:
+        return f"The article describes {name} for {who}."
+    return f"The article's statements point to {name} for {who} ({change.status.info.words.lower()})."
 
 
 def schedule_of(drug: Drug) -> Schedule:
@@ -98,6 +103,16 @@ def personal_schedule(drug: Drug, schedule: Schedule, facts: PatientFacts) -> Sc
     return schedule.model_copy(update={"remaining_mg_m2": remaining, "remaining": text})
 
 
+def side_effects_of(drug: Drug) -> SideEffects:
+    """The drug's side-effect lists as the article gives them, with the attribution of an unheaded list."""
+    se = drug.side_effects
+    return SideEffects(section=se.section, attribution=se.list_note,
+                       common=tuple(SideEffect(text=e.text, quote=e.quote) for e in se.common),
+                       serious=tuple(SideEffect(text=e.text, quote=e.quote) for e in se.serious),
+                       serious_label=se.serious_label.text if se.serious_label else "serious",
+                       serious_quote=se.serious_label.quote if se.serious_label else None)
+
+
 def attribution_of(drug: Drug, section: str) -> str | None:
     """The attribution note of the drug's side-effect list, for a caution quoting that list."""
     return drug.side_effects.list_note if section == drug.side_effects.section else None
@@ -113,10 +128,16 @@ def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: Decision, c
     """Build the explained Recommendation. ``schedules`` and ``notes`` may be passed in precomputed
     (they depend only on the KB)."""
     values = rendered(facts)
+    not_given = set(facts.not_given)
     reasons: dict[str, list[Reason]] = {d.id: [] for d in kb.drugs}
     for rule_id in decision.fired:
         rule = kb.rule(rule_id)
-        reasons[rule.drug].append(Reason(rule=rule.id, text=fill(rule.text, values), quote=rule.quote, section=rule.section))
+        assert isinstance(rule, Rule)
+        text = rule.text
+        if rule.text_not_given and not_given.intersection(t.fact for t in rule.when):
+            text = rule.text_not_given  # "if no mitoxantrone has been received…": the dose was not given
+        short = fill(rule.short, values) if rule.short else None
+        reasons[rule.drug].append(Reason(rule=rule.id, text=fill(text, values), quote=rule.quote, section=rule.section, short=short))
     cautions: dict[str, list[Caution]] = {d.id: [] for d in kb.drugs}
     for rule_id in caution_ids:
         c = kb.rule(rule_id)
@@ -130,11 +151,15 @@ def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: Decision, c
         DrugAdvice(drug=drug.id, name=drug.name, brand=drug.brand, status=decision.status[drug.id],
                    reasons=tuple(reasons[drug.id]), cautions=tuple(cautions[drug.id]),
                    schedule=personal_schedule(drug, schedules[drug.id] if schedules else schedule_of(drug), facts),
-                   what_if=tuple(what_ifs[drug.id]))
+                   what_if=tuple(what_ifs[drug.id]),
+                   side_effects=side_effects_of(drug) if decision.status[drug.id] in LISTED else None)
         for drug in kb.drugs)
     # Notes without `when` are in every recommendation; the others when the engine found their tests hold.
+    # A drug's note with `statuses` only where the drug has one of them.
     conditional = {n.id for n in kb.notes if n.when}
-    given = tuple(n for n in (notes or notes_of(kb)) if n.id not in conditional or n.id in decision.notes)
+    by_status = {n.id: (n.drug, n.statuses) for n in kb.notes if n.statuses}
+    given = tuple(n for n in (notes or notes_of(kb)) if (n.id not in conditional or n.id in decision.notes)
+                  and (n.id not in by_status or decision.status[by_status[n.id][0]] in by_status[n.id][1]))  # type: ignore[index]
     return Recommendation(facts=facts, drugs=drugs, listed=decision.listed, notes=given,
                           disclaimer=kb.header.disclaimer, source=kb.header.source_title,
                           kb=KBIdentity(**kb.identity))

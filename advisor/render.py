@@ -18,7 +18,7 @@ import textwrap
 from contextvars import ContextVar
 from typing import Any
 
-from .models import DrugAdvice, Explanation, InfusionPlan, Recommendation, Status
+from .models import NOT_GIVEN, DrugAdvice, Explanation, InfusionPlan, Recommendation, Status
 from .text import json_safe, visible
 
 DEFAULT_WIDTH = 100
@@ -39,9 +39,35 @@ def plain_width(text: str) -> int:
     return len(_SGR.sub("", text))
 
 
-STATUS_LABEL = {Status.applicable: "APPLICABLE", Status.consider: "CONSIDER",
-                Status.not_applicable: "not applicable", Status.excluded: "EXCLUDED"}
-STATUS_COLOUR = {Status.applicable: "green", Status.consider: "yellow", Status.not_applicable: None, Status.excluded: "red"}
+# The words and colours of each status, and the group it is shown in: from the KB (rules/statuses.toml).
+STATUS_LABEL = {s: s.info.label for s in Status}
+STATUS_COLOUR = {s: s.info.colour for s in Status}
+LABEL_WIDTH = max(15, *(len(label) + 1 for label in STATUS_LABEL.values()))
+
+
+def groups(rec: Recommendation) -> list[tuple[str, bool, list[DrugAdvice]]]:
+    """The drugs of a recommendation in the KB's status groups, in its status order: (heading, listed,
+    drugs); the listed group always (listed drugs in ``rec.listed``'s order), the others when not empty."""
+    out: dict[str, tuple[bool, list[DrugAdvice]]] = {}
+    for status in Status:
+        out.setdefault(status.info.group, (status.info.listed, []))
+    for d in [*(rec.drug(i) for i in rec.listed), *(d for d in rec.drugs if d.drug not in rec.listed)]:
+        out[d.status.info.group][1].append(d)
+    return [(heading, listed, drugs) for heading, (listed, drugs) in out.items() if listed or drugs]
+
+
+def _given(value: float | None, unit: str) -> str:
+    """A fact that may be not given: its value and unit, or "not given" (never a 0 it was not)."""
+    return NOT_GIVEN if value is None else f"{value:g} {unit}"
+
+
+def _effects(d: DrugAdvice) -> list[tuple[str, str]]:
+    """A listed drug's side-effect lists as (label, items): the harms shown beside the benefits."""
+    se = d.side_effects
+    if se is None:
+        return []
+    return [(f"{label} side effects", "; ".join(e.text for e in effects))
+            for label, effects in (("more common", se.common), (se.serious_label, se.serious)) if effects]
 
 
 _columns: ContextVar[int] = ContextVar("columns", default=DEFAULT_WIDTH)  # per thread and task: emit() sets it
@@ -57,7 +83,7 @@ def _facts_line(rec: Recommendation) -> str:
     nb = "\u00a0"  # a line breaks between the facts (and between conditions), never inside one
     parts = [f"MS type: {f.ms_type.value}", f"severity: {f.severity.value}", f"prior failures: {f.prior_failures}",
              f"rapidly worsening: {'yes' if f.rapidly_worsening else 'no'}",
-             f"mitoxantrone received: {f.mitoxantrone_cumulative_mg_m2:g} mg/m²"]
+             f"mitoxantrone received: {_given(f.mitoxantrone_cumulative_mg_m2, 'mg/m²')}"]
     parts = [p.replace(" ", nb) for p in parts] + [f"conditions:{nb}{', '.join(c.value for c in f.conditions) or 'none'}"]
     line = ("" if f.id is None else f"[{visible(f.id)}] ") + "; ".join(parts)  # the id: untrusted text
     return _wrap(line, "", "  ").replace(nb, " ")
@@ -67,59 +93,52 @@ def _drug_title(d: DrugAdvice) -> str:
     return f"{d.name}" + (f" ({d.brand})" if d.brand else "")
 
 
-def _first_attributions(d: DrugAdvice) -> list[str | None]:
-    """Per caution, the attribution of the unheaded list it rests on, the first time it comes (it is
-    said once per drug, right under the first caution resting on that list)."""
-    seen: set[str] = set()
-    out: list[str | None] = []
-    for c in d.cautions:
-        out.append(c.attribution if c.attribution and c.attribution not in seen else None)
-        if c.attribution:
-            seen.add(c.attribution)
-    return out
-
-
-def _caution_notes(d: DrugAdvice) -> list[str]:
-    """Said once under a drug's cautions: that a caution never changes a status."""
-    return list(dict.fromkeys(c.note for c in d.cautions if c.note))
+def _caution_notes(c: Any) -> list[str]:
+    """Said under each caution: how its list is attributed (when the article prints it without a drug
+    name), and that a caution never changes a status."""
+    return [text for text in (c.attribution, c.note) if text]
 
 
 def table(rec: Recommendation, explain: bool = False) -> str:
-    lines = [_facts_line(rec), ""]
-    listed = [rec.drug(d) for d in rec.listed]
-    others = [d for d in rec.drugs if d.drug not in rec.listed]
-    lines.append("Listed:" if listed else "Listed: none of the four infusion drugs")
-    for d in [*listed, None, *others]:
-        if d is None:
-            lines += ["", "Not listed:" if others else "Not listed: none"]
-            continue
-        label = f"{STATUS_LABEL[d.status]:<15}"
-        title = _wrap(f"{label} {_drug_title(d)}", "  ", " " * 18)  # wrap first: colour codes have no width
-        lines.append(title.replace(label, style(label, fg=STATUS_COLOUR[d.status], bold=d.status is Status.applicable), 1))
-        for r in d.reasons if explain else d.reasons[:1]:
-            lines.append(_wrap(("why: " if d.drug in rec.listed else "why not: ") + r.text, "      "))
-            if explain:
-                lines.append(_wrap(f"“{r.quote}” — {r.section} [{r.rule}]", "        "))
-        for c, attribution in zip(d.cautions, _first_attributions(d)):
-            wrapped = _wrap(f"caution ({c.condition.value}): {c.text}", "      ")  # wrap first: colour codes have no width
-            lines.append(wrapped.replace("caution", style("caution", fg="red"), 1))
-            if explain:
-                lines.append(_wrap(f"“{c.quote}” — {c.section} [{c.rule}]", "        "))
-            if attribution:
-                lines.append(_wrap(attribution, "        "))
-        lines += [_wrap(text, "        ") for text in _caution_notes(d)]
-        if d.drug in rec.listed:
-            lines.append(_wrap(f"schedule: {d.schedule.text}", "      "))
-        if d.schedule.remaining:
-            lines.append(_wrap(f"lifetime maximum: {d.schedule.remaining}", "      "))
-        for w in d.what_if:
-            lines.append(_wrap(f"what if: {w.text}", "      "))
+    lines = [_facts_line(rec)]
+    for heading, listed, drugs in groups(rec):
+        lines += ["", _wrap(f"{heading}:" if drugs else f"{heading}: none of the four infusion drugs", "", "  ")]
+        for d in drugs:
+            _table_drug(lines, rec, d, explain)
     lines.append("")
     lines.append("Notes:")
     for n in rec.notes:
         lines.append(_wrap(n.text + (f" (“{n.quote}”)" if explain and n.quote else ""), "  - ", "    "))
     lines += ["", _wrap(rec.disclaimer, ""), _wrap(f"Source: {rec.source}", "", "  ")]
     return "\n".join(lines)
+
+
+def _table_drug(lines: list[str], rec: Recommendation, d: DrugAdvice, explain: bool) -> None:
+    """One drug's lines of the table: status and name, every reason, its side effects when listed, the
+    cautions (each with its notes), the schedule and the what-ifs."""
+    label = f"{STATUS_LABEL[d.status]:<{LABEL_WIDTH}}"
+    title = _wrap(f"{label} {_drug_title(d)}", "  ", " " * (LABEL_WIDTH + 3))  # wrap first: colour codes have no width
+    lines.append(title.replace(label, style(label, fg=STATUS_COLOUR[d.status], bold=d.status.info.listed), 1))
+    for r in d.reasons:
+        lines.append(_wrap("why: " + r.text, "      "))
+        if explain:
+            lines.append(_wrap(f"“{r.quote}” — {r.section} [{r.rule}]", "        "))
+    for label_, items in _effects(d):
+        lines.append(_wrap(f"{label_}: {items}", "      "))
+    if d.side_effects is not None and d.side_effects.attribution:
+        lines.append(_wrap(d.side_effects.attribution, "        "))
+    for c in d.cautions:
+        wrapped = _wrap(f"caution ({c.condition.value}): {c.text}", "      ")  # wrap first: colour codes have no width
+        lines.append(wrapped.replace("caution", style("caution", fg="red"), 1))
+        if explain:
+            lines.append(_wrap(f"“{c.quote}” — {c.section} [{c.rule}]", "        "))
+        lines += [_wrap(text, "        ") for text in _caution_notes(c)]
+    if d.drug in rec.listed:
+        lines.append(_wrap(f"schedule: {d.schedule.text}", "      "))
+    if d.schedule.remaining:
+        lines.append(_wrap(f"lifetime maximum: {d.schedule.remaining}", "      "))
+    for w in d.what_if:
+        lines.append(_wrap(f"what if: {w.text}", "      "))
 
 
 def markdown(rec: Recommendation) -> str:
@@ -129,25 +148,15 @@ def markdown(rec: Recommendation) -> str:
     out += [f"- **MS type:** {f.ms_type.value}", f"- **Severity:** {f.severity.value}",
             f"- **Other MS medications that did not work:** {f.prior_failures}",
             f"- **Rapidly worsening:** {'yes' if f.rapidly_worsening else 'no'}",
-            f"- **Mitoxantrone already received:** {f.mitoxantrone_cumulative_mg_m2:g} mg/m²",
+            f"- **Mitoxantrone already received:** {_given(f.mitoxantrone_cumulative_mg_m2, 'mg/m²')}",
             f"- **Conditions:** {', '.join(c.value for c in f.conditions) or 'none'}", ""]
     out += ["## Listed", "", (", ".join(_drug_title(rec.drug(d)) for d in rec.listed) or "None of the four infusion drugs."), ""]
-    for d in rec.drugs:
-        out += [f"## {_drug_title(d)}: {STATUS_LABEL[d.status].lower()}", ""]
-        for r in d.reasons:
-            out += [f"- {r.text}", "", f"    > “{r.quote}” ({r.section}; rule `{r.rule}`)", ""]
-        for c, attribution in zip(d.cautions, _first_attributions(d)):
-            out += [f"- **Caution ({c.condition.value}):** {c.text}", "", f"    > “{c.quote}” ({c.section})", ""]
-            if attribution:
-                out += [f"    *{attribution}*", ""]
-        out += [f"- *{text}*" for text in _caution_notes(d)]
-        out += [f"- **Schedule:** {d.schedule.text}", "", f"    > “{d.schedule.quote}” ({d.schedule.section})", ""]
-        if d.schedule.note:
-            out.append(f"- {d.schedule.note}")
-        if d.schedule.remaining:
-            out.append(f"- **Lifetime maximum:** {d.schedule.remaining}")
-        out += [f"- **What if:** {w.text}" for w in d.what_if]
-        out.append("")
+    for heading, _listed, drugs in groups(rec):
+        out += [f"## {heading}", ""]
+        if not drugs:
+            out += ["None of the four infusion drugs.", ""]
+        for d in drugs:
+            out += _markdown_drug(d)
     out += ["## Notes", ""]
     for n in rec.notes:
         if n.quote:
@@ -158,6 +167,42 @@ def markdown(rec: Recommendation) -> str:
     return "\n".join(out)
 
 
+def _markdown_effects(d: DrugAdvice) -> list[str]:
+    """A listed drug's side-effect lists, each item with the article's words when they differ."""
+    se = d.side_effects
+    if se is None:
+        return []
+    out = []
+    for label, effects, lead in (("More common side effects", se.common, None),
+                                 (f"{se.serious_label[:1].upper()}{se.serious_label[1:]} side effects", se.serious, se.serious_quote)):
+        if not effects:
+            continue
+        out += [f"- **{label}** ({se.section}):" + (f" “{lead}”" if lead else ""), ""]
+        out += [f"    - {e.text}" + ("" if e.quote == e.text else f" (“{e.quote}”)") for e in effects]
+        out.append("")
+    if se.attribution:
+        out += [f"    *{se.attribution}*", ""]
+    return out
+
+
+def _markdown_drug(d: DrugAdvice) -> list[str]:
+    out = [f"### {_drug_title(d)}: {STATUS_LABEL[d.status].lower()}", ""]
+    for r in d.reasons:
+        out += [f"- {r.text}", "", f"    > “{r.quote}” ({r.section}; rule `{r.rule}`)", ""]
+    out += _markdown_effects(d)
+    for c in d.cautions:
+        out += [f"- **Caution ({c.condition.value}):** {c.text}", "", f"    > “{c.quote}” ({c.section})", ""]
+        out += [x for text in _caution_notes(c) for x in (f"    *{text}*", "")]
+    out += [f"- **Schedule:** {d.schedule.text}", "", f"    > “{d.schedule.quote}” ({d.schedule.section})", ""]
+    if d.schedule.note:
+        out.append(f"- {d.schedule.note}")
+    if d.schedule.remaining:
+        out.append(f"- **Lifetime maximum:** {d.schedule.remaining}")
+    out += [f"- **What if:** {w.text}" for w in d.what_if]
+    out.append("")
+    return out
+
+
 def _md_code(text: str) -> str:
     return visible(text).replace("`", "'")
 
@@ -166,7 +211,8 @@ def rule_text(rule: Any) -> str:
     from .kb import Rule
 
     if isinstance(rule, Rule):
-        head = f"{rule.id}  [{rule.drug} → {rule.status.value}]\n  when: {' and '.join(t.describe() for t in rule.when)}"
+        when = " and ".join(t.describe() for t in rule.when) or "always (the rule tests no fact)"
+        head = f"{rule.id}  [{rule.drug} → {rule.status.value}]\n  when: {when}"
     else:
         head = f"{rule.id}  [{rule.drug} caution]\n  when: conditions include {rule.condition.value}"
     return f"{head}\n{_wrap(rule.text, '  says: ', '        ')}\n{_wrap(f'“{rule.quote}” — {rule.section}', '  ', '   ')}"
@@ -215,12 +261,14 @@ def explanation_table(e: Explanation) -> str:
     if not e.not_fired:
         lines.append("  (none)")
     lines.append("Cautions:" if d.cautions else "Cautions: none of the person's conditions meets a side effect the article names for this drug")
-    for c, attribution in zip(d.cautions, _first_attributions(d)):
+    for c in d.cautions:
         lines.append(_wrap(f"{c.condition.value}: {c.text}", "  - ", "    "))
         lines.append(_wrap(f"“{c.quote}” — {c.section}", "      ", "       "))
-        if attribution:
-            lines.append(_wrap(attribution, "    ", "    "))
-    lines += [_wrap(text, "  ", "  ") for text in _caution_notes(d)]
+        lines += [_wrap(text, "    ", "    ") for text in _caution_notes(c)]
+    for label, items in _effects(d):
+        lines.append(_wrap(f"{label[:1].upper()}{label[1:]}: {items}", "", "  "))
+    if d.side_effects is not None and d.side_effects.attribution:
+        lines.append(_wrap(d.side_effects.attribution, "  ", "  "))
     if d.schedule.remaining:
         lines.append(_wrap(f"Lifetime maximum: {d.schedule.remaining}", ""))
     if d.what_if:
@@ -249,20 +297,20 @@ def explanation_markdown(e: Explanation) -> str:
     out += [f"- **MS type:** {f.ms_type.value}", f"- **Severity:** {f.severity.value}",
             f"- **Other MS medications that did not work:** {f.prior_failures}",
             f"- **Rapidly worsening:** {'yes' if f.rapidly_worsening else 'no'}",
-            f"- **Mitoxantrone already received:** {f.mitoxantrone_cumulative_mg_m2:g} mg/m²",
+            f"- **Mitoxantrone already received:** {_given(f.mitoxantrone_cumulative_mg_m2, 'mg/m²')}",
             f"- **Conditions:** {', '.join(c.value for c in f.conditions) or 'none'}", "", "## Rules that fired", ""]
     for r in d.reasons:
         out += [f"- `{r.rule}`: {r.text}", "", f"    > “{r.quote}” ({r.section})", ""]
     out += ["## Rules that did not fire", ""]
     out += [f"- `{m.rule}` (→ {m.status.value}): {'; '.join(m.failed)}" for m in e.not_fired] or ["- (none)"]
     out += ["", "## Cautions", ""]
-    for c, attribution in zip(d.cautions, _first_attributions(d)):
+    for c in d.cautions:
         out += [f"- **{c.condition.value}:** {c.text}", "", f"    > “{c.quote}” ({c.section})", ""]
-        if attribution:
-            out += [f"    *{attribution}*", ""]
+        out += [x for text in _caution_notes(c) for x in (f"    *{text}*", "")]
     if not d.cautions:
         out.append("None of the person's conditions meets a side effect the article names for this drug.")
-    out += [f"- *{text}*" for text in _caution_notes(d)]
+    if d.side_effects is not None:
+        out += ["", "## Side effects", ""] + _markdown_effects(d)
     out += ["", "## What would change the answer", ""]
     out += [f"- {w.text}" for w in d.what_if] or (["No single change of one fact would list it."] if d.drug not in rec.listed else ["(listed)"])
     own = [n for n in rec.notes if n.drug == d.drug]

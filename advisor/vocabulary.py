@@ -12,7 +12,7 @@ import re
 import tomllib
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -116,6 +116,71 @@ def lookup(value: Any) -> Any:
     except ValueError:
         shown = value.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot go into an error
         raise ValueError(f"unknown condition '{shown}'") from None
+
+
+# --- statuses (rules/statuses.toml): what a status rule may conclude ----------------------------------
+
+class StatusItem(BaseModel):
+    """One status of ``statuses.toml``: its id, the words each surface shows, its group and whether a
+    drug with it is listed."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=CONDITION_ID, max_length=60)
+    label: str = Field(min_length=1, max_length=30, pattern=r"^[^\n\r\t\x00-\x1f\x7f]*$")
+    words: str = Field(min_length=1, max_length=80, pattern=r"^[^\n\r\t\x00-\x1f\x7f]*$")
+    meaning: str = Field(min_length=1, max_length=200, pattern=r"^[^\n\r\t\x00-\x1f\x7f]*$")
+    group: str = Field(min_length=1, max_length=80, pattern=r"^[^\n\r\t\x00-\x1f\x7f]*$")
+    listed: bool = False
+    colour: Literal["red", "green", "yellow"] | None = None
+
+
+def status_problems(items: list[StatusItem]) -> list[str]:
+    """Duplicate ids; a group whose statuses differ in being listed; no listed status."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    listed: dict[str, bool] = {}
+    for item in items:
+        if item.id in seen:
+            problems.append(f"'{item.id}' names two statuses")
+        seen.add(item.id)
+        if listed.setdefault(item.group, item.listed) != item.listed:
+            problems.append(f"group '{item.group}' mixes listed and unlisted statuses")
+    if items and not any(i.listed for i in items):
+        problems.append("no status is listed (listed = true)")
+    return problems
+
+
+def read_statuses(directory: Path) -> tuple[StatusItem, ...]:
+    path = directory / "statuses.toml"
+    try:
+        with path.open("rb") as f:
+            raw = tomllib.load(f).get("status")
+        items = [StatusItem.model_validate(item) for item in raw] if isinstance(raw, list) else None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, ValidationError, TypeError) as e:
+        raise KnowledgeBaseError([(str(path), "", f"the statuses cannot be read: {e}")]) from None
+    if not items:
+        raise KnowledgeBaseError([(str(path), "", "has no [[status]] entries")])
+    problems = status_problems(items)
+    if problems:
+        raise KnowledgeBaseError([(str(path), "", p) for p in problems])
+    return tuple(items)
+
+
+STATUSES: tuple[StatusItem, ...] = read_statuses(packaged_directory())
+STATUS_INFO: dict[str, StatusItem] = {s.id: s for s in STATUSES}
+
+
+class _StatusBase(str, Enum):
+    @property
+    def info(self) -> StatusItem:
+        """The status's definition in the knowledge base."""
+        return STATUS_INFO[self.value]
+
+
+Status = _StatusBase(  # type: ignore[call-overload]
+    "Status", [(s.id, s.id) for s in STATUSES], module=__name__.rsplit(".", 1)[0] + ".models", qualname="Status")
+Status.__doc__ = "A drug's status: " + "; ".join(f"{s.id}: {s.meaning}" for s in STATUSES)
+LISTED_STATUSES: tuple[Any, ...] = tuple(Status(s.id) for s in STATUSES if s.listed)
 
 
 def described() -> list[str]:

@@ -174,8 +174,8 @@ def test_mixed_formats_with_bad_rows_one_record_per_case_in_order(tmp_path):
 def test_csv_cells_conditions_and_expectations(tmp_path):
     f = tmp_path / "x.csv"
     f.write_text("id,ms_type,severity,rapidly_worsening,mitoxantrone_cumulative_mg_m2,conditions,expect.listed,expect.status.mitoxantrone\n"
-                 "a,spms,severe,true,,heart_failure; pml,mitoxantrone;natalizumab,applicable\n"
-                 "b,spms,severe,FALSE,140,,natalizumab,excluded\n"
+                 "a,spms,severe,true,,heart_failure; pml,mitoxantrone,applicable\n"
+                 "b,spms,severe,FALSE,140,,none,excluded\n"
                  "c,spms,mild,,,,none,\n"
                  "d,relapsing,mild,maybe,,,,\n")
     recs = records(_run_out(run, [str(f)]))

@@ -29,7 +29,8 @@ def test_bare_progressive_is_refused_and_says_what_to_pick():
 def test_severity_is_case_insensitive_and_defaults_apply():
     f = PatientFacts.parse({"ms_type": "ppms", "severity": "SEVERE"})
     assert f.severity.value == "severe"
-    assert (f.prior_failures, f.rapidly_worsening, f.mitoxantrone_cumulative_mg_m2, f.conditions, f.id) == (0, False, 0.0, (), None)
+    assert (f.prior_failures, f.rapidly_worsening, f.mitoxantrone_cumulative_mg_m2, f.conditions, f.id) == (0, False, None, (), None)
+    assert f.decided("mitoxantrone_cumulative_mg_m2") == 0.0 and f.not_given == ("mitoxantrone_cumulative_mg_m2",)
 
 
 def test_conditions_are_normalised_and_deduplicated():

@@ -98,10 +98,10 @@ def test_2_ocrelizumab_spms_says_the_article_does_not_mention_it():
 
 def test_3_natalizumab_reason_says_the_article_gives_no_criteria():
     d = advise({"ms_type": "relapsing", "severity": "mild"}).drug("natalizumab")
-    assert d.status.value == "not_applicable"
+    assert d.status.value == "no_criteria"  # issue 20, item 1
     text = d.reasons[0].text
-    assert "gives no criteria for natalizumab and neither recommends nor rules it out for these facts" in text
-    assert "general line" in text and "applies to all four infusions" in text
+    assert text == ("The article describes natalizumab (how it works and how often it is given) but gives no criteria for "
+                    "choosing it, and neither recommends nor rules it out for any facts; ask your doctor.")
 
 
 # --- 4. the unheaded lists are an attribution by position -------------------------------------------
@@ -138,21 +138,20 @@ def test_4_every_caution_on_an_unheaded_list_carries_the_attribution():
 
 # --- 5. the closing paragraph for progressive MS -----------------------------------------------------
 
-@pytest.mark.parametrize("ms_type,given", [("spms", True), ("ppms", True), ("relapsing", False)])
-def test_5_progressive_ms_gets_the_closing_paragraph(ms_type, given):
+@pytest.mark.parametrize("ms_type", ["spms", "ppms", "relapsing"])
+def test_5_everyone_gets_the_whole_closing_paragraph(ms_type):
+    # issue 20, item 6: to everyone, whole (it was SPMS/PPMS only, and cut)
     rec = advise({"ms_type": ms_type, "severity": "mild"})
-    notes = {n.id: n for n in rec.notes}
-    assert ("progressive_ask_your_doctor" in notes) is given
-    if given:
-        n = notes["progressive_ask_your_doctor"]
-        assert "ask your doctor about infusion treatments" in n.text
-        assert n.quote.startswith("If you have progressive MS or are looking for a better way to manage your symptoms")
+    n = {n.id: n for n in rec.notes}["progressive_ask_your_doctor"]
+    assert n.text == ("If you have progressive MS or are looking for a better way to manage your symptoms, the article says to ask "
+                      "your doctor about infusion treatments: they can help you decide if these drugs might be a good choice for you.")
+    assert n.quote.startswith("If you have progressive MS or are looking for a better way to manage your symptoms")
 
 
 def test_5_mild_spms_with_nothing_listed_still_gets_the_pointer():
     out = flat(run("advise", "--ms-type", "spms", "--severity", "mild", "--format", "table").stdout)
-    assert "Listed: none of the four infusion drugs" in out
-    assert "If you have progressive MS, the article says to ask your doctor about infusion treatments" in out
+    assert "Drugs the article describes for these facts: none of the four infusion drugs" in out
+    assert "If you have progressive MS or are looking for a better way to manage your symptoms, the article says to ask" in out
 
 
 # --- 6, 7, 8. the infusion's own side effects, mitoxantrone's watch, the silences ------------------------
@@ -169,9 +168,9 @@ def test_6_infusion_side_effects_and_reaction_signs_in_every_recommendation(fact
 
 def test_3_and_7_explain_shows_the_drugs_own_notes():
     nat = flat(run("explain", "natalizumab", "--ms-type", "relapsing", "--severity", "mild").stdout)
-    assert "The article gives no criteria of its own for natalizumab" in nat
+    assert "The article describes natalizumab (how it works and how often it is given) but gives no criteria" in nat
     mito = flat(run("explain", "mitoxantrone", "--ms-type", "spms", "--severity", "severe").stdout)
-    assert "Your doctor will watch you very closely for signs of side effects during treatment with mitoxantrone" in mito
+    assert "If you receive mitoxantrone, your doctor will watch you very closely for signs of side effects" in mito
 
 
 def test_7_mitoxantrone_is_watched_closely_and_is_a_chemotherapy_drug():
@@ -187,9 +186,11 @@ def test_8_the_silences_are_named_never_filled_in():
     for facts in ({"ms_type": "relapsing", "severity": "mild"}, {"ms_type": "ppms", "severity": "severe"}):
         n = {n.id: n for n in advise(facts).notes}["not_said"]
         assert n.quote is None
-        for topic in ("pregnancy", "breastfeeding", "vaccination", "hepatitis B or JC-virus testing", "premedication",
-                      "how long an infusion takes", "cost", "who gives the infusion", "ask your doctor"):
+        for topic in ("pregnancy", "breastfeeding", "vaccination", "how long an infusion takes", "cost", "ask your doctor"):
             assert topic in n.text
+        # issue 20, item 7: nothing that imports outside knowledge, nothing the article does say
+        for topic in ("JC-virus", "premedication", "who gives the infusion", "hepatitis B"):
+            assert topic not in n.text
         assert n.text.startswith("The article says nothing about")
 
 
@@ -286,7 +287,8 @@ def test_12_wording():
     assert "more likely within the first 2 hours" in notes["infusion_reaction_window"]
     assert "most likely" not in " ".join(every_text(rec))
     assert notes["not_right_for_everyone"].endswith("Still, many people have found them helpful.")
-    assert all(" would become " in w.text for d in rec.drugs for w in d.what_if) and any(d.what_if for d in rec.drugs)
+    assert all(w.text.startswith(("The article describes ", "The article's statements point to ")) for d in rec.drugs
+               for w in d.what_if) and any(d.what_if for d in rec.drugs)
     liver = next(c for c in rec.drug("natalizumab").cautions if c.condition.value == "liver_disease")
     assert "with symptoms such as" in liver.text
     assert "such as" in next(e.text for e in load(KB_DIR).drug("natalizumab").side_effects.serious if "liver" in e.text)

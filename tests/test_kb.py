@@ -77,7 +77,7 @@ def test_quote_under_the_wrong_section_is_refused(kb_copy):
 
 @pytest.mark.parametrize("old,new,rule,message", [
     ('fact = "prior_failures"', 'fact = "age"', "alemtuzumab.two_or_more_failures", "unknown fact 'age'"),
-    ('value = "severe" }]', 'value = "awful" }]', "natalizumab.severe", "unknown value 'awful'"),
+    ('value = "severe" }]', 'value = "awful" }]', "mitoxantrone.not_severe", "unknown value 'awful'"),
     ('op = ">=", value = 2 }', 'op = ">=", value = "two" }', "alemtuzumab.two_or_more_failures", "must be a whole number"),
     ('op = ">=", value = 2 }', 'op = "~", value = 2 }', "alemtuzumab.two_or_more_failures", "op"),
     ('status = "applicable"', 'status = "maybe"', "alemtuzumab.two_or_more_failures", "status"),

@@ -222,7 +222,7 @@ section = "Mitoxantrone hydrochloride"
     path.write_text(text, "utf-8")
     problems = problems_of(kb_copy)
     assert [m for _, i, m in problems if i == "mitoxantrone"] == [
-        "no status for {'mitoxantrone_cumulative_mg_m2': 140.1, 'severity': 'mild', 'ms_type': 'relapsing', "
+        "no status for {'mitoxantrone_cumulative_mg_m2': 140.1, 'severity': 'severe', 'ms_type': 'relapsing', "
         "'rapidly_worsening': False} [no rule fired]"], problems
 
 

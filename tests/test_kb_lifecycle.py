@@ -87,10 +87,12 @@ def test_every_row_of_the_table_is_what_advise_says_and_rows_partition_the_class
 
 
 def test_table_merges_what_does_not_matter():
-    classes, rows = decision_table(Advisor(), ["natalizumab"])
+    classes, rows = decision_table(Advisor(), ["mitoxantrone"])
     text = render(classes, rows, "markdown").splitlines()
-    assert len(rows) == 4 and len(text) == 6
-    assert "| - | severe | - | false | - | consider | natalizumab.severe |" in text
+    assert len(rows) == 7 and len(text) == 9
+    assert "| - | mild or moderate | - | - | < 140 | excluded | mitoxantrone.not_severe |" in text
+    classes, rows = decision_table(Advisor(), ["natalizumab"])  # no criteria: one row, every fact "-"
+    assert [r.status for r in rows] == [{"natalizumab": "no_criteria"}]
 
 
 def test_number_classes_are_the_thresholds_intervals():
@@ -103,7 +105,8 @@ def test_table_command_formats():
     rows = list(csv.DictReader(io.StringIO(run("table", "--format", "csv").output)))
     assert rows and set(rows[0]) >= {"ms_type", "alemtuzumab", "ocrelizumab", "rules"}
     data = json.loads(run("table", "--format", "json", "--drug", "Tysabri").output)
-    assert data["drugs"] == ["natalizumab"] and len(data["rows"]) == 4
+    assert data["drugs"] == ["natalizumab"] and len(data["rows"]) == 1
+    assert data["rows"][0]["status"] == {"natalizumab": "no_criteria"}
     assert run("table", "--drug", "nope").exit_code == 2
 
 

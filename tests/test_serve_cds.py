@@ -69,7 +69,7 @@ def test_cards_follow_the_advice_for_the_facts_fhir_gives(client):
     assert len(cards) == len(rec.listed)
     mito = by_drug["mitoxantrone"]
     assert mito["indicator"] == "warning"  # heart failure meets a caution
-    assert by_drug["natalizumab"]["indicator"] == "info"
+    assert "natalizumab" not in by_drug  # no criteria in the article: neither listed nor ruled out
     for c in cards:
         assert len(c["summary"]) < 140
         uuid.UUID(c["uuid"])
@@ -96,6 +96,9 @@ def test_an_excluded_drug_gets_a_warning_card(client):
     mito = drug_cards(cards)["mitoxantrone"]
     assert ext(mito)["status"] == "excluded" and mito["indicator"] == "warning"
     assert mito["summary"].startswith("Mitoxantrone hydrochloride: excluded")
+    # issue 20, item 13: the summary keeps the number that matters; an excluded drug gets no schedule
+    assert "140 mg/m²" in mito["summary"] and len(mito["summary"]) < 140
+    assert "Schedule:" not in mito["detail"]
 
 
 def test_missing_ms_type_gives_one_warning_card_and_no_drug_cards(client):
@@ -141,8 +144,11 @@ def test_defaults_card_names_the_optional_facts_not_recorded(client):
     assumed = [c for c in cards if ext(c)["status"] == "defaults-assumed"]
     assert len(assumed) == 1 and assumed[0]["indicator"] == "info"
     assert ext(assumed[0])["assumed"] == ["rapidly_worsening", "mitoxantrone_cumulative_mg_m2"]
-    assert "not rapidly worsening" in assumed[0]["summary"]
-    assert list(drug_cards(cards)) == ["ocrelizumab"]
+    assert "rapidly worsening: no, assumed" in assumed[0]["summary"]
+    # issue 20, item 5: a dose not recorded is "not given", never 0
+    assert "mitoxantrone already received: not given" in assumed[0]["summary"] and "0 mg/m²" not in assumed[0]["detail"]
+    assert "if no mitoxantrone has been received" in assumed[0]["detail"]
+    assert list(drug_cards(cards)) == ["ocrelizumab", "mitoxantrone"]  # mild MS: mitoxantrone ruled out
 
 
 def test_only_active_conditions_of_this_patient_count_and_the_latest_observation_wins(client):
@@ -271,7 +277,7 @@ def test_without_prefetch_the_facts_are_fetched_with_the_token(client):
                                                                        "expires_in": 300, "scope": "patient/*.read", "subject": "x"})
         r = client.post(URL, json=body)
     assert r.status_code == 200
-    assert list(drug_cards(r.json()["cards"])) == ["ocrelizumab"]
+    assert list(drug_cards(r.json()["cards"])) == ["ocrelizumab", "mitoxantrone"]  # mitoxantrone: ruled out
     assert "condition=kidney_disease" in r.json()["cards"][0]["links"][0]["url"]
     paths = sorted(p for p, _ in stub.requests)
     assert paths[0].startswith("/fhir/Condition?patient=p1") and paths[1].startswith("/fhir/Observation?patient=p1&code=urn")
@@ -375,7 +381,7 @@ def test_a_card_whose_outcome_changes_counts_once_with_its_latest_outcome(serve_
     for outcome in ("overridden", "accepted"):
         assert client.post(URL + "/feedback", json={"feedback": [
             {"card": card, "outcome": outcome, "outcomeTimestamp": stamp()}]}).status_code == 200
-    rates = Store(tmp_path / "decisions.sqlite3").override_rates()
+    rates = [r for r in Store(tmp_path / "decisions.sqlite3").override_rates() if r["drug"] == "ocrelizumab"]
     assert rates == [{"drug": "ocrelizumab", "cards": 1, "feedback": 1, "accepted": 1, "overridden": 0, "override_rate": 0.0}]
 
 
@@ -411,8 +417,10 @@ def test_a_cards_cautions_carry_the_caution_note_and_the_lists_attribution():
     cards = {c["extension"]["ms-infusion-advisor"]["drug"]: c for c in
              drug_cards(rec, {"name": "n", "version": "1", "sha256": "0"}, "title", "http://127.0.0.1/advice")}
     note = load(default_directory()).header.caution_note
-    for drug in ("alemtuzumab", "natalizumab", "ocrelizumab"):
-        assert cards[drug]["detail"].count(note) == 1
+    assert "natalizumab" not in cards  # no criteria: no card
+    for drug in ("alemtuzumab", "ocrelizumab"):
+        caution_count = len(rec.drug(drug).cautions)
+        assert caution_count and cards[drug]["detail"].count(note) == caution_count  # under each caution (issue 24, item 8)
         assert f"by its position it is taken as {drug}" in cards[drug]["detail"]
     assert note not in cards["mitoxantrone"]["detail"]  # no condition of this person meets its side effects
 

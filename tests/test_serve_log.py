@@ -65,7 +65,7 @@ def filled(serve_app_module, tmp_path_factory):
         by_drug = {c["extension"]["ms-infusion-advisor"]["drug"]: c["uuid"] for c in cards}
         client.post(URL + "/feedback", json={"feedback": [
             {"card": by_drug["alemtuzumab"], "outcome": "accepted", "outcomeTimestamp": stamp()},
-            {"card": by_drug["natalizumab"], "outcome": "overridden", "outcomeTimestamp": stamp(),
+            {"card": by_drug["ocrelizumab"], "outcome": "overridden", "outcomeTimestamp": stamp(),
              "overrideReason": {"reason": {"code": "patient-preference"}, "userComment": "evil\x1b[31m\u202ecomment"}}]})
     client.post("/advise", json={"ms_type": "ppms", "severity": "mild"})
     return str(db)
@@ -77,9 +77,9 @@ def test_log_json_has_decisions_and_override_rates(filled):
     data = json.loads(r.output)
     assert [d["channel"] for d in data["decisions"]] == ["cds", "cds", "advise"]
     rates = {x["drug"]: x for x in data["override_rates"]}
-    assert rates["natalizumab"] == {"drug": "natalizumab", "cards": 2, "feedback": 2, "accepted": 0, "overridden": 2, "override_rate": 1.0}
+    assert rates["ocrelizumab"] == {"drug": "ocrelizumab", "cards": 2, "feedback": 2, "accepted": 0, "overridden": 2, "override_rate": 1.0}
     assert rates["alemtuzumab"]["override_rate"] == 0.0
-    assert rates["ocrelizumab"]["feedback"] == 0 and rates["ocrelizumab"]["override_rate"] is None
+    assert rates["mitoxantrone"]["feedback"] == 0 and rates["mitoxantrone"]["override_rate"] is None
     assert "\x1b" not in r.output and "\u202e" not in r.output
 
 
@@ -87,13 +87,13 @@ def test_log_table_escapes_what_users_typed(filled):
     r = CliRunner().invoke(main, ["log", "--db", filled])
     assert r.exit_code == 0
     assert "\x1b" not in r.output and "\u202e" not in r.output and "evil\\x1b[31m\\u202ecomment" in r.output
-    assert "natalizumab" in r.output and "100%" in r.output
+    assert "ocrelizumab" in r.output and "100%" in r.output
 
 
 def test_log_csv_has_a_row_per_decision(filled):
     r = CliRunner().invoke(main, ["log", "--db", filled, "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(r.output)))
-    assert len(rows) == 3 and rows[0]["feedback.natalizumab"] == "overridden (patient-preference)"
+    assert len(rows) == 3 and rows[0]["feedback.ocrelizumab"] == "overridden (patient-preference)"
     assert rows[2]["status.ocrelizumab"] == "applicable" and rows[2]["channel"] == "advise"
 
 

@@ -516,7 +516,9 @@ def test_a_drugs_name_or_brand_leads_to_its_schedule(client, name):
 def test_cautions_on_the_page_say_they_change_no_status_and_how_the_unheaded_list_is_attributed(client):
     page = get(client, "/advice?ms_type=relapsing&severity=severe&prior_failures=2&condition=pml&condition=cancer").text
     kb = default_advisor().kb
-    assert page.count(kb.header.caution_note) == 3  # once under each drug with a caution (alemtuzumab, natalizumab, ocrelizumab)
+    rec = default_advisor().advise({"ms_type": "relapsing", "severity": "severe", "prior_failures": 2, "conditions": ["pml", "cancer"]})
+    # under each caution, with the attribution of the list it rests on (issue 24, item 8)
+    assert page.count(kb.header.caution_note) == sum(len(d.cautions) for d in rec.drugs) == 4
     assert "by its position it is taken as ocrelizumab" in page and "by its position it is taken as natalizumab" in page
     assert "caution-note" not in get(client, "/advice?ms_type=relapsing&severity=severe").text
 
@@ -576,10 +578,14 @@ def test_a_dose_on_the_schedule_of_a_drug_without_a_lifetime_maximum_is_refused(
 
 
 def test_the_advice_page_links_each_schedule_with_the_dose_received(client):
-    page = get(client, "/advice?ms_type=spms&severity=severe&mitoxantrone_cumulative_mg_m2=100").text
+    page = get(client, "/advice?ms_type=spms&severity=severe&prior_failures=2&mitoxantrone_cumulative_mg_m2=100").text
     links = dict(re.findall(r'href="/schedule/([a-z]+)\?([^"]+)"', page))
     assert "mitoxantrone_cumulative_mg_m2=100" in links["mitoxantrone"].replace("&amp;", "&")
-    assert "mitoxantrone_cumulative" not in links["natalizumab"]
+    assert "mitoxantrone_cumulative" not in links["alemtuzumab"]
+    # a dose not given is not written as 0 on the way to the schedule (issue 20, item 5)
+    page = get(client, "/advice?ms_type=spms&severity=severe").text
+    assert "mitoxantrone_cumulative" not in dict(re.findall(r'href="/schedule/([a-z]+)\?([^"]+)"', page))["mitoxantrone"]
+    assert "<dd>not given</dd>" in page
     follow = get(client, "/schedule/mitoxantrone?" + links["mitoxantrone"].replace("&amp;", "&")).text
     assert "40 of the 140 mg/m² lifetime maximum remains" in follow
 

@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 from .. import Recommendation
+from ..models import NOT_GIVEN, Status
 from ..vocabulary import LABELS
 
 SERVICE_ID = "ms-infusion-advisor"
@@ -21,10 +22,12 @@ OVERRIDE_REASONS = [
     {"code": "already-treated", "system": OVERRIDE_SYSTEM, "display": "Treatment already decided"},
 ]
 SUMMARY_MAX = 139  # CDS Hooks: summary under 140 characters
-STATUS_WORDS = {"applicable": "applicable", "consider": "worth considering", "not_applicable": "not applicable",
-                "excluded": "excluded"}
-ASSUMED_WORDS = {"prior_failures": "0 prior treatment failures", "rapidly_worsening": "not rapidly worsening",
-                 "mitoxantrone_cumulative_mg_m2": "no mitoxantrone received (0 mg/m²)"}
+STATUS_WORDS = {s.value: s.info.label.lower() for s in Status}  # summaries: the KB's short label (rules/statuses.toml)
+STATUS_DETAIL = {s.value: s.info.words for s in Status}  # a card's detail: the KB's words
+ASSUMED_WORDS = {"prior_failures": "prior treatment failures: 0 assumed", "rapidly_worsening": "rapidly worsening: no, assumed",
+                 "mitoxantrone_cumulative_mg_m2": f"mitoxantrone already received: {NOT_GIVEN}"}
+# what the detail adds for a fact that stays not given (never a 0 it was not)
+NOT_GIVEN_DETAIL = {"mitoxantrone_cumulative_mg_m2": "the reasons that depend on it say “if no mitoxantrone has been received”"}
 
 _MD = re.compile(r"([\\`*_\[\]<>|~])")  # enough for no emphasis, code, link, HTML or table to form
 
@@ -63,7 +66,9 @@ def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link:
                 summary += f"; caution: {', '.join(labels.get(c, c.replace('_', ' ')) for c in cautions)}"
         else:
             indicator = "warning"
-            summary = f"{title}: excluded. {d.reasons[0].text}" if d.reasons else f"{title}: excluded"
+            shorts = [r.short for r in d.reasons if r.short]  # a rule's own summary keeps the number that matters
+            why = shorts[0] if shorts else d.reasons[0].text if d.reasons else ""
+            summary = f"{title}: {STATUS_WORDS.get(status, status)}" + (f": {why}" if why else "")
         cards.append({
             "uuid": str(uuid.uuid4()),
             "summary": short(summary),
@@ -81,24 +86,37 @@ def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link:
 def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None) -> str:
     labels = LABELS if labels is None else labels
     status = _v(d.status)
-    lines = [f"**{md(d.name)}: {STATUS_WORDS.get(status, status)}**", ""]
+    lines = [f"**{md(d.name)}: {md(STATUS_DETAIL.get(status, status))}**", ""]
     if d.reasons:
         lines.append("Why:")
         for r in d.reasons:
             lines += [f"- {md(r.text)}", f"  > “{md(r.quote)}” ({md(r.section)})"]
         lines.append("")
+    se = d.side_effects
+    if se is not None:  # harms beside benefits
+        lines.append(f"Side effects the article names for it ({md(se.section)}):")
+        for label, effects in (("More common", se.common), (se.serious_label[:1].upper() + se.serious_label[1:], se.serious)):
+            if effects:
+                lines.append(f"- {md(label)}: {md('; '.join(e.text for e in effects))}")
+        if se.serious_quote:
+            lines.append(f"  > “{md(se.serious_quote)}”")
+        if se.attribution:
+            lines.append(f"- *{md(se.attribution)}*")
+        lines.append("")
     if d.cautions:
         lines.append("Cautions (the person's conditions meet side effects the article names):")
         for c in d.cautions:
             lines += [f"- **{md(labels.get(_v(c.condition), _v(c.condition)))}**: {md(c.text)}", f"  > “{md(c.quote)}” ({md(c.section)})"]
-        for text in dict.fromkeys([*(c.attribution for c in d.cautions if c.attribution), *(c.note for c in d.cautions if c.note)]):
-            lines.append(f"- *{md(text)}*")  # the list's attribution by position; that a caution changes no status
+            # under each caution: the list's attribution by position; that a caution changes no status
+            lines += [f"  *{md(text)}*" for text in (c.attribution, c.note) if text]
         lines.append("")
-    if status == "excluded" and d.what_if:
+    if not Status(status).info.listed and d.what_if:
         lines.append("What would change this:")
         lines += [f"- {md(w.text)}" for w in d.what_if]
         lines.append("")
-    lines += [f"Schedule: {md(d.schedule.text)}", "", f"_{md(disclaimer)}_"]
+    if Status(status).info.listed:  # a drug the article rules out gets no schedule
+        lines += [f"Schedule: {md(d.schedule.text)}", ""]
+    lines += [f"_{md(disclaimer)}_"]
     return "\n".join(lines)
 
 
@@ -122,11 +140,12 @@ def missing_card(missing: list[str], problems: list[str], remarks: list[str], kb
 
 
 def assumed_card(assumed: list[str], kb: dict[str, str], source_title: str) -> dict[str, Any]:
-    """An info card naming the defaults used for optional facts the record does not hold."""
+    """An info card naming the optional facts the record does not hold: the defaults used, and the facts
+    that stay not given."""
     words = [ASSUMED_WORDS.get(a, a) for a in assumed]
-    detail_lines = ["These facts are not recorded as Observations (system `urn:ms-infusion-advisor:facts`), so the "
-                    "advice assumes:", ""] + [f"- {md(w)}" for w in words]
-    return {"uuid": str(uuid.uuid4()), "summary": short("Not recorded, assumed: " + "; ".join(words)),
+    detail_lines = ["These facts are not recorded as Observations (system `urn:ms-infusion-advisor:facts`):", ""] + \
+        [f"- {md(w)}" + (f" ({md(NOT_GIVEN_DETAIL[a])})" if a in NOT_GIVEN_DETAIL else "") for a, w in zip(assumed, words)]
+    return {"uuid": str(uuid.uuid4()), "summary": short("Not recorded: " + "; ".join(words)),
             "detail": "\n".join(detail_lines), "indicator": "info", "source": {"label": source_title},
             "extension": {EXTENSION: {"drug": None, "status": "defaults-assumed", "rules": [], "kb": kb,
                                       "assumed": assumed}}}

@@ -37,7 +37,6 @@ OBSERVATION_FACTS = {
     "rapidly-worsening": "rapidly_worsening",
     "mitoxantrone-cumulative-dose": "mitoxantrone_cumulative_mg_m2",
 }
-DEFAULTS = {"prior_failures": 0, "rapidly_worsening": False, "mitoxantrone_cumulative_mg_m2": 0.0}
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 ACTIVE = {"active", "recurrence", "relapse"}

@@ -154,7 +154,8 @@ def query(facts: Any, **change: Any) -> str:
     ]
     if values["rapidly_worsening"]:
         pairs.append(("rapidly_worsening", "true"))
-    pairs.append(("mitoxantrone_cumulative_mg_m2", number(values["mitoxantrone_cumulative_mg_m2"])))
+    if values["mitoxantrone_cumulative_mg_m2"] is not None:  # not given: left out, never written as 0
+        pairs.append(("mitoxantrone_cumulative_mg_m2", number(values["mitoxantrone_cumulative_mg_m2"])))
     pairs += [("condition", str(c)) for c in values["conditions"]]
     return urlencode(pairs)
 

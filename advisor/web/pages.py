@@ -22,6 +22,8 @@ from jinja2.bccache import Bucket
 
 from advisor import InvalidFacts
 from advisor.errors import ScheduleError
+from advisor.models import Status
+from advisor.render import groups
 from advisor.schedule import ics_of, is_finite, plan
 
 from . import article as article_module
@@ -81,12 +83,7 @@ LABELS = {
     "rapidly_worsening": "Rapidly worsening", "mitoxantrone_cumulative_mg_m2": "Mitoxantrone already received",
     "condition": "Health conditions",
 }
-STATUS_LABELS = {
-    "applicable": "Described for these facts",
-    "consider": "Worth considering",
-    "not_applicable": "Not described for these facts",
-    "excluded": "Ruled out by the article for these facts",
-}
+STATUS_LABELS = {s.value: s.info.words for s in Status}  # from the KB (rules/statuses.toml)
 
 
 # Control characters and bidirectional overrides from a user (or a KB) are shown, not obeyed.
@@ -176,7 +173,7 @@ class Site:
     @staticmethod
     def status_label(status: Any) -> str:
         value = getattr(status, "value", status)
-        return STATUS_LABELS.get(value, str(value).replace("_", " "))
+        return str(STATUS_LABELS.get(value, str(value).replace("_", " ")))
 
     def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         html = self.env.get_template(template).render(**context)
@@ -233,9 +230,10 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
         schedules = {}  # each drug's dates page, with the dose already received where a lifetime maximum counts it
         for d in rec.drugs:
             received = site.drugs[d.drug].schedule.received_fact
-            query = {"start": today, **({received: form_module.number(getattr(facts, received))} if received else {})}
+            given = getattr(facts, received) if received else None
+            query = {"start": today, **({received: form_module.number(given)} if received and given is not None else {})}
             schedules[d.drug] = f"/schedule/{d.drug}?" + urlencode(query)
-        return site.page("advice.html", rec=rec, facts=facts, listed=listed, others=others, what_if=what_if,
+        return site.page("advice.html", rec=rec, facts=facts, listed=listed, others=others, what_if=what_if, groups=groups(rec),
                          edit=edit, ms_label=MS_TYPE_HINTS.get(_value(facts.ms_type), (_value(facts.ms_type),))[0],
                          schedules=schedules, page_title="Advice for these facts")
 
