@@ -42,6 +42,37 @@ def representative_values(kb: KnowledgeBase) -> dict[str, list[Any]]:
     return {fact: value_classes(fact, points) for fact, points in kb.thresholds.items()}
 
 
+def harms_problems(kb: KnowledgeBase, advisor: Advisor, cases: list[tuple[str, dict[str, Any], tuple[str, ...]]],
+                   defaults: dict[str, Any]) -> list[Problem]:
+    """Harms beside benefits: for each class of facts in which a drug is listed (applicable or consider),
+    the advice shows the article's side effects for it, common or serious."""
+    out: list[Problem] = []
+    seen: set[tuple[str, str]] = set()
+    for drug, combo, fired in cases:
+        statuses = {advisor.kb.rule(r).status for r in fired if isinstance(advisor.kb.rule(r), Rule)}  # type: ignore[union-attr]
+        listed = [s for s in statuses if s.info.listed]
+        if not listed or (drug, listed[0].value) in seen:
+            continue
+        seen.add((drug, listed[0].value))
+        facts = PatientFacts.model_validate({**defaults, **combo})
+        advice = advisor.advise(facts).drug(drug)
+        effects = advice.side_effects
+        if effects is None or not (effects.common or effects.serious):
+            out.append(Problem("drugs.toml", drug, f"shown as {listed[0].value} (for {combo}) without its side effects: "
+                                                   "the article's lists for it are missing or empty"))
+    return out
+
+
+def status_problems(kb: KnowledgeBase) -> list[Problem]:
+    """Every status a rule or note names is one the KB defines (statuses.toml), with its words."""
+    defined = {s.id for s in kb.statuses}
+    out = [Problem("decisions.toml", r.id, f"status '{r.status.value}' is not defined in statuses.toml "
+                                           f"(defined: {', '.join(sorted(defined))})") for r in kb.rules if r.status.value not in defined]
+    out += [Problem("notes.toml", n.id, f"status '{s.value}' is not defined in statuses.toml") for n in kb.notes
+            for s in n.statuses if s.value not in defined]
+    return out
+
+
 def check(rules_dir: str | Path, source: str | Path | None = None, require_approved: bool = False) -> Report:
     """Everything load() proves (the decision space included: exactly one status per drug for every
     class of fact values, every rule reachable), and that the compiled engine agrees: for one
@@ -64,7 +95,13 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
         if got != expected:
             problems.append(Problem("decisions.toml", drug, f"the rules engine fired [{', '.join(got)}] for {combo}, "
                                                             f"the rules say [{', '.join(expected)}]"))
+    problems += harms_problems(kb, advisor, space.cases, defaults)
+    problems += status_problems(kb)
     for note in kb.notes:
+        if note.drug is not None and not note.statuses:
+            problems.append(Problem("notes.toml", note.id, f"a note about {note.drug} is shown whatever its status: say for which "
+                                                          "of its statuses it is given (statuses = [...]), so that a note reaches "
+                                                          "only the facts it concerns"))
         if not note.when:
             continue
         combo = {}

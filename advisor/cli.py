@@ -189,7 +189,8 @@ def fact_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--severity", help="mild, moderate or severe."),
         click.option("--prior-failures", type=Number(whole=True), help="How many other MS medications did not work well (default 0)."),
         click.option("--rapidly-worsening/--not-rapidly-worsening", default=None, help="Whether the MS is rapidly worsening (default: not)."),
-        click.option("--mitoxantrone-cumulative-mg-m2", type=Number(whole=False), help="Lifetime mitoxantrone already received, mg/m² (default 0)."),
+        click.option("--mitoxantrone-cumulative-mg-m2", type=Number(whole=False),
+                     help="Lifetime mitoxantrone already received, mg/m² (default: not given; the advice says so)."),
         click.option("--condition", "conditions", multiple=True,
                      help="A health condition (repeatable; with --case, added to the file's conditions): " + "; ".join(described()) + "."),
         click.option("--no-condition", "no_conditions", is_flag=True,
@@ -395,7 +396,8 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
     echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; "
          "no text claims more than its quote; "
          f"every rule fires; exactly one status per drug in all {report.combinations} combinations of tested fact values "
-         "(one value for each class of values the rules tell apart)")
+         "(one value for each class of values the rules tell apart); every status one the KB defines; every drug shown as "
+         "applicable or consider carries its side effects; every drug's note only where the drug has a status it names")
 
 
 @kb.command("info", epilog="""

@@ -20,7 +20,7 @@ from .decision import LISTED, Change, Decision
 from .errors import KnowledgeBaseError, UnknownDrug
 from .text import name_key
 from .kb import TESTABLE, KnowledgeBase, NoteItem, Rule, Test
-from .models import ASSUMED, Condition, Explanation, MSType, ONLY_INCREASES, PatientFacts, Recommendation, RuleMiss, Severity, Status
+from .models import ASSUMED, NOT_GIVEN, Condition, Explanation, MSType, ONLY_INCREASES, PatientFacts, Recommendation, RuleMiss, Severity, Status
 
 NOTE = "note:"  # engine ids of conditional notes (a KB id never holds a colon)
 
@@ -234,8 +234,9 @@ class Advisor:
         """The status rules of ``drug`` that did not fire for ``facts``, each with the tests that failed."""
         values = self.engine_fact(facts)
         fired = set(self.decide(facts).fired)
+        shown = {f: f"{NOT_GIVEN} (decided as {json.dumps(v)})" if f in facts.not_given else json.dumps(v) for f, v in values.items()}
         return tuple(RuleMiss(rule=rule.id, status=rule.status,
-                              failed=tuple(f"needs {t.describe()}, is {json.dumps(values[t.fact])}"
+                              failed=tuple(f"needs {t.describe()}, is {shown[t.fact]}"
                                            for t in rule.when if not t.holds(values)))
                      for rule in self.kb.rules if rule.drug == drug and rule.id not in fired)
 

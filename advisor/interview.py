@@ -57,14 +57,16 @@ class SeverityAnswer(click.ParamType[Any]):
 class NumberAnswer(click.ParamType[Any]):
     """A number in ASCII digits, from ``low`` to ``high``; a number written as a word gets a hint."""
 
-    def __init__(self, whole: bool, high: float):
-        self.whole, self.high = whole, high
+    def __init__(self, whole: bool, high: float, optional: bool = False):
+        self.whole, self.high, self.optional = whole, high, optional
         self.name = "whole number" if whole else "number"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if not isinstance(value, str):
             return value
         text = value.strip()
+        if self.optional and not text:
+            return None  # not given: said so in the advice, never taken for 0
         if _key(text) in NUMBER_WORDS:
             self.fail(f"'{visible(value)}': type the number in digits, e.g. {NUMBER_WORDS[_key(text)]}", param, ctx)
         number = number_from_text(text)
@@ -119,8 +121,9 @@ def ask_facts() -> dict[str, Any]:
         "prior_failures": click.prompt("Other MS medications that did not work well", type=NumberAnswer(True, MAX_PRIOR_FAILURES),
                                        default=0, err=True),
         "rapidly_worsening": click.prompt("Is the MS rapidly worsening? (y/n)", type=YesNo(), default="n", show_default=False, err=True),
-        "mitoxantrone_cumulative_mg_m2": click.prompt("Mitoxantrone already received (mg/m²)", type=NumberAnswer(False, MAX_DOSE_MG_M2),
-                                                      default=0.0, err=True),
+        "mitoxantrone_cumulative_mg_m2": click.prompt("Mitoxantrone already received (mg/m²; 0 if none, empty if not known)",
+                                                      type=NumberAnswer(False, MAX_DOSE_MG_M2, optional=True), default="",
+                                                      show_default=False, err=True),
     }
     click.echo("Conditions:\n" + "\n".join(f"  {line}" for line in described()), err=True)
     while True:

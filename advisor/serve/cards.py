@@ -62,6 +62,8 @@ def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link:
         if d.drug in rec.listed:
             indicator = "warning" if cautions else "info"
             summary = f"{title}: {STATUS_WORDS.get(status, status)} per the MS infusions article"
+            if d.schedule.remaining_mg_m2 is not None and d.schedule.lifetime_max_mg_m2 is not None:  # the number that matters
+                summary += f"; {d.schedule.remaining_mg_m2:g} of the {d.schedule.lifetime_max_mg_m2:g} mg/m² lifetime maximum remains"
             if cautions:
                 summary += f"; caution: {', '.join(labels.get(c, c.replace('_', ' ')) for c in cautions)}"
         else:
