@@ -222,7 +222,7 @@ def test_a_what_if_link_changes_the_status(page, server):
     before = statuses(page)
     assert before["alemtuzumab"] == "not_applicable"
     link = page.locator('[data-drug="alemtuzumab"] .what-if a').first
-    assert "prior failures" in link.inner_text()
+    assert "prior treatment failures" in link.inner_text()
     link.click()
     page.wait_for_load_state()
     assert statuses(page)["alemtuzumab"] in ("applicable", "consider")
