@@ -234,7 +234,10 @@ def drug_text(drug: Any) -> str:
     lines.append(f"  Side effects ({se.section}):")
     if se.list_note:
         lines.append(_wrap(se.list_note, "    ", "    "))
-    for label, effects in (("common", se.common), ("serious", se.serious)):
+    if se.serious_label:  # the article's own lead-in to the serious list ("very serious, and potentially fatal")
+        lines.append(_wrap(f"“{se.serious_label.quote}”", "    ", "     "))
+    serious = se.serious_label.text.rstrip(",") if se.serious_label else "serious"
+    for label, effects in (("common", se.common), (serious, se.serious)):
         for e in effects:
             lines.append(_wrap(f"{label}: {e.text}" + ("" if e.quote == e.text else f" — “{e.quote}”"), "    - ", "      "))
     return "\n".join(lines)

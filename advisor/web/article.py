@@ -46,7 +46,8 @@ def _cited_where(kb: Any) -> list[tuple[str, str | None, str | None]]:
         out += [item(d.how_it_works.quote, d), item(d.schedule.quote, d)]
         out += [item(a.quote, a) for a in getattr(d, "about", ())]
         se = d.side_effects
-        out += [item(e.quote, se) for e in (*se.common, *se.serious)]
+        lead = (se.serious_label,) if getattr(se, "serious_label", None) else ()  # in the article's order
+        out += [item(e.quote, se) for e in (*se.common, *lead, *se.serious)]
     out += [item(r.quote, r) for r in kb.rules]
     out += [item(c.quote, c) for c in kb.cautions]
     out += [item(n.quote, n) for n in kb.notes if n.quote]
