@@ -55,12 +55,13 @@ def fact_dicts(draw):
 
 
 def oracle(f: Recommendation) -> dict:
-    """The decision semantics of issue 3, written independently of the KB."""
+    """The decision semantics of issue 3 as issue 20 revised them, written independently of the KB (a dose
+    not given is decided as none received)."""
     t, s, pf = f.facts.ms_type.value, f.facts.severity.value, f.facts.prior_failures
-    rw, dose = f.facts.rapidly_worsening, f.facts.mitoxantrone_cumulative_mg_m2
-    mito = ("excluded" if dose >= 140 else "not_applicable" if s != "severe" else "applicable" if t == "spms" or rw else "consider")
+    rw, dose = f.facts.rapidly_worsening, f.facts.mitoxantrone_cumulative_mg_m2 or 0
+    mito = ("excluded" if dose >= 140 or s != "severe" else "applicable" if t == "spms" or rw else "consider")
     return {"alemtuzumab": "applicable" if pf >= 2 else "not_applicable",
-            "natalizumab": "consider" if s == "severe" or rw else "not_applicable",
+            "natalizumab": "no_criteria",
             "mitoxantrone": mito,
             "ocrelizumab": "applicable" if t in ("relapsing", "ppms") else "not_applicable"}
 
