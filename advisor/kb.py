@@ -452,7 +452,8 @@ def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list
         except ValidationError as e:
             for err in e.errors():
                 where = ".".join(str(p) for p in err["loc"])
-                problems.append((file, str(ident), f"{where}: {err['msg'].removeprefix('Value error, ')}" if where else err["msg"]))
+                message = err["msg"].removeprefix("Value error, ")
+                problems.append((file, str(ident), f"{where}: {message}" if where else message))
     return out
 
 

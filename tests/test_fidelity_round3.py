@@ -355,3 +355,12 @@ def test_guard_the_shipped_kb_passes_and_the_command_says_what_it_proved():
     assert r.exit_code == 0, r.output
     assert "every drug shown as applicable or consider carries its side effects" in flat(r.stdout)
     Advisor()  # and loads
+
+
+def test_5_a_not_given_text_on_a_rule_that_tests_no_such_fact_is_refused_plainly(kb_copy):
+    path = kb_copy / "decisions.toml"
+    path.write_text(path.read_text("utf-8").replace('id = "ocrelizumab.secondary_progressive"',
+                                                    'id = "ocrelizumab.secondary_progressive"\ntext_not_given = "If no dose."'), "utf-8")
+    problems = _problems(kb_copy)
+    assert problems == ["decisions.toml: ocrelizumab.secondary_progressive: text_not_given: the rule tests no fact that may be not "
+                        "given (mitoxantrone_cumulative_mg_m2)"], problems
