@@ -586,6 +586,9 @@ Examples:
               help="Format of stdin and of files with an unknown suffix (default for stdin: jsonl).")
 @click.option("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed among comma, semicolon and tab; 'tab' for a tab).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of CSV, JSON and YAML inputs (a UTF-8 byte-order mark is read).")
+@click.option("--max-decompressed", type=Number(whole=False, low=0.001, high=1024), default=4, show_default=True, metavar="GIB",
+              help="Bound of each gzipped input once decompressed, in GiB: past it, an error record says so and the rest of "
+                   "that input is not read (a small gzip can hold gigabytes of newlines).")
 @click.option("--extra", type=click.Choice(["error", "ignore", "keep"]), default="error", show_default=True,
               help="Unknown fields or columns: name them in the case's error, drop them, or keep them in the record under 'input'.")
 @click.option("--map", "mapping", multiple=True, metavar="SOURCE=FIELD",
@@ -599,14 +602,15 @@ Examples:
 @rules_dir_option
 @user_errors
 def batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | None, delimiter: str | None, encoding: str,
-          extra: str, mapping: tuple[str, ...], echo_facts: bool, summary_json: str | None, duplicate_check_limit: int | None,
+          max_decompressed: float, extra: str, mapping: tuple[str, ...], echo_facts: bool,
+          summary_json: str | None, duplicate_check_limit: int | None,
           workers: int | None, full: bool, rules_dir: str | None) -> None:
     """Evaluate every case in PATHS (.jsonl/.ndjson, .json, .yaml, .csv files, each also gzipped, directories,
     '-' for stdin) and write one record per case, in input order. Exit 0 if every case is valid and every
     expectation holds, 1 otherwise, 2 for a usage error or a run that could not finish."""
     owned = stopping.holding()  # the `ms-advisor batch` process itself (not a test runner's)
     try:
-        _batch(paths, out_path, fmt, input_format, delimiter, encoding, extra, mapping, echo_facts, summary_json,
+        _batch(paths, out_path, fmt, input_format, delimiter, encoding, max_decompressed, extra, mapping, echo_facts, summary_json,
                duplicate_check_limit, workers, full, rules_dir)
     finally:
         if owned:
@@ -614,7 +618,8 @@ def batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | N
 
 
 def _batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | None, delimiter: str | None, encoding: str,
-           extra: str, mapping: tuple[str, ...], echo_facts: bool, summary_json: str | None, duplicate_check_limit: int | None,
+           max_decompressed: float, extra: str, mapping: tuple[str, ...], echo_facts: bool,
+           summary_json: str | None, duplicate_check_limit: int | None,
            workers: int | None, full: bool, rules_dir: str | None) -> None:
     import codecs
 
@@ -634,7 +639,8 @@ def _batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | 
     pairs = _map_pairs(mapping)
     advisor = get_advisor(rules_dir)  # loads and validates the KB before any work starts
     options = CaseOptions(extra=extra, mapping=tuple(pairs), echo_facts=echo_facts, full=full)
-    read = ReadOptions(input_format=input_format, delimiter=delimiter, encoding=encoding)
+    read = ReadOptions(input_format=input_format, delimiter=delimiter, encoding=encoding,
+                       max_decompressed_bytes=int(max_decompressed * 2**30))
     try:
         summary = run_to_file(list(paths), out_path, advisor=advisor, fmt=fmt, workers=workers or os.cpu_count() or 1,
                               options=options, read=read, summary_json=summary_json,

@@ -21,7 +21,7 @@ import msgspec
 from ..errors import InvalidFacts
 from ..models import PatientFacts, float_from_text
 from .records import KINDS
-from .sources import JsonlBlock, RawCase
+from .sources import JsonlBlock, RawCase, nonblank
 from .summary import Summary
 from .tails import Entry, Tails
 from .writers import Chunk
@@ -118,14 +118,23 @@ class FastPath:
     def block(self, block: JsonlBlock, chunk: Chunk, summary: Summary) -> None:
         data = block.bytes()
         lines: list[bytes] | None = None
+        numbers: Any = None  # with blank lines: the index in the block of each of `lines` (all not blank)
         try:
             cases = self.decoder.decode_lines(data)
             if len(cases) != data.count(b"\n") + 1:
-                raise ValueError("blank lines")  # decoded one by one below, to keep line numbers
+                raise ValueError("blank lines")  # left out below, to keep line numbers
             present = cases
         except _ERRORS:
-            lines = data.split(b"\n")
-            cases = [self._decode(line) for line in lines]
+            numbers, lines = nonblank(data)  # the blank lines are found in C, never one by one
+            try:
+                if len(lines) == data.count(b"\n") + 1:
+                    raise ValueError("no blank lines: a line msgspec cannot take")
+                data = b"\n".join(lines)  # the lines that are not blank: what is counted and searched below
+                cases = self.decoder.decode_lines(data)
+                if len(cases) != len(lines):
+                    raise ValueError("a line msgspec cannot take")
+            except _ERRORS:
+                cases = [self._decode(line) for line in lines]
             present = [c for c in cases if c is not None]
         given = {n: list(map(attrgetter(n), present)) for n in self.names}
         columns = {n: self._column(n, given[n]) for n in self.names}
@@ -162,10 +171,11 @@ class FastPath:
         used: list[Entry] = []
         j = -1
         for i, case in enumerate(cases):
+            n = first + (i if numbers is None else numbers[i])
             if case is not None:
                 j += 1
                 if j not in bad:
-                    entry, record_id, source = entries[j], ids[j], f"{name}:{first + i}"
+                    entry, record_id, source = entries[j], ids[j], f"{name}:{n}"
                     used.append(entry)
                     chunk.add(w.head(source if record_id is None else record_id, source) + entry.tail,
                               None if record_id is None else hasher(record_id))
@@ -173,7 +183,7 @@ class FastPath:
             if lines is None:
                 lines = data.split(b"\n")
             if lines[i].strip():
-                worker.plain(RawCase(f"{name}:{first + i}", "line", lines[i]), chunk, summary)
+                worker.plain(RawCase(f"{name}:{n}", "line", lines[i]), chunk, summary)
         self._count(used, summary)
 
     def _count(self, entries: list[Entry], summary: Summary) -> None:

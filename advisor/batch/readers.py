@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import json
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, BinaryIO, TypeVar
@@ -21,7 +22,7 @@ from ..casefile import CaseFileError, DuplicateKey, json_nesting, nesting_error,
 from ..errors import InvalidFacts
 from ..models import float_from_text, int_from_text
 from .sources import (DELIMITERS, SUFFIXES, CsvRow, JsonlBlock, Progress, RawCase, ReadOptions, error_case,
-                      expand, format_of, open_input, size_of)
+                      expand, format_of, nonblank, open_input, size_of)
 from .text import BLOCK_BYTES, escape_controls
 
 __all__ = ["READERS", "reader", "read_items", "read_paths", "split_block", "RawCase", "CsvRow", "JsonlBlock",
@@ -61,7 +62,7 @@ def read_items(paths: Iterable[str], options: ReadOptions = ReadOptions(), progr
                                "each also .gz; or give --input-format)")
             continue
         try:
-            opened = open_input(p)
+            opened = open_input(p, options.max_decompressed_bytes)
         except (OSError, ValueError) as e:
             yield error_case(name, f"cannot read {escape_controls(name)}: {getattr(e, 'strerror', None) or e}")
             continue
@@ -99,8 +100,10 @@ def read_paths(paths: Iterable[str], options: ReadOptions = ReadOptions()) -> It
 
 
 def split_block(block: JsonlBlock) -> list[RawCase]:
-    return [RawCase(f"{block.name}:{block.first_line + i}", "line", line)
-            for i, line in enumerate(block.bytes().split(b"\n")) if line.strip()]
+    """The raw cases of a block: one per line that is not blank (the blank ones are skipped in C)."""
+    name, first = block.name, block.first_line
+    numbers, lines = nonblank(block.bytes())
+    return [RawCase(f"{name}:{first + i}", "line", line) for i, line in zip(numbers, lines)]
 
 
 @reader("jsonl")
@@ -132,9 +135,12 @@ def read_jsonl(stream: BinaryIO, name: str, options: ReadOptions, path: str | No
             continue
         block = bytes(carry) + data[:cut] if carry else data[:cut]
         carry = bytearray(data[cut + 1:])
-        yield block_of(block)
+        if block.isspace():  # nothing but blank lines (checked in C): no block to hand on
+            offset += len(block) + 1
+        else:
+            yield block_of(block)
         line += block.count(b"\n") + 1
-    if carry:  # a last line with no newline after it
+    if carry and not carry.isspace():  # a last line with no newline after it
         yield block_of(bytes(carry))
 
 
@@ -224,36 +230,113 @@ class _LineTooLong(Exception):
     pass
 
 
-def _lines(text: io.TextIOWrapper, limit: int, count: list[int]) -> Iterator[str]:
-    while True:
-        line = text.readline(limit + 1)
-        if not line:
-            return
-        if len(line) > limit:
-            raise _LineTooLong
-        count[0] += 1
-        yield line
+# A line with its line break, or a run of line breaks (blank lines) as one piece: csv reads a run as one
+# empty row outside a quoted cell and keeps its line breaks inside one, so a file of blank lines costs
+# one search in C per block, not a Python step per line.
+_PIECE = re.compile(r"[^\r\n]+(?:\r\n|\r|\n)?|[\r\n]+")
+_TEXT_BLOCK = 1 << 20  # characters read at a time
+
+
+def _breaks(text: str) -> int:
+    """How many lines ``text`` holds (line breaks: LF, CR LF or a lone CR, as csv reads them)."""
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+class _Lines:
+    """The lines of a text for csv: ``count`` lines read so far, ``taken`` the pieces of the row being
+    read (kept to tell a quote never closed from one closed at the end of the file), ``ended`` once the
+    text is read to its end. A line longer than ``limit`` raises _LineTooLong."""
+
+    def __init__(self, text: io.TextIOWrapper, limit: int):
+        self.text, self.limit = text, limit
+        self.count = 0
+        self.taken: list[str] = []
+        self.ended = False
+
+    def __iter__(self) -> Iterator[str]:
+        carry, limit, taken = "", self.limit, self.taken
+        while True:
+            chunk = self.text.read(_TEXT_BLOCK)
+            if chunk:
+                buf = carry + chunk if carry else chunk
+                end = len(buf) - 1 if buf.endswith("\r") else len(buf)  # a CR may be the first half of CR LF
+                cut = max(buf.rfind("\n", 0, end), buf.rfind("\r", 0, end))
+                if cut < 0:
+                    if len(buf) > limit:
+                        raise _LineTooLong
+                    carry = buf
+                    continue
+                buf, carry = buf[:cut + 1], buf[cut + 1:]
+            else:
+                self.ended = True
+                buf, carry = carry, ""
+                if not buf:
+                    return
+            for m in _PIECE.finditer(buf):
+                piece = m.group()
+                if piece[0] in "\r\n":
+                    self.count += _breaks(piece)
+                else:
+                    if len(piece) > limit:
+                        raise _LineTooLong
+                    self.count += 1
+                taken.append(piece)
+                yield piece
+
+
+# What csv says when a quoted cell is still open at the end of its text (in strict mode).
+_OPEN_QUOTE = "unexpected end of data"
+
+
+def _open_quote(text: str, delimiter: str) -> bool:
+    """Whether ``text`` (one row, read to the end of the file) ends inside a quoted cell."""
+    try:
+        for _ in csv.reader([text], delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as e:
+        return str(e) == _OPEN_QUOTE
+    return False
 
 
 @reader("csv")
 def read_csv(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[RawCase]:
     text = _text(stream, options)
-    count = [0]
-    lines = _lines(text, options.max_line_bytes, count)
+    lines = _Lines(text, options.max_line_bytes)
+    pieces = iter(lines)
+    shown = escape_controls(name)
     try:
-        first = next(lines, "")
+        first = next(pieces, "")
         delimiter = options.delimiter or max(DELIMITERS, key=first.count)
-        rows = csv.reader(_chain(first, lines), delimiter=delimiter)
+        rows = csv.reader(_chain(first, pieces), delimiter=delimiter)
         header: tuple[str, ...] | None = None
+        fresh = True  # the first piece is read already, to find the delimiter
         while True:
-            start = count[0] + 1 if header is not None else 1
+            start = lines.count + 1 if header is not None else 1
+            if not fresh:
+                lines.taken.clear()
+            fresh = False
             try:
                 cells = next(rows)
             except StopIteration:
                 return
             except csv.Error as e:
+                if str(e).startswith("field larger than field limit"):  # csv cannot find the next row after it
+                    yield error_case(f"{name}:{start}", f"not valid CSV: a cell of the row on line {start} is longer than "
+                                     f"{csv.field_size_limit():,} characters (a quote (\") never closed?); the rest of "
+                                     f"{shown} is not read")
+                    return
                 yield error_case(f"{name}:{start}", f"not valid CSV: {escape_controls(str(e))}")
                 continue
+            if lines.ended and cells:  # the last row: is a quote still open at the end of the file?
+                row = "".join(lines.taken)
+                if '"' in row and _open_quote(row, delimiter):
+                    opened = start + _breaks(row) - _breaks(cells[-1])
+                    column = (f" ({escape_controls(header[len(cells) - 1])})" if header is not None
+                              and len(cells) <= len(header) else "")
+                    yield error_case(f"{name}:{start}", f'not valid CSV: the quote (") that opens cell {len(cells)}{column} '
+                                     f"on line {opened} is never closed, so the rest of {shown} (lines {start} to "
+                                     f"{max(lines.count, start)}) was not read")
+                    return
             if not cells:
                 continue
             if header is None:
@@ -265,8 +348,8 @@ def read_csv(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[RawC
                 continue
             yield RawCase(source, "csv", CsvRow(header, cells, delimiter))
     except _LineTooLong:
-        yield error_case(f"{name}:{count[0] + 1}", f"line {count[0] + 1} is longer than {options.max_line_bytes:,} "
-                                               f"characters; the rest of {escape_controls(name)} is not read")
+        yield error_case(f"{name}:{lines.count + 1}", f"line {lines.count + 1} is longer than {options.max_line_bytes:,} "
+                                                   f"characters; the rest of {shown} is not read")
     finally:
         text.detach()
 

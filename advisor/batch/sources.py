@@ -6,13 +6,14 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import re
 import stat
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
-from .text import MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, escape_controls
+from .text import MAX_DECOMPRESSED_BYTES, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, escape_controls, size_text
 
 
 class RawCase(NamedTuple):
@@ -57,6 +58,7 @@ class ReadOptions:
     encoding: str = "utf-8"           # text formats; a UTF-8 byte-order mark is read either way
     max_line_bytes: int = MAX_LINE_BYTES
     max_document_bytes: int = MAX_DOCUMENT_BYTES
+    max_decompressed_bytes: int = MAX_DECOMPRESSED_BYTES  # each gzipped input, once decompressed
 
 
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -70,6 +72,39 @@ def format_of(path: str, options: ReadOptions) -> str | None:
 
 def error_case(source: str, message: str) -> RawCase:
     return RawCase(source, "error", message)
+
+
+# A line break followed by one or more blank lines (nothing but whitespace, as bytes.strip() sees it).
+_BLANK_RUN = re.compile(rb"\n(?:[ \t\r\x0b\x0c]*\n)+")
+
+
+def nonblank(data: bytes) -> tuple[range | list[int], list[bytes]]:
+    """The lines of ``data`` (split at LF) that hold more than whitespace, and the index of each in
+    ``data``. The blank lines are found in runs by one search in C, never looked at one by one: a
+    block of a million newlines costs what a block of one does."""
+    framed = b"\n" + data + b"\n"  # so that a blank first or last line is a run between two breaks too
+    runs = _BLANK_RUN.finditer(framed)
+    run = next(runs, None)
+    if run is None:
+        lines = data.split(b"\n")
+        return range(len(lines)), lines
+    numbers: list[int] = []
+    kept: list[bytes] = []
+    at, line = 1, 0  # where in `framed` the next line starts, and its index in `data`
+    while run is not None:
+        if run.start() > at:
+            part = framed[at:run.start()].split(b"\n")
+            kept += part
+            numbers += range(line, line + len(part))
+            line += len(part)
+        line += framed.count(b"\n", run.start(), run.end()) - 1
+        at = run.end()
+        run = next(runs, None)
+    if at < len(framed) - 1:
+        part = framed[at:-1].split(b"\n")
+        kept += part
+        numbers += range(line, line + len(part))
+    return numbers, kept
 
 
 # --- which files -------------------------------------------------------------------------------------
@@ -112,15 +147,53 @@ class Opened(NamedTuple):
     size: int | None
 
 
-def open_input(path: str) -> Opened:
-    """Open an input as bytes, decompressing gzip. Devices are refused (an endless /dev/zero would
-    never end); a FIFO is opened without waiting for a writer. Raises OSError or ValueError."""
+class TooLarge(OSError):
+    """A gzipped input decompresses to more than its bound."""
+
+
+class Bounded(io.BufferedIOBase):
+    """A decompressing stream that raises TooLarge once more than ``limit`` bytes have come out of it
+    (a gzip bomb: a 1 MiB file of newlines decompresses to 1 GiB)."""
+
+    def __init__(self, stream: Any, limit: int):
+        super().__init__()
+        self.stream, self.limit, self.given = stream, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _counted(self, data: bytes) -> bytes:
+        self.given += len(data)
+        if self.given > self.limit:
+            raise TooLarge(0, f"it is larger than {size_text(self.limit)} once decompressed (the bound of a gzipped "
+                              "input; --max-decompressed sets it)")
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.limit + 1 - self.given
+        return self._counted(self.stream.read(size))
+
+    def read1(self, size: int = -1) -> bytes:
+        if size < 0:
+            size = self.limit + 1 - self.given
+        return self._counted(self.stream.read1(size))
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
+
+
+def open_input(path: str, limit: int = MAX_DECOMPRESSED_BYTES) -> Opened:
+    """Open an input as bytes, decompressing gzip (at most ``limit`` bytes out of it: more raises
+    TooLarge). Devices are refused (an endless /dev/zero would never end); a FIFO is opened without
+    waiting for a writer. Raises OSError or ValueError."""
     if path == "-":
         stream: Any = sys.stdin.buffer
         if not hasattr(stream, "peek"):
             stream = io.BufferedReader(stream)
         if _gzipped(stream):
-            stream = gzip.GzipFile(fileobj=stream, mode="rb")
+            stream = Bounded(gzip.GzipFile(fileobj=stream, mode="rb"), limit)
         return Opened(stream, None, None)
     st = os.stat(path)
     if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
@@ -131,7 +204,7 @@ def open_input(path: str) -> Opened:
     os.set_blocking(fd, True)
     raw = open(fd, "rb")
     size = st.st_size if stat.S_ISREG(st.st_mode) else None
-    stream = gzip.GzipFile(fileobj=raw, mode="rb") if path.lower().endswith(".gz") else raw
+    stream = Bounded(gzip.GzipFile(fileobj=raw, mode="rb"), limit) if path.lower().endswith(".gz") else raw
     return Opened(stream, raw, size)
 
 

@@ -7,7 +7,16 @@ from ..text import visible
 
 MAX_LINE_BYTES = 8 * 2**20       # one JSONL line or CSV row; longer ends the reading of that input
 MAX_DOCUMENT_BYTES = 64 * 2**20  # a whole .json file, or a YAML stream
+MAX_DECOMPRESSED_BYTES = 4 * 2**30  # each gzipped input once decompressed (a 4 MiB gzip of newlines is 4 GiB)
 BLOCK_BYTES = 256 * 1024         # JSONL is handed to workers in line-aligned blocks of about this size
+
+
+def size_text(n: int) -> str:
+    """A size for people: '4 GiB', '512 MiB', '1,000 bytes'."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:,.{0 if n % scale == 0 else 1}f} {unit}"
+    return f"{n:,} bytes"
 
 
 def escape_controls(text: str, limit: int = 300) -> str:
