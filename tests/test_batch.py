@@ -196,7 +196,7 @@ def test_csv_unknown_column_is_named_in_every_row(tmp_path):
     f = tmp_path / "x.csv"
     f.write_text("ms_type,severity,age\nspms,mild,40\nppms,mild,41\n")
     rs = records(_run_out(run, [str(f)]))
-    assert [r["ok"] for r in rs] == [False, False] and all("age: unknown field" in r["error"] for r in rs)
+    assert [r["ok"] for r in rs] == [False, False] and all("age: unknown column" in r["error"] for r in rs)
 
 
 def test_expectation_failures_are_reported_with_differences(tmp_path):

@@ -130,3 +130,94 @@ def test_a_csv_of_blank_lines_is_read_in_pieces_not_line_by_line(tmp_path):
     recs, _ = run_records([f], options=CaseOptions(extra="keep"))
     assert [(r["id"], r["source"].rsplit(":", 1)[-1]) for r in recs] == [("a", "500002"), ("b", "500009")]
     assert recs[0]["input"] == {"note": "x\n\n\r\n\ny"}  # the blank lines inside a quoted cell are kept in it
+
+
+# --- 21.6: a repeated column; 24.4: names matched loosely, said once per file; 24.2: --map typing -------
+
+def test_a_repeated_column_refuses_each_row_naming_it(tmp_path):
+    f = tmp_path / "d.csv"
+    f.write_text("id,ms_type,severity,severity\na,spms,mild,severe\nb,ppms,mild,\n")
+    recs, summary = run_records([f])
+    assert [(r["id"], r["ok"]) for r in recs] == [("a", False), ("b", False)]
+    assert recs[0]["error"] == "severity: is given twice (which value is meant cannot be known): columns 3 and 4 of the header"
+    assert summary.notes == {f"{f}: repeated column severity: every row is refused naming it": None}
+
+
+@pytest.mark.parametrize("header,message", [
+    ("id,MS_Type,ms_type,severity", "ms_type: is given twice (which value is meant cannot be known): columns 2 (MS_Type) and 3 of the header"),
+    ("PF,ms_type,severity,prior_failures", "prior_failures: is given twice (which value is meant cannot be known): "
+                                           "columns 1 (PF, --map PF=prior_failures) and 4 of the header"),
+])
+def test_two_columns_read_as_one_fact_are_a_repeated_column(tmp_path, header, message):
+    f = tmp_path / "d.csv"
+    f.write_text(f"{header}\n1,spms,mild,2\n")
+    [r], _ = run_records([f], options=CaseOptions(mapping=(("PF", "prior_failures"),)))
+    assert r["error"] == message
+
+
+def test_map_applies_the_csv_typing_of_the_field_it_maps_to(tmp_path):
+    f = tmp_path / "m.csv"
+    f.write_text("PF;ms_type;severity;RW;cond;who\n2;spms;severe;yes;pml,cancer;p1\n1.0;ppms;mild;No;;p2\n")
+    r = cli(str(f), "--out", "-", "--map", "PF=prior_failures", "--map", "RW=rapidly_worsening", "--map", "cond=conditions",
+            "--map", "who=id", "--echo-facts")
+    assert r.exit_code == 0, r.output
+    facts = [(x["id"], x["facts"]["prior_failures"], x["facts"]["rapidly_worsening"], x["facts"]["conditions"]) for x in records(r.stdout)]
+    assert facts == [("p1", 2, True, ["pml", "cancer"]), ("p2", 1, False, [])]
+
+
+def test_header_names_match_facts_whatever_their_case_and_separators(tmp_path):
+    f = tmp_path / "h.csv"
+    f.write_text("ID,MS Type,Severity,prior-failures,Rapidly_Worsening\na,spms,severe,2,yes\nb,ppms,mild,0,no\n")
+    recs, summary = run_records([f])
+    assert [(r["id"], r["ok"]) for r in recs] == [("a", True), ("b", True)]
+    assert recs[0]["status"] == evaluate_one({"ms_type": "spms", "severity": "severe", "prior_failures": 2, "rapidly_worsening": True})
+    assert list(summary.notes) == [f"{f}: columns read as facts: 'ID' as id, 'MS Type' as ms_type, 'Severity' as severity, "
+                                   "'prior-failures' as prior_failures, 'Rapidly_Worsening' as rapidly_worsening"]
+
+
+def evaluate_one(facts):
+    from advisor.batch import evaluate
+    return next(evaluate([facts]))["status"]
+
+
+def test_an_unknown_column_gets_did_you_mean_and_the_facts_once_and_a_note_once_per_file(tmp_path):
+    f = tmp_path / "u.csv"
+    f.write_text("id,ms_type,Sevrity,site\n" + "".join(f"p{i},spms,mild,Leeds\n" for i in range(50)) + "q,spms,,\n")
+    r = cli(str(f), "--out", "-")
+    recs = records(r.stdout)
+    assert recs[0]["error"] == ("severity: is required (allowed: mild, moderate, severe); Sevrity: unknown column, did you mean "
+                                "severity?; site: unknown column (allowed: ms_type, severity, prior_failures, rapidly_worsening, "
+                                "mitoxantrone_cumulative_mg_m2, conditions, id)")
+    assert recs[0]["error"].count("allowed: ms_type") == 1
+    assert "Sevrity" not in recs[-1]["error"]  # an empty cell is not given: nothing unknown in it
+    note = f"{f}: unknown columns 'Sevrity' (did you mean severity?), 'site': every row is refused naming them"
+    assert r.stderr.count("unknown columns") == 1 and note in r.stderr
+
+
+# --- 24.5: the commonest errors in the summary ---------------------------------------------------------
+
+def test_the_summary_shows_the_commonest_errors_with_counts_and_first_ids_before_rule_coverage(tmp_path):
+    f = tmp_path / "e.jsonl"
+    lines = [CASE.replace('"ok"', f'"g{i}"') for i in range(5)]
+    lines += [f'{{"id":"pf{i}","ms_type":"spms","severity":"mild","prior_failures":-1}}' for i in range(7)]
+    lines += [f'{{"id":"t{i}","ms_type":"cis","severity":"mild"}}' for i in range(2)] + ["{oops"]
+    f.write_text("\n".join(lines) + "\n")
+    for workers in ("1", "2"):
+        r = cli(str(f), "--out", "-", "--workers", workers, "--summary-json", str(tmp_path / f"s{workers}.json"))
+        err = r.stderr.splitlines()
+        at = err.index("most common errors (3 of 3 distinct):")
+        assert err[at + 1] == "  7 × prior_failures: must be a whole number from 0 to 1000  (first: pf0, pf1, pf2, …)"
+        assert err[at + 2] == "  2 × ms_type: unknown MS type 'cis'  (first: t0, t1)"
+        assert err[at + 3] == f"  1 × (case): not valid JSON: Expecting property name enclosed in double quotes at column 2  (first: {f}:15)"
+        assert err[at + 4].startswith("rule")
+        common = json.loads((tmp_path / f"s{workers}.json").read_text())["common_errors"]
+        assert [(c["cases"], c["first_ids"]) for c in common] == [(7, ["pf0", "pf1", "pf2"]), (2, ["t0", "t1"]), (1, [f"{f}:15"])]
+
+
+def test_the_summary_counts_messages_in_bounded_memory(monkeypatch):
+    from advisor.batch import summary as summary_module
+    monkeypatch.setattr(summary_module, "MESSAGES", 3)
+    from advisor.batch import RawCase, run_items
+    cases = [RawCase(f"#{i}", "object", {"id": f"x{i}", "ms_type": f"bad{i}", "severity": "mild"}) for i in range(10)]
+    s = run_items(cases, io.StringIO())
+    assert len(s.messages) == 3 and s.other_messages == 7 and "(3 of 4 distinct)" in s.text()

@@ -131,7 +131,7 @@ def test_extra_fields_error_ignore_keep(tmp_path):
     j.write_text('{"id":"c","ms_type":"spms","severity":"mild","age":40,"tags":["x"]}\n')
     err = records(run_text([f, j])[0])
     assert [r["ok"] for r in err] == [False, True, False]
-    assert "age: unknown field" in err[0]["error"] and "site: unknown field" in err[0]["error"]
+    assert "age: unknown column" in err[0]["error"] and "site: unknown column" in err[0]["error"]
     ignore = records(run_text([f, j], options=CaseOptions(extra="ignore"))[0])
     assert all(r["ok"] and "input" not in r for r in ignore)
     keep = records(run_text([f, j], options=CaseOptions(extra="keep"))[0])

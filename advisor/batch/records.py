@@ -4,13 +4,15 @@ says what is wrong. Field types (and so the CSV coercions) come from the facts m
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 import re
 import types
 import typing
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -68,10 +70,89 @@ def _cell(kind: str, value: str, separators: str) -> Any:
     return value
 
 
-def from_csv(row: CsvRow) -> dict[str, Any]:
-    """A CSV row (all text) as case data: an empty cell means not given. A list cell separates its
-    items with ';', ',' or '|', whichever is not the delimiter."""
+# --- a CSV header, read once per header: which fact each column is -----------------------------------
+
+_SEPARATORS = re.compile(r"[\s_-]+")
+
+
+def loose(name: str) -> str:
+    """A column name as matched against the facts' names: case and separators aside ('MS Type',
+    'ms-type' and 'MS_Type' are all 'ms_type')."""
+    return _SEPARATORS.sub("_", name.strip().lower()).strip("_")
+
+
+_LOOSE_FACTS = {loose(f): f for f in FACTS}
+
+
+class Columns(NamedTuple):
+    """What a CSV header means (with the --map renames and the --extra choice)."""
+    keys: tuple[str, ...]                      # per column, the key its cells are read under
+    id_index: int | None                       # the column of the id
+    repeated: tuple[dict[str, Any], ...]       # a key two columns give: every row is refused, naming it
+    unknown: tuple[dict[str, Any], ...]        # with --extra error: each unknown column's error
+    notes: tuple[str, ...]                     # what to say once per file
+
+
+@functools.lru_cache(maxsize=256)
+def columns(header: tuple[str, ...], mapping: tuple[tuple[str, str], ...] = (), extra: str = "error") -> Columns:
+    """The meaning of a header: a column named as a --map SOURCE is its FIELD; a fact's name (or an
+    ``expect`` column) is itself; a name that is a fact's but for case and separators (``MS_Type``) is
+    that fact, said once in a note; anything else is an unknown column, with the nearest fact's name
+    when one is close."""
+    renames = dict(mapping)
+    keys: list[str] = []
+    loosely: list[str] = []
+    unknown: list[tuple[str, str | None]] = []
+    for name in header:
+        if name in renames:
+            key = renames[name]
+        elif name in FACTS or name in CASE_KEYS or name.startswith("expect."):
+            key = name
+        elif loose(name) in _LOOSE_FACTS:
+            key = _LOOSE_FACTS[loose(name)]
+            loosely.append(f"'{escape_controls(name, 60)}' as {key}")
+        else:
+            key = name
+            close = difflib.get_close_matches(loose(name), list(_LOOSE_FACTS), n=1, cutoff=0.6)
+            unknown.append((name, _LOOSE_FACTS[close[0]] if close else None))
+        keys.append(key)
+    read = [i for i, (k, n) in enumerate(zip(keys, header))
+            if k in FACTS or k.startswith("expect") or extra == "keep" or n in renames]
+    def named(k: int) -> str:  # a column, by its number (and its name, if that is not the fact's)
+        via = f", --map {header[k]}={keys[k]}" if header[k] in renames else ""
+        return f"{k + 1} ({escape_controls(header[k], 60)}{via})" if header[k] != keys[k] or via else f"{k + 1}"
+
+    first: dict[str, int] = {}
+    repeated: list[dict[str, Any]] = []
+    for i in read:
+        j = first.setdefault(keys[i], i)
+        if j != i and not any(e["field"] == keys[i] for e in repeated):
+            repeated.append({"field": keys[i], "message": f"{DuplicateKey.WHY}: columns {named(j)} and {named(i)} of the header"})
+    notes = []
+    if loosely:
+        notes.append(f"column{'s' if len(loosely) > 1 else ''} read as facts: {', '.join(loosely)}")
+    errors: list[dict[str, Any]] = []
+    if extra == "error" and unknown:
+        for column, near in unknown:
+            errors.append({"field": column, "message": "unknown column" + (f", did you mean {near}?" if near else "")})
+        notes.append("unknown column" + ("s " if len(unknown) > 1 else " ") + ", ".join(
+            f"'{escape_controls(column, 60)}'" + (f" (did you mean {near}?)" if near else "") for column, near in unknown)
+            + ": every row is refused naming " + ("them" if len(unknown) > 1 else "it"))
+    if repeated:
+        notes.append("repeated column" + ("s " if len(repeated) > 1 else " ") + ", ".join(e["field"] for e in repeated)
+                     + ": every row is refused naming " + ("them" if len(repeated) > 1 else "it"))
+    id_index = keys.index("id") if "id" in keys else None
+    return Columns(tuple(keys), id_index, tuple(repeated), tuple(errors), tuple(notes))
+
+
+def from_csv(row: CsvRow, options: CaseOptions = CaseOptions()) -> dict[str, Any]:
+    """A CSV row (all text) as case data, each cell typed as the fact its column is (after --map): an
+    empty cell means not given. A list cell separates its items with ';', ',' or '|', whichever is not
+    the delimiter. A header that names one fact twice refuses the row, naming it."""
     header, cells = row.header, row.cells
+    plan = columns(header, options.mapping, options.extra)
+    if plan.repeated:
+        raise InvalidFacts(list(plan.repeated))
     if len(cells) > len(header):
         raise InvalidFacts([{"field": "(row)", "message": f"{len(cells) - len(header)} more cell(s) than the header has columns"}])
     if len(cells) < len(header):
@@ -79,7 +160,7 @@ def from_csv(row: CsvRow) -> dict[str, Any]:
     separators = "".join(s for s in ";,|" if s != row.delimiter)
     data: dict[str, Any] = {}
     expect: dict[str, Any] = {}
-    for key, cell in zip(header, cells):
+    for key, cell in zip(plan.keys, cells):
         value = cell.strip()
         if value == "":
             continue
@@ -94,7 +175,7 @@ def from_csv(row: CsvRow) -> dict[str, Any]:
     return data
 
 
-def parse(raw: RawCase) -> dict[str, Any]:
+def parse(raw: RawCase, options: CaseOptions = CaseOptions()) -> dict[str, Any]:
     if raw.kind == "error":
         raise InvalidFacts([{"field": "(case)", "message": raw.payload}])
     if raw.kind == "invalid":
@@ -114,7 +195,7 @@ def parse(raw: RawCase) -> dict[str, Any]:
             why = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
             raise InvalidFacts([{"field": "(case)", "message": f"not valid JSON: {why}"}]) from None
     elif raw.kind == "csv":
-        data = from_csv(raw.payload)
+        data = from_csv(raw.payload, options)
     else:
         data = raw.payload
     if not isinstance(data, dict):
@@ -153,11 +234,12 @@ def differences(exp: Expectation, decision: Decision) -> tuple[str, ...]:
     return tuple(out)
 
 
-def prepare(data: dict[str, Any], options: CaseOptions) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Renames (--map), unknown fields (--extra), and counts written as whole floats (2.0 is 2, in
-    every format). Returns the data to validate and the unknown fields kept."""
+def prepare(data: dict[str, Any], options: CaseOptions, renamed: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Renames (--map; ``renamed``: done already, as for a CSV row), unknown fields (--extra), and
+    counts written as whole floats (2.0 is 2, in every format). Returns the data to validate and the
+    unknown fields kept."""
     data = dict(data)
-    for source, target in options.mapping:
+    for source, target in () if renamed else options.mapping:
         if source in data:
             if target in data and target != source:
                 raise InvalidFacts([{"field": target, "message": f"given twice: as {target} and as {source} (--map {source}={target})"}])
@@ -207,30 +289,41 @@ def _has_surrogate(value: Any) -> bool:
 
 
 class Assessed:
-    """One case assessed: its id, and either an error or the validated facts with the decision."""
-    __slots__ = ("record_id", "error", "given_id", "facts", "decision", "caution_ids", "expectation", "differences", "kept")
+    """One case assessed: its id, and either an error or the validated facts with the decision (and what
+    its file's header says, to be said once per file)."""
+    __slots__ = ("record_id", "error", "given_id", "facts", "decision", "caution_ids", "expectation", "differences", "kept",
+                 "notes", "problems")
 
     def __init__(self, record_id: str, error: str | None, given_id: bool, facts: PatientFacts | None = None,
                  decision: Decision | None = None, caution_ids: tuple[str, ...] = (), expectation: Expectation | None = None,
-                 diffs: tuple[str, ...] = (), kept: dict[str, Any] | None = None):
+                 diffs: tuple[str, ...] = (), kept: dict[str, Any] | None = None, notes: tuple[str, ...] = (),
+                 problems: tuple[str, ...] = ()):
         self.record_id, self.error, self.given_id, self.facts, self.decision = record_id, error, given_id, facts, decision
         self.caution_ids, self.expectation, self.differences, self.kept = caution_ids, expectation, diffs, kept
+        self.notes, self.problems = notes, problems  # problems: each error of an invalid case, one text each
 
 
 def assess(advisor: Advisor, raw: RawCase, options: CaseOptions = CaseOptions()) -> Assessed:
     record_id = raw.source
     kept = None
+    plan = None
     if raw.kind == "csv":  # the id is known even when the rest of the row is broken
         row = raw.payload
-        id_column = next((s for s, t in options.mapping if t == "id"), "id")
-        if id_column in row.header and row.header.index(id_column) < len(row.cells):
-            record_id = row.cells[row.header.index(id_column)].strip() or record_id
+        plan = columns(row.header, options.mapping, options.extra)
+        if plan.id_index is not None and plan.id_index < len(row.cells):
+            record_id = row.cells[plan.id_index].strip() or record_id
+    notes = plan.notes if plan is not None else ()
     try:
-        data, kept = prepare(parse(raw), options)
+        data, kept = prepare(parse(raw, options), options, renamed=plan is not None)
         given = data.get("id")
         if isinstance(given, str) and given:
             record_id = given
         errors: list[dict[str, Any]] = []
+        unknown: list[dict[str, Any]] = []
+        if plan is not None and plan.unknown:  # the unknown columns this row fills, with the facts' names once
+            unknown = [e for e in plan.unknown if data.pop(e["field"], None) is not None]
+            if unknown:
+                unknown[-1] = {**unknown[-1], "allowed": list(PatientFacts.model_fields)}
         facts = expectation = None
         try:
             facts = PatientFacts.parse({k: v for k, v in data.items() if k not in CASE_KEYS} if "expect" in data else data)
@@ -241,14 +334,17 @@ def assess(advisor: Advisor, raw: RawCase, options: CaseOptions = CaseOptions())
                 expectation = check_expectation(data["expect"], advisor.drug_ids)
             except InvalidFacts as e:
                 errors += e.errors
+        errors += unknown
         if errors or facts is None:
             raise InvalidFacts(errors)
     except InvalidFacts as e:
-        return Assessed(record_id, escape_controls(str(e), 2000), record_id != raw.source, kept=kept)
+        problems = tuple(escape_controls(str(InvalidFacts([{**p, "allowed": None}])), 300) for p in e.errors[:20])
+        return Assessed(record_id, escape_controls(str(e), 2000), record_id != raw.source, kept=kept, notes=notes,
+                        problems=problems)
     decision = advisor.decide(facts)
     diffs = differences(expectation, decision) if expectation is not None else ()
     return Assessed(record_id, None, record_id != raw.source, facts, decision, advisor.caution_rules(facts),
-                    expectation, diffs, kept)
+                    expectation, diffs, kept, notes)
 
 
 def to_record(advisor: Advisor, source: str, a: Assessed, options: CaseOptions = CaseOptions()) -> dict[str, Any]:

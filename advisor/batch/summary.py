@@ -12,6 +12,10 @@ from ..text import json_safe
 from .text import escape_controls
 
 EXAMPLES = 20  # invalid cases and expectation failures listed by id in the JSON summary
+MESSAGES = 10_000  # distinct error messages counted (each at most 300 characters); others are counted together
+FIRST_IDS = 3  # ids given with each common error message
+SHOWN = 5  # common error messages on stderr (20 in the JSON summary)
+NOTES = 100  # notes on files (a CSV header read loosely, unknown or repeated columns)
 
 
 class Summary:
@@ -25,14 +29,24 @@ class Summary:
         self.invalid_examples: list[dict[str, str]] = []
         self.failure_examples: list[dict[str, Any]] = []
         self.decisions: dict[int, list[Any]] = {}  # id(decision) -> [decision, cases]; folded into statuses
+        self.messages: dict[str, list[Any]] = {}  # error message -> [cases, first ids]
+        self.other_messages = 0  # cases with a message past the first MESSAGES distinct ones
+        self.notes: dict[str, None] = {}  # what to say once per file, in order
 
     def add(self, a: Any, source: str) -> None:
         """Count one assessed case (records.Assessed)."""
         self.cases += 1
+        if a.notes:
+            file = source.rpartition(":")[0] or source
+            for note in a.notes:
+                if len(self.notes) < NOTES:
+                    self.notes.setdefault(f"{file}: {note}", None)
         if a.error is not None:
             self.invalid += 1
             if len(self.invalid_examples) < EXAMPLES:
                 self.invalid_examples.append({"id": a.record_id, "source": source, "error": a.error})
+            for problem in a.problems or (a.error,):
+                self._message(problem, 1, [a.record_id])
             return
         self.valid += 1
         self.count(a.decision, 1)
@@ -44,6 +58,22 @@ class Summary:
                 self.expectation_failures += 1
                 if len(self.failure_examples) < EXAMPLES:
                     self.failure_examples.append({"id": a.record_id, "source": source, "differences": list(a.differences)})
+
+    def _message(self, text: str, n: int, ids: list[str]) -> None:
+        entry = self.messages.get(text)
+        if entry is None:
+            if len(self.messages) >= MESSAGES:
+                self.other_messages += n
+                return
+            entry = self.messages[text] = [0, []]
+        entry[0] += n
+        if len(entry[1]) < FIRST_IDS:
+            entry[1] += ids[:FIRST_IDS - len(entry[1])]
+
+    def common_errors(self, n: int) -> list[tuple[str, int, list[str]]]:
+        """The ``n`` commonest error messages: (message, cases, first ids), commonest first (ties: first seen)."""
+        ranked = sorted(self.messages.items(), key=lambda kv: -kv[1][0])[:n]
+        return [(text, count, ids) for text, (count, ids) in ranked]
 
     def count(self, decision: Any, n: int) -> None:
         entry = self.decisions.get(id(decision))
@@ -76,6 +106,12 @@ class Summary:
         self.fired |= other.fired
         self.invalid_examples += other.invalid_examples[:EXAMPLES - len(self.invalid_examples)]
         self.failure_examples += other.failure_examples[:EXAMPLES - len(self.failure_examples)]
+        for text, (n, ids) in other.messages.items():
+            self._message(text, n, ids)
+        self.other_messages += other.other_messages
+        for note in other.notes:
+            if len(self.notes) < NOTES:
+                self.notes.setdefault(note)
 
     @property
     def ok(self) -> bool:
@@ -97,6 +133,14 @@ class Summary:
         width = max((len(d) for d in self.statuses), default=0) + 1
         for d, c in self.statuses.items():
             lines.append(f"  {escape_controls(d):<{width}} " + "  ".join(f"{s.value}: {c.get(s.value, 0)}" for s in Status))
+        lines += [escape_controls(note, 400) for note in self.notes]
+        if self.messages or self.other_messages:
+            common = self.common_errors(SHOWN)
+            lines.append(f"most common errors ({len(common)} of {len(self.messages) + bool(self.other_messages)} distinct):")
+            width = len(f"{common[0][1]:,}")
+            for text, count, ids in common:
+                first = ", ".join(escape_controls(i, 200) for i in ids)
+                lines.append(f"  {count:>{width},} × {text}  (first: {first}{', …' if count > len(ids) else ''})")
         unfired = self.unfired()
         lines.append("rule coverage: every rule fired in at least one case" if not unfired
                      else f"rules that fired in no case ({len(unfired)}): {', '.join(unfired)}")
@@ -116,6 +160,8 @@ class Summary:
             "rule_coverage": {"rules": len(self.all_rules), "fired": len(self.all_rules) - len(self.unfired()),
                               "not_fired": self.unfired()},
             "invalid_cases": self.invalid_examples, "expectation_failure_cases": self.failure_examples,
+            "common_errors": [{"error": text, "cases": count, "first_ids": ids} for text, count, ids in self.common_errors(EXAMPLES)],
+            "notes": list(self.notes),
             "seconds": round(seconds, 3), "cases_per_second": round(self.cases / seconds) if seconds > 0 else None,
         }
         return json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"  # ids: controls as \u escapes
