@@ -584,7 +584,10 @@ Examples:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "json"]), default="jsonl", show_default=True)
 @click.option("--input-format", type=click.Choice(["jsonl", "csv", "json", "yaml"]),
               help="Format of stdin and of files with an unknown suffix (default for stdin: jsonl).")
-@click.option("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed among comma, semicolon and tab; 'tab' for a tab).")
+@click.option("--delimiter", metavar="CHAR", help="CSV delimiter (default: sniffed among comma, semicolon and tab; 'tab' for a tab); "
+              "also of CSV output unless --out-delimiter is given.")
+@click.option("--out-delimiter", metavar="CHAR", help="Delimiter of CSV output (default: --delimiter if given, else comma; 'tab' for a tab).")
+@click.option("--bom", is_flag=True, help="Start CSV output with a UTF-8 byte-order mark (Excel then reads it as UTF-8).")
 @click.option("--encoding", default="utf-8", show_default=True, help="Encoding of CSV, JSON and YAML inputs (a UTF-8 byte-order mark is read).")
 @click.option("--max-decompressed", type=Number(whole=False, low=0.001, high=1024), default=4, show_default=True, metavar="GIB",
               help="Bound of each gzipped input once decompressed, in GiB: past it, an error record says so and the rest of "
@@ -602,6 +605,7 @@ Examples:
 @rules_dir_option
 @user_errors
 def batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | None, delimiter: str | None, encoding: str,
+          out_delimiter: str | None, bom: bool,
           max_decompressed: float, extra: str, mapping: tuple[str, ...], echo_facts: bool,
           summary_json: str | None, duplicate_check_limit: int | None,
           workers: int | None, full: bool, rules_dir: str | None) -> None:
@@ -610,28 +614,29 @@ def batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | N
     expectation holds, 1 otherwise, 2 for a usage error or a run that could not finish."""
     owned = stopping.holding()  # the `ms-advisor batch` process itself (not a test runner's)
     try:
-        _batch(paths, out_path, fmt, input_format, delimiter, encoding, max_decompressed, extra, mapping, echo_facts, summary_json,
-               duplicate_check_limit, workers, full, rules_dir)
+        _batch(paths, out_path, fmt, input_format, delimiter, encoding, out_delimiter, bom, max_decompressed, extra, mapping,
+               echo_facts, summary_json, duplicate_check_limit, workers, full, rules_dir)
     finally:
         if owned:
             stopping.quiet()  # the run is over: a signal now cannot turn exit 0, 1 or 2 into "killed"
 
 
 def _batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | None, delimiter: str | None, encoding: str,
+           out_delimiter: str | None, bom: bool,
            max_decompressed: float, extra: str, mapping: tuple[str, ...], echo_facts: bool,
            summary_json: str | None, duplicate_check_limit: int | None,
            workers: int | None, full: bool, rules_dir: str | None) -> None:
     import codecs
 
-    from .batch import DUPLICATE_CHECK_LIMIT, BatchError, CaseOptions, ReadOptions, run_to_file
+    from .batch import DUPLICATE_CHECK_LIMIT, BatchError, CaseOptions, Format, ReadOptions, run_to_file
 
     for p in paths:
         if p != "-" and not os.path.lexists(p):
             raise UserError(f"{p}: no such file or directory")
-    if delimiter is not None:
-        delimiter = "\t" if delimiter.lower() in ("tab", "\\t") else delimiter
-        if len(delimiter) != 1 or delimiter in "\"\r\n":
-            raise UserError("--delimiter: one character (not a quote or a line break), or 'tab'")
+    delimiter = _delimiter(delimiter, "--delimiter")
+    if fmt != "csv" and (bom or out_delimiter is not None):
+        raise UserError(f"{'--bom' if bom else '--out-delimiter'}: only with --format csv (these records are {fmt})")
+    out_delimiter = _delimiter(out_delimiter, "--out-delimiter") or delimiter or ","
     try:
         codecs.lookup(encoding)
     except LookupError:
@@ -641,14 +646,40 @@ def _batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | 
     options = CaseOptions(extra=extra, mapping=tuple(pairs), echo_facts=echo_facts, full=full)
     read = ReadOptions(input_format=input_format, delimiter=delimiter, encoding=encoding,
                        max_decompressed_bytes=int(max_decompressed * 2**30))
+    output = Format(fmt, delimiter=out_delimiter, bom=bom, fact_columns=echo_facts,
+                    input_columns=_kept_columns(paths, read, options)) if fmt == "csv" else fmt
     try:
-        summary = run_to_file(list(paths), out_path, advisor=advisor, fmt=fmt, workers=workers or os.cpu_count() or 1,
+        summary = run_to_file(list(paths), out_path, advisor=advisor, fmt=output, workers=workers or os.cpu_count() or 1,
                               options=options, read=read, summary_json=summary_json,
                               duplicate_check_limit=DUPLICATE_CHECK_LIMIT if duplicate_check_limit is None else duplicate_check_limit)
     except BatchError as e:
         raise UserError(str(e)) from None
     click.echo(summary.text(advisor.kb), err=True)
     sys.exit(0 if summary.ok else 1)
+
+
+def _delimiter(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    value = "\t" if value.lower() in ("tab", "\\t") else value
+    if len(value) != 1 or value in "\"\r\n":
+        raise UserError(f"{option}: one character (not a quote or a line break), or 'tab'")
+    return value
+
+
+def _kept_columns(paths: tuple[str, ...], read: Any, options: Any) -> tuple[str, ...]:
+    """With --extra keep, the CSV inputs' columns that are not facts: each its own output column."""
+    if options.extra != "keep":
+        return ()
+    from .batch import csv_headers
+    from .batch.records import FACTS, columns
+
+    kept: dict[str, None] = {}
+    for header in csv_headers(paths, read):
+        for key in columns(header, options.mapping, options.extra).keys:
+            if key not in FACTS and not key.startswith("expect"):
+                kept.setdefault(key)
+    return tuple(kept)
 
 
 def _map_pairs(mapping: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -1,6 +1,7 @@
 """Issues 21 and 24 (batch inputs): repeated and loosely named CSV columns, --map typing, a quote never
 closed, gzip bombs and blank lines, the summary's commonest errors, and CSV output for spreadsheets."""
 
+import csv
 import gzip
 import io
 import json
@@ -15,7 +16,7 @@ from advisor.batch import fast as fast_module
 from advisor.batch import readers
 from advisor.batch.chunks import Worker
 from advisor.batch.sources import JsonlBlock
-from advisor.batch.writers import writer_for
+from advisor.batch.writers import Format, writer_for
 from advisor.cli import main
 
 CASE = '{"id":"ok","ms_type":"spms","severity":"mild"}'
@@ -221,3 +222,55 @@ def test_the_summary_counts_messages_in_bounded_memory(monkeypatch):
     cases = [RawCase(f"#{i}", "object", {"id": f"x{i}", "ms_type": f"bad{i}", "severity": "mild"}) for i in range(10)]
     s = run_items(cases, io.StringIO())
     assert len(s.messages) == 3 and s.other_messages == 7 and "(3 of 4 distinct)" in s.text()
+
+
+# --- 24.6: CSV output for spreadsheets -----------------------------------------------------------------
+
+EXPORT = ("patient_id;ms_type;severity;prior_failures;rapidly_worsening;conditions;site;Age\n"
+          "p-001;spms;severe;2.0;yes;pml,cancer;Leeds;40\np-002;relapsing;mild;;no;;York;\n")
+
+
+def test_csv_output_takes_the_input_delimiter_or_its_own_and_a_bom_for_excel(tmp_path):
+    f = tmp_path / "export.csv"
+    f.write_text(EXPORT)
+    base = [str(f), "--map", "patient_id=id", "--extra", "ignore", "--out", "-", "--format", "csv"]
+    same = cli(*base, "--delimiter", ";")
+    assert same.exit_code == 0 and same.stdout.startswith("id;source;ok;error;listed;status.")
+    rows = list(csv.DictReader(io.StringIO(same.stdout), delimiter=";"))
+    assert [r["id"] for r in rows] == ["p-001", "p-002"] and rows[0]["cautions.ocrelizumab"] == "pml;cancer"
+    tab = cli(*base, "--out-delimiter", "tab")
+    assert tab.stdout.startswith("id\tsource\tok\t") and len(list(csv.DictReader(io.StringIO(tab.stdout), delimiter="\t"))) == 2
+    assert cli(*base).stdout.startswith("id,source,ok,")  # sniffed input; comma output as before
+    out = tmp_path / "r.csv"
+    assert cli(*base[:-4], "--out", str(out), "--format", "csv", "--bom").exit_code == 0
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfid,source,") and data.count(b"\xef\xbb\xbf") == 1
+    r = cli(str(f), "--out", "-", "--bom")
+    assert r.exit_code == 2 and "--bom: only with --format csv" in r.output
+    assert "--out-delimiter: one character" in cli(*base, "--out-delimiter", "ab").output
+
+
+def test_echoed_facts_and_kept_columns_are_columns_of_their_own(tmp_path):
+    f = tmp_path / "export.csv"
+    f.write_text(EXPORT)
+    j = tmp_path / "more.jsonl"
+    j.write_text('{"id":"j1","ms_type":"ppms","severity":"mild","note":"x","tags":["a","b"]}\n')
+    r = cli(str(f), str(j), "--map", "patient_id=id", "--extra", "keep", "--echo-facts", "--out", "-", "--format", "csv")
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    header = r.stdout.splitlines()[0].split(",")
+    assert "facts" not in header and header[header.index("facts.ms_type") - 1] == "differences"
+    assert [c for c in header if c.startswith("input")] == ["input.site", "input.Age", "input"]
+    assert (rows[0]["facts.prior_failures"], rows[0]["facts.rapidly_worsening"], rows[0]["facts.conditions"]) == ("2", "true", "pml;cancer")
+    assert (rows[0]["input.site"], rows[0]["input.Age"], rows[0]["input"]) == ("Leeds", "40", "")
+    assert (rows[1]["input.site"], rows[1]["input.Age"]) == ("York", "")
+    assert rows[2]["input.site"] == "" and json.loads(rows[2]["input"]) == {"note": "x", "tags": ["a", "b"]}  # JSON's extras
+
+
+@pytest.mark.parametrize("fmt", [Format("csv", delimiter=";"), Format("csv", delimiter="\t", bom=True, fact_columns=True)])
+def test_fast_path_gives_the_same_bytes_as_the_plain_path_for_csv_options(fmt):
+    lines = [CASE.replace('"ok"', f'"c{i}"') for i in range(50)] + ['{"id":"c3","ms_type":"x","severity":"mild"}', "{oops", ""]
+    block = JsonlBlock("b.jsonl", 1, "\n".join(lines).encode())
+    advisor = Advisor()
+    outs = [Worker(advisor, writer_for(fmt, advisor.drug_ids), CaseOptions(), fast=fast).process(block)[:3] for fast in (True, False)]
+    assert outs[0] == outs[1]

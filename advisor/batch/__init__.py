@@ -30,7 +30,7 @@ _EXPORTS = {
     "RawCase": "sources", "JsonlBlock": "sources", "ReadOptions": "sources",
     "CaseOptions": "records", "assess": "records", "to_record": "records", "Summary": "summary",
     "BatchError": "errors", "OutputError": "errors", "Interrupted": "errors", "WorkerFailed": "errors",
-    "FORMATS": "writers", "writer_for": "writers",
+    "FORMATS": "writers", "writer_for": "writers", "Format": "writers", "csv_headers": "readers",
 }
 __all__ = ["evaluate", *_EXPORTS]
 
@@ -45,7 +45,8 @@ if TYPE_CHECKING:
     from .runner import DUPLICATE_CHECK_LIMIT as DUPLICATE_CHECK_LIMIT, run as run, run_items as run_items
     from .sources import JsonlBlock as JsonlBlock, RawCase as RawCase, ReadOptions as ReadOptions
     from .summary import Summary as Summary
-    from .writers import FORMATS as FORMATS, writer_for as writer_for
+    from .writers import FORMATS as FORMATS, Format as Format, writer_for as writer_for
+    from .readers import csv_headers as csv_headers
 
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)

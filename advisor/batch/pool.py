@@ -25,7 +25,7 @@ from ..errors import KnowledgeBaseError
 from ..stopping import Deferred, settle
 from .errors import BatchError, WorkerFailed
 from .records import CaseOptions
-from .writers import writer_for
+from .writers import Format, writer_for
 
 IN_FLIGHT = 2  # work units per worker at a time: memory stays flat
 
@@ -118,7 +118,7 @@ def _release(e: BaseException) -> None:
 
 
 class Pool:
-    def __init__(self, n: int, advisor: Advisor, fmt: str, options: CaseOptions, fast: bool,
+    def __init__(self, n: int, advisor: Advisor, fmt: str | Format, options: CaseOptions, fast: bool,
                  worker: Worker | None = None):
         """``worker``: the main process's own Worker (made with :func:`pool_hasher`), whose caches forked
         workers start with."""

@@ -15,7 +15,7 @@ import io
 import json
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, BinaryIO, TypeVar
 
 from ..casefile import CaseFileError, DuplicateKey, json_nesting, nesting_error, parse_yaml_stream, unique_keys
@@ -97,6 +97,33 @@ def read_paths(paths: Iterable[str], options: ReadOptions = ReadOptions()) -> It
     """
     for item in read_items(paths, options):
         yield from (split_block(item) if isinstance(item, JsonlBlock) else (item,))
+
+
+def csv_headers(paths: Iterable[str], options: ReadOptions = ReadOptions()) -> list[tuple[str, ...]]:
+    """The header of each CSV file among ``paths`` (directories searched as batch searches them;
+    stdin is not read ahead), read as batch reads it: for output columns known before any case is."""
+    headers: list[tuple[str, ...]] = []
+    for p in expand(paths):
+        if isinstance(p, RawCase) or p == "-" or format_of(p, options) != "csv":
+            continue
+        try:
+            opened = open_input(p, options.max_decompressed_bytes)
+        except (OSError, ValueError):
+            continue  # said when the file is read
+        try:
+            rows = read_csv(opened.stream, p, options)
+            for item in rows:
+                if item.kind == "csv":
+                    headers.append(item.payload.header)
+                    break
+            rows.close()
+        except (OSError, EOFError, zlib.error):
+            pass
+        finally:
+            opened.stream.close()
+            if opened.raw is not None:
+                opened.raw.close()
+    return headers
 
 
 def split_block(block: JsonlBlock) -> list[RawCase]:
@@ -299,7 +326,7 @@ def _open_quote(text: str, delimiter: str) -> bool:
 
 
 @reader("csv")
-def read_csv(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[RawCase]:
+def read_csv(stream: BinaryIO, name: str, options: ReadOptions) -> Generator[RawCase, None, None]:
     text = _text(stream, options)
     lines = _Lines(text, options.max_line_bytes)
     pieces = iter(lines)

@@ -20,7 +20,7 @@ from .readers import read_items
 from .sources import JsonlBlock, Progress, RawCase, ReadOptions
 from .records import CaseOptions
 from .summary import Summary
-from .writers import flag_duplicates, writer_for
+from .writers import Format, flag_duplicates, writer_for
 
 DUPLICATE_CHECK_LIMIT = 5_000_000  # distinct ids remembered to flag repeats (about 70 bytes each)
 
@@ -62,7 +62,7 @@ class Sink:
             self.bytes += len(data)
 
 
-def run(paths: Iterable[str], out: Any, *, advisor: Advisor | None = None, fmt: str = "jsonl", workers: int = 1,
+def run(paths: Iterable[str], out: Any, *, advisor: Advisor | None = None, fmt: str | Format = "jsonl", workers: int = 1,
         options: CaseOptions = CaseOptions(), read: ReadOptions = ReadOptions(), chunk_size: int = 1000,
         progress: Callable[[int, int, int | None], None] | None = None, fast: bool = True,
         duplicate_check_limit: int = DUPLICATE_CHECK_LIMIT, sink: Sink | None = None) -> Summary:
@@ -74,7 +74,7 @@ def run(paths: Iterable[str], out: Any, *, advisor: Advisor | None = None, fmt: 
                      progress=(lambda cases: progress(cases, reading.read(), reading.total)) if progress else None)
 
 
-def run_items(items: Iterable[RawCase | JsonlBlock], out: Any, *, advisor: Advisor | None = None, fmt: str = "jsonl",
+def run_items(items: Iterable[RawCase | JsonlBlock], out: Any, *, advisor: Advisor | None = None, fmt: str | Format = "jsonl",
               workers: int = 1, options: CaseOptions = CaseOptions(), chunk_size: int = 1000,
               progress: Callable[[int], None] | None = None, fast: bool = True,
               duplicate_check_limit: int = DUPLICATE_CHECK_LIMIT, sink: Sink | None = None) -> Summary:

@@ -12,10 +12,12 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from itertools import accumulate, repeat
 from operator import add
 from typing import Any
 
+from ..models import PatientFacts
 from ..text import json_safe, visible
 from .text import neutralise_formula
 
@@ -114,18 +116,37 @@ class JsonWriter(JsonlWriter):
         return ',"duplicate_id":true}' if duplicate else "}"
 
 
+@dataclass(frozen=True)
+class Format:
+    """An output format with its options (CSV's, for spreadsheets): ``delimiter``; ``bom``, a UTF-8
+    byte-order mark first (Excel then reads the file as UTF-8); ``fact_columns``, the echoed facts
+    (``--echo-facts``) one column each (``facts.<fact>``) instead of one JSON cell; ``input_columns``,
+    kept fields (``--extra keep``) that get a column each (``input.<name>``), the others staying in
+    the ``input`` cell as JSON."""
+    name: str = "jsonl"
+    delimiter: str = ","
+    bom: bool = False
+    fact_columns: bool = False
+    input_columns: tuple[str, ...] = ()
+
+
 class CsvWriter(JsonlWriter):
     """One row per record; the drug columns come from the KB. A text cell that a spreadsheet would
     run as a formula (starting with =, +, -, @, tab or CR) gets a leading apostrophe."""
     field = join = around = strings = strings_field = None  # type: ignore[assignment]  # a row is rendered whole
 
-    def __init__(self, drug_ids: tuple[str, ...] = ()):
+    def __init__(self, drug_ids: tuple[str, ...] = (), fmt: Format = Format("csv")):
         super().__init__(drug_ids)
+        self.fmt, self.sep = fmt, fmt.delimiter
+        self.facts = list(PatientFacts.model_fields) if fmt.fact_columns else []
+        self.inputs = list(fmt.input_columns)
         self.columns = ["id", "source", "ok", "error", "listed", *(f"status.{d}" for d in drug_ids),
-                        *(f"cautions.{d}" for d in drug_ids), "rules", "expected_ok", "differences", "facts", "input",
-                        "recommendation", "duplicate_id"]
+                        *(f"cautions.{d}" for d in drug_ids), "rules", "expected_ok", "differences",
+                        *([f"facts.{f}" for f in self.facts] if fmt.fact_columns else ["facts"]),
+                        *(f"input.{k}" for k in self.inputs), "input", "recommendation", "duplicate_id"]
         self._buf = io.StringIO()
-        self._csv = csv.writer(self._buf, lineterminator="\r\n")  # so that a cell with CR or LF is quoted
+        # lineterminator CR LF so that a cell with CR or LF is quoted
+        self._csv = csv.writer(self._buf, delimiter=fmt.delimiter, lineterminator="\r\n")
 
     def _row(self, cells: list[str]) -> str:
         """A CSV row: each text cell with control characters shown escaped (``advisor.text.visible``:
@@ -136,7 +157,7 @@ class CsvWriter(JsonlWriter):
         return self._buf.getvalue()[:-2]
 
     def header(self) -> str:
-        return self._row(self.columns) + "\n"
+        return ("\ufeff" if self.fmt.bom else "") + self._row(self.columns) + "\n"
 
     def heads(self, ids: list[str], name: str, first_line: int) -> list[str]:
         return [self.head(i, f"{name}:{first_line + k}") for k, i in enumerate(ids)]
@@ -145,7 +166,7 @@ class CsvWriter(JsonlWriter):
         return list(map(str.__add__, self.heads(ids, name, first_line), tails))
 
     def head(self, record_id: str, source: str) -> str:
-        return self._row([record_id, source]) + ","
+        return self._row([record_id, source]) + self.sep
 
     def tail(self, record: dict[str, Any]) -> str:
         ok = record["ok"]
@@ -162,19 +183,50 @@ class CsvWriter(JsonlWriter):
             cells += ["true" if record["expected_ok"] else "false", "; ".join(record["differences"])]
         else:
             cells += ["", ""]
-        for key in ("facts", "input", "recommendation"):  # JSON in a cell: controls as \u escapes (valid JSON)
-            cells.append(json_safe(json.dumps(record[key], ensure_ascii=False)) if key in record else "")
-        return self._row(cells) + ","
+        if self.facts:
+            facts = record.get("facts") or {}
+            cells += [_cell(facts.get(f)) for f in self.facts]
+        else:
+            cells.append(_json_cell(record["facts"]) if "facts" in record else "")
+        kept = record.get("input")
+        if self.inputs:
+            kept = dict(kept or {})
+            cells += [_cell(kept.pop(k, None)) for k in self.inputs]
+        cells.append(_json_cell(kept) if kept else "")
+        cells.append(_json_cell(record["recommendation"]) if "recommendation" in record else "")
+        return self._row(cells) + self.sep
 
     def end(self, duplicate: bool) -> str:
         return "true\n" if duplicate else "\n"
 
 
+def _json_cell(value: Any) -> str:
+    """JSON in a cell: controls as \\u escapes (valid JSON)."""
+    return json_safe(json.dumps(value, ensure_ascii=False))
+
+
+def _cell(value: Any) -> str:
+    """A value in a cell of its own: text as it is, true/false, a number as JSON writes it, a list of
+    texts joined with ';', nothing for None; anything else as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ";".join(value)
+    return _json_cell(value)
+
+
 WRITERS = {"jsonl": JsonlWriter, "json": JsonWriter, "csv": CsvWriter}
 
 
-def writer_for(fmt: str, drug_ids: tuple[str, ...]) -> JsonlWriter:
-    return WRITERS[fmt](drug_ids)
+def writer_for(fmt: str | Format, drug_ids: tuple[str, ...]) -> JsonlWriter:
+    """The writer of a format, by name or as a :class:`Format` with its options (CSV's)."""
+    if isinstance(fmt, str):
+        fmt = Format(fmt)
+    if fmt.name == "csv":
+        return CsvWriter(drug_ids, fmt)
+    return WRITERS[fmt.name](drug_ids)
 
 
 class Chunk:
