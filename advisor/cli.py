@@ -662,8 +662,8 @@ def _delimiter(value: str | None, option: str) -> str | None:
     if value is None:
         return None
     value = "\t" if value.lower() in ("tab", "\\t") else value
-    if len(value) != 1 or value in "\"\r\n":
-        raise UserError(f"{option}: one character (not a quote or a line break), or 'tab'")
+    if len(value) != 1 or value in "\"\r\n" or (not value.isprintable() and value != "\t"):
+        raise UserError(f"{option}: one character (not a quote, a line break or another control character), or 'tab'")
     return value
 
 

@@ -248,6 +248,7 @@ def test_csv_output_takes_the_input_delimiter_or_its_own_and_a_bom_for_excel(tmp
     r = cli(str(f), "--out", "-", "--bom")
     assert r.exit_code == 2 and "--bom: only with --format csv" in r.output
     assert "--out-delimiter: one character" in cli(*base, "--out-delimiter", "ab").output
+    assert "another control character" in cli(*base, "--out-delimiter", "\x1b").output  # never raw on a terminal
 
 
 def test_echoed_facts_and_kept_columns_are_columns_of_their_own(tmp_path):
@@ -274,3 +275,29 @@ def test_fast_path_gives_the_same_bytes_as_the_plain_path_for_csv_options(fmt):
     advisor = Advisor()
     outs = [Worker(advisor, writer_for(fmt, advisor.drug_ids), CaseOptions(), fast=fast).process(block)[:3] for fast in (True, False)]
     assert outs[0] == outs[1]
+
+
+def test_a_csv_fifo_is_not_read_ahead_for_its_columns(tmp_path, hang_guard):
+    import os
+    fifo = tmp_path / "in.csv"
+    os.mkfifo(fifo)
+    keep = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # holds the pipe (and what is written to it) open
+    try:
+        with open(fifo, "w") as f:
+            f.write("id,ms_type,severity,site\na,spms,mild,Leeds\n")
+        with hang_guard(30):
+            r = cli(str(fifo), "--out", "-", "--format", "csv", "--extra", "keep")
+    finally:
+        os.close(keep)
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert r.exit_code == 0 and [(x["id"], json.loads(x["input"])) for x in rows] == [("a", {"site": "Leeds"})], r.output
+
+
+def test_a_header_of_many_unknown_or_repeated_columns_is_named_in_bounded_text():
+    from advisor.batch.records import columns
+    pairs = tuple(f"c{i // 2}" for i in range(20_000))
+    plan = columns(pairs, (), "keep")
+    assert len(plan.repeated) == 20 and plan.notes == ("repeated columns " + ", ".join(f"c{i}" for i in range(20))
+                                                       + ": every row is refused naming them",)
+    plan = columns(tuple(f"x{i}" for i in range(5000)), (), "error")
+    assert len(plan.unknown) == 5000 and plan.notes[0].endswith("and 4,980 more: every row is refused naming them")

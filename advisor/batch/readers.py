@@ -104,8 +104,8 @@ def csv_headers(paths: Iterable[str], options: ReadOptions = ReadOptions()) -> l
     stdin is not read ahead), read as batch reads it: for output columns known before any case is."""
     headers: list[tuple[str, ...]] = []
     for p in expand(paths):
-        if isinstance(p, RawCase) or p == "-" or format_of(p, options) != "csv":
-            continue
+        if isinstance(p, RawCase) or p == "-" or format_of(p, options) != "csv" or size_of(p) is None:
+            continue  # (a FIFO is not read ahead: what is read from it is gone)
         try:
             opened = open_input(p, options.max_decompressed_bytes)
         except (OSError, ValueError):

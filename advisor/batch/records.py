@@ -82,6 +82,7 @@ def loose(name: str) -> str:
 
 
 _LOOSE_FACTS = {loose(f): f for f in FACTS}
+_NAMED = 20  # unknown or repeated columns named (with a suggestion) per header; the rest are counted
 
 
 class Columns(NamedTuple):
@@ -113,7 +114,8 @@ def columns(header: tuple[str, ...], mapping: tuple[tuple[str, str], ...] = (), 
             loosely.append(f"'{escape_controls(name, 60)}' as {key}")
         else:
             key = name
-            close = difflib.get_close_matches(loose(name), list(_LOOSE_FACTS), n=1, cutoff=0.6)
+            close = difflib.get_close_matches(loose(name)[:100], list(_LOOSE_FACTS), n=1, cutoff=0.6) \
+                if len(unknown) < _NAMED else ()
             unknown.append((name, _LOOSE_FACTS[close[0]] if close else None))
         keys.append(key)
     read = [i for i, (k, n) in enumerate(zip(keys, header))
@@ -124,19 +126,22 @@ def columns(header: tuple[str, ...], mapping: tuple[tuple[str, str], ...] = (), 
 
     first: dict[str, int] = {}
     repeated: list[dict[str, Any]] = []
+    said: set[str] = set()
     for i in read:
         j = first.setdefault(keys[i], i)
-        if j != i and not any(e["field"] == keys[i] for e in repeated):
+        if j != i and keys[i] not in said and len(said) < _NAMED:
+            said.add(keys[i])
             repeated.append({"field": keys[i], "message": f"{DuplicateKey.WHY}: columns {named(j)} and {named(i)} of the header"})
     notes = []
-    if loosely:
-        notes.append(f"column{'s' if len(loosely) > 1 else ''} read as facts: {', '.join(loosely)}")
+    if loosely:  # (at most one per fact)
+        notes.append(f"column{'s' if len(loosely) > 1 else ''} read as facts: {', '.join(loosely[:len(FACTS)])}")
     errors: list[dict[str, Any]] = []
     if extra == "error" and unknown:
         for column, near in unknown:
             errors.append({"field": column, "message": "unknown column" + (f", did you mean {near}?" if near else "")})
         notes.append("unknown column" + ("s " if len(unknown) > 1 else " ") + ", ".join(
-            f"'{escape_controls(column, 60)}'" + (f" (did you mean {near}?)" if near else "") for column, near in unknown)
+            f"'{escape_controls(column, 60)}'" + (f" (did you mean {near}?)" if near else "") for column, near in unknown[:_NAMED])
+            + (f" and {len(unknown) - _NAMED:,} more" if len(unknown) > _NAMED else "")
             + ": every row is refused naming " + ("them" if len(unknown) > 1 else "it"))
     if repeated:
         notes.append("repeated column" + ("s " if len(repeated) > 1 else " ") + ", ".join(e["field"] for e in repeated)
