@@ -269,6 +269,11 @@ def _breaks(text: str) -> int:
     return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
+def _run_breaks(run: str) -> int:
+    """How many lines a run of nothing but line breaks holds: its length when it has only LF or only CR."""
+    return len(run) if "\r" not in run or "\n" not in run else _breaks(run)
+
+
 class _Lines:
     """The lines of a text for csv: ``count`` lines read so far, ``taken`` the pieces of the row being
     read (kept to tell a quote never closed from one closed at the end of the file), ``ended`` once the
@@ -279,6 +284,7 @@ class _Lines:
         self.count = 0
         self.taken: list[str] = []
         self.ended = False
+        self.pending = ""  # the rest of a run of line breaks whose first csv has been given
 
     def __iter__(self) -> Iterator[str]:
         carry, limit, taken = "", self.limit, self.taken
@@ -301,14 +307,30 @@ class _Lines:
                     return
             for m in _PIECE.finditer(buf):
                 piece = m.group()
-                if piece[0] in "\r\n":
-                    self.count += _breaks(piece)
-                else:
-                    if len(piece) > limit:
-                        raise _LineTooLong
+                if piece[0] in "\r\n":  # a run of line breaks: its first alone, then the rest if csv asks for it
+                    first = "\r\n" if piece.startswith("\r\n") else piece[0]
                     self.count += 1
+                    taken.append(first)
+                    self.pending = piece[len(first):]
+                    yield first
+                    if self.pending:  # inside a quoted cell: the line breaks are the cell's
+                        rest, self.pending = self.pending, ""
+                        self.count += _run_breaks(rest)
+                        taken.append(rest)
+                        yield rest
+                    continue
+                if len(piece) > limit:
+                    raise _LineTooLong
+                self.count += 1
                 taken.append(piece)
                 yield piece
+
+    def skip_blank(self) -> None:
+        """csv has ended an empty row (so it is not inside a quoted cell): the rest of the run of line
+        breaks is blank lines, counted and never handed to csv."""
+        if self.pending:
+            self.count += _run_breaks(self.pending)
+            self.pending = ""
 
 
 # What csv says when a quoted cell is still open at the end of its text (in strict mode).
@@ -365,6 +387,7 @@ def read_csv(stream: BinaryIO, name: str, options: ReadOptions) -> Generator[Raw
                                      f"{max(lines.count, start)}) was not read")
                     return
             if not cells:
+                lines.skip_blank()
                 continue
             if header is None:
                 header = tuple(c.strip() for c in cells)
