@@ -213,7 +213,7 @@ def batch(paths, fmt="jsonl"):
     ("python_tag.yaml", [("y1", True), ("python_tag.yaml:5", "could not determine a constructor")]),
     ("csv_missing_column.csv", [("m1", True), ("m2", "fewer cells"), ("m3", True)]),
     ("csv_extra_column.csv", [("x1", True), ("x2", "more cell"), ("x3", True)]),
-    ("csv_unknown_header.csv", [("h1", "age: unknown field")]),  # every row its own record (issue 11)
+    ("csv_unknown_header.csv", [("h1", "age: unknown column")]),  # every row its own record (issue 11)
     ("not_a_mapping.json", [("n1", True)] + [(f"not_a_mapping.json:{i}", "mapping") for i in range(2, 6)]),
     ("malformed.json", [("malformed.json:1", "not valid JSON")]),
     ("control_keys.jsonl", [("k1", "sid: unknown field"), ("k2", "$s: unknown field"), ("control_keys.jsonl:3", "id:"),
