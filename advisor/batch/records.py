@@ -129,8 +129,10 @@ def columns(header: tuple[str, ...], mapping: tuple[tuple[str, str], ...] = (), 
     said: set[str] = set()
     for i in read:
         j = first.setdefault(keys[i], i)
-        if j != i and keys[i] not in said and len(said) < _NAMED:
+        if j != i and keys[i] not in said:
             said.add(keys[i])
+            if len(said) > _NAMED:
+                continue
             repeated.append({"field": keys[i], "message": f"{DuplicateKey.WHY}: columns {named(j)} and {named(i)} of the header"})
     notes = []
     if loosely:  # (at most one per fact)
@@ -145,6 +147,7 @@ def columns(header: tuple[str, ...], mapping: tuple[tuple[str, str], ...] = (), 
             + ": every row is refused naming " + ("them" if len(unknown) > 1 else "it"))
     if repeated:
         notes.append("repeated column" + ("s " if len(repeated) > 1 else " ") + ", ".join(e["field"] for e in repeated)
+                     + (f" and {len(said) - _NAMED:,} more" if len(said) > _NAMED else "")
                      + ": every row is refused naming " + ("them" if len(repeated) > 1 else "it"))
     id_index = keys.index("id") if "id" in keys else None
     return Columns(tuple(keys), id_index, tuple(repeated), tuple(errors), tuple(notes))
