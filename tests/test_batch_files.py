@@ -135,13 +135,15 @@ def test_a_csv_of_blank_lines_is_read_in_pieces_not_line_by_line(tmp_path):
 
 # --- 21.6: a repeated column; 24.4: names matched loosely, said once per file; 24.2: --map typing -------
 
-def test_a_repeated_column_refuses_each_row_naming_it(tmp_path):
+def test_a_repeated_column_refuses_each_row_that_fills_it_twice_naming_it(tmp_path):
     f = tmp_path / "d.csv"
-    f.write_text("id,ms_type,severity,severity\na,spms,mild,severe\nb,ppms,mild,\n")
+    f.write_text("id,ms_type,severity,severity\na,spms,mild,severe\nb,ppms,mild,\nc,ppms,mild,mild\nd,ppms,,severe\n")
     recs, summary = run_records([f])
-    assert [(r["id"], r["ok"]) for r in recs] == [("a", False), ("b", False)]
+    assert [(r["id"], r["ok"]) for r in recs] == [("a", False), ("b", True), ("c", False), ("d", True)]
     assert recs[0]["error"] == "severity: is given twice (which value is meant cannot be known): columns 3 and 4 of the header"
-    assert summary.notes == {f"{f}: repeated column severity: every row is refused naming it": None}
+    assert recs[3]["status"] == evaluate_one({"ms_type": "ppms", "severity": "severe"})
+    assert summary.notes == {f"{f}: fact given by two columns: severity (columns 3, 4): a row that fills it twice is "
+                             "refused naming it": None}
 
 
 @pytest.mark.parametrize("header,message", [
@@ -191,7 +193,7 @@ def test_an_unknown_column_gets_did_you_mean_and_the_facts_once_and_a_note_once_
                                 "mitoxantrone_cumulative_mg_m2, conditions, id)")
     assert recs[0]["error"].count("allowed: ms_type") == 1
     assert "Sevrity" not in recs[-1]["error"]  # an empty cell is not given: nothing unknown in it
-    note = f"{f}: unknown columns 'Sevrity' (did you mean severity?), 'site': every row is refused naming them"
+    note = f"{f}: unknown columns 'Sevrity' (did you mean severity?), 'site': a row that fills one is refused naming it"
     assert r.stderr.count("unknown columns") == 1 and note in r.stderr
 
 
@@ -295,9 +297,18 @@ def test_a_csv_fifo_is_not_read_ahead_for_its_columns(tmp_path, hang_guard):
 
 def test_a_header_of_many_unknown_or_repeated_columns_is_named_in_bounded_text():
     from advisor.batch.records import columns
+    from advisor.batch.records import from_csv
+    from advisor.batch.sources import CsvRow
+    from advisor.errors import InvalidFacts
     pairs = tuple(f"c{i // 2}" for i in range(20_000))
     plan = columns(pairs, (), "keep")
-    assert len(plan.repeated) == 20 and plan.notes == ("repeated columns " + ", ".join(f"c{i}" for i in range(20))
-                                                       + " and 9,980 more: every row is refused naming them",)
+    assert plan.notes == ("facts given by two columns: " + ", ".join(f"c{i} (columns {2 * i + 1}, {2 * i + 2})" for i in range(20))
+                          + " and 9,980 more: a row that fills one of them twice is refused naming it",)
+    with pytest.raises(InvalidFacts) as e:
+        from_csv(CsvRow(pairs, ["x"] * 20_000, ","), CaseOptions(extra="keep"))
+    assert len(e.value.errors) == 20
+    with pytest.raises(InvalidFacts) as e:  # the last pair too: every pair is checked, 20 are named
+        from_csv(CsvRow(pairs, [""] * 19_998 + ["x", "y"], ","), CaseOptions(extra="keep"))
+    assert [x["field"] for x in e.value.errors] == ["c9999"]
     plan = columns(tuple(f"x{i}" for i in range(5000)), (), "error")
-    assert len(plan.unknown) == 5000 and plan.notes[0].endswith("and 4,980 more: every row is refused naming them")
+    assert len(plan.unknown) == 5000 and plan.notes[0].endswith("and 4,980 more: a row that fills one is refused naming it")

@@ -89,7 +89,8 @@ class Columns(NamedTuple):
     """What a CSV header means (with the --map renames and the --extra choice)."""
     keys: tuple[str, ...]                      # per column, the key its cells are read under
     id_index: int | None                       # the column of the id
-    repeated: tuple[dict[str, Any], ...]       # a key two columns give: every row is refused, naming it
+    repeated: tuple[tuple[str, tuple[int, ...]], ...]  # a key several columns give, and those columns
+    labels: dict[int, str]                     # those columns as named in errors: "3", or "2 (MS_Type)"
     unknown: tuple[dict[str, Any], ...]        # with --extra error: each unknown column's error
     notes: tuple[str, ...]                     # what to say once per file
 
@@ -124,16 +125,11 @@ def columns(header: tuple[str, ...], mapping: tuple[tuple[str, str], ...] = (), 
         via = f", --map {header[k]}={keys[k]}" if header[k] in renames else ""
         return f"{k + 1} ({escape_controls(header[k], 60)}{via})" if header[k] != keys[k] or via else f"{k + 1}"
 
-    first: dict[str, int] = {}
-    repeated: list[dict[str, Any]] = []
-    said: set[str] = set()
+    by_key: dict[str, list[int]] = {}
     for i in read:
-        j = first.setdefault(keys[i], i)
-        if j != i and keys[i] not in said:
-            said.add(keys[i])
-            if len(said) > _NAMED:
-                continue
-            repeated.append({"field": keys[i], "message": f"{DuplicateKey.WHY}: columns {named(j)} and {named(i)} of the header"})
+        by_key.setdefault(keys[i], []).append(i)
+    repeated = tuple((k, tuple(idx)) for k, idx in by_key.items() if len(idx) > 1)
+    labels = {i: named(i) for _, idx in repeated for i in idx}
     notes = []
     if loosely:  # (at most one per fact)
         notes.append(f"column{'s' if len(loosely) > 1 else ''} read as facts: {', '.join(loosely[:len(FACTS)])}")
@@ -144,23 +140,35 @@ def columns(header: tuple[str, ...], mapping: tuple[tuple[str, str], ...] = (), 
         notes.append("unknown column" + ("s " if len(unknown) > 1 else " ") + ", ".join(
             f"'{escape_controls(column, 60)}'" + (f" (did you mean {near}?)" if near else "") for column, near in unknown[:_NAMED])
             + (f" and {len(unknown) - _NAMED:,} more" if len(unknown) > _NAMED else "")
-            + ": every row is refused naming " + ("them" if len(unknown) > 1 else "it"))
+            + ": a row that fills " + ("one" if len(unknown) > 1 else "it") + " is refused naming it")
     if repeated:
-        notes.append("repeated column" + ("s " if len(repeated) > 1 else " ") + ", ".join(e["field"] for e in repeated)
-                     + (f" and {len(said) - _NAMED:,} more" if len(said) > _NAMED else "")
-                     + ": every row is refused naming " + ("them" if len(repeated) > 1 else "it"))
+        notes.append("fact" + ("s" if len(repeated) > 1 else "") + " given by two columns: "
+                     + ", ".join(f"{k} (columns {', '.join(labels[i] for i in idx)})" for k, idx in repeated[:_NAMED])
+                     + (f" and {len(repeated) - _NAMED:,} more" if len(repeated) > _NAMED else "")
+                     + ": a row that fills " + ("one of them" if len(repeated) > 1 else "it") + " twice is refused naming it")
     id_index = keys.index("id") if "id" in keys else None
-    return Columns(tuple(keys), id_index, tuple(repeated), tuple(errors), tuple(notes))
+    return Columns(tuple(keys), id_index, repeated, labels, tuple(errors), tuple(notes))
+
+
+def _given_twice(plan: Columns, cells: list[str]) -> list[dict[str, Any]]:
+    """The facts this row fills in two columns of its header (an empty cell is not given)."""
+    found: list[dict[str, Any]] = []
+    for key, idx in plan.repeated:
+        filled = [i for i in idx if i < len(cells) and cells[i].strip()]
+        if len(filled) > 1 and len(found) < _NAMED:
+            found.append({"field": key, "message": f"{DuplicateKey.WHY}: columns {plan.labels[filled[0]]} and "
+                                                   f"{plan.labels[filled[1]]} of the header"})
+    return found
 
 
 def from_csv(row: CsvRow, options: CaseOptions = CaseOptions()) -> dict[str, Any]:
     """A CSV row (all text) as case data, each cell typed as the fact its column is (after --map): an
     empty cell means not given. A list cell separates its items with ';', ',' or '|', whichever is not
-    the delimiter. A header that names one fact twice refuses the row, naming it."""
+    the delimiter. A row that gives one fact in two columns of its header is refused, naming it."""
     header, cells = row.header, row.cells
     plan = columns(header, options.mapping, options.extra)
-    if plan.repeated:
-        raise InvalidFacts(list(plan.repeated))
+    if plan.repeated and (twice := _given_twice(plan, cells)):
+        raise InvalidFacts(twice)
     if len(cells) > len(header):
         raise InvalidFacts([{"field": "(row)", "message": f"{len(cells) - len(header)} more cell(s) than the header has columns"}])
     if len(cells) < len(header):
