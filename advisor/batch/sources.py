@@ -80,8 +80,8 @@ _BLANK_RUN = re.compile(rb"\n(?:[ \t\r\x0b\x0c]*\n)+")
 
 def nonblank(data: bytes) -> tuple[range | list[int], list[bytes]]:
     """The lines of ``data`` (split at LF) that hold more than whitespace, and the index of each in
-    ``data``. The blank lines are found in runs by one search in C, never looked at one by one: a
-    block of a million newlines costs what a block of one does."""
+    ``data``. The blank lines are found in runs by one search in C, never looked at one by one in
+    Python: a run of a million newlines is one match."""
     framed = b"\n" + data + b"\n"  # so that a blank first or last line is a run between two breaks too
     runs = _BLANK_RUN.finditer(framed)
     run = next(runs, None)
