@@ -723,9 +723,14 @@ Examples:
 @click.option("--fhir-timeout", type=Number(whole=False, low=0.1, high=60), default=5.0, show_default=True, metavar="SECONDS",
               help="Timeout of each request to an EHR's FHIR server, 0.1 to 60 seconds.")
 @click.option("--public-url", metavar="URL", help="The service's address as EHRs call it, behind a proxy (for JWT aud and card links).")
+@click.option("--header-timeout", type=Number(whole=False, low=0.1, high=300), default=10.0, show_default=True, metavar="SECONDS",
+              help="Time a client has to send a request's headers (else 408 and the connection closes), 0.1 to 300 seconds.")
+@click.option("--body-timeout", type=Number(whole=False, low=0.1, high=300), default=20.0, show_default=True, metavar="SECONDS",
+              help="Time a client has to send a request's body after its headers (else 408), 0.1 to 300 seconds.")
 @user_errors
 def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | None, cors_origins: tuple[str, ...],
-          trust: tuple[str, ...], log_patient_ids: bool, fhir_timeout: float, public_url: str | None) -> None:
+          trust: tuple[str, ...], log_patient_ids: bool, fhir_timeout: float, public_url: str | None,
+          header_timeout: float, body_timeout: float) -> None:
     """Serve the advisor over HTTP: a JSON API (/advise, /batch, /drugs, /rules, /kb, /docs) and an HL7
     CDS Hooks service (/cds-services) reading FHIR R4, every decision logged in SQLite."""
     import re
@@ -740,7 +745,7 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
         raise UserError(f"--rules-dir: {rules_dir}: no such directory")
     settings = Settings(rules_dir=os.path.abspath(rules_dir) if rules_dir else None, db=os.path.abspath(db or default_db()),
                         cors_origins=list(cors_origins), trust=list(trust), log_patient_ids=log_patient_ids,
-                        fhir_timeout=fhir_timeout, public_url=public_url)
+                        fhir_timeout=fhir_timeout, public_url=public_url, header_timeout=header_timeout, body_timeout=body_timeout)
     if public_url is not None and not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", public_url):
         raise UserError(f"--public-url: {public_url!r} is not an http(s) URL without query or fragment")
     try:
@@ -749,7 +754,8 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
         raise UserError(str(e)) from None
     _can_listen(host, port)  # a busy port or an unknown host: one line and exit 2, not uvicorn's log and exit 3
     options: dict[str, Any] = {"host": host, "port": port, "server_header": False, "log_level": "info",
-                               "timeout_keep_alive": 30, "limit_concurrency": 256}
+                               "timeout_keep_alive": 30, "limit_concurrency": 256, "ws": "none",
+                               "http": "advisor.serve.protocol:LimitedHttpToolsProtocol"}  # header limits, timeouts
     if workers == 1:
         import gc
 

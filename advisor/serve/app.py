@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import MSType, PatientFacts, Severity, __version__
@@ -43,6 +44,8 @@ class Settings:
     log_patient_ids: bool = False
     fhir_timeout: float = 5.0                             # seconds, per request to a FHIR server
     public_url: str | None = None                         # the service's address as EHRs call it (behind a proxy)
+    header_timeout: float = 10.0                          # seconds for a request's headers to arrive
+    body_timeout: float = 20.0                            # seconds for its body to arrive after them
 
 
 class Runtime:
@@ -97,7 +100,7 @@ class Guard:
                 except ValueError:
                     too_big = False
                 if too_big:
-                    await _send_json(send, 413, _too_large(self.max_body))
+                    await _send_json(send, 413, _too_large(self.max_body), close=True)
                     return
         seen = 0
 
@@ -120,7 +123,9 @@ class Guard:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await _send_json(send, 413, _too_large(self.max_body))
+                await _send_json(send, 413, _too_large(self.max_body), close=True)
+        except ClientDisconnect:  # the client went, or the connection refused it (see protocol.py): no one to answer
+            pass
         except Exception:
             error_id = uuid.uuid4().hex[:12]
             log.exception("error %s on %s %s", error_id, scope.get("method"), scope.get("path"))
@@ -136,19 +141,22 @@ def _too_large(limit: int) -> dict[str, Any]:
     return {"errors": [{"field": "(body)", "message": f"the body is larger than {limit // 1024} KiB"}]}
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def _send_json(send: Send, status: int, body: dict[str, Any], close: bool = False) -> None:
+    """``close``: the rest of the request is not read; the connection closes after the answer, once
+    the client's data is drained (see protocol.py), so the client can read it."""
     data = json.dumps(body, separators=(",", ":")).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + [(b"connection", b"close")] * close})
     await send({"type": "http.response.body", "body": data})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app for ``settings`` (the packaged KB and the default log when None). Raises
     KnowledgeBaseError, StoreError or TrustError before serving if any of them cannot be used."""
-    from . import api, cds, pages
+    from . import api, cds, pages, protocol
 
     settings = settings or Settings()
+    protocol.configure(settings.header_timeout, settings.body_timeout)
     rt = Runtime(settings)
     app = FastAPI(title="ms-infusion-advisor", version=__version__,
                   description="Which MS infusion drugs a patient-education article describes for a person, with every "
