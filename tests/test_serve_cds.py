@@ -513,3 +513,17 @@ def test_an_observation_at_the_end_of_representable_time_is_read_not_a_500(clien
     r = client.post(URL, json=hook(conds, obs))
     assert r.status_code == 200
     assert list(drug_cards(r.json()["cards"])) == list(advise({"ms_type": "relapsing", "severity": "severe", "prior_failures": 2}).listed)
+
+
+@pytest.mark.parametrize("comparator,meaning", [(">", "more than"), (">=", "at least"), ("<", "less than"), ("<=", "at most"),
+                                                ("ad", "sufficient to achieve"), ("~", None)])
+def test_a_dose_with_a_comparator_is_unclear_not_read_as_its_value(client, comparator, meaning):
+    conds, obs = person("spms", "severe", dose=None)
+    dose = observation("mitoxantrone-cumulative-dose", valueQuantity={
+        "value": 100, "comparator": comparator, "unit": "mg/m2", "system": "http://unitsofmeasure.org", "code": "mg/m2"})
+    cards = client.post(URL, json=hook(conds, obs + [dose])).json()["cards"]
+    assert len(cards) == 1 and ext(cards[0])["status"] == "facts-missing" and cards[0]["indicator"] == "warning"
+    detail = cards[0]["detail"].replace("\\", "")  # markdown escapes (\>) removed
+    assert f"comparator '{comparator}'" in detail and "not known exactly" in detail
+    if meaning:
+        assert f"({meaning} the value)" in detail

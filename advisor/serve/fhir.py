@@ -350,6 +350,12 @@ def _value(code: str, obs: dict[str, Any]) -> tuple[Any, str | None]:
             return None, "needs valueBoolean (true or false)"
         return v, None
     q = obs.get("valueQuantity")
+    if isinstance(q, dict) and q.get("comparator") is not None:  # "> 100": the dose may be anything past it
+        c = q["comparator"]
+        meaning = COMPARATORS.get(c) if isinstance(c, str) else None
+        shown = f"'{visible(c[:10])}'" if isinstance(c, str) else _kind(c)
+        return None, (f"valueQuantity has the comparator {shown}" + (f" ({meaning} the value)" if meaning else "")
+                      + ": the dose is not known exactly, so it is unclear")
     if isinstance(q, dict) and isinstance(q.get("value"), Decimal):  # more digits than a float holds: never rounded
         exact = exact_float(q["value"])
         if exact is None:
@@ -362,6 +368,9 @@ def _value(code: str, obs: dict[str, Any]) -> tuple[Any, str | None]:
     if not unit_ok:
         return None, f"the dose must be in mg/m2 (UCUM code mg/m2), got {q.get('code') or q.get('unit')!r}"
     return float(q["value"]), None
+
+
+COMPARATORS = {"<": "less than", "<=": "at most", ">=": "at least", ">": "more than", "ad": "sufficient to achieve"}
 
 
 # --- fetching ------------------------------------------------------------------------------------
