@@ -185,3 +185,30 @@ def test_behind_a_proxy_the_audience_is_the_public_url(serve_app, keys, tmp_path
     r = call(client, token(keys["rsa"], aud="https://cds.example.org/ms" + URL))
     assert r.status_code == 200
     assert r.json()["cards"][0]["links"][0]["url"].startswith("https://cds.example.org/ms/advice?")
+
+
+def _unsigned(header: dict, claims: dict) -> str:
+    import base64
+
+    def part(d: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+    return f"{part(header)}.{part(claims)}.AAAA"
+
+
+def test_a_key_of_the_wrong_type_for_the_algorithm_is_not_tried(secured, keys):
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": AUD, "iat": now, "exp": now + 300, "jti": str(uuid.uuid4())}
+    r = call(secured, _unsigned({"alg": "RS256", "kid": "k2"}, claims))  # k2 is the EC key: no signature needed to ask
+    assert r.status_code == 401, r.text
+    assert r.json()["errors"][0]["message"] == "no RSA key of the issuer's JWKS matches the token (its algorithm RS256 needs one)"
+    r = call(secured, _unsigned({"alg": "ES384"}, claims))  # no kid: only the EC key is tried, and it does not verify
+    assert r.status_code == 401 and "signature does not verify" in r.text
+    # a valid ES384 token without kid verifies, though the RSA key comes first in the JWKS
+    assert call(secured, token(keys["ec"], kid=None, alg="ES384")).status_code == 200
+
+
+@pytest.mark.parametrize("exp", [2**70, 1e300, 253402300800])
+def test_an_exp_past_the_year_9999_gets_401_not_500(secured, keys, exp):
+    r = call(secured, token(keys["rsa"], exp=exp))
+    assert r.status_code == 401, r.text
+    assert r.json()["errors"][0]["message"] == "the token's exp is not a time before the year 10000 (seconds since 1970)"

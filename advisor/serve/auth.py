@@ -17,6 +17,7 @@ from ..atomic import ReadError, read_limited
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 LEEWAY = 30  # seconds of clock skew allowed on exp and iat
+LAST_EXP = 253402300799  # 9999-12-31T23:59:59Z: a later exp (2**70, 1e300) cannot be stored with the token's jti
 
 
 class AuthError(Exception):
@@ -115,13 +116,17 @@ def verify(authorization: str | None, audience: str, trust: dict[str, jwt.PyJWKS
     candidates = [k for k in keys.keys if kid is None or k.key_id == kid]
     if not candidates:
         raise AuthError("no key of the issuer's JWKS matches the token's kid")
+    kty = "EC" if alg.startswith("ES") else "RSA"
+    candidates = [k for k in candidates if k.key_type == kty]  # an RSA key cannot check ES256, nor an EC key RS256
+    if not candidates:
+        raise AuthError(f"no {kty} key of the issuer's JWKS matches the token (its algorithm {alg} needs one)")
     claims = None
     for key in candidates:
         try:
             claims = jwt.decode(token, key.key, algorithms=[alg], audience=audience, issuer=issuer, leeway=LEEWAY,
                                 options={"require": ["exp", "iat", "iss", "aud", "jti"]})
             break
-        except jwt.InvalidSignatureError:
+        except (jwt.InvalidSignatureError, jwt.InvalidKeyError):  # not this key (an EC key of another curve)
             continue
         except jwt.ExpiredSignatureError:
             raise AuthError("the token has expired") from None
@@ -133,6 +138,9 @@ def verify(authorization: str | None, audience: str, trust: dict[str, jwt.PyJWKS
             raise AuthError(f"the token is not valid ({type(e).__name__})") from None
     if claims is None:
         raise AuthError("the token's signature does not verify with the issuer's keys")
+    exp = claims["exp"]
+    if not isinstance(exp, (int, float)) or not exp <= LAST_EXP:  # PyJWT took it as a time; the jti's record must hold it
+        raise AuthError("the token's exp is not a time before the year 10000 (seconds since 1970)")
     jti = claims["jti"]
     if not isinstance(jti, str) or not jti or len(jti) > 256:
         raise AuthError("the token's jti must be a non-empty string")
