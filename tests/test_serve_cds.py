@@ -527,3 +527,35 @@ def test_a_dose_with_a_comparator_is_unclear_not_read_as_its_value(client, compa
     assert f"comparator '{comparator}'" in detail and "not known exactly" in detail
     if meaning:
         assert f"({meaning} the value)" in detail
+
+
+def test_a_next_link_with_another_scheme_is_not_followed(client):
+    conds, obs = person("spms", "severe", conditions=("84114007",))
+    with FhirStub({}) as stub:
+        other_scheme = stub.url.replace("http://", "https://")  # same host and port: the token must not go there
+        stub.resources.update({"Condition": {**bundle(conds[0]), "link": [{"relation": "next", "url": f"{other_scheme}/Condition?page=2"}]},
+                               "Condition?page=2": bundle(conds[1]), "Observation": bundle(*obs)})
+        r = client.post(URL, json=hook(None, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
+    assert r.status_code == 200, r.text
+    assert "heart_failure" not in r.json()["cards"][0]["links"][0]["url"]  # page 2 was not read
+    assert sorted(p.split("?")[0] for p, _ in stub.requests) == ["/fhir/Condition", "/fhir/Observation"]
+
+
+@pytest.mark.parametrize("link,same", [
+    ("https://ehr.example.org/fhir/Condition?page=2", True),
+    ("https://ehr.example.org:443/fhir/Condition?page=2", True),
+    ("HTTPS://EHR.example.org/fhir?page=2", True),
+    ("http://ehr.example.org/fhir/Condition?page=2", False),       # cleartext: the bearer token would leave unencrypted
+    ("http://ehr.example.org:443/fhir/Condition?page=2", False),
+    ("https://ehr.example.org:8443/fhir/Condition?page=2", False),
+    ("https://ehr.example.org.evil.example/fhir?page=2", False),
+    ("https://user:pw@ehr.example.org/fhir?page=2", False),
+    ("https://ehr.example.org:99999/fhir?page=2", False),
+    ("/fhir/Condition?page=2", False),
+])
+def test_next_links_must_have_fhir_servers_scheme_host_and_port(link, same):
+    from urllib.parse import urlsplit
+
+    from advisor.serve.fhir import same_origin
+
+    assert same_origin(link, urlsplit("https://ehr.example.org/fhir")) is same

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from ..models import exact_float, float_from_text, inexact
 from ..text import visible
@@ -418,11 +418,25 @@ async def fetch(server: str, token: str | None, patient_id: str, keys: list[str]
                 entries += _list(data.get("entry"))
                 nxt = next((link.get("url") for link in _list(data.get("link"))
                             if isinstance(link, dict) and link.get("relation") == "next"), None)
-                if not isinstance(nxt, str) or urlsplit(nxt).netloc != parts.netloc:
+                if not isinstance(nxt, str) or not same_origin(nxt, parts):  # the token goes to fhirServer only
                     break
                 url, params = nxt, None
             out[key] = {**first, "entry": entries} if isinstance(first, dict) and first.get("resourceType") == "Bundle" else first
     return out
+
+
+def same_origin(url: str, server: SplitResult) -> bool:
+    """Whether ``url`` has the scheme, host and port of ``server`` (a default port written out or not)."""
+    try:
+        other = urlsplit(url)
+        ports = (other.port or DEFAULT_PORTS.get(other.scheme.lower()), server.port or DEFAULT_PORTS.get(server.scheme.lower()))
+    except ValueError:  # a port that is not a number, or out of range
+        return False
+    return (other.scheme.lower() == server.scheme.lower() and other.hostname is not None
+            and other.hostname == server.hostname and ports[0] == ports[1] and other.username is None and other.password is None)
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 async def _get_json(client: Any, url: str, params: Any, headers: dict[str, Any], key: str) -> dict[str, Any]:
