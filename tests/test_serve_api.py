@@ -300,3 +300,35 @@ def test_batch_output_shows_bidi_and_c1_controls_escaped_as_the_rest_of_the_outp
         assert "\\u202e" in text
     records = [json.loads(line) for line in outputs[0].decode().splitlines()]
     assert records[0]["id"] == BIDI and records[0]["ok"] and records[1]["id"] == "x" + BIDI  # the same values, escaped
+
+
+CROSS_SITE_POSTS = [  # what any web page can make a browser send to a server on localhost, without asking first
+    ("/advise", json.dumps({"ms_type": "ppms", "severity": "mild"})),
+    ("/cds-services/ms-infusion-advisor", json.dumps({
+        "hook": "patient-view", "hookInstance": "x", "context": {"patientId": "p1"},
+        "prefetch": {"conditions": {"resourceType": "Bundle"}, "observations": {"resourceType": "Bundle"}}})),
+    ("/cds-services/ms-infusion-advisor/feedback", json.dumps({"feedback": []})),
+]
+
+
+@pytest.mark.parametrize("path,body", CROSS_SITE_POSTS)
+@pytest.mark.parametrize("content_type,message", [
+    ("text/plain", "must be application/json (a JSON text, UTF-8); got 'text/plain'"),
+    ("text/plain;charset=UTF-8", "got 'text/plain'"),
+    ("application/x-www-form-urlencoded", "got 'application/x-www-form-urlencoded'"),
+    ("multipart/form-data; boundary=x", "got 'multipart/form-data'"),
+    (None, "must be application/json (a JSON text, UTF-8); none was given"),
+    ("application/json; charset=latin-1", "the charset must be utf-8, got 'latin-1'"),
+])
+def test_json_endpoints_take_only_application_json_so_other_sites_pages_cannot_post(serve_app, tmp_path, path, body, content_type, message):
+    from advisor.serve.store import Store
+
+    _, client = serve_app()
+    headers = {"origin": "https://evil.example"} | ({"content-type": content_type} if content_type else {})
+    r = client.post(path, content=body.encode(), headers=headers)
+    (error,) = r.json()["errors"]
+    assert r.status_code == 415 and error == {"field": "Content-Type", "message": error["message"]} and message in error["message"]
+    assert Store(tmp_path / "decisions.sqlite3").count() == 0  # nothing decided, nothing logged
+    for accepted in ("application/json", "Application/JSON; charset=utf-8"):
+        assert client.post(path, content=body.encode(), headers={"content-type": accepted}).status_code in (200, 422)  # read
+    assert "415" in client.get("/openapi.json").json()["paths"][path]["post"]["responses"]

@@ -12,9 +12,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from .. import InvalidFacts, PatientFacts, Recommendation, __version__
 from ..kb import Drug
-from ..text import visible
 from .app import json_error
-from .bodies import BadBody, parse_json
+from .bodies import BadBody, json_type_problem, media_type_problem, parse_json
 from .schemas import CautionRuleOut, Errors, Health, InternalError, KBInfo, StatusRuleOut
 
 router = APIRouter()
@@ -23,6 +22,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's type for `responses=`
     400: {"model": Errors, "description": "the body is not JSON, not UTF-8, or nested too deeply"},
     413: {"model": Errors, "description": "the body is larger than 1 MiB"},
     500: {"model": InternalError, "description": "an unexpected error; the server logged it under error_id"}}
+JSON_ONLY: dict[int | str, dict[str, Any]] = {
+    415: {"model": Errors, "description": "the body's Content-Type is not application/json (UTF-8)"}}
 FACTS_EXAMPLE = {"ms_type": "spms", "severity": "severe", "rapidly_worsening": True, "conditions": ["heart_failure"]}
 FACTS_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/PatientFactsInput"}, "example": FACTS_EXAMPLE}}}}
@@ -41,12 +42,16 @@ def fired(rec: Recommendation) -> list[str]:
 
 
 @router.post("/advise", response_model=Recommendation, tags=["JSON API"],
-             responses={422: {"model": Errors, "description": "bad facts: each problem names its field and the allowed values"}, **ERRORS},
+             responses={422: {"model": Errors, "description": "bad facts: each problem names its field and the allowed values"}, **ERRORS,
+                        **JSON_ONLY},
              openapi_extra=FACTS_BODY)
 async def advise(request: Request) -> Any:
     """Advice for one person's facts (`PatientFacts`; aliases such as `rrms` allowed): the
     `Recommendation` exactly as the library's `model_dump(mode="json")`. The decision is logged; its
     id is in the `X-Decision-Id` header."""
+    problem = json_type_problem(request.headers.get("content-type"))
+    if problem is not None:
+        return json_error(415, [{"field": "Content-Type", "message": problem}])
     rt = request.app.state.rt
     try:
         data = parse_json(await request.body(), limit=8)
@@ -134,15 +139,7 @@ _JSONL_BODY = {"schema": {"type": "string"},
 
 def batch_type_problem(content_type: str | None) -> str | None:
     """Why a /batch body's Content-Type is not one the endpoint reads (None: it is)."""
-    media, *params = [p.strip() for p in (content_type or "").split(";")]
-    charsets = [v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in params) if k.strip().lower() == "charset"]
-    allowed = " or ".join(BATCH_TYPES)
-    if media.lower() not in BATCH_TYPES:
-        got = f"got '{visible(media[:100])}'" if media else "none was given"
-        return f"must be {allowed} (JSONL: one JSON object per line, UTF-8); {got}"
-    if any(c not in ("utf-8", "utf8") for c in charsets):
-        return f"the charset must be utf-8, got '{visible(charsets[0][:40])}'"
-    return None
+    return media_type_problem(content_type, BATCH_TYPES, "JSONL: one JSON object per line")
 
 
 @router.post("/batch", tags=["JSON API"], responses={

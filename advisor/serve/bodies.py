@@ -7,6 +7,7 @@ from typing import Any
 
 from ..casefile import DuplicateKey, unique_keys
 from ..models import float_from_text, int_from_text
+from ..text import visible
 
 MAX_BODY = 1024 * 1024   # bytes; larger bodies get 413 (see app.Guard)
 MAX_DEPTH = 64           # levels of arrays and objects; FHIR bundles need about a dozen
@@ -18,6 +19,27 @@ class BadBody(ValueError):
     def __init__(self, message: str, field: str = "(body)"):
         super().__init__(message)
         self.errors = [{"field": field, "message": message}]
+
+
+JSON_TYPE = "application/json"
+
+
+def media_type_problem(content_type: str | None, allowed: tuple[str, ...], what: str) -> str | None:
+    """Why a body's Content-Type is not one of ``allowed`` in UTF-8 (None: it is). Checked before the
+    body is read: a web page can make a browser post text/plain anywhere without asking, never
+    application/json, so this also keeps other sites' pages out."""
+    media, *params = [p.strip() for p in (content_type or "").split(";")]
+    charsets = [v.strip().strip('"').lower() for k, _, v in (p.partition("=") for p in params) if k.strip().lower() == "charset"]
+    if media.lower() not in allowed:
+        got = f"got '{visible(media[:100])}'" if media else "none was given"
+        return f"must be {' or '.join(allowed)} ({what}, UTF-8); {got}"
+    if any(c not in ("utf-8", "utf8") for c in charsets):
+        return f"the charset must be utf-8, got '{visible(charsets[0][:40])}'"
+    return None
+
+
+def json_type_problem(content_type: str | None) -> str | None:
+    return media_type_problem(content_type, (JSON_TYPE,), "a JSON text")
 
 
 def _no_constants(name: str) -> Any:

@@ -14,10 +14,10 @@ from .. import InvalidFacts
 from ..text import visible
 from . import cards as cardlib
 from . import fhir
-from .api import ERRORS, facts_for_log, fired, statuses
+from .api import ERRORS, JSON_ONLY, facts_for_log, fired, statuses
 from .app import json_error, public_base, validation_errors
 from .auth import AuthError, verify
-from .bodies import BadBody, parse_json
+from .bodies import BadBody, json_type_problem, parse_json
 from .pages import advice_url
 from .schemas import CardsResponse, Discovery, Errors, FeedbackRequest, FeedbackStored, HookRequest, Service
 
@@ -56,7 +56,11 @@ async def discovery(request: Request) -> Any:
 
 async def _request(request: Request, model: Any) -> tuple[Any, Any]:
     """The request's body as ``model`` and None, or None and the error response: 401 without a valid
-    JWT (when --trust is given), 400 for a body that is not JSON, 422 for one that is not ``model``."""
+    JWT (when --trust is given), 400 for a body that is not JSON, 422 for one that is not ``model``;
+    first, 415 for a body that is not application/json."""
+    problem = json_type_problem(request.headers.get("content-type"))
+    if problem is not None:
+        return None, json_error(415, [{"field": "Content-Type", "message": problem}])
     refused = _authorize(request)
     if refused:
         return None, refused
@@ -69,7 +73,7 @@ async def _request(request: Request, model: Any) -> tuple[Any, Any]:
 
 @router.post(f"/{cardlib.SERVICE_ID}", response_model=CardsResponse, responses={
     412: {"model": Errors, "description": "no prefetch, and the FHIR server could not be asked (or did not answer)"},
-    422: {"model": Errors, "description": "the hook request is not valid"}, **AUTH_ERRORS, **ERRORS},
+    422: {"model": Errors, "description": "the hook request is not valid"}, **AUTH_ERRORS, **ERRORS, **JSON_ONLY},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/HookRequest"}}}}})
 async def service(request: Request) -> Any:
@@ -179,7 +183,7 @@ def feedback_problems(items: list[Any], issued: dict[str, tuple[str, str | None]
 
 @router.post(f"/{cardlib.SERVICE_ID}/feedback", response_model=FeedbackStored, responses={
     404: {"model": Errors, "description": "a card uuid this service never issued"},
-    422: {"model": Errors, "description": "the feedback is not valid"}, **AUTH_ERRORS, **ERRORS},
+    422: {"model": Errors, "description": "the feedback is not valid"}, **AUTH_ERRORS, **ERRORS, **JSON_ONLY},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/FeedbackRequest"}}}}})
 async def feedback(request: Request) -> Any:
