@@ -78,3 +78,11 @@ def test_the_log_refuses_a_fifo_or_a_directory(tmp_path):
     for path in (fifo, tmp_path):
         with pytest.raises(StoreError, match="not a regular file"):
             Store(path)
+
+
+def test_the_log_refuses_a_dangling_symlink_and_creates_nothing(tmp_path):
+    link = tmp_path / "decisions.sqlite3"
+    link.symlink_to(tmp_path / "elsewhere.sqlite3")
+    with pytest.raises(StoreError, match="a symbolic link to .*elsewhere.sqlite3, which does not exist: a new decision log is not created"):
+        Store(link)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decisions.sqlite3"]

@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..text import visible
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: decisions, their cards, feedback on cards, and the JWT ids already seen (replay protection)
     """
@@ -119,6 +121,9 @@ class Store:
         if self.path != ":memory:":
             if os.path.exists(self.path) and not os.path.isfile(self.path):
                 raise StoreError(f"{self.path}: not a regular file (a decision log is an SQLite file)")
+            if os.path.islink(self.path) and not os.path.exists(self.path):  # SQLite would create the target 0644
+                raise StoreError(f"{self.path}: a symbolic link to {visible(os.readlink(self.path))}, which does not exist: "
+                                 "a new decision log is not created through a link (give the path where it is to be)")
             try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
