@@ -505,14 +505,15 @@ def test_feedback_that_contradicts_its_card_is_refused(client):
 
 @pytest.mark.parametrize("when", ["9999-12-31T23:59:59.999999Z", "9999-12-31T23:59:60Z"])
 def test_an_observation_at_the_end_of_representable_time_is_read_not_a_500(client, when):
-    """Its span cannot reach past it (empty), yet it is the latest: it counts (it was dropped, then an
-    IndexError gave a 500)."""
+    """Its span cannot reach past it (empty; it was dropped, then an IndexError gave a 500): it is read,
+    and being in the future, it makes the fact unclear rather than win."""
     conds = [condition(MS_CODES["relapsing"], "severe")]
     obs = [observation("prior-treatment-failures", when="2026-01-01T00:00:00Z", valueInteger=0),
            observation("prior-treatment-failures", when=when, valueInteger=2)]
     r = client.post(URL, json=hook(conds, obs))
     assert r.status_code == 200
-    assert list(drug_cards(r.json()["cards"])) == list(advise({"ms_type": "relapsing", "severity": "severe", "prior_failures": 2}).listed)
+    (card,) = r.json()["cards"]
+    assert ext(card)["status"] == "facts-missing" and f"one is dated {when}, in the future" in card["detail"]
 
 
 @pytest.mark.parametrize("comparator,meaning", [(">", "more than"), (">=", "at least"), ("<", "less than"), ("<=", "at most"),
@@ -559,3 +560,48 @@ def test_next_links_must_have_fhir_servers_scheme_host_and_port(link, same):
     from advisor.serve.fhir import same_origin
 
     assert same_origin(link, urlsplit("https://ehr.example.org/fhir")) is same
+
+
+def test_a_future_dated_observation_does_not_outrank_todays_value_and_the_card_says_so(client):
+    from datetime import datetime, timedelta, timezone
+
+    today = datetime.now(timezone.utc)
+    conds = [condition(MS_CODES["relapsing"], "severe")]
+    for future in ("2099-01-01", "2099-01-01T00:00:00Z", (today + timedelta(days=2)).strftime("%Y-%m-%d"),
+                   (today + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")):
+        obs = [observation("prior-treatment-failures", when=today.strftime("%Y-%m-%d"), valueInteger=0),
+               observation("prior-treatment-failures", when=future, valueInteger=2)]
+        (card,) = client.post(URL, json=hook(conds, obs)).json()["cards"]
+        assert ext(card)["status"] == "facts-missing" and card["indicator"] == "warning"
+        assert f"Observation prior-treatment-failures: one is dated {future}, in the future (this service's clock says " \
+            in card["detail"].replace("\\", "") and "which value is current is unclear" in card["detail"]
+    # today's date (it may be today in another time zone), and a minute ahead of our clock, are not the future
+    for now_ish in ((today + timedelta(hours=10)).strftime("%Y-%m-%d"), (today + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")):
+        obs = [observation("prior-treatment-failures", when="2026-01-01", valueInteger=0),
+               observation("prior-treatment-failures", when=now_ish, valueInteger=2)]
+        cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
+        assert "prior_failures=2" in cards[0]["links"][0]["url"], now_ish
+
+
+@pytest.mark.parametrize("ms_status,other_status,named", [
+    ({"clinicalStatus": ["active", "inactive"]}, {}, "relapsing: its clinicalStatus has active and inactive together"),
+    ({"abatementDateTime": "2020-01-01"}, {}, "relapsing: its clinicalStatus is active but it has abatementDateTime 2020-01-01 "
+                                              "(FHIR con-4"),
+    ({}, {"clinicalStatus": ["active", "resolved"]}, "heart_failure: its clinicalStatus has active and resolved together"),
+    ({}, {"abatementString": "2019"}, "heart_failure: its clinicalStatus is active but it has abatementString 2019"),
+])
+def test_a_condition_whose_status_contradicts_itself_is_unclear_and_gives_no_drug_cards(client, ms_status, other_status, named):
+    def with_status(res, change):
+        res = dict(res)
+        if "clinicalStatus" in change:
+            res["clinicalStatus"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": c}
+                                                for c in change["clinicalStatus"]]}
+        return {**res, **{k: v for k, v in change.items() if k != "clinicalStatus"}}
+    conds = [with_status(condition(MS_CODES["relapsing"], "severe"), ms_status), with_status(condition("84114007"), other_status)]
+    _, obs = person()
+    (card,) = client.post(URL, json=hook(conds, obs)).json()["cards"]
+    assert ext(card)["status"] == "facts-missing" and card["indicator"] == "warning"
+    detail = card["detail"].replace("\\", "")
+    assert f"the Condition recorded as {named}" in detail and "whether it is active is unclear" in detail, detail
+    # the same Conditions, not contradicting themselves: advice
+    assert drug_cards(client.post(URL, json=hook([condition(MS_CODES["relapsing"], "severe"), condition("84114007")], obs)).json()["cards"])

@@ -118,6 +118,25 @@ def _is_active(condition: dict[str, Any]) -> bool:
             and not _status(condition.get("verificationStatus"), VERIFICATION) & NOT_TRUE)
 
 
+ABATEMENT = ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString")
+
+
+def _status_problem(condition: dict[str, Any]) -> str | None:
+    """Why an active Condition's status contradicts itself (None: it does not): a clinicalStatus with an
+    active code and an inactive one, or an active one with an abatement (FHIR R4's con-4: an abated
+    Condition is inactive, resolved or in remission)."""
+    codes = _status(condition.get("clinicalStatus"), CLINICAL)
+    if codes - ACTIVE:
+        return f"its clinicalStatus has {' and '.join(sorted(codes))} together"
+    abated = next((key for key in ABATEMENT if condition.get(key) is not None), None)
+    if abated is not None:
+        value = condition[abated]
+        shown = f" {visible(value[:40])}" if isinstance(value, str) else ""
+        return (f"its clinicalStatus is {' and '.join(sorted(codes))} but it has {abated}{shown} "
+                "(FHIR con-4: an abated Condition is inactive, resolved or in remission)")
+    return None
+
+
 # --- FHIR dateTime and instant (R4): a time needs a zone; a date may be partial (2026, 2026-03) -------
 _DATETIME = re.compile(r"(?P<y>[0-9]{4})(?:-(?P<m>0[1-9]|1[0-2])(?:-(?P<d>0[1-9]|[12][0-9]|3[01])"
                        r"(?P<t>T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]{1,9})?"
@@ -177,6 +196,26 @@ def _when(obs: dict[str, Any]) -> tuple[datetime, datetime]:
         if spans:
             return spans[-1]
     return _NEVER
+
+
+FUTURE_SKEW = timedelta(minutes=5)  # between the EHR's clock and ours, for a time
+DATE_SKEW = timedelta(hours=14)     # for a date, which has no zone: it may be today somewhere (UTC+14)
+
+
+def _in_future(span: tuple[datetime, datetime], now: datetime) -> bool:
+    start, end = span
+    return start > now + (FUTURE_SKEW if end - start <= _TICK else DATE_SKEW)
+
+
+def _time_text(obs: dict[str, Any]) -> str:
+    """The time an Observation gives, as written (for messages)."""
+    for key in TIME_FIELDS:
+        if isinstance(obs.get(key), str):
+            return str(obs[key])
+    period = obs.get("effectivePeriod")
+    if isinstance(period, dict):
+        return " to ".join(str(period[k]) for k in ("start", "end") if isinstance(period.get(k), str))
+    return "?"
 
 
 def observation_problems(obs: dict[str, Any]) -> list[tuple[str, str]]:
@@ -263,9 +302,11 @@ def _resource_problems(resource: dict[str, Any], kind: str, patient_id: str, pre
     return []
 
 
-def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
-    """Facts from ``data`` = {"conditions": Bundle, "observations": Bundle} for the patient."""
+def read(data: dict[str, Any], patient_id: str, terms: Terminology, now: datetime | None = None) -> Reading:
+    """Facts from ``data`` = {"conditions": Bundle, "observations": Bundle} for the patient, as of
+    ``now`` (UTC; the clock by default): an Observation dated after it is a problem, not the latest."""
     r = Reading()
+    now = now or datetime.now(timezone.utc)
     conditions = [c for c in resources(data.get("conditions"), "Condition") if _about(c, patient_id) and _is_active(c)]
     ms_found: dict[str, list[dict[str, Any]]] = {}
     found_conditions: list[str] = []
@@ -273,6 +314,13 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
     for c in conditions:
         codes = codings(c.get("code"))
         types = {terms.ms_types[k] for k in codes if k in terms.ms_types}
+        contradiction = _status_problem(c)
+        if contradiction is not None:  # whether it is active cannot be known: neither counted nor left out
+            named = types or {terms.conditions[k] for k in codes if k in terms.conditions}
+            if named:
+                r.problems.append(f"the Condition recorded as {', '.join(sorted(named))}: {contradiction}, so whether it is active "
+                                  "is unclear")
+            continue
         for t in types:
             ms_found.setdefault(t, []).append(c)
         unspecified = unspecified or (not types and any(k in terms.unspecified for k in codes))
@@ -301,11 +349,19 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology) -> Reading:
     r.facts["conditions"] = found_conditions
 
     found: dict[str, list[tuple[dict[str, Any], tuple[datetime, datetime]]]] = {}
+    future: dict[str, str] = {}
     for obs in resources(data.get("observations"), "Observation"):
         if _counts(obs, patient_id):
+            when = _when(obs)
             for system, code in codings(obs.get("code")):
                 if system == FACTS_SYSTEM and code in OBSERVATION_FACTS:
-                    found.setdefault(code, []).append((obs, _when(obs)))
+                    if _in_future(when, now):
+                        future.setdefault(code, _time_text(obs))
+                    else:
+                        found.setdefault(code, []).append((obs, when))
+    for code, text in future.items():  # a date mistyped (2099): never taken as the latest value
+        r.problems.append(f"Observation {code}: one is dated {visible(text[:40])}, in the future (this service's clock says "
+                          f"{now.isoformat(timespec='seconds').replace('+00:00', 'Z')}): which value is current is unclear")
     # per fact, the latest Observations: each one that no other was made wholly after (a date without
     # a time can be neither before nor after a time on that date: both count, and must agree)
     latest: dict[str, list[dict[str, Any]]] = {}
