@@ -708,7 +708,8 @@ def _map_pairs(mapping: tuple[str, ...]) -> list[tuple[str, str]]:
 Examples:
   ms-advisor serve
   ms-advisor serve --port 8080 --workers 2 --db /var/lib/ms-advisor/decisions.sqlite3
-  ms-advisor serve --trust https://ehr.example.org=ehr-jwks.json --cors-origin https://ehr.example.org
+  ms-advisor serve --trust https://ehr.example.org=ehr-jwks.json --public-url https://cds.example.org \\
+      --cors-origin https://ehr.example.org
 """)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (localhost by default).")
 @click.option("--port", type=Number(whole=True, low=0, high=65535), default=8000, show_default=True, help="Port, 0 to 65535.")
@@ -722,7 +723,8 @@ Examples:
 @click.option("--log-patient-ids", is_flag=True, help="Store patient ids in the decision log (not stored by default).")
 @click.option("--fhir-timeout", type=Number(whole=False, low=0.1, high=60), default=5.0, show_default=True, metavar="SECONDS",
               help="Timeout of each request to an EHR's FHIR server, 0.1 to 60 seconds.")
-@click.option("--public-url", metavar="URL", help="The service's address as EHRs call it, behind a proxy (for JWT aud and card links).")
+@click.option("--public-url", metavar="URL", help="The service's address as EHRs call it (for JWT aud and card links); "
+              "required with --trust.")
 @click.option("--header-timeout", type=Number(whole=False, low=0.1, high=300), default=10.0, show_default=True, metavar="SECONDS",
               help="Time a client has to send a request's headers (else 408 and the connection closes), 0.1 to 300 seconds.")
 @click.option("--body-timeout", type=Number(whole=False, low=0.1, high=300), default=20.0, show_default=True, metavar="SECONDS",
@@ -748,6 +750,9 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
                         fhir_timeout=fhir_timeout, public_url=public_url, header_timeout=header_timeout, body_timeout=body_timeout)
     if public_url is not None and not re.match(r"^https?://[^/?#\s]+(/[^?#\s]*)?$", public_url):
         raise UserError(f"--public-url: {public_url!r} is not an http(s) URL without query or fragment")
+    if trust and public_url is None:  # else a token's aud would be checked against the caller's own Host header
+        raise UserError("--trust needs --public-url: the address EHRs call this service at (e.g. --public-url "
+                        "https://cds.example.org), which every token's aud must name")
     try:
         app = create_app(settings)  # everything is checked before the port opens
     except (StoreError, TrustError) as e:

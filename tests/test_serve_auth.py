@@ -166,7 +166,7 @@ def test_the_command_refuses_an_oct_only_jwks_in_one_line(tmp_path):
     path.write_text('{"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}')
     # a host nobody can listen on: were the JWKS taken, the command would stop there, never serve
     r = CliRunner().invoke(main, ["serve", "--host", "256.0.0.1", "--port", "0", "--db", str(tmp_path / "d.sqlite3"),
-                                  "--trust", f"{ISSUER}={path}"])
+                                  "--trust", f"{ISSUER}={path}", "--public-url", "https://cds.example.org"])
     assert r.exit_code == 2 and len(r.stderr.strip().splitlines()) == 1 and "symmetric (oct) key" in r.stderr
 
 
@@ -212,3 +212,19 @@ def test_an_exp_past_the_year_9999_gets_401_not_500(secured, keys, exp):
     r = call(secured, token(keys["rsa"], exp=exp))
     assert r.status_code == 401, r.text
     assert r.json()["errors"][0]["message"] == "the token's exp is not a time before the year 10000 (seconds since 1970)"
+
+
+def test_the_command_with_trust_requires_a_public_url_so_aud_never_comes_from_the_callers_host(keys, tmp_path):
+    from click.testing import CliRunner
+
+    from advisor.cli import main
+
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps(jwks(("k1", keys["rsa"]))))
+    # a host nobody can listen on: were the options taken, the command would stop there, never serve
+    r = CliRunner().invoke(main, ["serve", "--host", "256.0.0.1", "--port", "0", "--db", str(tmp_path / "d.sqlite3"),
+                                  "--trust", f"{ISSUER}={path}"])
+    assert r.exit_code == 2 and r.stderr.strip().splitlines() == [
+        "ms-advisor: --trust needs --public-url: the address EHRs call this service at (e.g. --public-url https://cds.example.org), "
+        "which every token's aud must name"]
+    assert not (tmp_path / "d.sqlite3").exists()  # refused before anything was opened

@@ -68,7 +68,8 @@ def test_serve_answers_on_a_free_port_and_stops_cleanly(tmp_path, workers):
 
 @pytest.mark.parametrize("args,message", [
     (["--rules-dir", "/nonexistent/rules"], "no such directory"),
-    (["--trust", "nojwks"], "ISSUER=JWKS_FILE"),
+    (["--trust", "nojwks", "--public-url", "https://cds.example.org"], "ISSUER=JWKS_FILE"),
+    (["--trust", "https://ehr.example.org=jwks.json"], "--trust needs --public-url: the address EHRs call this service at"),
 ])
 def test_serve_refuses_bad_options_before_listening(tmp_path, args, message):
     r = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "d.sqlite3"), *args])

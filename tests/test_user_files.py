@@ -84,7 +84,8 @@ def test_kb_export_keeps_an_existing_file_whole(tmp_path):
 
 
 def test_a_device_as_a_trusted_key_set_is_refused_before_serving(nodes):
-    p = subprocess.run([EXE, "serve", "--port", "0", "--db", str(nodes / "log.sqlite3"), "--trust", f"https://ehr.example={nodes / 'zero'}"],
+    p = subprocess.run([EXE, "serve", "--port", "0", "--db", str(nodes / "log.sqlite3"), "--trust", f"https://ehr.example={nodes / 'zero'}",
+                        "--public-url", "https://cds.example"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "is a device or socket, not a file" in p.stderr
 
