@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import MSType, PatientFacts, Severity, __version__
 from ..vocabulary import label_of
 from .bodies import MAX_BODY
+from .store import LogUnavailable
 
 log = logging.getLogger("advisor.serve")
 SETTINGS_ENV = "MS_ADVISOR_SERVE_SETTINGS"
@@ -82,7 +83,8 @@ def condition_ids(kb: Any) -> list[str]:
 
 class Guard:
     """Outermost ASGI middleware: bodies over MAX_BODY get 413 (by Content-Length, or while streaming);
-    any unhandled exception becomes a 500 that says only an error id, logged with its traceback."""
+    a decision log that cannot be written gives 503 with the reason; any other unhandled exception
+    becomes a 500 that says only an error id, logged with its traceback."""
 
     def __init__(self, app: ASGIApp, max_body: int = MAX_BODY):
         self.app = app
@@ -126,6 +128,11 @@ class Guard:
                 await _send_json(send, 413, _too_large(self.max_body), close=True)
         except ClientDisconnect:  # the client went, or the connection refused it (see protocol.py): no one to answer
             pass
+        except LogUnavailable as e:  # a full disk, say: no advice is given that cannot be logged
+            log.error("%s on %s %s: %s", "503", scope.get("method"), scope.get("path"), e)
+            if not started:
+                await _send_json(send, 503, {"errors": [{"field": "(decision log)", "message": f"{e}: no answer is given that "
+                                                         "cannot be logged; try again once the service's operator has fixed it"}]})
         except Exception:
             error_id = uuid.uuid4().hex[:12]
             log.exception("error %s on %s %s", error_id, scope.get("method"), scope.get("path"))

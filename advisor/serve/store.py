@@ -17,10 +17,11 @@ import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from ..text import visible
 
+T = TypeVar("T")
 MIGRATIONS: tuple[str, ...] = (
     # 1: decisions, their cards, feedback on cards, and the JWT ids already seen (replay protection)
     """
@@ -74,6 +75,11 @@ class StoreError(RuntimeError):
     """The database cannot be used (unreadable, newer than this program, not SQLite)."""
 
 
+class LogUnavailable(StoreError):
+    """A write to the log failed while serving (disk full, made read-only, locked past the timeout):
+    the service answers 503 with the reason. The transaction was rolled back: nothing half-written."""
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -115,7 +121,8 @@ def migrate(conn: sqlite3.Connection) -> int:
 class Store:
     """One connection per process, used under a lock (calls are short)."""
 
-    def __init__(self, path: str | os.PathLike[str], log_patient_ids: bool = False):
+    def __init__(self, path: str | os.PathLike[str], log_patient_ids: bool = False, writable: bool = True):
+        """``writable``: check at once that the log can be written (a server's log), not only read."""
         self.path = str(path)
         self.log_patient_ids = log_patient_ids
         if self.path != ":memory:":
@@ -128,12 +135,54 @@ class Store:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
                 raise StoreError(f"{self.path}: cannot create its folder: {e.strerror}") from None
+        created = self.path != ":memory:" and not os.path.lexists(self.path)
+        self._conn = _connect(self.path)
         try:
-            self._conn = _connect(self.path)
             self._set_up()
-        except sqlite3.DatabaseError as e:
+            if writable:
+                self._check_writable()
+        except (sqlite3.DatabaseError, StoreError) as e:
+            self._conn.close()
+            if created:  # a full disk, say: leave no empty or partial log behind
+                for leftover in (self.path, self.path + "-wal", self.path + "-shm"):
+                    try:
+                        os.unlink(leftover)
+                    except OSError:
+                        pass
+            if isinstance(e, StoreError):
+                raise
             raise StoreError(f"{self.path}: cannot be used as the decision log: {e}") from None
         self._lock = threading.RLock()  # re-entrant: a query may run while decisions() streams
+
+    def _check_writable(self) -> None:
+        """A log that opens but cannot take a write (a read-only file, a folder where SQLite cannot
+        keep its -wal file) is refused at start-up, not at the first request."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")  # the value it has: a write that changes nothing
+            self._conn.execute("COMMIT")
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: the decision log cannot be written: {e}") from None
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+
+    def _write(self, work: Callable[[], T]) -> T:
+        """Run ``work`` in one immediate transaction; a failure of the database (disk full, read-only,
+        locked past the busy timeout) rolls it back and becomes LogUnavailable."""
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = work()
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    if self._conn.in_transaction:  # SQLite may have rolled back itself (a full disk)
+                        self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as e:
+                raise LogUnavailable(f"the decision log cannot be written ({e})") from None
+            return result
 
     def _set_up(self) -> None:
         """WAL mode, then the schema. Two processes opening a new log at once (``serve --workers 2``)
@@ -169,15 +218,11 @@ class Store:
                    json.dumps(list(r.get("rules", ()))), json.dumps(r.get("statuses", {})), r.get("outcome", "decided"),
                    r.get("patient_id") if self.log_patient_ids else None) for r in rows]
         card_values = [(c["uuid"], c["decision_id"], c.get("drug"), c.get("status"), c["indicator"]) for c in cards]
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.executemany("INSERT INTO decisions VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
-                self._conn.executemany("INSERT INTO cards VALUES (?,?,?,?,?)", card_values)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+
+        def work() -> None:
+            self._conn.executemany("INSERT INTO decisions VALUES (?,?,?,?,?,?,?,?,?,?,?)", values)
+            self._conn.executemany("INSERT INTO cards VALUES (?,?,?,?,?)", card_values)
+        self._write(work)
 
     def cards(self, uuids: list[str]) -> dict[str, tuple[str, str | None]]:
         """The logged cards among ``uuids``: uuid -> (when its decision was made, UTC ISO 8601; its drug,
@@ -193,33 +238,20 @@ class Store:
         stamp = now()
         values = [(i["card"], i["outcome"], i.get("reason_code"), i.get("reason_system"), i.get("comment"),
                    i.get("outcome_time"), stamp) for i in items]
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.executemany("INSERT INTO feedback (card_uuid, outcome, reason_code, reason_system, comment, "
-                                       "outcome_time, received) VALUES (?,?,?,?,?,?,?)", values)
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        self._write(lambda: self._conn.executemany("INSERT INTO feedback (card_uuid, outcome, reason_code, reason_system, "
+                                                   "comment, outcome_time, received) VALUES (?,?,?,?,?,?,?)", values))
 
     def first_use_of_jti(self, issuer: str, jti: str, expires: int) -> bool:
         """Record a JWT id; False if the same issuer's id was seen before (a replay). Ids whose token
         has expired are forgotten (an expired token is refused anyway)."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+        def work() -> bool:
+            self._conn.execute("DELETE FROM jwt_seen WHERE expires < ?", (int(time.time()) - 300,))
             try:
-                self._conn.execute("DELETE FROM jwt_seen WHERE expires < ?", (int(time.time()) - 300,))
-                try:
-                    self._conn.execute("INSERT INTO jwt_seen VALUES (?,?,?)", (issuer, jti, expires))
-                    fresh = True
-                except sqlite3.IntegrityError:
-                    fresh = False
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-        return fresh
+                self._conn.execute("INSERT INTO jwt_seen VALUES (?,?,?)", (issuer, jti, expires))
+                return True
+            except sqlite3.IntegrityError:
+                return False
+        return self._write(work)
 
     # --- reading (ms-advisor log) -------------------------------------------------------------------
 
@@ -284,4 +316,4 @@ def open_existing(path: str) -> Store:
     """Open a log for reading; refuse a path that is not there (rather than create an empty log)."""
     if not os.path.isfile(path):
         raise StoreError(f"{path}: no such decision log")
-    return Store(path)
+    return Store(path, writable=False)  # a log kept read-only can be read
