@@ -758,6 +758,8 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
     except (StoreError, TrustError) as e:
         raise UserError(str(e)) from None
     _can_listen(host, port)  # a busy port or an unknown host: one line and exit 2, not uvicorn's log and exit 3
+    for line in _start_up_lines(settings, host, port):
+        click.echo(f"ms-advisor serve: {line}", err=True)
     options: dict[str, Any] = {"host": host, "port": port, "server_header": False, "log_level": "info",
                                "timeout_keep_alive": 30, "limit_concurrency": 256, "ws": "none",
                                "http": "advisor.serve.protocol:LimitedHttpToolsProtocol"}  # header limits, timeouts
@@ -770,6 +772,24 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
     else:
         os.environ[SETTINGS_ENV] = settings_env(settings)
         uvicorn.run("advisor.serve.app:app_from_env", factory=True, workers=workers, **options)
+
+
+def _start_up_lines(settings: Any, host: str, port: int) -> list[str]:
+    """What a person starting the service needs first: where the pages are, where the decisions go,
+    and whether CDS Hooks calls need a token."""
+    if settings.public_url:
+        base = settings.public_url.rstrip("/")
+    else:
+        shown = f"[{host}]" if ":" in host else host
+        base = f"http://{visible(shown)}:{port if port else '<the port named below>'}"
+    ids = "patient ids stored: --log-patient-ids" if settings.log_patient_ids else "no patient ids stored"
+    if settings.trust:
+        issuers = ", ".join(visible(spec.rpartition("=")[0]) for spec in settings.trust)
+        tokens = f"CDS Hooks calls need a JWT from {issuers} with aud {base}/cds-services/… (--trust)"
+    else:
+        tokens = "CDS Hooks calls need no token: anyone who can reach the port can call them (--trust requires one)"
+    return [f"pages at {base}/ (JSON API: {base}/docs; CDS Hooks: {base}/cds-services)",
+            f"decisions logged in {visible(settings.db)} ({ids})", tokens]
 
 
 def _can_listen(host: str, port: int) -> None:

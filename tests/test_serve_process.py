@@ -62,6 +62,10 @@ def test_serve_answers_on_a_free_port_and_stops_cleanly(tmp_path, workers):
             raise
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+    assert err.startswith(f"ms-advisor serve: pages at {base}/ (JSON API: {base}/docs; CDS Hooks: {base}/cds-services)\n"
+                          f"ms-advisor serve: decisions logged in {tmp_path / 'd.sqlite3'} (no patient ids stored)\n"
+                          "ms-advisor serve: CDS Hooks calls need no token: anyone who can reach the port can call them "
+                          "(--trust requires one)\n"), err
     r = CliRunner().invoke(main, ["log", "--db", str(tmp_path / "d.sqlite3"), "--format", "json"])
     assert r.exit_code == 0 and '"channel": "cds"' in r.output
 
@@ -85,3 +89,26 @@ def test_serve_refuses_a_kb_whose_codes_are_broken(tmp_path, kb_copy):
 def test_serve_refuses_a_public_url_that_is_not_one(tmp_path):
     r = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "d.sqlite3"), "--public-url", "javascript:alert(1)"])
     assert r.exit_code == 2 and "--public-url" in r.output
+
+
+def test_serve_says_at_start_that_tokens_are_required_and_where_the_log_is(tmp_path):
+    import json
+
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                                          "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}))
+    port = free_port()
+    db = tmp_path / "log\x1b[31m.sqlite3"  # a control character in the path is shown escaped, never raw
+    proc = subprocess.Popen([EXE, "serve", "--port", str(port), "--db", str(db), "--log-patient-ids", "--public-url",
+                             "https://cds.example.org/ms/", "--trust", f"https://ehr.example.org={jwks}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert err.startswith("ms-advisor serve: pages at https://cds.example.org/ms/ (JSON API: https://cds.example.org/ms/docs; "
+                          "CDS Hooks: https://cds.example.org/ms/cds-services)\n"
+                          f"ms-advisor serve: decisions logged in {tmp_path}/log\\x1b[31m.sqlite3 (patient ids stored: --log-patient-ids)\n"
+                          "ms-advisor serve: CDS Hooks calls need a JWT from https://ehr.example.org with aud "
+                          "https://cds.example.org/ms/cds-services/… (--trust)\n"), err
