@@ -584,11 +584,11 @@ def test_a_future_dated_observation_does_not_outrank_todays_value_and_the_card_s
 
 
 @pytest.mark.parametrize("ms_status,other_status,named", [
-    ({"clinicalStatus": ["active", "inactive"]}, {}, "relapsing: its clinicalStatus has active and inactive together"),
-    ({"abatementDateTime": "2020-01-01"}, {}, "relapsing: its clinicalStatus is active but it has abatementDateTime 2020-01-01 "
+    ({"clinicalStatus": ["active", "inactive"]}, {}, "MS (relapsing): its clinicalStatus has active and inactive together"),
+    ({"abatementDateTime": "2020-01-01"}, {}, "MS (relapsing): its clinicalStatus is active but it has abatementDateTime 2020-01-01 "
                                               "(FHIR con-4"),
-    ({}, {"clinicalStatus": ["active", "resolved"]}, "heart_failure: its clinicalStatus has active and resolved together"),
-    ({}, {"abatementString": "2019"}, "heart_failure: its clinicalStatus is active but it has abatementString 2019"),
+    ({}, {"clinicalStatus": ["active", "resolved"]}, "Heart failure: its clinicalStatus has active and resolved together"),
+    ({}, {"abatementString": "2019"}, "Heart failure: its clinicalStatus is active but it has abatementString 2019"),
 ])
 def test_a_condition_whose_status_contradicts_itself_is_unclear_and_gives_no_drug_cards(client, ms_status, other_status, named):
     def with_status(res, change):

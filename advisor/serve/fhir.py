@@ -28,6 +28,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from ..models import exact_float, float_from_text, inexact
 from ..text import visible
+from ..vocabulary import LABELS
 from .terminology import Terminology
 
 FACTS_SYSTEM = "urn:ms-infusion-advisor:facts"
@@ -316,7 +317,8 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology, now: datetim
         types = {terms.ms_types[k] for k in codes if k in terms.ms_types}
         contradiction = _status_problem(c)
         if contradiction is not None:  # whether it is active cannot be known: neither counted nor left out
-            named = types or {terms.conditions[k] for k in codes if k in terms.conditions}
+            named = {f"MS ({t})" for t in types} or {LABELS.get(terms.conditions[k], terms.conditions[k])
+                                                      for k in codes if k in terms.conditions}
             if named:
                 r.problems.append(f"the Condition recorded as {', '.join(sorted(named))}: {contradiction}, so whether it is active "
                                   "is unclear")
