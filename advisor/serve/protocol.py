@@ -136,7 +136,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         except httptools.HttpParserError:  # also what a callback's _Refused becomes
             if self.refusal is None:
                 self.refuse(400, "Bad Request", "(request)", "the request is not valid HTTP/1.1")
-        except httptools.HttpParserUpgrade:  # as uvicorn: no upgrade is served (ws is off), the request is
+        except httptools.HttpParserUpgrade:  # as uvicorn does: with ws off, the request was passed on as a plain one
             self._unsupported_upgrade_warning()
         else:
             if self.in_head and self.head_bytes > MAX_HEAD:  # a head still arriving is already too long
