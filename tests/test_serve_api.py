@@ -332,3 +332,30 @@ def test_json_endpoints_take_only_application_json_so_other_sites_pages_cannot_p
     for accepted in ("application/json", "Application/JSON; charset=utf-8"):
         assert client.post(path, content=body.encode(), headers={"content-type": accepted}).status_code in (200, 422)  # read
     assert "415" in client.get("/openapi.json").json()["paths"][path]["post"]["responses"]
+
+
+def test_batch_sends_no_record_whose_decision_is_not_logged(serve_app, tmp_path):
+    """A log that cannot be written (a full disk) before the first block: 503 with the reason; before a
+    later one: the answer stops after the blocks whose decisions were logged."""
+    from advisor.serve.api import BATCH_BLOCK
+    from advisor.serve.store import LogUnavailable, Store
+
+    app, client = serve_app()
+    store = app.state.rt.store
+    real, calls = store.log_decisions, []
+
+    def failing_after(n):
+        def log(rows, cards=()):
+            calls.append(len(rows))
+            if len(calls) > n:
+                raise LogUnavailable("the decision log cannot be written (database or disk is full)")
+            real(rows, cards)
+        return log
+    body = b'{"ms_type": "ppms", "severity": "mild"}\n' * (BATCH_BLOCK + 500)
+    store.log_decisions = failing_after(0)
+    r = client.post("/batch", content=body, headers=NDJSON)
+    assert r.status_code == 503 and "database or disk is full" in r.json()["errors"][0]["message"]
+    store.log_decisions, calls[:] = failing_after(1), []
+    lines = client.post("/batch", content=body, headers=NDJSON).text.splitlines()
+    assert len(lines) == BATCH_BLOCK and calls == [BATCH_BLOCK, 500]
+    assert Store(tmp_path / "decisions.sqlite3").count() == BATCH_BLOCK  # exactly the records sent

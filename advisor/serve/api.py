@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from .. import InvalidFacts, PatientFacts, Recommendation, __version__
 from ..kb import Drug
@@ -132,6 +133,7 @@ def _batch_records(body: bytes, advisor: Any, full: bool) -> Iterator[str]:
         raise failure[0]
 
 
+BATCH_BLOCK = 1000  # /batch records sent at a time, each block once its decisions are logged
 BATCH_TYPES = ("application/x-ndjson", "application/jsonl")  # JSONL: one JSON object per line, UTF-8
 _JSONL_BODY = {"schema": {"type": "string"},
                "example": '{"ms_type": "ppms", "severity": "mild"}\n{"ms_type": "rrms", "severity": "severe", "prior_failures": 2}\n'}
@@ -159,19 +161,34 @@ async def batch(request: Request, full: bool = Query(False, description="put the
     rt = request.app.state.rt
     body = await request.body()  # a line nested too deeply is that case's error record, as in ms-advisor batch
 
-    def stream() -> Iterator[bytes]:
+    def logged_blocks() -> Iterator[bytes]:
+        """The records in blocks of up to 1000, each sent only once its decisions are logged: a log
+        that cannot be written (a full disk) stops the answer there, and no record sent is unlogged."""
+        texts: list[str] = []
         pending: list[dict[str, Any]] = []
         for text in _batch_records(body, rt.advisor, full):
-            yield (text + "\n").encode("utf-8")
+            texts.append(text)
             record = json.loads(text)
             if record.get("ok"):
                 pending.append({"id": str(uuid.uuid4()), "channel": "batch", "kb": rt.kb_id, "facts": None,
                                 "rules": record["rules"], "statuses": record["status"], "patient_id": record.get("id")})
-            if len(pending) >= 1000:
-                rt.store.log_decisions(pending)
-                pending = []
+            if len(texts) >= BATCH_BLOCK:
+                if pending:
+                    rt.store.log_decisions(pending)
+                yield ("\n".join(texts) + "\n").encode("utf-8")
+                texts, pending = [], []
         if pending:
             rt.store.log_decisions(pending)
+        if texts:
+            yield ("\n".join(texts) + "\n").encode("utf-8")
+
+    blocks = logged_blocks()
+    first = await run_in_threadpool(next, blocks, None)  # before the answer starts: a log that cannot be written is a 503
+
+    def stream() -> Iterator[bytes]:
+        if first is not None:
+            yield first
+            yield from blocks
 
     return StreamingResponse(stream(), media_type="application/x-ndjson")
 
