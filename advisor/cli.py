@@ -239,12 +239,11 @@ def drug_id(advisor: Any, name: str) -> str:
 def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: str | None = None, **flags: Any) -> dict[str, Any]:
     """The facts of --case, then the flags: each flag overrides its fact, --condition adds to the
     file's conditions, --no-condition clears them first."""
-    from .casefile import split_case
-    from .errors import CaseFileError, SeveralCases
-
     facts: dict[str, Any] = {}
     if case_file is not None:
         from .batch.case import read_case  # every format batch reads, by the one registry
+        from .casefile import split_case
+        from .errors import CaseFileError, SeveralCases
 
         try:
             facts, _ = split_case(read_case(case_file))

@@ -422,3 +422,20 @@ def test_guard_names_the_wider_claim_words(text, quote, word):
 def test_guard_passes_on_the_shipped_kb():
     r = run("kb", "check")
     assert r.exit_code == 0 and "no text claims more than its quote" in r.stdout
+
+
+def test_guard_the_one_pattern_finds_what_each_familys_own_pattern_finds():
+    """claims() scans with one pattern (one word boundary, then the families): it finds, in every text of
+    the shipped KB and in words at the edges of words and scripts, the families that each family's own
+    whole-word pattern finds."""
+    from advisor import claims as c
+    from advisor.kb import load
+
+    kb = load(default_directory())
+    texts = [t for item in (*kb.rules, *kb.cautions, *kb.notes) for t in (item.text, getattr(item, "quote", None)) if t]
+    texts += ["ſafe ＳＡＦＥ unsafe safely_ x-safe 2safe safe2 Ｋ", "nonetheless none-such ALL-CAPS all.", "can’t can't can  not",
+              "first-line first line firstline", "é only ÿonly onlyé", "$must ${only} must"]
+    for text in texts:
+        plain = c._PLACEHOLDER.sub(" ", text)
+        own = {family for family, words in c.CLAIM_WORDS.items() if re.search(rf"\b(?:{words})\b", plain, re.IGNORECASE)}
+        assert set(c.claims.__wrapped__(text)[0]) == own, text
