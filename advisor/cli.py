@@ -19,6 +19,7 @@ import json
 from typing import Any, Callable
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from . import __version__
 from .errors import InvalidFacts, KnowledgeBaseError, ScheduleError, UnknownDrug
@@ -78,6 +79,8 @@ class Group(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
             return super().parse_args(ctx, args)
+        except NoArgsIsHelpError:
+            raise  # no arguments at all: click prints the help as it is (on stderr, exit 2)
         except click.UsageError as e:
             raise OneLineUsageError(e.format_message(), e.ctx or ctx) from None
 
