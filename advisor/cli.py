@@ -19,12 +19,12 @@ import json
 from typing import Any, Callable
 
 import click
+from click.core import ParameterSource
 from click.exceptions import NoArgsIsHelpError
 
 from . import __version__
 from .errors import InvalidFacts, KnowledgeBaseError, ScheduleError, UnknownDrug
-from .text import visible
-from .vocabulary import described
+from .text import NB_HYPHEN, fold_commands, keep_hyphens, terminal_width, visible
 
 EXAMPLES = """
 \b
@@ -62,8 +62,31 @@ class OneLineUsageError(click.UsageError):
         click.echo(f"ms-advisor: {visible(self.format_message())}{where}", err=True)
 
 
+class HelpFormatter(click.HelpFormatter):
+    """click's help, wrapped by click at the terminal's width, except that a line never breaks at a
+    hyphen ('ms-advisor', '--rules-dir') and an example longer than the width goes on over shell
+    continuation lines."""
+
+    def write(self, string: str) -> None:
+        super().write(string.replace(NB_HYPHEN, "-"))
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, keep_hyphens(args), prefix)
+
+    def write_text(self, text: str) -> None:
+        super().write_text(keep_hyphens(fold_commands(text, self.width - self.current_indent)))
+
+    def write_dl(self, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+        super().write_dl([(keep_hyphens(a), keep_hyphens(b)) for a, b in rows], col_max, col_spacing)
+
+
+class Context(click.Context):
+    formatter_class = HelpFormatter
+
+
 class Command(click.Command):
     """A command whose usage errors (bad option value, unknown option, missing argument) are one line."""
+    context_class = Context
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -75,6 +98,7 @@ class Command(click.Command):
 class Group(click.Group):
     """A group whose usage errors (an unknown command among them) are one line, and whose commands too."""
     command_class = Command
+    context_class = Context
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -163,23 +187,11 @@ def echo(text: str) -> None:
     click.echo(text, color=_colour())
 
 
-def width() -> int:
-    """Columns to wrap tables to: $COLUMNS (ASCII digits, as every number the CLI reads), else the
-    terminal's width, else 100."""
-    text = os.environ.get("COLUMNS", "").strip()
-    if text.isascii() and text.isdigit() and 0 < len(text) <= 6 and int(text) > 0:
-        return int(text)
-    try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 100  # type: ignore[union-attr]
-    except (AttributeError, ValueError, OSError):
-        return 100
-
-
 def emit(obj: Any, fmt: str | None, explain: bool = False) -> None:
     """Print a library result through the one renderer (``render.emit``)."""
     from .render import emit as render
 
-    echo(render(obj, fmt or default_format(), width=width(), explain=explain))
+    echo(render(obj, fmt or default_format(), width=terminal_width(), explain=explain))
 
 
 def fact_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -194,8 +206,9 @@ def fact_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--rapidly-worsening/--not-rapidly-worsening", default=None, help="Whether the MS is rapidly worsening (default: not)."),
         click.option("--mitoxantrone-cumulative-mg-m2", type=Number(whole=False),
                      help="Lifetime mitoxantrone already received, mg/m² (default: not given; the advice says so)."),
-        click.option("--condition", "conditions", multiple=True,
-                     help="A health condition (repeatable; with --case, added to the file's conditions): " + "; ".join(described()) + "."),
+        click.option("--condition", "conditions", multiple=True, metavar="NAME",
+                     help="A health condition, by its id or as written ('heart failure'); repeatable; with --case, added to the "
+                          "file's conditions. The list: `ms-advisor conditions`."),
         click.option("--no-condition", "no_conditions", is_flag=True,
                      help="No health conditions (clears those of --case; --condition adds after it)."),
         click.option("--id", "case_id", metavar="ID", help="An identifier for the person, shown in every output (overrides the case file's)."),
@@ -288,10 +301,26 @@ def default_format() -> str:
     return "table" if sys.stdout.isatty() else "json"
 
 
-FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]),
-                      help="Output format (default: table on a terminal, json otherwise).")
-TEXT_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True,
-                           help="Output format.")
+FORMAT_ENV = "MS_ADVISOR_FORMAT"  # a person's default --format for the commands that take table, json and markdown
+
+
+class FormatChoice(click.Choice):  # type: ignore[type-arg]
+    """--format's choices; a bad value from $MS_ADVISOR_FORMAT is an error naming the variable."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            if ctx is not None and param is not None and ctx.get_parameter_source(param.name) is ParameterSource.ENVIRONMENT:
+                raise UserError(f"{FORMAT_ENV}: '{visible(value)}' is not an output format (allowed: {', '.join(self.choices)}; "
+                                "or unset it for the default)") from None
+            raise
+
+
+FORMAT = click.option("--format", "fmt", type=FormatChoice(["table", "json", "markdown"]), envvar=FORMAT_ENV,
+                      help=f"Output format (default: ${FORMAT_ENV} if set, else table on a terminal and json otherwise).")
+TEXT_FORMAT = click.option("--format", "fmt", type=FormatChoice(["table", "json", "markdown"]), envvar=FORMAT_ENV, default="table",
+                           help=f"Output format (default: ${FORMAT_ENV} if set, else table).")
 
 
 @click.group(cls=Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -303,14 +332,25 @@ def main() -> None:
     Decision support, not a prescription."""
 
 
-@main.command(epilog=EXAMPLES)
+@main.command(epilog="""
+\b
+Examples:
+  ms-advisor advise --ms-type relapsing --severity severe --prior-failures 2
+  ms-advisor advise --ms-type spms --severity mild --condition "heart failure"
+  ms-advisor advise --case person.yaml --explain
+  ms-advisor advise --case person.yaml --format json | jq .listed
+  export MS_ADVISOR_FORMAT=table
+""")
 @fact_options
 @FORMAT
 @click.option("--explain", is_flag=True, help="Show every reason's quote and section.")
 @rules_dir_option
 @user_errors
 def advise(case_file: str | None, fmt: str | None, explain: bool, rules_dir: str | None, **flags: Any) -> None:
-    """Advise on the four infusion drugs for one person's facts."""
+    """Advise on the four infusion drugs for one person's facts.
+
+    Prints a table on a terminal and JSON into a pipe or a file (scripts rely on it); choose with
+    --format, or once for your shell with MS_ADVISOR_FORMAT (table, json or markdown)."""
     emit(get_advisor(rules_dir).advise(collect_facts(case_file, **flags)), fmt, explain)
 
 
@@ -395,11 +435,13 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
     if not report.ok:
         click.echo(f"{len(report.problems)} problem(s) found", err=True)
         sys.exit(1)
-    echo(f"ok: {report.rules} status rules and {report.cautions} caution rules; every quote verbatim in the source; "
-         "no text claims more than its quote; "
-         f"every rule fires; exactly one status per drug in all {report.combinations} combinations of tested fact values "
-         "(one value for each class of values the rules tell apart); every status one the KB defines; every drug shown as "
-         "applicable or consider carries its side effects; every drug's note only where the drug has a status it names")
+    echo(f"ok: {report.rules} status rules and {report.cautions} caution rules")
+    for line in ("every quote verbatim in the source", "no text claims more than its quote", "every rule fires",
+                 f"exactly one status per drug in all {report.combinations} combinations of tested fact values "
+                 "(one value for each class of values the rules tell apart)", "every status one the KB defines",
+                 "every drug shown as applicable or consider carries its side effects",
+                 "every drug's note only where the drug has a status it names"):
+        echo(click.wrap_text(line, terminal_width(), initial_indent="  - ", subsequent_indent="    "))
 
 
 @kb.command("info", epilog="""
@@ -500,6 +542,22 @@ def schema(which: str) -> None:
 
     schema = facts_schema(default_advisor().drug_ids) if which == "facts" else recommendation_schema()
     echo(json.dumps(schema, indent=2, ensure_ascii=False))
+
+
+@main.command(epilog="""
+\b
+Examples:
+  ms-advisor conditions
+  ms-advisor advise --ms-type relapsing --severity mild --condition "heart failure"
+""")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def conditions(fmt: str) -> None:
+    """The health conditions a person's facts can name (--condition, case files, batch, the API): id,
+    description and other accepted names. A name is matched in any case, with spaces or hyphens for
+    its underscores ('Heart failure' is heart_failure)."""
+    from .vocabulary import CONDITIONS
+
+    emit(list(CONDITIONS), fmt)
 
 
 @main.command(epilog="""

@@ -12,7 +12,7 @@ import click
 
 from .models import AMBIGUOUS_MS_TYPES, INT_TEXT, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, MSType, PatientFacts, \
     Severity, inexact, number_from_text
-from .text import visible
+from .text import fill, visible
 from .vocabulary import described, lookup
 
 NUMBER_WORDS = {"zero": 0, "none": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -40,8 +40,8 @@ class MSTypeAnswer(click.ParamType[Any]):
         if key in MS_TYPE_ALIASES:
             return MS_TYPE_ALIASES[key].value
         if key in AMBIGUOUS_MS_TYPES:
-            self.fail(f"'{visible(value)}' is ambiguous: {AMBIGUOUS_MS_TYPES[key]}", param, ctx)
-        self.fail(f"'{visible(value)}' is not an MS type; answer one of: {ms_type_choices()}", param, ctx)
+            self.fail(fill(f"'{visible(value)}' is ambiguous: {AMBIGUOUS_MS_TYPES[key]}", less=7), param, ctx)
+        self.fail(fill(f"'{visible(value)}' is not an MS type; answer one of: {ms_type_choices()}", less=7), param, ctx)
 
 
 class SeverityAnswer(click.ParamType[Any]):
@@ -51,7 +51,7 @@ class SeverityAnswer(click.ParamType[Any]):
         key = _key(str(value))
         if key in Severity._value2member_map_:
             return key
-        self.fail(f"'{visible(value)}' is not a severity; answer {', '.join(s.value for s in Severity)}", param, ctx)
+        self.fail(fill(f"'{visible(value)}' is not a severity; answer {', '.join(s.value for s in Severity)}", less=7), param, ctx)
 
 
 class NumberAnswer(click.ParamType[Any]):
@@ -68,15 +68,15 @@ class NumberAnswer(click.ParamType[Any]):
         if self.optional and not text:
             return None  # not given: said so in the advice, never taken for 0
         if _key(text) in NUMBER_WORDS:
-            self.fail(f"'{visible(value)}': type the number in digits, e.g. {NUMBER_WORDS[_key(text)]}", param, ctx)
+            self.fail(fill(f"'{visible(value)}': type the number in digits, e.g. {NUMBER_WORDS[_key(text)]}", less=7), param, ctx)
         number = number_from_text(text)
         if isinstance(number, Decimal):  # more digits than a float holds: never rounded
-            self.fail(inexact(number), param, ctx)
+            self.fail(fill(inexact(number), less=7), param, ctx)
         if number is None or (self.whole and not INT_TEXT.fullmatch(text)):
-            self.fail(f"'{visible(value)}' is not {'a whole number' if self.whole else 'a number'} in ASCII digits "
-                      f"(e.g. {'2' if self.whole else '12.5'})", param, ctx)
+            self.fail(fill(f"'{visible(value)}' is not {'a whole number' if self.whole else 'a number'} in ASCII digits "
+                      f"(e.g. {'2' if self.whole else '12.5'})", less=7), param, ctx)
         if number < 0 or number > self.high:
-            self.fail(f"{visible(value)} is not from 0 to {self.high:g}", param, ctx)
+            self.fail(fill(f"{visible(value)} is not from 0 to {self.high:g}", less=7), param, ctx)
         return int(number) if self.whole else float(number)
 
 
@@ -91,47 +91,53 @@ class YesNo(click.ParamType[Any]):
             return True
         if key in ("n", "no", "false"):
             return False
-        self.fail(f"'{visible(value)}': answer y, yes, n or no", param, ctx)
+        self.fail(fill(f"'{visible(value)}': answer y, yes, n or no", less=7), param, ctx)
 
 
 def conditions_answer(raw: str) -> tuple[list[str], list[str]]:
-    """The conditions named in ``raw`` (separated by commas or semicolons; 'heart failure' and
-    'heart_failure' alike), and the items that name none."""
+    """The conditions named in ``raw`` (separated by commas or semicolons; named as everywhere else:
+    'heart failure' and 'heart_failure' alike), and why each other item names none."""
     found, unknown = [], []
     for item in re.split(r"[,;]", raw):
-        item = _key(item)
-        if not item:
+        if not item.strip():
             continue
-        for candidate in (item, item.replace(" ", "_"), item.replace("-", "_").replace(" ", "_")):
-            try:
-                found.append(lookup(candidate).value)
-                break
-            except ValueError:
-                continue
-        else:
-            unknown.append(item)
+        try:
+            found.append(lookup(item.strip()).value)
+        except ValueError as e:
+            unknown.append(str(e))
     return list(dict.fromkeys(found)), unknown
+
+
+def ask(text: str, **options: Any) -> Any:
+    """click.prompt on stderr, the question wrapped at the terminal's width (room left for the default
+    and the answer); an answer's error message is wrapped too (click prints it as "Error: ...")."""
+    return click.prompt(fill(text, less=12), err=True, **options)
+
+
+def say(text: str, indent: str = "", hang: str = "  ") -> None:
+    click.echo(fill(text, indent, hang), err=True)
 
 
 def ask_facts() -> dict[str, Any]:
     """Ask for each fact on the terminal; raises click.Abort at the end of input."""
+    say(f"MS types: {ms_type_choices()}")
     facts: dict[str, Any] = {
-        "ms_type": click.prompt(f"MS type: {ms_type_choices()}", type=MSTypeAnswer(), err=True),
-        "severity": click.prompt("Severity (mild, moderate, severe)", type=SeverityAnswer(), err=True),
-        "prior_failures": click.prompt("Other MS medications that did not work well", type=NumberAnswer(True, MAX_PRIOR_FAILURES),
-                                       default=0, err=True),
-        "rapidly_worsening": click.prompt("Is the MS rapidly worsening? (y/n)", type=YesNo(), default="n", show_default=False, err=True),
-        "mitoxantrone_cumulative_mg_m2": click.prompt("Mitoxantrone already received (mg/m²; 0 if none, empty if not known)",
-                                                      type=NumberAnswer(False, MAX_DOSE_MG_M2, optional=True), default="",
-                                                      show_default=False, err=True),
+        "ms_type": ask("MS type", type=MSTypeAnswer()),
+        "severity": ask("Severity (mild, moderate, severe)", type=SeverityAnswer()),
+        "prior_failures": ask("Other MS medications that did not work well", type=NumberAnswer(True, MAX_PRIOR_FAILURES), default=0),
+        "rapidly_worsening": ask("Is the MS rapidly worsening? (y/n)", type=YesNo(), default="n", show_default=False),
+        "mitoxantrone_cumulative_mg_m2": ask("Mitoxantrone already received (mg/m²; 0 if none, empty if not known)",
+                                             type=NumberAnswer(False, MAX_DOSE_MG_M2, optional=True), default="", show_default=False),
     }
-    click.echo("Conditions:\n" + "\n".join(f"  {line}" for line in described()), err=True)
+    say("Conditions (as written or by id; `ms-advisor conditions` lists them too):")
+    for line in described():
+        say(line, "  ", "      ")
     while True:
-        raw = click.prompt("Conditions, separated by commas (empty for none)", default="", show_default=False, err=True)
+        raw = ask("Conditions, separated by commas (empty for none)", default="", show_default=False)
         items, unknown = conditions_answer(raw)
         if not unknown:
             break
-        click.echo(f"Error: unknown condition(s): {visible(', '.join(unknown))}", err=True)
+        say(f"Error: {visible('; '.join(unknown))}")
     facts["conditions"] = items
     return facts
 

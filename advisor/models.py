@@ -214,7 +214,7 @@ class PatientFacts(BaseModel):
             try:
                 seen[condition_lookup(item)] = None
             except ValueError as e:
-                errors.append(f"item {i}: {e}")
+                errors.append(f"item {i + 1}: {e}")  # counted from 1, as people count
         if errors:
             raise ValueError("; ".join(errors))
         return tuple(seen)

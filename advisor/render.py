@@ -73,9 +73,11 @@ def _effects(d: DrugAdvice) -> list[tuple[str, str]]:
 _columns: ContextVar[int] = ContextVar("columns", default=DEFAULT_WIDTH)  # per thread and task: emit() sets it
 
 
-def _wrap(text: str, indent: str, hang: str | None = None) -> str:
+def _wrap(text: str, indent: str, hang: str | None = None, break_words: bool = True) -> str:
+    """``text`` filled to the width on word boundaries, never at a hyphen; only a word longer than a
+    whole line is broken (``break_words=False``: it stands on its own line, e.g. a SHA-256 to copy)."""
     return textwrap.fill(text, width=_columns.get(), initial_indent=indent, subsequent_indent=hang if hang is not None else indent,
-                         break_on_hyphens=False)
+                         break_on_hyphens=False, break_long_words=break_words)
 
 
 def _facts_line(rec: Recommendation) -> str:
@@ -212,15 +214,16 @@ def rule_text(rule: Any) -> str:
 
     if isinstance(rule, Rule):
         when = " and ".join(t.describe() for t in rule.when) or "always (the rule tests no fact)"
-        head = f"{rule.id}  [{rule.drug} → {rule.status.value}]\n  when: {when}"
+        head = _wrap(f"{rule.id}  [{rule.drug} → {rule.status.value}]", "", "  ") + "\n" + _wrap(f"when: {when}", "  ", "        ")
     else:
-        head = f"{rule.id}  [{rule.drug} caution]\n  when: conditions include {rule.condition.value}"
+        head = _wrap(f"{rule.id}  [{rule.drug} caution]", "", "  ") + "\n" + \
+            _wrap(f"when: conditions include {rule.condition.value}", "  ", "        ")
     return f"{head}\n{_wrap(rule.text, '  says: ', '        ')}\n{_wrap(f'“{rule.quote}” — {rule.section}', '  ', '   ')}"
 
 
 def drug_text(drug: Any) -> str:
     brand = drug.brand or (drug.brand_note or "no brand named")
-    lines = [f"{drug.name} ({brand})" if drug.brand else f"{drug.name} — {brand}"]
+    lines = [_wrap(f"{drug.name} ({brand})" if drug.brand else f"{drug.name} — {brand}", "", "  ")]
     def item(label: str, text: str, quote: str) -> None:
         lines.append(_wrap(f"{label}: {text}", "  ", "    "))
         lines.append(_wrap(f"“{quote}”", "      ", "       "))
@@ -231,7 +234,7 @@ def drug_text(drug: Any) -> str:
     if drug.schedule.note:
         lines.append(_wrap(f"Note: {drug.schedule.note}", "  ", "    "))
     se = drug.side_effects
-    lines.append(f"  Side effects ({se.section}):")
+    lines.append(_wrap(f"Side effects ({se.section}):", "  ", "    "))
     if se.list_note:
         lines.append(_wrap(se.list_note, "    ", "    "))
     if se.serious_label:  # the article's own lead-in to the serious list ("very serious, and potentially fatal")
@@ -241,6 +244,12 @@ def drug_text(drug: Any) -> str:
         for e in effects:
             lines.append(_wrap(f"{label}: {e.text}" + ("" if e.quote == e.text else f" — “{e.quote}”"), "    - ", "      "))
     return "\n".join(lines)
+
+
+def condition_text(condition: Any) -> str:
+    """One condition of the vocabulary: its id, then its description and other accepted names, indented."""
+    also = f" (also accepted: {', '.join(condition.aliases)})" if condition.aliases else ""
+    return f"{condition.id}\n" + _wrap(condition.description + also, "    ")
 
 
 def explain_drug(advisor: Any, rec: Recommendation, drug_id: str) -> str:
@@ -263,7 +272,8 @@ def explanation_table(e: Explanation) -> str:
         lines.append(_wrap(f"✗ {miss.rule} (→ {miss.status.value}): {'; '.join(miss.failed)}", "  ", "    "))
     if not e.not_fired:
         lines.append("  (none)")
-    lines.append("Cautions:" if d.cautions else "Cautions: none of the person's conditions meets a side effect the article names for this drug")
+    none = "Cautions: none of the person's conditions meets a side effect the article names for this drug"
+    lines.append("Cautions:" if d.cautions else _wrap(none, "", "  "))
     for c in d.cautions:
         lines.append(_wrap(f"{c.condition.value}: {c.text}", "  - ", "    "))
         lines.append(_wrap(f"“{c.quote}” — {c.section}", "      ", "       "))
@@ -278,7 +288,7 @@ def explanation_table(e: Explanation) -> str:
         lines.append("What would change the answer:")
         lines += [_wrap(w.text, "  - ", "    ") for w in d.what_if]
     elif d.drug not in rec.listed:
-        lines.append("What would change the answer: no single change of one fact would list it")
+        lines.append(_wrap("What would change the answer: no single change of one fact would list it", "", "  "))
     own = [n for n in rec.notes if n.drug == drug_id]
     if own:
         lines.append("Notes:")
@@ -403,10 +413,13 @@ def emit(obj: Any, fmt: str, width: int | None = None, explain: bool = False) ->
     token = _columns.set(max(MIN_WIDTH, width or DEFAULT_WIDTH))
     try:
         if isinstance(obj, dict):  # a plain mapping (kb info): one "key: value" line each
-            return "\n".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in obj.items())
+            return "\n".join(_wrap(f"{k}: {', '.join(v) if isinstance(v, list) else v}", "", "  ", break_words=False) for k, v in obj.items())
         if isinstance(obj, (list, tuple)):  # drugs of the KB, or its rules
             from .kb import Drug
+            from .vocabulary import ConditionItem
 
+            if obj and all(isinstance(o, ConditionItem) for o in obj):
+                return "\n".join(condition_text(o) for o in obj)
             return "\n\n".join(drug_text(o) if isinstance(o, Drug) else rule_text(o) for o in obj)
         if isinstance(obj, Recommendation):
             return markdown(obj) if fmt == "markdown" else table(obj, explain=explain)

@@ -20,11 +20,15 @@ from .vocabulary import ALIASES, CONDITIONS
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def _any_case(word: str) -> str:
-    """A pattern matching ``word`` in any case, its inner spaces as any run of white space (ECMA 262)."""
+def _any_case(word: str, names: bool = False) -> str:
+    """A pattern matching ``word`` in any case, its inner spaces as any run of white space (ECMA 262);
+    ``names``: a condition's name, each underscore also any run of spaces, hyphens and underscores
+    (``vocabulary.condition_key``)."""
     out = []
     for c in word:
-        if c == " ":
+        if c == "_" and names:
+            out.append(r"[\s_-]+")
+        elif c == " ":
             out.append(r"\s+")
         elif c.isalpha():
             out.append(f"[{c.lower()}{c.upper()}]")
@@ -33,9 +37,10 @@ def _any_case(word: str) -> str:
     return "".join(out)
 
 
-def accepting(names: list[str]) -> str:
-    """One pattern accepting each of ``names`` as the facts model does: any case, space around ignored."""
-    return r"^\s*(?:" + "|".join(_any_case(n) for n in sorted(names, key=len, reverse=True)) + r")\s*$"
+def accepting(names: list[str], conditions: bool = False) -> str:
+    """One pattern accepting each of ``names`` as the facts model does: any case, space around ignored
+    (``conditions``: written with spaces or hyphens for the underscores too)."""
+    return r"^\s*(?:" + "|".join(_any_case(n, conditions) for n in sorted(names, key=len, reverse=True)) + r")\s*$"
 
 
 def facts_schema(drug_ids: tuple[str, ...]) -> dict[str, Any]:
@@ -48,7 +53,7 @@ def facts_schema(drug_ids: tuple[str, ...]) -> dict[str, Any]:
     props["severity"] = {"type": "string", "pattern": accepting([s.value for s in Severity]),
                          "examples": [s.value for s in Severity], "description": props["severity"]["description"] + "; any case"}
     conditions = [c.id for c in CONDITIONS] + list(ALIASES)
-    props["conditions"]["items"] = {"type": "string", "pattern": accepting(conditions), "examples": [c.id for c in CONDITIONS]}
+    props["conditions"]["items"] = {"type": "string", "pattern": accepting(conditions, conditions=True), "examples": [c.id for c in CONDITIONS]}
     props["id"] = {"type": ["string", "null"], "maxLength": 200, "description": "an identifier echoed back in every output"}
     status = {"enum": [s.value for s in Status]}
     props["expect"] = {

@@ -10,7 +10,9 @@ Escaped: C0 and C1 controls and DEL (ESC/CSI/OSC, CR, LF, NUL, ...), the bidirec
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import unicodedata
 
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
@@ -50,3 +52,57 @@ def name_key(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     return " ".join(text.casefold().split())
+
+
+# --- our own help text at the terminal's width ------------------------------------------------------
+NB_HYPHEN = "\u2011"  # stands for '-' while click wraps help text: a line never breaks at it ('ms-advisor', '--case')
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def keep_hyphens(text: str) -> str:
+    """``text`` with each '-' as a non-breaking hyphen (``NB_HYPHEN``), for a wrapper that breaks at hyphens;
+    ``text.replace(NB_HYPHEN, "-")`` restores it."""
+    return text.replace("-", NB_HYPHEN)
+
+
+def fold_commands(text: str, width: int) -> str:
+    """click help text whose unwrapped blocks (paragraphs after a ``\\b`` line: our examples) hold a
+    line longer than ``width``: that line folded at spaces into shell continuation lines (`` \\``, the
+    next line indented), never inside a word or a quoted argument."""
+    import textwrap
+
+    out, raw = [], False
+    for line in text.splitlines():
+        if not line.strip():
+            raw = False
+        elif line.strip() == "\b":
+            raw = True
+        elif raw and len(line) > width:
+            indent = line[:len(line) - len(line.lstrip())]
+            command = _QUOTED.sub(lambda m: m.group().replace(" ", "\u00a0"), line.strip())  # a quoted argument stays whole
+            parts = textwrap.wrap(command, max(width - len(indent) - 2, 20), subsequent_indent="    ",
+                                  break_long_words=False, break_on_hyphens=False)
+            line = " \\\n".join(indent + part.replace("\u00a0", " ") for part in parts)
+        out.append(line)
+    return "\n".join(out)
+
+
+def terminal_width() -> int:
+    """Columns to wrap text to: $COLUMNS (ASCII digits, as every number the CLI reads), else the width of
+    the terminal on stdout, else 100."""
+    text = os.environ.get("COLUMNS", "").strip()
+    if text.isascii() and text.isdigit() and 0 < len(text) <= 6 and int(text) > 0:
+        return int(text)
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 100  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 100
+
+
+def fill(text: str, indent: str = "", hang: str | None = None, less: int = 0) -> str:
+    """``text`` wrapped at the terminal's width (less ``less`` columns, at least 20) on word boundaries:
+    never inside a word, nor at a hyphen."""
+    import textwrap
+
+    return textwrap.fill(text, width=max(terminal_width() - less, 20), initial_indent=indent,
+                         subsequent_indent=indent if hang is None else hang, break_on_hyphens=False)

@@ -104,18 +104,39 @@ Condition.__doc__ = "A health condition: " + "; ".join(f"{c.id}: {c.description}
     "".join(f" (also accepted: {alias} for {target})" for alias, target in ALIASES.items()))
 
 
+def condition_key(value: str) -> str:
+    """How a condition's name is matched: any case, surrounding space ignored, and a run of spaces,
+    hyphens or underscores inside as one underscore ('Heart failure', 'heart-failure', ' HEART_FAILURE ')."""
+    return re.sub(r"[\s_-]+", "_", value.strip().lower())
+
+
 def lookup(value: Any) -> Any:
-    """The Condition a user's value names (an id or alias, any case, surrounding space ignored)."""
+    """The Condition a user's value names: an id or alias in any case, written with spaces or hyphens
+    for its underscores (as people and the web page write them: 'Heart failure'), surrounding space
+    ignored. An unknown name raises ValueError, with the nearest name when one is close ('hep_b':
+    did you mean 'hepatitis_b'?)."""
     if isinstance(value, Condition):
         return value
     if not isinstance(value, str):
         raise ValueError(f"must be a string, got {type(value).__name__}")
-    key = re.sub(r"\s+", " ", value.strip().lower())
-    try:
-        return Condition(key)
-    except ValueError:
-        shown = value.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot go into an error
-        raise ValueError(f"unknown condition '{shown}'") from None
+    key = condition_key(value)
+    if key.isascii():  # every name is ASCII: no other script's look-alike letter ('K', 'İ') stands for one
+        try:
+            return Condition(key)
+        except ValueError:
+            pass
+    shown = value.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot go into an error
+    raise ValueError(f"unknown condition '{shown}'" + (f", did you mean '{near}'?" if (near := nearest(key)) else ""))
+
+
+def nearest(key: str) -> str | None:
+    """The condition id whose name (id or alias) is closest to ``key``, if one is close (difflib's ratio
+    of at least 0.6, its default), else None."""
+    import difflib
+
+    names = [*DESCRIPTIONS, *ALIASES]
+    close = difflib.get_close_matches(key[:200], names, n=1)
+    return ALIASES.get(close[0], close[0]) if close else None
 
 
 # --- statuses (rules/statuses.toml): what a status rule may conclude ----------------------------------

@@ -160,7 +160,7 @@ def nested(depth, leaf=0):
     ("prior_failures", 10**5000, "prior_failures: must be a whole number from 0 to 1000"),
     ("prior_failures", -(10**5000), "prior_failures: must be a whole number from 0 to 1000"),
     ("mitoxantrone_cumulative_mg_m2", 10**5000, "mitoxantrone_cumulative_mg_m2: is not a plausible dose"),
-    ("conditions", nested(100_000), "conditions: item 0: must be a string, got list"),
+    ("conditions", nested(100_000), "conditions: item 1: must be a string, got list"),
     ("id", nested(100_000), "id: must be a string"),
     ("ms_type", nested(100_000), "ms_type: must be a string, got list"),
 ], ids=["huge_int", "huge_negative_int", "huge_dose", "deep_conditions", "deep_id", "deep_ms_type"])
@@ -194,7 +194,7 @@ def test_huge_and_deep_values_in_case_files_name_the_field(tmp_path, suffix, fie
     ({**BASE, "id": "\ud800"}, "id: must be valid Unicode text (it holds a lone surrogate)"),
     ({**BASE, "ms_type": "\ud800"}, "ms_type: unknown MS type '\\ud800'"),
     ({**BASE, "severity": "x\udfff"}, "severity: unknown severity 'x\\udfff'"),
-    ({**BASE, "conditions": ["pml", "\ud800"]}, "conditions: item 1: unknown condition '\\ud800'"),
+    ({**BASE, "conditions": ["pml", "\ud800"]}, "conditions: item 2: unknown condition '\\ud800'"),
     ({**BASE, "\ud800": 1}, "\\ud800: unknown field"),
     ({**BASE, "prior_failures": "\ud800"}, "prior_failures: must be a whole number"),
     ({**BASE, "mitoxantrone_cumulative_mg_m2": "\ud800"}, "mitoxantrone_cumulative_mg_m2: must be a number, got text '\\ud800'"),
