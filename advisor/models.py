@@ -6,7 +6,7 @@ import math
 import re
 from datetime import date
 from decimal import Decimal
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -22,13 +22,13 @@ def type_name(value: Any) -> str:
     more digits than a float holds), which users never wrote as such."""
     return "number" if isinstance(value, Decimal) else type(value).__name__
 
-class MSType(str, Enum):
+class MSType(StrEnum):  # str() and f-strings give the value: 'spms'
     relapsing = "relapsing"
     spms = "spms"
     ppms = "ppms"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     mild = "mild"
     moderate = "moderate"
     severe = "severe"

@@ -2,8 +2,8 @@
 
 The facts model validates conditions against it, the command line and the JSON Schema describe them
 from it, and :mod:`advisor.kb` checks a knowledge base's cautions against it: adding a condition is a
-KB edit, not a code change. ``Condition`` stays a ``str`` enum (its values are the condition ids, so
-JSON output is the same strings); aliases (older names) are enum aliases of the condition they name.
+KB edit, not a code change. ``Condition`` is a ``str`` enum whose ``str()`` is its value, as a StrEnum's
+(its values are the condition ids, so JSON output is the same strings); aliases (older names) are enum aliases of the condition they name.
 """
 
 from __future__ import annotations
@@ -84,7 +84,18 @@ LABELS: dict[str, str] = {c.id: label_of(c) for c in CONDITIONS}
 ALIASES: dict[str, str] = {alias: c.id for c in CONDITIONS for alias in c.aliases}
 
 
-class _ConditionBase(str, Enum):
+class ValueEnum(str, Enum):
+    """A str enum whose str() and format() are its value, as a StrEnum's (mypy cannot follow a StrEnum
+    through the functional API the KB's vocabularies are built with): str(Condition.pml) == 'pml'."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:  # f"{Condition.pml}" == 'pml' on every Python (3.12 would format its name)
+        return format(str(self.value), spec)
+
+
+class _ConditionBase(ValueEnum):
     @classmethod
     def _missing_(cls, value: object) -> Any:
         return cls.__members__.get(ALIASES[value]) if isinstance(value, str) and value in ALIASES else None
@@ -191,7 +202,7 @@ STATUSES: tuple[StatusItem, ...] = read_statuses(packaged_directory())
 STATUS_INFO: dict[str, StatusItem] = {s.id: s for s in STATUSES}
 
 
-class _StatusBase(str, Enum):
+class _StatusBase(ValueEnum):
     @property
     def info(self) -> StatusItem:
         """The status's definition in the knowledge base."""

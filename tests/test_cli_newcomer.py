@@ -187,3 +187,15 @@ def test_help_wraps_at_the_width_never_at_a_hyphen(command, columns):
                           env={**env, "COLUMNS": "100"}).stdout
     joined = re.sub(r" \\\n +", " ", text)  # an example over shell continuation lines is the same command
     assert [w for w in words(joined) if w.startswith("ms-advisor")] == [w for w in words(wide) if w.startswith("ms-advisor")]
+
+
+# --- 24.14: the library's enums print as their values --------------------------------------------------------
+
+def test_enums_print_as_their_values():
+    from advisor import Condition, MSType, Severity, Status
+
+    for enum in (Status, MSType, Severity, Condition):
+        for member in enum:
+            assert str(member) == f"{member}" == member.value and f"{member:>40}" == f"{member.value:>40}"
+            assert member == member.value and isinstance(member, str)
+    assert json.dumps({"status": Status.applicable}) == '{"status": "applicable"}'

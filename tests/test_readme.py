@@ -4,6 +4,7 @@ or use `| head -N`). Also: the README stays a front page, its links and the docs
 library example runs, and the FHIR table of docs/service.md is the one rules/fhir.toml gives."""
 
 import ast
+import doctest
 import importlib.util
 import re
 import shlex
@@ -182,3 +183,23 @@ def test_the_fhir_table_follows_the_file(tmp_path):
     changed = tmp_path / "fhir.toml"
     changed.write_text((ROOT / "rules" / "fhir.toml").read_text("utf-8").replace('code = "609328004"', 'code = "1234567"'))
     assert "allergies 1234567" in fhir_table.table(changed) and "allergies 1234567" not in fhir_table.table()
+def sessions():
+    """The ```pycon blocks of the README and of docs/*.md: Python sessions, run as doctests."""
+    for page in DOCS:
+        for i, block in enumerate(re.findall(r"```pycon\n(.*?)```", page.read_text("utf-8"), re.DOTALL)):
+            yield f"{page.name}:{i + 1}", block
+
+
+SESSIONS = list(sessions())
+
+
+def test_the_readme_has_python_sessions_to_check():
+    assert len(SESSIONS) >= 2
+
+
+@pytest.mark.parametrize("name,block", SESSIONS, ids=[n for n, _ in SESSIONS])
+def test_readme_python_session_is_real_output(name, block):
+    test = doctest.DocTestParser().get_doctest(block, {}, name, name, 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    runner.run(test, out=lambda text: pytest.fail(text, pytrace=False))
+    assert runner.summarize(verbose=False).attempted == len(test.examples) > 0
