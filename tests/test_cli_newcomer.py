@@ -199,3 +199,32 @@ def test_enums_print_as_their_values():
             assert str(member) == f"{member}" == member.value and f"{member:>40}" == f"{member.value:>40}"
             assert member == member.value and isinstance(member, str)
     assert json.dumps({"status": Status.applicable}) == '{"status": "applicable"}'
+
+
+# --- 24.15: a command imports what it needs --------------------------------------------------------------
+
+SERVICE_BATCH_WEB = ["advisor.batch", "advisor.serve", "advisor.web", "advisor.casefile", "advisor.interview", "advisor.table",
+                     "yaml", "fastapi", "starlette", "uvicorn", "jinja2", "httpx", "msgspec", "multiprocessing", "sqlite3", "jwt"]
+PYDANTIC = ["pydantic", "pydantic_core", "advisor.models", "advisor.vocabulary", "advisor.kb"]
+
+
+def modules_after(*args):
+    """The modules a fresh `ms-advisor ARGS` process has imported when it ends (its exit code, the modules)."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: sys.__stderr__.write('\\nMODULES ' + ' '.join(sorted(sys.modules))))\n"
+            "from advisor.cli import main\n"
+            "main(sys.argv[1:], prog_name='ms-advisor')\n")
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    return r.returncode, set(r.stderr.rsplit("MODULES ", 1)[1].split())
+
+
+@pytest.mark.parametrize("args,absent", [
+    (["advise", *FACTS], SERVICE_BATCH_WEB),
+    (["advise", *FACTS, "--format", "table", "--condition", "heart failure"], SERVICE_BATCH_WEB),
+    (["--help"], SERVICE_BATCH_WEB + PYDANTIC),
+    (["advise", "--help"], SERVICE_BATCH_WEB + PYDANTIC),
+])
+def test_a_command_does_not_import_the_service_batch_or_web_stacks(args, absent):
+    code, modules = modules_after(*args)
+    assert code == 0 and "advisor.cli" in modules
+    assert not modules & set(absent), sorted(modules & set(absent))
