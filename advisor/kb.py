@@ -13,7 +13,6 @@ import hashlib
 import math
 import operator
 import os
-import re
 import stat
 import tomllib
 from dataclasses import dataclass, field
