@@ -8,6 +8,7 @@ KB edit, not a code change. ``Condition`` is a ``str`` enum whose ``str()`` is i
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from enum import Enum
@@ -82,6 +83,7 @@ def label_of(item: ConditionItem) -> str:
 
 LABELS: dict[str, str] = {c.id: label_of(c) for c in CONDITIONS}
 ALIASES: dict[str, str] = {alias: c.id for c in CONDITIONS for alias in c.aliases}
+MAX_NAME_LENGTH = max(len(name) for name in (*DESCRIPTIONS, *ALIASES))
 
 
 class ValueEnum(str, Enum):
@@ -136,17 +138,18 @@ def lookup(value: Any) -> Any:
             return Condition(key)
         except ValueError:
             pass
-    shown = value.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot go into an error
-    raise ValueError(f"unknown condition '{shown}'" + (f", did you mean '{near}'?" if (near := nearest(key)) else ""))
+    shown = value[:100].encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot go into an error
+    near = nearest(key) if len(key) <= MAX_NAME_LENGTH * 2 else None  # a text far longer than any name is no typo of one
+    raise ValueError(f"unknown condition '{shown}'" + ("..." if len(value) > 100 else "") + (f", did you mean '{near}'?" if near else ""))
 
 
+@functools.lru_cache(maxsize=1024)  # a batch repeats its typos
 def nearest(key: str) -> str | None:
     """The condition id whose name (id or alias) is closest to ``key``, if one is close (difflib's ratio
     of at least 0.6, its default), else None."""
     import difflib
 
-    names = [*DESCRIPTIONS, *ALIASES]
-    close = difflib.get_close_matches(key[:200], names, n=1)
+    close = difflib.get_close_matches(key, [*DESCRIPTIONS, *ALIASES], n=1)
     return ALIASES.get(close[0], close[0]) if close else None
 
 

@@ -89,6 +89,12 @@ def test_an_unknown_condition_names_the_nearest_and_items_count_from_1(written, 
     assert "item 0" not in r.stderr
 
 
+def test_a_huge_unknown_condition_is_named_in_short_and_given_no_suggestion():
+    with pytest.raises(InvalidFacts) as e:
+        advise({"ms_type": "spms", "severity": "mild", "conditions": ["hepatitis_b" * 20_000]})
+    assert len(str(e.value)) < 600 and "did you mean" not in str(e.value) and "'..." in str(e.value)
+
+
 def test_interview_takes_conditions_as_written_and_names_the_nearest():
     r = run("interview", "--format", "json", input="spms\nsevere\n1\nn\n0\nheart failure, hep_b\nHeart Failure; Hepatitis-B\n")
     assert r.exit_code == 0, r.output
