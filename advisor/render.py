@@ -248,8 +248,10 @@ def drug_text(drug: Any) -> str:
 
 def condition_text(condition: Any) -> str:
     """One condition of the vocabulary: its id, then its description and other accepted names, indented."""
+    from .vocabulary import label_of
+
     also = f" (also accepted: {', '.join(condition.aliases)})" if condition.aliases else ""
-    return f"{condition.id}\n" + _wrap(condition.description + also, "    ")
+    return _wrap(f"{condition.id} — {label_of(condition)}", "", "    ") + "\n" + _wrap(condition.description + also, "    ")
 
 
 def explain_drug(advisor: Any, rec: Recommendation, drug_id: str) -> str:

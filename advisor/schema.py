@@ -15,7 +15,7 @@ import re
 from typing import Any
 
 from .models import MS_TYPE_ALIASES, PatientFacts, Recommendation, Severity, Status
-from .vocabulary import ALIASES, CONDITIONS
+from .vocabulary import CONDITIONS, NAMES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -52,7 +52,7 @@ def facts_schema(drug_ids: tuple[str, ...]) -> dict[str, Any]:
                         "description": props["ms_type"]["description"] + "; any case"}
     props["severity"] = {"type": "string", "pattern": accepting([s.value for s in Severity]),
                          "examples": [s.value for s in Severity], "description": props["severity"]["description"] + "; any case"}
-    conditions = [c.id for c in CONDITIONS] + list(ALIASES)
+    conditions = list(NAMES)  # ids, aliases and labels, as condition_key writes them
     props["conditions"]["items"] = {"type": "string", "pattern": accepting(conditions, conditions=True), "examples": [c.id for c in CONDITIONS]}
     props["id"] = {"type": ["string", "null"], "maxLength": 200, "description": "an identifier echoed back in every output"}
     status = {"enum": [s.value for s in Status]}

@@ -42,14 +42,27 @@ def packaged_directory() -> Path:
     raise KnowledgeBaseError([(str(here / "rules"), "", "the packaged knowledge base is missing (reinstall the package)")])
 
 
+def condition_key(value: str) -> str:
+    """How a condition's name is matched: any case, surrounding space ignored, and a run of spaces,
+    hyphens or underscores inside as one underscore ('Heart failure', 'heart-failure', ' HEART_FAILURE ')."""
+    return re.sub(r"[\s_-]+", "_", value.strip().lower())
+
+
 def vocabulary_problems(items: list[ConditionItem]) -> list[str]:
-    """Duplicate ids, and aliases that clash with an id or with each other."""
+    """Duplicate ids, aliases that clash with an id or with each other, and a label that names another
+    condition (as users write it: ``condition_key``)."""
     problems, seen = [], set()
     for item in items:
         for name in (item.id, *item.aliases):
             if name in seen:
                 problems.append(f"'{name}' names two conditions (ids and aliases must be unique)")
             seen.add(name)
+    owner = {name: item.id for item in items for name in (item.id, *item.aliases)}
+    for item in items:
+        if item.label is not None:
+            key = condition_key(item.label)
+            if owner.setdefault(key, item.id) != item.id:
+                problems.append(f"{item.id}: its label '{item.label}' names another condition ({owner[key]})")
     return problems
 
 
@@ -83,7 +96,16 @@ def label_of(item: ConditionItem) -> str:
 
 LABELS: dict[str, str] = {c.id: label_of(c) for c in CONDITIONS}
 ALIASES: dict[str, str] = {alias: c.id for c in CONDITIONS for alias in c.aliases}
-MAX_NAME_LENGTH = max(len(name) for name in (*DESCRIPTIONS, *ALIASES))
+
+
+def names_of(items: tuple[ConditionItem, ...]) -> dict[str, str]:
+    """Every name a user may give, as condition_key() writes it, -> its condition's id: ids, aliases and
+    labels (an id or alias wins over a label; vocabulary_problems refuses a label naming another)."""
+    return {condition_key(label_of(c)): c.id for c in items} | {a: c.id for c in items for a in c.aliases} | {c.id: c.id for c in items}
+
+
+NAMES: dict[str, str] = names_of(CONDITIONS)
+MAX_NAME_LENGTH = max(map(len, NAMES))
 
 
 class ValueEnum(str, Enum):
@@ -117,27 +139,18 @@ Condition.__doc__ = "A health condition: " + "; ".join(f"{c.id}: {c.description}
     "".join(f" (also accepted: {alias} for {target})" for alias, target in ALIASES.items()))
 
 
-def condition_key(value: str) -> str:
-    """How a condition's name is matched: any case, surrounding space ignored, and a run of spaces,
-    hyphens or underscores inside as one underscore ('Heart failure', 'heart-failure', ' HEART_FAILURE ')."""
-    return re.sub(r"[\s_-]+", "_", value.strip().lower())
-
-
 def lookup(value: Any) -> Any:
-    """The Condition a user's value names: an id or alias in any case, written with spaces or hyphens
-    for its underscores (as people and the web page write them: 'Heart failure'), surrounding space
-    ignored. An unknown name raises ValueError, with the nearest name when one is close ('hep_b':
+    """The Condition a user's value names: its id, an alias or its label, in any case and with spaces or
+    hyphens for the underscores (as people and the web page write them: 'Heart failure'), surrounding
+    space ignored. An unknown name raises ValueError, with the nearest name when one is close ('hep_b':
     did you mean 'hepatitis_b'?)."""
     if isinstance(value, Condition):
         return value
     if not isinstance(value, str):
         raise ValueError(f"must be a string, got {type(value).__name__}")
     key = condition_key(value)
-    if key.isascii():  # every name is ASCII: no other script's look-alike letter ('K', 'İ') stands for one
-        try:
-            return Condition(key)
-        except ValueError:
-            pass
+    if key.isascii() and key in NAMES:  # no other script's look-alike letter ('K', 'İ') stands for an ASCII one
+        return Condition(NAMES[key])
     shown = value[:100].encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot go into an error
     near = nearest(key) if len(key) <= MAX_NAME_LENGTH * 2 else None  # a text far longer than any name is no typo of one
     raise ValueError(f"unknown condition '{shown}'" + ("..." if len(value) > 100 else "") + (f", did you mean '{near}'?" if near else ""))
@@ -145,12 +158,12 @@ def lookup(value: Any) -> Any:
 
 @functools.lru_cache(maxsize=1024)  # a batch repeats its typos
 def nearest(key: str) -> str | None:
-    """The condition id whose name (id or alias) is closest to ``key``, if one is close (difflib's ratio
-    of at least 0.6, its default), else None."""
+    """The condition id whose name (id, alias or label) is closest to ``key``, if one is close (difflib's
+    ratio of at least 0.6, its default), else None."""
     import difflib
 
-    close = difflib.get_close_matches(key, [*DESCRIPTIONS, *ALIASES], n=1)
-    return ALIASES.get(close[0], close[0]) if close else None
+    close = difflib.get_close_matches(key, list(NAMES), n=1)
+    return NAMES[close[0]] if close else None
 
 
 # --- statuses (rules/statuses.toml): what a status rule may conclude ----------------------------------

@@ -114,8 +114,10 @@ def test_advise_help_has_its_own_examples_and_points_to_the_conditions():
 def test_the_conditions_command_lists_each_condition_with_its_description():
     r = run("conditions")
     assert r.exit_code == 0
+    from advisor.vocabulary import LABELS
+
     for c in CONDITIONS:
-        assert re.search(rf"^{c.id}$", r.stdout, re.M) and c.description[:30] in r.stdout
+        assert re.search(rf"^{c.id} — {LABELS[c.id]}$", r.stdout, re.M) and c.description[:30] in r.stdout
     data = json.loads(run("conditions", "--format", "json").stdout)
     assert [d["id"] for d in data] == [c.id for c in CONDITIONS] and data[0]["description"] == CONDITIONS[0].description
 
@@ -234,3 +236,15 @@ def test_a_command_does_not_import_the_service_batch_or_web_stacks(args, absent)
     code, modules = modules_after(*args)
     assert code == 0 and "advisor.cli" in modules
     assert not modules & set(absent), sorted(modules & set(absent))
+
+
+def test_a_condition_is_taken_by_its_label_and_a_label_cannot_name_another_condition():
+    from advisor.vocabulary import ConditionItem, LABELS, NAMES, lookup, names_of, vocabulary_problems
+
+    for cid, label in LABELS.items():  # the KB's labels ("Hepatitis B", "PML") on every path
+        assert lookup(label).value == cid and lookup(f"  {label.upper()} ").value == cid
+    pml = ConditionItem(id="pml", label="History of PML", description="a history of PML")
+    assert names_of((pml,)) == {"history_of_pml": "pml", "pml": "pml"}  # a label unlike its id is a name too
+    cancer = ConditionItem(id="cancer", label="PML", description="cancer")
+    assert vocabulary_problems([pml, cancer]) == ["cancer: its label 'PML' names another condition (pml)"]
+    assert set(NAMES.values()) == set(LABELS)
