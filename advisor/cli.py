@@ -207,8 +207,8 @@ def fact_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--mitoxantrone-cumulative-mg-m2", type=Number(whole=False),
                      help="Lifetime mitoxantrone already received, mg/m² (default: not given; the advice says so)."),
         click.option("--condition", "conditions", multiple=True, metavar="NAME",
-                     help="A health condition, by its id or as written ('heart failure'); repeatable; with --case, added to the "
-                          "file's conditions. The list: `ms-advisor conditions`."),
+                     help="A health condition, by its id or label in any case ('heart failure', 'Hepatitis B'); repeatable; with "
+                          "--case, added to the file's conditions. The list: `ms-advisor conditions`."),
         click.option("--no-condition", "no_conditions", is_flag=True,
                      help="No health conditions (clears those of --case; --condition adds after it)."),
         click.option("--id", "case_id", metavar="ID", help="An identifier for the person, shown in every output (overrides the case file's)."),
