@@ -91,6 +91,12 @@ def remaining_text(received: float, maximum: float) -> tuple[float, str]:
     return remaining, f"{got} mg/m² already received: {dose_text(remaining)} of the {most} mg/m² lifetime maximum remains."
 
 
+def left_unknown_text(received: float) -> str:
+    """Why no infusion dates follow a dose already received: the article gives no dose per infusion."""
+    return (f"The article gives no dose per infusion, so how many infusions remain after the {dose_text(received)} mg/m² "
+            "already received cannot be worked out from it.")
+
+
 def personal_schedule(drug: Drug, schedule: Schedule, facts: PatientFacts) -> Schedule:
     """The drug's schedule, with what remains of its lifetime maximum when the dose received is known."""
     s = drug.schedule
@@ -100,7 +106,11 @@ def personal_schedule(drug: Drug, schedule: Schedule, facts: PatientFacts) -> Sc
     if not received:
         return schedule
     remaining, text = remaining_text(received, s.lifetime_max_mg_m2)
-    return schedule.model_copy(update={"remaining_mg_m2": remaining, "remaining": text})
+    # The schedule's note ("dates are given up to three years after the first infusion") is about a whole course
+    # from no dose: after a dose received no course of dates follows, so the note says why instead (or nothing once
+    # the maximum is reached), as `schedule` does.
+    note = left_unknown_text(received) if remaining > 0 else None
+    return schedule.model_copy(update={"remaining_mg_m2": remaining, "remaining": text, "note": note})
 
 
 def side_effects_of(drug: Drug) -> SideEffects:

@@ -195,9 +195,10 @@ def _markdown_drug(d: DrugAdvice) -> list[str]:
     for c in d.cautions:
         out += [f"- **Caution ({c.condition.value}):** {c.text}", "", f"    > “{c.quote}” ({c.section})", ""]
         out += [x for text in _caution_notes(c) for x in (f"    *{text}*", "")]
-    out += [f"- **Schedule:** {d.schedule.text}", "", f"    > “{d.schedule.quote}” ({d.schedule.section})", ""]
-    if d.schedule.note:
-        out.append(f"- {d.schedule.note}")
+    if d.status.info.listed:  # as the table, the page and the cards: a drug not listed gets no schedule
+        out += [f"- **Schedule:** {d.schedule.text}", "", f"    > “{d.schedule.quote}” ({d.schedule.section})", ""]
+        if d.schedule.note:
+            out.append(f"- {d.schedule.note}")
     if d.schedule.remaining:
         out.append(f"- **Lifetime maximum:** {d.schedule.remaining}")
     out += [f"- **What if:** {w.text}" for w in d.what_if]
@@ -240,7 +241,7 @@ def drug_text(drug: Any) -> str:
     if se.serious_label:  # the article's own lead-in to the serious list ("very serious, and potentially fatal")
         lines.append(_wrap(f"“{se.serious_label.quote}”", "    ", "     "))
     serious = se.serious_label.text.rstrip(",") if se.serious_label else "serious"
-    for label, effects in (("common", se.common), (serious, se.serious)):
+    for label, effects in (("more common", se.common), (serious, se.serious)):  # the article: "The more common side effects"
         for e in effects:
             lines.append(_wrap(f"{label}: {e.text}" + ("" if e.quote == e.text else f" — “{e.quote}”"), "    - ", "      "))
     return "\n".join(lines)
@@ -287,10 +288,10 @@ def explanation_table(e: Explanation) -> str:
     if d.schedule.remaining:
         lines.append(_wrap(f"Lifetime maximum: {d.schedule.remaining}", ""))
     if d.what_if:
-        lines.append("What would change the answer:")
+        lines.append("What the article describes for other facts:")
         lines += [_wrap(w.text, "  - ", "    ") for w in d.what_if]
     elif d.drug not in rec.listed:
-        lines.append(_wrap("What would change the answer: no single change of one fact would list it", "", "  "))
+        lines.append(_wrap("What the article describes for other facts: none (no other value of one fact changes this)", "", "  "))
     own = [n for n in rec.notes if n.drug == drug_id]
     if own:
         lines.append("Notes:")
@@ -326,8 +327,8 @@ def explanation_markdown(e: Explanation) -> str:
         out.append("None of the person's conditions meets a side effect the article names for this drug.")
     if d.side_effects is not None:
         out += ["", "## Side effects", ""] + _markdown_effects(d)
-    out += ["", "## What would change the answer", ""]
-    out += [f"- {w.text}" for w in d.what_if] or (["No single change of one fact would list it."] if d.drug not in rec.listed else ["(listed)"])
+    out += ["", "## What the article describes for other facts", ""]
+    out += [f"- {w.text}" for w in d.what_if] or (["None: no other value of one fact changes this."] if d.drug not in rec.listed else ["(listed)"])
     own = [n for n in rec.notes if n.drug == d.drug]
     if own:
         out += ["", "## Notes", ""]
@@ -350,6 +351,8 @@ def _plan_tail(p: InfusionPlan) -> list[str]:
             return [f"No dates are listed. {p.left_unknown} Give --count N to list N infusions from --start."]
         return [f"{p.left_unknown} These dates come from --count, not from the article."] + (
             [f"No date is listed after {p.course_end.isoformat()}, whatever --count says."] if p.course_end is not None else [])
+    if not p.infusions:  # the lifetime maximum is reached (a count is at least 1)
+        return ["No dates are listed: the lifetime maximum is reached."]
     if not p.finite and p.infusions:
         return [f"... and on, every {p.every} (use --count for more)"]
     if p.cut_short:

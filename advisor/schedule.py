@@ -83,7 +83,7 @@ def plan(advisor: "Advisor", drug: str, start: date, count: int | None = None, r
         >>> [str(i.date) for i in p.infusions][:3], p.finite
         (['2027-01-04', '2027-01-18', '2027-07-18'], False)
     """
-    from .recommend import dose_text, remaining_text, schedule_of
+    from .recommend import left_unknown_text, remaining_text, schedule_of
 
     d = advisor.kb.drug(advisor.drug_id(drug))
     sched = schedule_of(d)
@@ -99,8 +99,7 @@ def plan(advisor: "Advisor", drug: str, start: date, count: int | None = None, r
     elif received is not None and sched.lifetime_max_mg_m2 is not None and received > 0:
         # The article's course ("likely within two to three years") is the whole lifetime course: after a dose
         # already received it is no new course, and without a dose per infusion what remains is no count of dates.
-        left_unknown = (f"The article gives no dose per infusion, so how many infusions remain after the {dose_text(received)} mg/m² "
-                        "already received cannot be worked out from it.")
+        left_unknown = left_unknown_text(received)
         limit = count if count is not None else 0
     try:
         items = list(itertools.islice(infusions(sched, start), limit))
@@ -116,7 +115,9 @@ def plan(advisor: "Advisor", drug: str, start: date, count: int | None = None, r
         id=id, drug=d.id, name=d.name, text=sched.text, quote=sched.quote, infusions=tuple(items), finite=finite,
         total=None if left_unknown else total,
         cut_short=not left_unknown and finite and limit is not None and limit > 0 and total is not None and len(items) < total,
-        every=None if finite else f"{last.n} {last.unit}", note=sched.note,
+        # the note on a whole course from no dose ("dates are given up to three years after the first infusion")
+        # would contradict "no dates are listed" after a dose received: left_unknown says why instead
+        every=None if finite else f"{last.n} {last.unit}", note=None if received else sched.note,
         # after a dose received, the cap of the course (from this start) is said only where it cut the count short
         course_end=end if not left_unknown or (count is not None and len(items) < count) else None,
         remaining=remaining_text(received, sched.lifetime_max_mg_m2)[1]

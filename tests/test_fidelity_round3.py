@@ -364,3 +364,69 @@ def test_5_a_not_given_text_on_a_rule_that_tests_no_such_fact_is_refused_plainly
     problems = _problems(kb_copy)
     assert problems == ["decisions.toml: ocrelizumab.secondary_progressive: text_not_given: the rule tests no fact that may be not "
                         "given (mitoxantrone_cumulative_mg_m2)"], problems
+
+
+# --- a second reading after issue 20 ---------------------------------------------------------------------
+
+WHOLE_COURSE = "dates are given up to three years after the first infusion"
+
+
+@pytest.mark.parametrize("dose", [100, 139.5])
+def test_after_a_dose_received_no_surface_promises_a_three_year_course_of_dates(client, dose):
+    """The schedule's note on a course from no dose contradicted "No dates are listed" once a dose was received."""
+    rec = advise({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": dose})
+    why = f"how many infusions remain after the {dose:g} mg/m² already received cannot be worked out"
+    note = rec.drug("mitoxantrone").schedule.note
+    assert note is not None and why in note
+    for text in (table(rec), markdown(rec), page_text(client, f"/advice?ms_type=spms&severity=severe&mitoxantrone_cumulative_mg_m2={dose}"),
+                 page_text(client, f"/schedule/mitoxantrone?start=2027-01-04&mitoxantrone_cumulative_mg_m2={dose}"),
+                 flat(run("schedule", "mitoxantrone", "--start", "2027-01-04", "--mitoxantrone-cumulative-mg-m2", str(dose)).stdout),
+                 flat(run("schedule", "mitoxantrone", "--start", "2027-01-04", "--mitoxantrone-cumulative-mg-m2", str(dose),
+                          "--count", "2", "--format", "json").stdout)):
+        assert WHOLE_COURSE not in flat(text)
+    # without a dose (or with 0), the whole course and its note stay
+    assert WHOLE_COURSE in flat(markdown(advise({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 0})))
+    assert WHOLE_COURSE in flat(run("schedule", "mitoxantrone", "--start", "2027-01-04").stdout)
+
+
+def test_the_page_says_what_remains_of_the_lifetime_maximum_as_the_other_formats_do(client):
+    text = page_text(client, "/advice?ms_type=spms&severity=severe&mitoxantrone_cumulative_mg_m2=100")
+    assert "100 mg/m² already received: 40 of the 140 mg/m² lifetime maximum remains." in text
+
+
+def test_a_schedule_with_the_maximum_reached_says_why_no_dates_are_listed():
+    for fmt in ("table", "markdown"):
+        out = flat(run("schedule", "mitoxantrone", "--start", "2027-01-04", "--mitoxantrone-cumulative-mg-m2", "140", "--format", fmt).stdout)
+        assert "No dates are listed: the lifetime maximum is reached." in out
+
+
+def test_markdown_gives_a_schedule_only_to_a_listed_drug_as_the_table_page_and_cards_do():
+    rec = advise({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 140})
+    sections = {s.split(":")[0]: s for s in markdown(rec).split("### ")[1:]}
+    assert "**Schedule:**" not in sections["Mitoxantrone hydrochloride"]  # excluded
+    assert "**Schedule:**" not in sections["Natalizumab (Tysabri)"]  # no criteria
+    assert "**Schedule:**" not in sections["Ocrelizumab (Ocrevus)"]  # not applicable
+    assert "**Schedule:**" in markdown(advise({"ms_type": "ppms", "severity": "mild"})).split("### Ocrelizumab")[1]
+
+
+def test_the_cards_serious_label_is_the_articles_words_without_a_stray_comma():
+    card = cards_of(advise({"ms_type": "relapsing", "severity": "mild", "prior_failures": 2}))["alemtuzumab"]
+    assert "- Very serious, and potentially fatal: autoimmune reactions" in card["detail"]
+    assert ",:" not in card["detail"]
+
+
+def test_no_heading_frames_another_fact_as_what_would_change_the_answer(client):
+    """Item 14's what-ifs restate the article's criterion; their headings said "What would change this"."""
+    facts = {"ms_type": "relapsing", "severity": "mild"}
+    rec = advise(facts)
+    texts = [page_text(client, "/advice?ms_type=relapsing&severity=mild"), cards_of(rec)["mitoxantrone"]["detail"],
+             run("explain", "mitoxantrone", "--ms-type", "relapsing", "--severity", "mild").stdout,
+             run("explain", "natalizumab", "--ms-type", "relapsing", "--severity", "mild", "--format", "markdown").stdout]
+    for text in texts:
+        assert "would change" not in text.lower() and "would list it" not in text.lower()
+        assert "What the article describes for other facts" in text
+
+
+def test_drugs_calls_the_first_list_the_more_common_side_effects_as_the_article_does():
+    out = run("drugs", "natalizumab").stdout
+    assert "- more common: infections" in out and "- common:" not in out

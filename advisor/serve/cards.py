@@ -97,7 +97,7 @@ def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None) -> str
     se = d.side_effects
     if se is not None:  # harms beside benefits
         lines.append(f"Side effects the article names for it ({md(se.section)}):")
-        for label, effects in (("More common", se.common), (se.serious_label[:1].upper() + se.serious_label[1:], se.serious)):
+        for label, effects in (("More common", se.common), (se.serious_label[:1].upper() + se.serious_label[1:].rstrip(","), se.serious)):
             if effects:
                 lines.append(f"- {md(label)}: {md('; '.join(e.text for e in effects))}")
         if se.serious_quote:
@@ -113,7 +113,7 @@ def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None) -> str
             lines += [f"  *{md(text)}*" for text in (c.attribution, c.note) if text]
         lines.append("")
     if not Status(status).info.listed and d.what_if:
-        lines.append("What would change this:")
+        lines.append("What the article describes for other facts:")
         lines += [f"- {md(w.text)}" for w in d.what_if]
         lines.append("")
     if Status(status).info.listed:  # a drug the article rules out gets no schedule
