@@ -430,3 +430,11 @@ def test_no_heading_frames_another_fact_as_what_would_change_the_answer(client):
 def test_drugs_calls_the_first_list_the_more_common_side_effects_as_the_article_does():
     out = run("drugs", "natalizumab").stdout
     assert "- more common: infections" in out and "- common:" not in out
+
+
+def test_the_drugs_page_says_what_else_the_article_says_of_a_drug_as_the_command_does(client):
+    """`drugs mitoxantrone` said it is also a chemotherapy drug and that the doctor watches closely; the page did not."""
+    text = page_text(client, "/drugs")
+    for about in default_advisor().kb.drug("mitoxantrone").about:
+        assert about.text in text and about.quote in text
+    assert "Also: Mitoxantrone is an MS infusion treatment" in flat(run("drugs", "mitoxantrone").stdout)
