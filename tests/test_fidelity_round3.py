@@ -438,3 +438,15 @@ def test_the_drugs_page_says_what_else_the_article_says_of_a_drug_as_the_command
     for about in default_advisor().kb.drug("mitoxantrone").about:
         assert about.text in text and about.quote in text
     assert "Also: Mitoxantrone is an MS infusion treatment" in flat(run("drugs", "mitoxantrone").stdout)
+
+
+def test_the_card_of_a_drug_carries_its_own_note_where_the_kb_gives_it():
+    """Item 8's note (mitoxantrone applicable or consider) was on the table, Markdown and page, never on a card."""
+    note = next(n for n in default_advisor().kb.notes if n.id == "mitoxantrone_watched_closely")
+    for facts, shown in (({"ms_type": "spms", "severity": "severe"}, True), ({"ms_type": "ppms", "severity": "severe"}, True),
+                         ({"ms_type": "spms", "severity": "mild"}, False),
+                         ({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 140}, False)):
+        card = cards_of(advise(facts))["mitoxantrone"]
+        assert (note.text in flat(card["detail"]) and note.quote in flat(card["detail"])) is shown, facts
+    assert all(note.text not in flat(c["detail"]) for d, c in cards_of(advise({"ms_type": "spms", "severity": "severe", "prior_failures": 2})).items()
+               if d != "mitoxantrone")

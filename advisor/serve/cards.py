@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from typing import Any
+from typing import Any, Sequence
 
 from .. import Recommendation
 from ..models import NOT_GIVEN, Status
@@ -74,7 +74,7 @@ def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link:
         cards.append({
             "uuid": str(uuid.uuid4()),
             "summary": short(summary),
-            "detail": detail(d, rec.disclaimer, labels),
+            "detail": detail(d, rec.disclaimer, labels, [n for n in rec.notes if n.drug == d.drug]),
             "indicator": indicator,
             "source": {"label": source_title},
             "overrideReasons": OVERRIDE_REASONS,
@@ -85,7 +85,9 @@ def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link:
     return cards
 
 
-def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None) -> str:
+def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None, notes: Sequence[Any] = ()) -> str:
+    """A card's detail; ``notes`` are the recommendation's notes on this drug (the KB gives each only where it
+    concerns the drug's status), shown beside its side effects as the table, Markdown and page show them."""
     labels = LABELS if labels is None else labels
     status = _v(d.status)
     lines = [f"**{md(d.name)}: {md(STATUS_DETAIL.get(status, status))}**", ""]
@@ -104,6 +106,12 @@ def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None) -> str
             lines.append(f"  > “{md(se.serious_quote)}”")
         if se.attribution:
             lines.append(f"- *{md(se.attribution)}*")
+        lines.append("")
+    for n in notes:
+        lines.append(f"- {md(n.text)}" + ("" if n.quote else " (the article is silent here)"))
+        if n.quote:
+            lines.append(f"  > “{md(n.quote)}” ({md(n.section)})")
+    if notes:
         lines.append("")
     if d.cautions:
         lines.append("Cautions (the person's conditions meet side effects the article names):")
