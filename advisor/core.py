@@ -234,7 +234,9 @@ class Advisor:
         """The status rules of ``drug`` that did not fire for ``facts``, each with the tests that failed."""
         values = self.engine_fact(facts)
         fired = set(self.decide(facts).fired)
-        shown = {f: f"{NOT_GIVEN} (decided as {json.dumps(v)})" if f in facts.not_given else json.dumps(v) for f, v in values.items()}
+        # a fact not given is never shown as a number (ASSUMED holds only the dose received, decided as none)
+        shown = {f: (f"{NOT_GIVEN} (decided as none received)" if not v else f"{NOT_GIVEN} (decided as {json.dumps(v)})")
+                 if f in facts.not_given else json.dumps(v) for f, v in values.items()}
         return tuple(RuleMiss(rule=rule.id, status=rule.status,
                               failed=tuple(f"needs {t.describe()}, is {shown[t.fact]}"
                                            for t in rule.when if not t.holds(values)))

@@ -450,3 +450,10 @@ def test_the_card_of_a_drug_carries_its_own_note_where_the_kb_gives_it():
         assert (note.text in flat(card["detail"]) and note.quote in flat(card["detail"])) is shown, facts
     assert all(note.text not in flat(c["detail"]) for d, c in cards_of(advise({"ms_type": "spms", "severity": "severe", "prior_failures": 2})).items()
                if d != "mitoxantrone")
+
+
+def test_5_explain_never_shows_a_dose_not_given_as_a_number():
+    out = flat(run("explain", "mitoxantrone", "--ms-type", "relapsing", "--severity", "severe").stdout)
+    assert "is not given (decided as none received)" in out and "0.0" not in out
+    assert "is 0.0" in flat(run("explain", "mitoxantrone", "--ms-type", "relapsing", "--severity", "severe",
+                                "--mitoxantrone-cumulative-mg-m2", "0").stdout)  # a dose given as 0 is that number
