@@ -457,3 +457,12 @@ def test_5_explain_never_shows_a_dose_not_given_as_a_number():
     assert "is not given (decided as none received)" in out and "0.0" not in out
     assert "is 0.0" in flat(run("explain", "mitoxantrone", "--ms-type", "relapsing", "--severity", "severe",
                                 "--mitoxantrone-cumulative-mg-m2", "0").stdout)  # a dose given as 0 is that number
+
+
+def test_8_each_mitoxantrone_note_says_only_what_its_own_quote_says():
+    """The watch note also said "it is also a chemotherapy drug used to treat cancer", which its quote does not."""
+    notes = {n.id: n for n in advise({"ms_type": "spms", "severity": "severe"}).notes}
+    watch, chemo = notes["mitoxantrone_watched_closely"], notes["mitoxantrone_chemotherapy"]
+    assert "chemotherapy" not in watch.text and "chemotherapy" not in watch.quote
+    assert "chemotherapy drug used to treat cancer" in chemo.text and "chemotherapy drug used to treat cancer" in chemo.quote
+    assert "mitoxantrone_chemotherapy" not in {n.id for n in advise({"ms_type": "spms", "severity": "mild"}).notes}
