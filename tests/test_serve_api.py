@@ -319,6 +319,7 @@ CROSS_SITE_POSTS = [  # what any web page can make a browser send to a server on
     ("multipart/form-data; boundary=x", "got 'multipart/form-data'"),
     (None, "must be application/json (a JSON text, UTF-8); none was given"),
     ("application/json; charset=latin-1", "the charset must be utf-8, got 'latin-1'"),
+    ("application/json; charset=utf-8; charset=latin-1", "the charset must be utf-8, got 'latin-1'"),  # the wrong one named
 ])
 def test_json_endpoints_take_only_application_json_so_other_sites_pages_cannot_post(serve_app, tmp_path, path, body, content_type, message):
     from advisor.serve.store import Store

@@ -33,8 +33,9 @@ def media_type_problem(content_type: str | None, allowed: tuple[str, ...], what:
     if media.lower() not in allowed:
         got = f"got '{visible(media[:100])}'" if media else "none was given"
         return f"must be {' or '.join(allowed)} ({what}, UTF-8); {got}"
-    if any(c not in ("utf-8", "utf8") for c in charsets):
-        return f"the charset must be utf-8, got '{visible(charsets[0][:40])}'"
+    wrong = [c for c in charsets if c not in ("utf-8", "utf8")]
+    if wrong:  # the one that is not utf-8 (charset=utf-8;charset=latin1 names latin1)
+        return f"the charset must be utf-8, got '{visible(wrong[0][:40])}'"
     return None
 
 
