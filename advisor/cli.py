@@ -820,9 +820,9 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
     _can_listen(host, port)  # a busy port or an unknown host: one line and exit 2, not uvicorn's log and exit 3
     for line in _start_up_lines(settings, host, port):
         click.echo(f"ms-advisor serve: {line}", err=True)
-    options: dict[str, Any] = {"host": host, "port": port, "server_header": False, "log_level": "info",
-                               "timeout_keep_alive": 30, "limit_concurrency": 256, "ws": "none",
-                               "http": "advisor.serve.protocol:LimitedHttpToolsProtocol"}  # header limits, timeouts
+    from .serve.protocol import server_options
+
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "info", **server_options()}  # head limits, timeouts
     if workers == 1:
         import gc
 

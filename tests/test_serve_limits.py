@@ -166,3 +166,67 @@ def test_a_body_sent_slowly_gets_408(server):
     assert time.monotonic() - start < 3
     got, error = status_and_error(answer)
     assert got == 408 and error == {"field": "(body)", "message": "the request's body did not arrive within 1 s"}
+
+
+def test_a_stopping_server_answers_requests_still_arriving_with_503_at_once(tmp_path):
+    """SIGTERM while one client trickles its head and another its body: each gets 503 now, and the
+    server exits, instead of waiting for them up to the header or body timeout (here 60 s)."""
+    port = free_port()
+    proc = subprocess.Popen([EXE, "serve", "--port", str(port), "--db", str(tmp_path / "d.sqlite3"),
+                             "--header-timeout", "60", "--body-timeout", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc)
+        partial = [HEAD + b"X-Slow: a",
+                   b"POST /advise HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"ms"]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in partial]
+        for s, data in zip(clients, partial):
+            s.sendall(data)
+        time.sleep(0.5)
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        for s in clients:
+            s.settimeout(10)
+            answer = b""
+            while chunk := s.recv(4096):
+                answer += chunk
+            s.close()
+            got, error = status_and_error(answer)
+            assert got == 503 and error == {"field": "(request)", "message": "the service is shutting down; send the request again"}
+        proc.communicate(timeout=10)
+        assert time.monotonic() - start < 8
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_the_pages_on_their_own_bound_request_heads_too(tmp_path):
+    """`python -m advisor.web` runs on the service's protocol: 200 header lines of 1 MiB were 200 OK there."""
+    import sys
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "advisor.web", "--port", str(port)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "the pages' server did not start"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        for request_bytes, status, message in [
+            (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n", 431, "16 KiB each"),
+            (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: a\r\n" % i for i in range(101)) + b"\r\n", 431, "more than 100 header fields"),
+            (b"GET /?" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 414, "URL is longer than 16 KiB"),
+        ]:
+            got, error = status_and_error(exchange(port, request_bytes))
+            assert got == status and message in error["message"], error
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()

@@ -19,7 +19,13 @@ So the service runs httptools (the faster parser) through this subclass, which, 
   whose body is not complete :data:`Limits.body_timeout` seconds after its head;
 * closes a refused connection gracefully: the answer is sent, the sending side shut, and the rest of
   what the client sends read and discarded (at most :data:`DRAIN_MAX` bytes, :data:`LINGER` seconds),
-  so the client can always read the answer.
+  so the client can always read the answer;
+* on a graceful shutdown (SIGTERM, SIGINT), answers 503 at once to a request whose head or body is
+  still arriving, instead of waiting for it up to the header or body timeout (uvicorn waits, without
+  a limit of its own, for every connection to close).
+
+:func:`server_options` are the uvicorn settings that use it, for ``ms-advisor serve`` and
+``python -m advisor.web`` alike.
 """
 
 from __future__ import annotations
@@ -52,6 +58,14 @@ limits = Limits()  # set by create_app from its Settings: the app and its connec
 def configure(header_timeout: float, body_timeout: float) -> None:
     limits.header_timeout = header_timeout
     limits.body_timeout = body_timeout
+
+
+def server_options() -> dict[str, Any]:
+    """uvicorn's settings for a server of this package: this protocol (head limits, timeouts, the
+    drain after a refusal), at most 256 connections and requests at once (503 past them), kept-alive
+    connections closed after 30 s idle, no WebSockets, no Server header."""
+    return {"server_header": False, "timeout_keep_alive": 30, "limit_concurrency": 256, "ws": "none",
+            "http": "advisor.serve.protocol:LimitedHttpToolsProtocol"}
 
 
 class _Refused(Exception):
@@ -181,6 +195,20 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         self.raw.resume_reading()
         self.linger_timer = self.loop.call_later(LINGER, self.close_now)
+
+    def awaiting_answer(self) -> bool:
+        """Whether a request has begun to arrive and nothing has been answered to it yet."""
+        if self.in_head:  # a head arriving; any cycle is the previous request's
+            return self.head_bytes > 0 and (self.cycle is None or self.cycle.response_complete)
+        return self.in_message and self.cycle is not None and not self.cycle.response_started
+
+    def shutdown(self) -> None:
+        """The server is stopping: a request still arriving gets 503 now (the client may send it again
+        to the next server), not up to the header or body timeout later; the rest as uvicorn does."""
+        if self.refusal is None and not self.lingering and self.awaiting_answer():
+            self.refuse(503, "Service Unavailable", "(request)", "the service is shutting down; send the request again")
+            return
+        super().shutdown()
 
     def close_now(self) -> None:
         if self.raw is not None and not self.raw.is_closing():

@@ -28,7 +28,11 @@ def main() -> None:
     # now and then tens of milliseconds walking it.
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    # The service's HTTP protocol and limits (request heads bounded, slow clients cut off, a cap on
+    # connections): the pages on their own face the same clients as the service.
+    from advisor.serve.protocol import server_options
+
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **server_options())
 
 
 if __name__ == "__main__":
