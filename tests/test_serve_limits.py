@@ -230,3 +230,44 @@ def test_the_pages_on_their_own_bound_request_heads_too(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
+
+
+def test_connections_past_the_most_are_refused_so_incomplete_heads_cannot_pile_up(tmp_path):
+    """Each open connection may hold an incomplete head of up to 64 KiB: past MAX_CONNECTIONS a new one
+    gets 503 at once (uvicorn accepted and read any number: 3,000 took the server from 77 to 261 MiB)."""
+    import resource
+
+    from advisor.serve.protocol import MAX_CONNECTIONS
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = MAX_CONNECTIONS + 200
+    if soft < wanted:
+        if hard != resource.RLIM_INFINITY and hard < wanted:
+            pytest.skip(f"needs {wanted} open files (the hard limit is {hard})")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))  # the server inherits it
+    port = free_port()
+    proc = subprocess.Popen([EXE, "serve", "--port", str(port), "--db", str(tmp_path / "d.sqlite3"), "--header-timeout", "60"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    idle: list[socket.socket] = []
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc)
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(MAX_CONNECTIONS)]
+        time.sleep(0.5)
+        got, error = status_and_error(exchange(port, HEAD + b"X-A: " + b"a" * 60_000, wait=5))
+        assert got == 503 and error == {"field": "(connection)", "message": f"the service has {MAX_CONNECTIONS} connections open, "
+                                                                            "its most; try again shortly"}
+        for s in idle:
+            s.close()
+        idle = []
+        time.sleep(0.5)
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+    finally:
+        for s in idle:
+            s.close()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
