@@ -4,6 +4,7 @@ large bodies the client can always read, and clients that send slowly (see advis
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -271,3 +272,17 @@ def test_connections_past_the_most_are_refused_so_incomplete_heads_cannot_pile_u
             proc.kill()
             proc.communicate()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_pipelined_request_refused_is_answered_after_the_requests_before_it(server):
+    """A refusal sent at once would be read as the answer to the first request still being handled
+    (whose own answer was dropped): each request gets its own answer, in order."""
+    port, _ = server
+    body = b'{"ms_type": "ppms", "severity": "mild"}'
+    advise = b"POST /advise HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    for later, status, message in [(HEAD + b"X-Big: " + b"a" * 20_000 + b"\r\n\r\n", 431, "16 KiB each"),
+                                   (HEAD + b"X-Slow: a", 408, "headers did not arrive within 1 s")]:
+        answer = exchange(port, advise + HEAD + b"\r\n" + later)
+        statuses = [int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", answer)]
+        assert statuses == [200, 200, status], answer[:300]
+        assert message in json.loads(answer.rpartition(b"\r\n\r\n")[2])["errors"][0]["message"]

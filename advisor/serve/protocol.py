@@ -19,7 +19,8 @@ So the service runs httptools (the faster parser) through this subclass, which, 
   whose body is not complete :data:`Limits.body_timeout` seconds after its head;
 * closes a refused connection gracefully: the answer is sent, the sending side shut, and the rest of
   what the client sends read and discarded (at most :data:`DRAIN_MAX` bytes, :data:`LINGER` seconds),
-  so the client can always read the answer;
+  so the client can always read the answer; a pipelined request refused while the ones before it are
+  being handled is answered after them, in order;
 * refuses a connection (503) while :data:`MAX_CONNECTIONS` are open: uvicorn's ``limit_concurrency``
   answers 503 to requests but accepts and reads any number of connections, each of which may hold an
   incomplete head of up to :data:`MAX_HEAD` (3,000 of them took the server from 77 to 261 MiB);
@@ -173,6 +174,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         self.refusal = error_response(status, reason, field, message)
         self.logger.warning("refused a request with %d: %s", status, message)
+        if self.in_head and self.cycle is not None and not self.cycle.response_complete:
+            return  # a pipelined request: answered after the requests before it (see on_response_complete)
         if self.cycle is not None and not self.cycle.response_complete:
             if self.cycle.response_started:  # an answer is on its way (pipelining): it cannot be followed
                 self.close_now()
@@ -207,7 +210,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def awaiting_answer(self) -> bool:
         """Whether a request has begun to arrive and nothing has been answered to it yet."""
         if self.in_head:  # a head arriving; any cycle is the previous request's
-            return self.head_bytes > 0 and (self.cycle is None or self.cycle.response_complete)
+            return (self.head_bytes > 0 or self.in_message) and (self.cycle is None or self.cycle.response_complete)
         return self.in_message and self.cycle is not None and not self.cycle.response_started
 
     def shutdown(self) -> None:
@@ -228,7 +231,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.head_timer = None
         if self.lingering or self.raw is None or self.raw.is_closing():
             return
-        if self.head_bytes == 0:  # nothing of a request arrived: just close
+        if self.head_bytes == 0 and not self.in_message:  # nothing of a request arrived: just close
             self.close_now()
             return
         self.refuse(408, "Request Timeout", "(headers)", f"the request's headers did not arrive within {limits.header_timeout:g} s")
@@ -279,6 +282,20 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.head_timer = None
         self.body_timer = self.loop.call_later(limits.body_timeout, self.body_timed_out)
         super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        """A response is sent: the next pipelined request starts, or a refusal held back until the
+        requests before it were answered is sent (answered at once, a client would take it for the
+        answer to the first of them)."""
+        super().on_response_complete()
+        if self.refusal is not None and not self.lingering and self.cycle is not None and self.cycle.response_complete \
+                and not self.raw_closing():  # self.cycle: the last request before the refused one
+            self._unset_keepalive_if_required()
+            self.transport.write(self.refusal)
+            self.linger()
+
+    def raw_closing(self) -> bool:
+        return self.raw is None or self.raw.is_closing()
 
     def on_message_complete(self) -> None:
         self.in_message = False
