@@ -605,3 +605,21 @@ def test_a_condition_whose_status_contradicts_itself_is_unclear_and_gives_no_dru
     assert f"the Condition recorded as {named}" in detail and "whether it is active is unclear" in detail, detail
     # the same Conditions, not contradicting themselves: advice
     assert drug_cards(client.post(URL, json=hook([condition(MS_CODES["relapsing"], "severe"), condition("84114007")], obs)).json()["cards"])
+
+
+@pytest.mark.parametrize("server", ["http://127.0.0.\t1:1/fhir", "http://127.0.0.1:1/fh\x00ir", "http://[::1/fhir", "http://127.0.0.1:99999/fhir"])
+def test_a_fhir_server_address_that_cannot_be_fetched_from_is_412_not_500(client, server):
+    r = client.post(URL, json=hook(None, None, fhirServer=server))
+    assert r.status_code == 412 and r.json()["errors"] == [
+        {"field": "fhirServer", "message": "the facts could not be fetched: fhirServer must be an http(s) URL"}]
+
+
+@pytest.mark.parametrize("path", ["/Condition?page=\x002", "/Cond\x7fition"])
+def test_a_next_link_that_is_not_a_valid_url_is_412_not_500(client, path):
+    conds, obs = person("spms", "severe", conditions=("84114007",))
+    with FhirStub({}) as stub:
+        stub.resources.update({"Condition": {**bundle(conds[0]), "link": [{"relation": "next", "url": stub.url + path}]},
+                               "Observation": bundle(*obs)})
+        r = client.post(URL, json=hook(None, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
+    assert r.status_code == 412 and r.json()["errors"] == [{"field": "fhirServer", "message": "the facts could not be fetched: "
+                                                            "the FHIR server gave an address for conditions that is not a valid URL"}]

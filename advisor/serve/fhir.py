@@ -446,8 +446,13 @@ async def fetch(server: str, token: str | None, patient_id: str, keys: list[str]
     responses; a searchset's next pages are followed on the same server, up to a limit)."""
     import httpx
 
-    parts = urlsplit(server)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts = urlsplit(server)
+        parts.port  # noqa: B018 (a port that is not a number, or out of range, raises here)
+        httpx.URL(server)  # what httpx will not send to: control characters, a bad host
+    except (ValueError, httpx.InvalidURL):
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
         raise FetchError("fhirServer must be an http(s) URL")
     if not FHIR_ID.match(patient_id):
         raise FetchError("context.patientId is not a FHIR id")
@@ -513,6 +518,8 @@ async def _get_json(client: Any, url: str, params: Any, headers: dict[str, Any],
                     raise FetchError(f"the FHIR server's answer for {key} is larger than {MAX_RESPONSE // (1024 * 1024)} MB")
     except httpx.TimeoutException:
         raise FetchError(f"the FHIR server did not answer in time for {key}") from None
+    except httpx.InvalidURL:  # a next link with control characters, say (not an HTTPError)
+        raise FetchError(f"the FHIR server gave an address for {key} that is not a valid URL") from None
     except httpx.HTTPError as e:
         raise FetchError(f"the FHIR server could not be reached for {key} ({type(e).__name__})") from None
     try:
