@@ -385,16 +385,59 @@ def test_a_card_whose_outcome_changes_counts_once_with_its_latest_outcome(serve_
     assert rates == [{"drug": "ocrelizumab", "cards": 1, "feedback": 1, "accepted": 1, "overridden": 0, "override_rate": 0.0}]
 
 
-def test_next_pages_are_followed_on_the_same_server_only(client):
+def test_next_pages_are_followed_on_the_same_server(client):
     conds, obs = person("spms", "severe", conditions=("84114007",))
     with FhirStub({}) as stub:
         first = {**bundle(conds[0]), "link": [{"relation": "next", "url": f"{stub.url}/Condition?patient=p1&page=2"}]}
-        stub.resources.update({"Condition": first, "Condition?page=2": bundle(conds[1]), "Observation": {
-            **bundle(*obs), "link": [{"relation": "next", "url": "http://127.0.0.2:1/fhir/Observation?page=2"}]}})
+        stub.resources.update({"Condition": first, "Condition?page=2": bundle(conds[1]), "Observation": bundle(*obs)})
         r = client.post(URL, json=hook(None, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
     assert r.status_code == 200
     assert "condition=heart_failure" in r.json()["cards"][0]["links"][0]["url"]  # from page 2
     assert sorted(p.split("?")[0] for p, _ in stub.requests) == ["/fhir/Condition", "/fhir/Condition", "/fhir/Observation"]
+
+
+def test_a_next_page_on_another_server_is_not_read_and_no_advice_is_given_without_it(client):
+    """A page left unread could hold the heart failure or the dose that changes the answer: 412, no cards."""
+    conds, obs = person("spms", "severe", conditions=("84114007",))
+    with FhirStub({}) as stub:
+        stub.resources.update({"Condition": bundle(*conds), "Observation": {
+            **bundle(*obs), "link": [{"relation": "next", "url": "http://127.0.0.2:1/fhir/Observation?page=2"}]}})
+        r = client.post(URL, json=hook(None, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
+    assert r.status_code == 412, r.text
+    message = r.json()["errors"][0]["message"]
+    assert "observations goes on at a next page that is not on fhirServer" in message and "incomplete" in message
+    assert sorted(p.split("?")[0] for p, _ in stub.requests) == ["/fhir/Condition", "/fhir/Observation"]  # 127.0.0.2 never asked
+
+
+def test_a_searchset_longer_than_the_page_limit_is_412_not_cut_short(client):
+    from advisor.serve.fhir import MAX_PAGES
+
+    conds, obs = person("spms", "severe")
+    with FhirStub({}) as stub:
+        endless = {**bundle(*conds), "link": [{"relation": "next", "url": f"{stub.url}/Condition?patient=p1&page=2"}]}
+        stub.resources.update({"Condition": endless, "Condition?page=2": endless, "Observation": bundle(*obs)})
+        r = client.post(URL, json=hook(None, None, fhirServer=stub.url))
+    assert r.status_code == 412, r.text
+    assert f"goes on past {MAX_PAGES} pages" in r.json()["errors"][0]["message"]
+    assert sum(p.startswith("/fhir/Condition") for p, _ in stub.requests) == MAX_PAGES
+
+
+def test_a_prefetched_first_page_is_read_whole_from_fhir_server_or_refused(client):
+    conds, obs = person("spms", "severe", conditions=("84114007",))
+    with FhirStub({}) as stub:
+        page1 = {**bundle(conds[0]), "link": [{"relation": "next", "url": f"{stub.url}/Condition?patient=p1&page=2"}]}
+        stub.resources.update({"Condition": bundle(*conds), "Observation": bundle(*obs)})
+        request = hook(None, obs, fhirServer=stub.url)
+        request["prefetch"]["conditions"] = page1
+        r = client.post(URL, json=request)
+        assert r.status_code == 200, r.text
+        assert "condition=heart_failure" in r.json()["cards"][0]["links"][0]["url"]  # the whole searchset, from the server
+        assert [p.split("?")[0] for p, _ in stub.requests] == ["/fhir/Condition"]
+    request = hook(None, obs)
+    request["prefetch"]["conditions"] = page1
+    r = client.post(URL, json=request)  # no fhirServer to read the rest from
+    assert r.status_code == 412
+    assert r.json()["errors"][0]["field"] == "prefetch.conditions" and "first page of a longer searchset" in r.text
 
 
 def test_two_severities_on_the_ms_conditions_are_not_guessed_between(client):
@@ -537,9 +580,9 @@ def test_a_next_link_with_another_scheme_is_not_followed(client):
         stub.resources.update({"Condition": {**bundle(conds[0]), "link": [{"relation": "next", "url": f"{other_scheme}/Condition?page=2"}]},
                                "Condition?page=2": bundle(conds[1]), "Observation": bundle(*obs)})
         r = client.post(URL, json=hook(None, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
-    assert r.status_code == 200, r.text
-    assert "heart_failure" not in r.json()["cards"][0]["links"][0]["url"]  # page 2 was not read
-    assert sorted(p.split("?")[0] for p, _ in stub.requests) == ["/fhir/Condition", "/fhir/Observation"]
+    assert r.status_code == 412, r.text  # page 2 was not read, so no advice is given without it
+    assert "not on fhirServer's scheme, host and port" in r.text
+    assert [p.split("?")[0] for p, _ in stub.requests] == ["/fhir/Condition"]
 
 
 @pytest.mark.parametrize("link,same", [

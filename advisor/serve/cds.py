@@ -93,6 +93,12 @@ async def service(request: Request) -> Any:
     wanted = [k for k, kind in (("conditions", "Condition"), ("observations", "Observation")) if not fhir.usable(data[k], kind)]
     if wanted:
         if not hook.fhirServer:
+            paged = [k for k in wanted if isinstance(data[k], dict) and fhir.next_link(data[k]) is not None]
+            if paged:  # the first page of a longer searchset: the rest is not in the request
+                return json_error(412, [{"field": f"prefetch.{k}", "message": "is the first page of a longer searchset (it has a "
+                                         "next link) and no fhirServer was given to read the rest from: without it the facts "
+                                         "would be incomplete; send the whole searchset or fhirServer with fhirAuthorization"}
+                                        for k in paged])
             return json_error(412, [{"field": "prefetch", "message": f"prefetch lacks {' and '.join(wanted)} and no fhirServer "
                                      "was given to fetch them from: send the prefetch or fhirServer with fhirAuthorization"}])
         token = hook.fhirAuthorization.access_token if hook.fhirAuthorization else None

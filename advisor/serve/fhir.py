@@ -70,9 +70,16 @@ def _list(value: Any) -> list[Any]:
 
 
 def usable(value: Any, kind: str) -> bool:
-    """Whether a prefetched value is an answer to its query: a Bundle, or the resource itself. Anything
-    else (null, an OperationOutcome for a failed prefetch, junk) counts as not prefetched."""
-    return isinstance(value, dict) and value.get("resourceType") in ("Bundle", kind)
+    """Whether a prefetched value is a whole answer to its query: a Bundle with no next page, or the
+    resource itself. Anything else (null, an OperationOutcome for a failed prefetch, junk, the first
+    page of a longer searchset) counts as not prefetched, so the service asks fhirServer for it whole."""
+    return isinstance(value, dict) and value.get("resourceType") in ("Bundle", kind) and next_link(value) is None
+
+
+def next_link(bundle: dict[str, Any]) -> Any:
+    """The url of a searchset Bundle's next page (None where it names none)."""
+    return next((link.get("url") for link in _list(bundle.get("link"))
+                 if isinstance(link, dict) and link.get("relation") == "next"), None)
 
 
 def resources(bundle_or_resource: Any, kind: str) -> list[dict[str, Any]]:
@@ -443,7 +450,8 @@ MAX_PAGES = 10
 
 async def fetch(server: str, token: str | None, patient_id: str, keys: list[str], timeout: float) -> dict[str, Any]:
     """GET the prefetch queries ``keys`` from ``server`` (httpx, with timeouts, no redirects, bounded
-    responses; a searchset's next pages are followed on the same server, up to a limit)."""
+    responses; a searchset's next pages are followed on the same server, up to a limit; a next page it
+    cannot follow is a FetchError, since the facts would be incomplete without it)."""
     import httpx
 
     try:
@@ -472,17 +480,24 @@ async def fetch(server: str, token: str | None, patient_id: str, keys: list[str]
             url, params = queries[key]
             entries: list[Any] = []
             first = None
-            for _ in range(MAX_PAGES):
+            for page in range(1, MAX_PAGES + 1):
                 data = await _get_json(client, url, params, headers, key)
                 if first is None:
                     first = data
                 if data.get("resourceType") != "Bundle":
                     break
                 entries += _list(data.get("entry"))
-                nxt = next((link.get("url") for link in _list(data.get("link"))
-                            if isinstance(link, dict) and link.get("relation") == "next"), None)
-                if not isinstance(nxt, str) or not same_origin(nxt, parts):  # the token goes to fhirServer only
+                nxt = next_link(data)
+                if nxt is None:
                     break
+                # A page left unread would leave the facts incomplete: refused, never guessed around.
+                if not isinstance(nxt, str) or not same_origin(nxt, parts):  # the token goes to fhirServer only
+                    raise FetchError(f"the FHIR server's answer for {key} goes on at a next page that is not on fhirServer's "
+                                     "scheme, host and port: it is not read (the token goes to fhirServer only), and "
+                                     "without it the facts would be incomplete")
+                if page == MAX_PAGES:
+                    raise FetchError(f"the FHIR server's answer for {key} goes on past {MAX_PAGES} pages: "
+                                     "the rest is not read, and without it the facts would be incomplete")
                 url, params = nxt, None
             out[key] = {**first, "entry": entries} if isinstance(first, dict) and first.get("resourceType") == "Bundle" else first
     return out
