@@ -93,7 +93,7 @@ async def service(request: Request) -> Any:
     wanted = [k for k, kind in (("conditions", "Condition"), ("observations", "Observation")) if not fhir.usable(data[k], kind)]
     if wanted:
         if not hook.fhirServer:
-            paged = [k for k in wanted if isinstance(data[k], dict) and fhir.next_link(data[k]) is not None]
+            paged = [k for k in wanted if fhir.next_link(data[k]) is not None]
             if paged:  # the first page of a longer searchset: the rest is not in the request
                 return json_error(412, [{"field": f"prefetch.{k}", "message": "is the first page of a longer searchset (it has a "
                                          "next link) and no fhirServer was given to read the rest from: without it the facts "

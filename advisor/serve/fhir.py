@@ -76,8 +76,10 @@ def usable(value: Any, kind: str) -> bool:
     return isinstance(value, dict) and value.get("resourceType") in ("Bundle", kind) and next_link(value) is None
 
 
-def next_link(bundle: dict[str, Any]) -> Any:
-    """The url of a searchset Bundle's next page (None where it names none)."""
+def next_link(bundle: Any) -> Any:
+    """The url of a searchset Bundle's next page (None where it names none, or for what is no Bundle)."""
+    if not isinstance(bundle, dict):
+        return None
     return next((link.get("url") for link in _list(bundle.get("link"))
                  if isinstance(link, dict) and link.get("relation") == "next"), None)
 
