@@ -232,11 +232,15 @@ class Advisor:
 
     def not_fired(self, facts: PatientFacts, drug: str) -> tuple[RuleMiss, ...]:
         """The status rules of ``drug`` that did not fire for ``facts``, each with the tests that failed."""
+        from .recommend import dose_text
+
         values = self.engine_fact(facts)
         fired = set(self.decide(facts).fired)
         # a fact not given is never shown as a number (ASSUMED holds only the dose received, decided as none)
+        # a dose given is written with its own digits, as the schedule texts write doses (0, not 0.0; 139.99999)
         shown = {f: (f"{NOT_GIVEN} (decided as none received)" if not v else f"{NOT_GIVEN} (decided as {json.dumps(v)})")
-                 if f in facts.not_given else json.dumps(v) for f, v in values.items()}
+                 if f in facts.not_given else dose_text(v) if TESTABLE.get(f) is float else json.dumps(v)
+                 for f, v in values.items()}
         return tuple(RuleMiss(rule=rule.id, status=rule.status,
                               failed=tuple(f"needs {t.describe()}, is {shown[t.fact]}"
                                            for t in rule.when if not t.holds(values)))

@@ -201,6 +201,13 @@ class DrugSchedule(_KB):
     lifetime_max_mg_m2: float | None = Field(None, gt=0)
     received_fact: str | None = None  # the fact holding how much of the lifetime maximum is already received
     course_within: Interval | None = None  # a finite course: no infusion later than this after the first
+    course_why: str | None = Field(None, min_length=1)  # why no date follows the course's end, in the article's words
+
+    @model_validator(mode="after")
+    def _course_why(self) -> "DrugSchedule":
+        if self.course_why is not None and self.course_within is None:
+            raise ValueError("course_why: says why a finite course ends, and this schedule has no course_within")
+        return self
 
     @model_validator(mode="after")
     def _lifetime(self) -> "DrugSchedule":
@@ -231,6 +238,7 @@ class Header(_KB):
     source_title: str
     disclaimer: str = Field(min_length=1)
     caution_note: str = Field(min_length=1)  # shown wherever cautions are: they never change a status
+    allow: tuple[str, ...] = ()  # claim words or numbers the disclaimer and caution note may use (see claims.py)
 
 
 class KnowledgeBase(_KB):
@@ -537,6 +545,10 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
             if problem:
                 problems.append((file, ident, problem))
     problems += claim_problems(drugs, rules, cautions, notes)
+    if header is not None:  # shown on every surface: the disclaimer and the caution note claim nothing either
+        texts = (header.disclaimer, header.caution_note)
+        problems += [("kb.toml", "", p) for text in texts if (p := overstatement(text, None, header.allow))]
+        problems += [("kb.toml", "", p) for p in unused_allowances(header.allow, texts)]
     problems += [("conditions.toml", c.id, p) for c in conditions for text in (c.description, c.label) if text
                  and (p := overstatement(text, None))]
 
@@ -563,7 +575,7 @@ def claim_problems(drugs: list[Any], rules: list[Any], cautions: list[Any], note
         for q in (d.how_it_works, *d.about, *d.side_effects.common, *d.side_effects.serious, *labels):
             texts.append(("drugs.toml", d.id, q.text, q.quote, q.allow))
         s = d.schedule
-        texts += [("drugs.toml", d.id, t, s.quote, s.allow) for t in (s.text, s.note) if t]
+        texts += [("drugs.toml", d.id, t, s.quote, s.allow) for t in (s.text, s.note, s.course_why) if t]
         if d.side_effects.list_note:
             texts.append(("drugs.toml", d.id, d.side_effects.list_note, None, d.side_effects.allow))
         if d.brand_note:

@@ -507,6 +507,7 @@ class InfusionPlan(_Out):
     cut_short: bool = Field(False, description="--count listed fewer infusions than the finite schedule has")
     every: str | None = Field(None, description="an endless schedule's interval, e.g. '4 weeks'")
     course_end: date | None = None
+    course_why: str | None = Field(None, description="why no date is listed after course_end, in the article's words")
     note: str | None = None
     remaining: str | None = None
     left_unknown: str | None = Field(None, description="with a dose already received (and the lifetime maximum not reached): "

@@ -57,8 +57,10 @@ def groups(rec: Recommendation) -> list[tuple[str, bool, list[DrugAdvice]]]:
 
 
 def _given(value: float | None, unit: str) -> str:
-    """A fact that may be not given: its value and unit, or "not given" (never a 0 it was not)."""
-    return NOT_GIVEN if value is None else f"{value:g} {unit}"
+    """A fact that may be not given: its value with its own digits and unit, or "not given" (never a 0 it was not)."""
+    from .recommend import dose_text
+
+    return NOT_GIVEN if value is None else f"{dose_text(value)} {unit}"
 
 
 def _effects(d: DrugAdvice) -> list[tuple[str, str]]:
@@ -89,6 +91,13 @@ def _facts_line(rec: Recommendation) -> str:
     parts = [p.replace(" ", nb) for p in parts] + [f"conditions:{nb}{', '.join(c.value for c in f.conditions) or 'none'}"]
     line = ("" if f.id is None else f"[{visible(f.id)}] ") + "; ".join(parts)  # the id: untrusted text
     return _wrap(line, "", "  ").replace(nb, " ")
+
+
+def _condition_labels(f: Any) -> str:
+    """The person's conditions by the KB's labels ("Heart failure, PML"), as the web page and cards name them."""
+    from .vocabulary import LABELS
+
+    return ", ".join(LABELS.get(c.value, c.value) for c in f.conditions) or "none"
 
 
 def _drug_title(d: DrugAdvice) -> str:
@@ -151,7 +160,7 @@ def markdown(rec: Recommendation) -> str:
             f"- **Other MS medications that did not work:** {f.prior_failures}",
             f"- **Rapidly worsening:** {'yes' if f.rapidly_worsening else 'no'}",
             f"- **Mitoxantrone already received:** {_given(f.mitoxantrone_cumulative_mg_m2, 'mg/m²')}",
-            f"- **Conditions:** {', '.join(c.value for c in f.conditions) or 'none'}", ""]
+            f"- **Conditions:** {_condition_labels(f)}", ""]
     out += ["## Listed", "", (", ".join(_drug_title(rec.drug(d)) for d in rec.listed) or "None of the four infusion drugs."), ""]
     for heading, _listed, drugs in groups(rec):
         out += [f"## {heading}", ""]
@@ -314,7 +323,7 @@ def explanation_markdown(e: Explanation) -> str:
             f"- **Other MS medications that did not work:** {f.prior_failures}",
             f"- **Rapidly worsening:** {'yes' if f.rapidly_worsening else 'no'}",
             f"- **Mitoxantrone already received:** {_given(f.mitoxantrone_cumulative_mg_m2, 'mg/m²')}",
-            f"- **Conditions:** {', '.join(c.value for c in f.conditions) or 'none'}", "", "## Rules that fired", ""]
+            f"- **Conditions:** {_condition_labels(f)}", "", "## Rules that fired", ""]
     for r in d.reasons:
         out += [f"- `{r.rule}`: {r.text}", "", f"    > “{r.quote}” ({r.section})", ""]
     out += ["## Rules that did not fire", ""]
@@ -343,6 +352,12 @@ def _infusion_line(i: int, item: Any) -> str:
     return f"{i:>3}. {item.date.isoformat()} ({item.date:%a})  {item.phase}" + (f", {item.dose_mg:g} mg" if item.dose_mg else "") + weekend
 
 
+def _course_end_line(p: InfusionPlan) -> str:
+    """Where a finite course's dates stop, and why (in the article's words, from the KB)."""
+    assert p.course_end is not None
+    return f"No date is listed after {p.course_end.isoformat()}, whatever --count says" + (f": {p.course_why}" if p.course_why else ".")
+
+
 def _plan_tail(p: InfusionPlan) -> list[str]:
     """What the listed dates leave out: an endless schedule goes on, a finite one was cut short or ends; after
     a dose already received, that how many remain cannot be worked out (said on every run)."""
@@ -350,7 +365,7 @@ def _plan_tail(p: InfusionPlan) -> list[str]:
         if not p.infusions:
             return [f"No dates are listed. {p.left_unknown} Give --count N to list N infusions from --start."]
         return [f"{p.left_unknown} These dates come from --count, not from the article."] + (
-            [f"No date is listed after {p.course_end.isoformat()}, whatever --count says."] if p.course_end is not None else [])
+            [_course_end_line(p)] if p.course_end is not None else [])
     if not p.infusions:  # the lifetime maximum is reached (a count is at least 1)
         return ["No dates are listed: the lifetime maximum is reached."]
     if not p.finite and p.infusions:
@@ -359,7 +374,7 @@ def _plan_tail(p: InfusionPlan) -> list[str]:
         return [f"... {p.total - len(p.infusions)} more of the {p.total} infusions of the course not listed (--count {len(p.infusions)})"
                 if p.total is not None else "... more infusions not listed (--count)"]
     if p.course_end is not None and p.infusions:
-        return [f"No date is listed after {p.course_end.isoformat()}, whatever --count says."]
+        return [_course_end_line(p)]
     return []
 
 

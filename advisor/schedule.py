@@ -120,6 +120,7 @@ def plan(advisor: "Advisor", drug: str, start: date, count: int | None = None, r
         every=None if finite else f"{last.n} {last.unit}", note=None if received else sched.note,
         # after a dose received, the cap of the course (from this start) is said only where it cut the count short
         course_end=end if not left_unknown or (count is not None and len(items) < count) else None,
+        course_why=d.schedule.course_why if end is not None else None,
         remaining=remaining_text(received, sched.lifetime_max_mg_m2)[1]
         if received is not None and sched.lifetime_max_mg_m2 is not None else None,
         left_unknown=left_unknown, reminder=reminder, disclaimer=advisor.kb.header.disclaimer)

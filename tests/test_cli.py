@@ -118,7 +118,7 @@ def test_rules_text_and_json():
     assert "mitoxantrone.lifetime_maximum_reached  [mitoxantrone → excluded]" in text
     assert "when: mitoxantrone_cumulative_mg_m2 >= 140" in text
     data = json.loads(run("rules", "--format", "json").stdout)
-    assert {d["kind"] for d in data} == {"status", "caution"} and len(data) == 12 + 25
+    assert {d["kind"] for d in data} == {"status", "caution"} and len(data) == 12 + 24
     assert all(d["quote"] for d in data)
 
 

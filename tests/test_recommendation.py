@@ -13,7 +13,7 @@ DRUGS = ("alemtuzumab", "natalizumab", "mitoxantrone", "ocrelizumab")
 CAUTIONS = {
     "alemtuzumab": {"other_autoimmune_disease", "cancer", "blood_disorder", "infections", "past_infusion_reaction"},
     "natalizumab": {"pml", "liver_disease", "infections", "depression", "allergies", "past_infusion_reaction"},
-    "mitoxantrone": {"heart_failure", "kidney_disease", "blood_disorder", "infections", "weakened_immune_system",
+    "mitoxantrone": {"heart_failure", "kidney_disease", "blood_disorder", "infections",
                      "depression", "past_infusion_reaction"},
     "ocrelizumab": {"pml", "hepatitis_b", "shingles", "weakened_immune_system", "cancer", "infections",
                     "past_infusion_reaction"},

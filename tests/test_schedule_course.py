@@ -109,7 +109,7 @@ def test_without_a_dose_the_course_end_is_no_date_the_course_ends_on():
     r = run("schedule", "mitoxantrone", "--start", "2027-01-31")
     flat = " ".join(r.stdout.split())
     assert len(dates(r.stdout)) == 13 and "likely within 2 to 3 years" in flat
-    assert "No date is listed after 2030-01-31, whatever --count says." in flat and "ends by" not in flat
+    assert "No date is listed after 2030-01-31, whatever --count says: " in flat and "ends by" not in flat
 
 
 # --- 20.4: the page ------------------------------------------------------------------------------------

@@ -1,0 +1,113 @@
+"""Issue 20, a second reading: the disclaimer's "only", the general notes and natalizumab on CDS cards,
+a reason's two quotes, the toxicity paragraph apart from the serious list, no inferred caution, why the
+course's dates stop, and labels and doses as written. One test or more per point."""
+
+import html
+import json
+import re
+import warnings
+
+import pytest
+from click.testing import CliRunner
+
+from advisor import advise, default_advisor
+from advisor.cli import main
+from advisor.errors import KnowledgeBaseError
+from advisor.kb import load
+from advisor.render import emit
+
+with warnings.catch_warnings():  # starlette's TestClient prefers httpx2; httpx is what we depend on
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+from advisor.web import create_app
+
+HTML = {"accept": "text/html"}
+CLOSING = "They can help you decide if these drugs might be a good choice for you."
+
+
+def flat(text):
+    return " ".join(text.split())
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args), env={"NO_COLOR": "1"})
+
+
+@pytest.fixture(scope="module")
+def client():
+    return TestClient(create_app(default_advisor()))
+
+
+def page_text(client, url):
+    r = client.get(url, headers=HTML)
+    assert r.status_code == 200, r.text[:300]
+    return flat(html.unescape(re.sub(r"<[^>]+>", " ", r.text)))
+
+
+# --- A: the disclaimer follows the article's closing words, with no "only" ----------------------------
+
+def test_a_the_disclaimer_says_a_doctor_can_help_decide_on_every_surface(client):
+    rec = advise({"ms_type": "ppms", "severity": "mild"})
+    assert "only" not in rec.disclaimer.lower() and "can help decide on a treatment" in rec.disclaimer
+    for fmt in ("table", "markdown", "json"):
+        assert "can help decide on a treatment" in flat(emit(rec, fmt))
+    assert "can help decide on a treatment" in page_text(client, "/advice?ms_type=ppms&severity=mild")
+    sched = run("schedule", "natalizumab", "--start", "2027-01-04")
+    assert "can help decide on a treatment" in flat(sched.stdout) and "Only a doctor" not in sched.stdout
+
+
+def test_a_a_disclaimer_claiming_more_than_the_article_fails_the_kb(kb_copy):
+    path = kb_copy / "kb.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("not a prescription: a doctor who knows the person can help decide on a treatment.",
+                                 "not a prescription. Only a doctor who knows the person can decide on a treatment."),
+                    encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as e:
+        load(kb_copy)
+    assert any(f == "kb.toml" and "'only'" in m for f, _, m in e.value.problems)
+
+
+# --- E: no caution of our own inference ---------------------------------------------------------------
+
+def test_e_a_weakened_immune_system_meets_no_mitoxantrone_caution():
+    rec = advise({"ms_type": "spms", "severity": "severe", "conditions": ["weakened_immune_system"]})
+    assert rec.drug("mitoxantrone").cautions == ()
+    assert [c.rule for c in rec.drug("ocrelizumab").cautions] == ["ocrelizumab.weakened_immune_system"]
+    explained = run("explain", "mitoxantrone", "--ms-type", "spms", "--severity", "severe", "--condition", "weakened_immune_system")
+    assert "Cautions: none of the person's conditions meets a side effect the article names for this drug" in flat(explained.stdout)
+
+
+# --- F: why a course's dates stop, in the article's words ---------------------------------------------
+
+@pytest.mark.parametrize("dose", [None, "40"])
+def test_f_the_course_end_says_why_in_the_articles_words(client, dose):
+    args = ["schedule", "mitoxantrone", "--start", "2026-01-05", "--count", "20"]
+    args += ["--mitoxantrone-cumulative-mg-m2", dose] if dose else []
+    why = "the article says the lifetime maximum dose “will likely be reached within two to three years”"
+    out = flat(run(*args).stdout)
+    assert f"No date is listed after 2029-01-05, whatever --count says: {why}" in out
+    assert why in flat(run(*args, "--format", "markdown").stdout)
+    url = "/schedule/mitoxantrone?start=2026-01-05&count=20" + (f"&mitoxantrone_cumulative_mg_m2={dose}" if dose else "")
+    assert f"No date is listed after 2029-01-05: {why}" in page_text(client, url)
+
+
+# --- G: labels, and doses as written ------------------------------------------------------------------
+
+def test_g_markdown_names_conditions_by_their_labels():
+    rec = advise({"ms_type": "spms", "severity": "severe", "conditions": ["heart_failure", "pml"]})
+    assert "- **Conditions:** Heart failure, PML" in emit(rec, "markdown")
+    explained = run("explain", "mitoxantrone", "--ms-type", "spms", "--severity", "severe", "--condition", "heart_failure",
+                    "--format", "markdown")
+    assert "- **Conditions:** Heart failure" in explained.stdout and "heart_failure," not in explained.stdout
+
+
+@pytest.mark.parametrize("dose,shown", [("0", "is 0"), ("139.99999", "is 139.99999"), ("0.0000001", "is 0.0000001")])
+def test_g_explain_writes_a_given_dose_with_its_own_digits(dose, shown):
+    r = run("explain", "mitoxantrone", "--ms-type", "spms", "--severity", "severe", "--mitoxantrone-cumulative-mg-m2", dose)
+    out = flat(r.stdout)
+    assert f"needs mitoxantrone_cumulative_mg_m2 >= 140, {shown}" in out and "is 0.0 " not in out + " " and "e-07" not in out
+    assert f"mitoxantrone received: {shown[3:]} mg/m²" in out
+    data = json.loads(run("explain", "mitoxantrone", "--ms-type", "spms", "--severity", "severe",
+                          "--mitoxantrone-cumulative-mg-m2", dose, "--format", "json").stdout)
+    assert any(shown in f for m in data["not_fired"] for f in m["failed"])
