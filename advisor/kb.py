@@ -184,6 +184,8 @@ class SideEffects(_KB):
     serious: tuple[Quoted, ...]
     # how the article leads into the serious list, when it says more than "Serious side effects"
     serious_label: Quoted | None = None
+    # a paragraph the article prints after the lists, shown apart from them ("The article also says: ...")
+    after: Quoted | None = None
 
 
 class Statement(Quoted):
@@ -534,7 +536,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
             cited.append(("drugs.toml", d.id, d.how_it_works.quote, d.section))
             cited.append(("drugs.toml", d.id, d.schedule.quote, d.section))
             cited += [("drugs.toml", d.id, a.quote, a.under or a.section) for a in d.about]
-            labels = (d.side_effects.serious_label,) if d.side_effects.serious_label else ()
+            labels = tuple(q for q in (d.side_effects.serious_label, d.side_effects.after) if q)
             for effect in (*d.side_effects.common, *d.side_effects.serious, *labels):
                 cited.append(("drugs.toml", d.id, effect.quote, d.side_effects.under or d.side_effects.section))
         cited += [("decisions.toml", r.id, r.quote, r.under or r.section) for r in rules]
@@ -571,7 +573,7 @@ def claim_problems(drugs: list[Any], rules: list[Any], cautions: list[Any], note
     """Every text that says more than its quote: a claim word or number not in it nor in ``allow``."""
     texts: list[tuple[str, str, str, str | None, tuple[str, ...]]] = []
     for d in drugs:
-        labels = (d.side_effects.serious_label,) if d.side_effects.serious_label else ()
+        labels = tuple(q for q in (d.side_effects.serious_label, d.side_effects.after) if q)
         for q in (d.how_it_works, *d.about, *d.side_effects.common, *d.side_effects.serious, *labels):
             texts.append(("drugs.toml", d.id, q.text, q.quote, q.allow))
         s = d.schedule

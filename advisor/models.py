@@ -381,6 +381,8 @@ class SideEffects(_Out):
     serious: tuple[SideEffect, ...]
     serious_label: str = Field("serious", description="how the article leads into the serious list")
     serious_quote: str | None = Field(None, description="the article's lead-in to the serious list, when it says more than 'serious'")
+    after: SideEffect | None = Field(None, description="a paragraph the article prints after the lists, shown apart from them "
+                                     "(mitoxantrone: receiving too much of it can be very toxic)")
 
 
 class WhatIf(_Out):

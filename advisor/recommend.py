@@ -120,7 +120,8 @@ def side_effects_of(drug: Drug) -> SideEffects:
                        common=tuple(SideEffect(text=e.text, quote=e.quote) for e in se.common),
                        serious=tuple(SideEffect(text=e.text, quote=e.quote) for e in se.serious),
                        serious_label=se.serious_label.text if se.serious_label else "serious",
-                       serious_quote=se.serious_label.quote if se.serious_label else None)
+                       serious_quote=se.serious_label.quote if se.serious_label else None,
+                       after=SideEffect(text=se.after.text, quote=se.after.quote) if se.after else None)
 
 
 def attribution_of(drug: Drug, section: str) -> str | None:

@@ -25,6 +25,7 @@ DEFAULT_WIDTH = 100
 MIN_WIDTH = 40
 FORMATS = ("table", "json", "markdown", "text")
 _ANSI = {"red": 31, "green": 32, "yellow": 33}
+ALSO = "the article also says:"  # before a paragraph the article prints after a drug's side-effect lists
 _SGR = re.compile("\x1b\\[[0-9;]*m")
 
 
@@ -136,6 +137,10 @@ def _table_drug(lines: list[str], rec: Recommendation, d: DrugAdvice, explain: b
             lines.append(_wrap(f"“{r.quote}” — {r.section} [{r.rule}]", "        "))
     for label_, items in _effects(d):
         lines.append(_wrap(f"{label_}: {items}", "      "))
+    if d.side_effects is not None and d.side_effects.after:  # the article's paragraph after the lists, apart from them
+        lines.append(_wrap(f"{ALSO} {d.side_effects.after.text}", "      "))
+        if explain:
+            lines.append(_wrap(f"“{d.side_effects.after.quote}” — {d.side_effects.section}", "        "))
     if d.side_effects is not None and d.side_effects.attribution:
         lines.append(_wrap(d.side_effects.attribution, "        "))
     for c in d.cautions:
@@ -191,6 +196,8 @@ def _markdown_effects(d: DrugAdvice) -> list[str]:
         out += [f"- **{label}** ({se.section}):" + (f" “{lead}”" if lead else ""), ""]
         out += [f"    - {e.text}" + ("" if e.quote == e.text else f" (“{e.quote}”)") for e in effects]
         out.append("")
+    if se.after:  # the article's paragraph after the lists, apart from them
+        out += [f"- **{ALSO[:1].upper()}{ALSO[1:-1]}:** {se.after.text}", "", f"    > “{se.after.quote}” ({se.section})", ""]
     if se.attribution:
         out += [f"    *{se.attribution}*", ""]
     return out
@@ -253,6 +260,9 @@ def drug_text(drug: Any) -> str:
     for label, effects in (("more common", se.common), (serious, se.serious)):  # the article: "The more common side effects"
         for e in effects:
             lines.append(_wrap(f"{label}: {e.text}" + ("" if e.quote == e.text else f" — “{e.quote}”"), "    - ", "      "))
+    if se.after:  # the article's paragraph after the lists, apart from them
+        lines.append(_wrap(f"{ALSO[:1].upper()}{ALSO[1:]} {se.after.text}", "  ", "    "))
+        lines.append(_wrap(f"“{se.after.quote}”", "      ", "       "))
     return "\n".join(lines)
 
 
@@ -292,6 +302,9 @@ def explanation_table(e: Explanation) -> str:
         lines += [_wrap(text, "    ", "    ") for text in _caution_notes(c)]
     for label, items in _effects(d):
         lines.append(_wrap(f"{label[:1].upper()}{label[1:]}: {items}", "", "  "))
+    if d.side_effects is not None and d.side_effects.after:
+        lines.append(_wrap(f"{ALSO[:1].upper()}{ALSO[1:]} {d.side_effects.after.text}", "", "  "))
+        lines.append(_wrap(f"“{d.side_effects.after.quote}” — {d.side_effects.section}", "      ", "       "))
     if d.side_effects is not None and d.side_effects.attribution:
         lines.append(_wrap(d.side_effects.attribution, "  ", "  "))
     if d.schedule.remaining:

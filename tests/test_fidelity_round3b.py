@@ -111,3 +111,33 @@ def test_g_explain_writes_a_given_dose_with_its_own_digits(dose, shown):
     data = json.loads(run("explain", "mitoxantrone", "--ms-type", "spms", "--severity", "severe",
                           "--mitoxantrone-cumulative-mg-m2", dose, "--format", "json").stdout)
     assert any(shown in f for m in data["not_fired"] for f in m["failed"])
+
+
+# --- D: the toxicity paragraph apart from the serious list --------------------------------------------
+
+TOXIC = "Receiving too much of this drug puts you at risk of side effects that can be very toxic to your body"
+
+
+def test_d_the_toxicity_paragraph_is_not_a_serious_side_effect_but_stands_apart_on_every_surface(client):
+    from advisor.serve.cards import detail
+
+    rec = advise({"ms_type": "spms", "severity": "severe"})
+    se = rec.drug("mitoxantrone").side_effects
+    assert [e.text for e in se.serious] == ["congestive heart failure (CHF)", "kidney failure"]
+    assert se.after is not None and se.after.quote.startswith(TOXIC) and "blood issues" in se.after.text
+    also = "the article also says: receiving too much of mitoxantrone puts you at risk of side effects"
+    table = flat(emit(rec, "table"))
+    assert "serious side effects: congestive heart failure (CHF); kidney failure the article also says: " in table
+    assert also in table
+    markdown = emit(rec, "markdown")
+    assert "- **The article also says:** receiving too much of mitoxantrone" in markdown and f"> “{TOXIC}" in markdown
+    assert json.loads(emit(rec, "json"))["drugs"][2]["side_effects"]["after"]["quote"].startswith(TOXIC)
+    card = flat(detail(rec.drug("mitoxantrone"), rec.disclaimer))
+    assert "- Serious: congestive heart failure (CHF); kidney failure - The article also says: receiving too much" in card
+    page = page_text(client, "/advice?ms_type=spms&severity=severe")
+    assert "kidney failure The article also says: receiving too much of mitoxantrone" in page and TOXIC in page
+    drugs = flat(run("drugs", "mitoxantrone").stdout)
+    assert "serious: kidney failure The article also says: receiving too much" in drugs
+    assert "The article also says: receiving too much" in page_text(client, "/drugs")
+    explained = flat(run("explain", "mitoxantrone", "--ms-type", "spms", "--severity", "severe").stdout)
+    assert "Serious side effects: congestive heart failure (CHF); kidney failure The article also says: receiving" in explained

@@ -104,6 +104,8 @@ def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None, notes:
                 lines.append(f"- {md(label)}: {md('; '.join(e.text for e in effects))}")
         if se.serious_quote:
             lines.append(f"  > “{md(se.serious_quote)}”")
+        if se.after:  # the article's paragraph after the lists, apart from them
+            lines += [f"- The article also says: {md(se.after.text)}", f"  > “{md(se.after.quote)}” ({md(se.section)})"]
         if se.attribution:
             lines.append(f"- *{md(se.attribution)}*")
         lines.append("")

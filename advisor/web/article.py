@@ -47,7 +47,8 @@ def _cited_where(kb: Any) -> list[tuple[str, str | None, str | None]]:
         out += [item(a.quote, a) for a in getattr(d, "about", ())]
         se = d.side_effects
         lead = (se.serious_label,) if getattr(se, "serious_label", None) else ()  # in the article's order
-        out += [item(e.quote, se) for e in (*se.common, *lead, *se.serious)]
+        after = (se.after,) if getattr(se, "after", None) else ()
+        out += [item(e.quote, se) for e in (*se.common, *lead, *se.serious, *after)]
     out += [item(r.quote, r) for r in kb.rules]
     out += [item(c.quote, c) for c in kb.cautions]
     out += [item(n.quote, n) for n in kb.notes if n.quote]
