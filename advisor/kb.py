@@ -123,10 +123,19 @@ class Reviewed(_KB):
     review_status: Literal["draft", "approved"] | None = None
 
 
+class Cited(_KB):
+    """A further quote of a rule, for a further part of its text, standing verbatim under ``section``."""
+    quote: str = Field(min_length=1)
+    section: str = Field(min_length=1)
+    under: str | None = None
+
+
 class Rule(Sourced, Reviewed):
     id: str = Field(pattern=ID)
     drug: str
     status: Status
+    # the quotes of the further parts of the text, each its own (the text may claim what any of its quotes says)
+    also: tuple[Cited, ...] = Field((), max_length=4)
     when: tuple[Test, ...] = ()  # no tests: the rule fires for every set of facts
     text: str = Field(min_length=1)
     # the text when a fact the rule tests was not given and its assumed value decided (see models.ASSUMED)
@@ -539,7 +548,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
             labels = tuple(q for q in (d.side_effects.serious_label, d.side_effects.after) if q)
             for effect in (*d.side_effects.common, *d.side_effects.serious, *labels):
                 cited.append(("drugs.toml", d.id, effect.quote, d.side_effects.under or d.side_effects.section))
-        cited += [("decisions.toml", r.id, r.quote, r.under or r.section) for r in rules]
+        cited += [("decisions.toml", r.id, q.quote, q.under or q.section) for r in rules for q in (r, *r.also)]
         cited += [("cautions.toml", c.id, c.quote, c.under or c.section) for c in cautions]
         cited += [("notes.toml", n.id, n.quote, n.under or n.section or "") for n in notes if n.quote]
         for file, ident, quote, section in cited:
@@ -582,7 +591,8 @@ def claim_problems(drugs: list[Any], rules: list[Any], cautions: list[Any], note
             texts.append(("drugs.toml", d.id, d.side_effects.list_note, None, d.side_effects.allow))
         if d.brand_note:
             texts.append(("drugs.toml", d.id, d.brand_note, None, ()))
-    texts += [("decisions.toml", r.id, t, r.quote, r.allow) for r in rules for t in (r.text, r.text_not_given, r.short) if t]
+    texts += [("decisions.toml", r.id, t, " ".join(q.quote for q in (r, *r.also)), r.allow)
+              for r in rules for t in (r.text, r.text_not_given, r.short) if t]
     texts += [("cautions.toml", c.id, c.text, c.quote, c.allow) for c in cautions]
     texts += [("notes.toml", n.id, n.text, n.quote, n.allow) for n in notes]
     out = []

@@ -319,11 +319,17 @@ class _Out(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class Citation(_Out):
+    quote: str = Field(description="verbatim from the source document")
+    section: str
+
+
 class Reason(_Out):
     rule: str = Field(description="id of the knowledge-base rule that fired")
     text: str
     quote: str = Field(description="verbatim from the source document")
     section: str
+    also: tuple[Citation, ...] = Field((), description="the quotes of the text's further parts, each its own (verbatim)")
     short: str | None = Field(None, description="the reason in a few words, for a CDS card's summary (when the rule gives one)")
 
 

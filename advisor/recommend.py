@@ -10,7 +10,7 @@ from typing import Any
 
 from .decision import LISTED, Change, Decision
 from .kb import Drug, KnowledgeBase, Rule
-from .models import (NOT_GIVEN, Caution, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation,
+from .models import (NOT_GIVEN, Caution, Citation, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation,
                      Schedule, Severity, SideEffect, SideEffects, WhatIf)
 
 FIELD_LABELS = {
@@ -148,7 +148,8 @@ def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: Decision, c
         if rule.text_not_given and not_given.intersection(t.fact for t in rule.when):
             text = rule.text_not_given  # "if no mitoxantrone has been received…": the dose was not given
         short = fill(rule.short, values) if rule.short else None
-        reasons[rule.drug].append(Reason(rule=rule.id, text=fill(text, values), quote=rule.quote, section=rule.section, short=short))
+        reasons[rule.drug].append(Reason(rule=rule.id, text=fill(text, values), quote=rule.quote, section=rule.section, short=short,
+                                         also=tuple(Citation(quote=a.quote, section=a.section) for a in rule.also)))
     cautions: dict[str, list[Caution]] = {d.id: [] for d in kb.drugs}
     for rule_id in caution_ids:
         c = kb.rule(rule_id)

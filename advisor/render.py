@@ -135,6 +135,7 @@ def _table_drug(lines: list[str], rec: Recommendation, d: DrugAdvice, explain: b
         lines.append(_wrap("why: " + r.text, "      "))
         if explain:
             lines.append(_wrap(f"“{r.quote}” — {r.section} [{r.rule}]", "        "))
+            lines += [_wrap(f"“{a.quote}” — {a.section}", "        ") for a in r.also]
     for label_, items in _effects(d):
         lines.append(_wrap(f"{label_}: {items}", "      "))
     if d.side_effects is not None and d.side_effects.after:  # the article's paragraph after the lists, apart from them
@@ -207,6 +208,7 @@ def _markdown_drug(d: DrugAdvice) -> list[str]:
     out = [f"### {_drug_title(d)}: {STATUS_LABEL[d.status].lower()}", ""]
     for r in d.reasons:
         out += [f"- {r.text}", "", f"    > “{r.quote}” ({r.section}; rule `{r.rule}`)", ""]
+        out += [x for a in r.also for x in (f"    > “{a.quote}” ({a.section})", "")]
     out += _markdown_effects(d)
     for c in d.cautions:
         out += [f"- **Caution ({c.condition.value}):** {c.text}", "", f"    > “{c.quote}” ({c.section})", ""]
@@ -235,7 +237,8 @@ def rule_text(rule: Any) -> str:
     else:
         head = _wrap(f"{rule.id}  [{rule.drug} caution]", "", "  ") + "\n" + \
             _wrap(f"when: conditions include {rule.condition.value}", "  ", "        ")
-    return f"{head}\n{_wrap(rule.text, '  says: ', '        ')}\n{_wrap(f'“{rule.quote}” — {rule.section}', '  ', '   ')}"
+    quotes = [_wrap(f"“{q.quote}” — {q.section}", "  ", "   ") for q in (rule, *getattr(rule, "also", ()))]
+    return "\n".join([head, _wrap(rule.text, "  says: ", "        "), *quotes])
 
 
 def drug_text(drug: Any) -> str:
@@ -289,6 +292,7 @@ def explanation_table(e: Explanation) -> str:
     for r in d.reasons:
         lines.append(_wrap(f"✓ {r.rule}: {r.text}", "  ", "    "))
         lines.append(_wrap(f"“{r.quote}” — {r.section}", "      ", "       "))
+        lines += [_wrap(f"“{a.quote}” — {a.section}", "      ", "       ") for a in r.also]
     lines.append("Rules that did not fire:")
     for miss in e.not_fired:
         lines.append(_wrap(f"✗ {miss.rule} (→ {miss.status.value}): {'; '.join(miss.failed)}", "  ", "    "))
@@ -339,6 +343,7 @@ def explanation_markdown(e: Explanation) -> str:
             f"- **Conditions:** {_condition_labels(f)}", "", "## Rules that fired", ""]
     for r in d.reasons:
         out += [f"- `{r.rule}`: {r.text}", "", f"    > “{r.quote}” ({r.section})", ""]
+        out += [x for a in r.also for x in (f"    > “{a.quote}” ({a.section})", "")]
     out += ["## Rules that did not fire", ""]
     out += [f"- `{m.rule}` (→ {m.status.value}): {'; '.join(m.failed)}" for m in e.not_fired] or ["- (none)"]
     out += ["", "## Cautions", ""]

@@ -141,3 +141,76 @@ def test_d_the_toxicity_paragraph_is_not_a_serious_side_effect_but_stands_apart_
     assert "The article also says: receiving too much" in page_text(client, "/drugs")
     explained = flat(run("explain", "mitoxantrone", "--ms-type", "spms", "--severity", "severe").stdout)
     assert "Serious side effects: congestive heart failure (CHF); kidney failure The article also says: receiving" in explained
+
+
+# --- C: each part of a reason shows its own quote -----------------------------------------------------
+
+BEST = "It may work best for people with secondary progressive MS (SPMS) or rapidly worsening MS."
+RISK = "Because of the risk of serious side effects, it’s only recommended for people with severe MS."
+
+
+@pytest.mark.parametrize("facts,rule,quotes", [
+    ({"ms_type": "spms", "severity": "severe"}, "mitoxantrone.severe_spms", [BEST, RISK]),
+    ({"ms_type": "relapsing", "severity": "severe", "rapidly_worsening": True}, "mitoxantrone.severe_rapidly_worsening", [BEST, RISK]),
+    ({"ms_type": "ppms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 10}, "mitoxantrone.severe_other", [RISK, BEST]),
+])
+def test_c_a_mitoxantrone_reason_shows_both_its_quotes_on_every_surface(client, facts, rule, quotes):
+    from urllib.parse import urlencode
+
+    from advisor.serve.cards import detail
+
+    rec = advise(facts)
+    reason = next(r for r in rec.drug("mitoxantrone").reasons if r.rule == rule)
+    assert [reason.quote, *(a.quote for a in reason.also)] == quotes
+    assert "because of the risk of serious side effects" in reason.text and "may work best" in reason.text
+    table = flat(emit(rec, "table", explain=True))
+    markdown = flat(emit(rec, "markdown"))
+    data = json.loads(emit(rec, "json"))
+    card = flat(detail(rec.drug("mitoxantrone"), rec.disclaimer))
+    page = page_text(client, "/advice?" + urlencode(facts))
+    args = ["explain", "mitoxantrone", "--ms-type", facts["ms_type"], "--severity", "severe"]
+    args += ["--rapidly-worsening"] if facts.get("rapidly_worsening") else []
+    args += ["--mitoxantrone-cumulative-mg-m2", "10"] if "mitoxantrone_cumulative_mg_m2" in facts else []
+    explained = flat(run(*args).stdout)
+    explained_md = flat(run(*args, "--format", "markdown").stdout)
+    for quote in quotes:
+        for surface in (table, markdown, card, page, explained, explained_md):
+            assert quote in surface
+    mito = next(d for d in data["drugs"] if d["drug"] == "mitoxantrone")
+    shown = next(r for r in mito["reasons"] if r["rule"] == rule)
+    assert [shown["quote"], *(a["quote"] for a in shown["also"])] == quotes
+    assert RISK in flat(run("rules", "mitoxantrone").stdout) or RISK in flat(run("rules").stdout)
+    assert RISK in page_text(client, "/rules")
+
+
+def test_c_each_quote_of_a_reason_is_checked_verbatim(kb_copy):
+    path = kb_copy / "decisions.toml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count('also = [{ quote = "Because of the risk') == 2
+    path.write_text(text.replace('also = [{ quote = "Because of the risk', 'also = [{ quote = "Owing to the risk', 1), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as e:
+        load(kb_copy)
+    assert any(i == "mitoxantrone.severe_spms" and "quote not found verbatim" in m and "Owing to" in m
+               for _, i, m in e.value.problems)
+
+
+def test_c_a_reason_claims_only_what_one_of_its_quotes_says(kb_copy):
+    path = kb_copy / "decisions.toml"
+    text = path.read_text(encoding="utf-8")
+    risk_also = 'also = [{ quote = "Because of the risk of serious side effects, it’s only recommended for people with severe MS.", ' \
+                'section = "Mitoxantrone hydrochloride" }]\n'
+    path.write_text(text.replace(risk_also, "", 1), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as e:
+        load(kb_copy)
+    assert any(i == "mitoxantrone.severe_spms" and "'only'" in m and "'recommended'" in m for _, i, m in e.value.problems)
+    r = run("kb", "check", "--rules-dir", str(kb_copy))
+    assert r.exit_code == 1 and "mitoxantrone.severe_spms" in r.output
+
+
+def test_c_a_further_quote_is_validated_at_load(kb_copy):
+    path = kb_copy / "decisions.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('also = [{ quote = "Because', 'also = [{ page = 3, quote = "Because', 1), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as e:
+        load(kb_copy)
+    assert any(i == "mitoxantrone.severe_spms" and "also.0.page" in m for _, i, m in e.value.problems)

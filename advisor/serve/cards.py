@@ -94,7 +94,7 @@ def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None, notes:
     if d.reasons:
         lines.append("Why:")
         for r in d.reasons:
-            lines += [f"- {md(r.text)}", f"  > “{md(r.quote)}” ({md(r.section)})"]
+            lines += [f"- {md(r.text)}"] + [f"  > “{md(q.quote)}” ({md(q.section)})" for q in (r, *r.also)]
         lines.append("")
     se = d.side_effects
     if se is not None:  # harms beside benefits

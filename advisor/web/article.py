@@ -49,7 +49,7 @@ def _cited_where(kb: Any) -> list[tuple[str, str | None, str | None]]:
         lead = (se.serious_label,) if getattr(se, "serious_label", None) else ()  # in the article's order
         after = (se.after,) if getattr(se, "after", None) else ()
         out += [item(e.quote, se) for e in (*se.common, *lead, *se.serious, *after)]
-    out += [item(r.quote, r) for r in kb.rules]
+    out += [item(q.quote, q) for r in kb.rules for q in (r, *getattr(r, "also", ()))]
     out += [item(c.quote, c) for c in kb.cautions]
     out += [item(n.quote, n) for n in kb.notes if n.quote]
     return list(dict.fromkeys(out))
