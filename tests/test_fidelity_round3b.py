@@ -214,3 +214,36 @@ def test_c_a_further_quote_is_validated_at_load(kb_copy):
     with pytest.raises(KnowledgeBaseError) as e:
         load(kb_copy)
     assert any(i == "mitoxantrone.severe_spms" and "also.0.page" in m for _, i, m in e.value.problems)
+
+
+# --- B: the general notes and natalizumab on CDS, in one info card ------------------------------------
+
+@pytest.mark.parametrize("facts", [{"ms_type": "spms", "severity": "severe"}, {"ms_type": "relapsing", "severity": "mild"},
+                                   {"ms_type": "ppms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 140}])
+def test_b_one_info_card_carries_the_general_notes_quoted_and_natalizumab(facts):
+    from advisor.serve.cards import advice_cards
+
+    rec = advise(facts)
+    cards = advice_cards(rec, [], {"name": "n", "version": "1", "sha256": "0"}, "title", "http://127.0.0.1/advice")
+    general = [c for c in cards if c["extension"]["ms-infusion-advisor"]["status"] == "general-notes"]
+    assert len(general) == 1 and len(cards) == 1 + sum(1 for d in rec.drugs if d.drug in rec.listed or d.status.value == "excluded")
+    card = general[0]
+    assert card["indicator"] == "info" and len(card["summary"]) < 140 and card["source"] == {"label": "title"}
+    assert card["summary"] == "General notes from the MS infusions article, quoted; Natalizumab (Tysabri): no criteria"
+    text = flat(card["detail"].replace("\\", ""))
+    general_notes = [n for n in rec.notes if n.drug is None]
+    assert {n.id for n in general_notes} >= {"infusion_process_side_effects", "infusion_reaction_window", "aggressive_or_advanced",
+                                             "not_right_for_everyone", "progressive_ask_your_doctor"}
+    for n in general_notes:
+        assert flat(n.text) in text
+        if n.quote:
+            assert f"> “{flat(n.quote)}”" in text
+    assert "If you have progressive MS or are looking for a better way to manage your symptoms, ask your doctor" in text
+    assert "These infusion treatments may be especially helpful to people with aggressive or advanced MS." in text
+    nat = rec.drug("natalizumab")
+    assert flat(nat.reasons[0].text) in text and f"> “{flat(nat.reasons[0].quote)}”" in text
+    assert card["extension"]["ms-infusion-advisor"]["rules"] == ["natalizumab.no_criteria"]
+    assert card["extension"]["ms-infusion-advisor"]["notes"] == [n.id for n in general_notes]
+    for c in cards:  # the drug cards do not repeat the general notes: said once
+        if c is not card:
+            assert "aggressive or advanced" not in c["detail"]

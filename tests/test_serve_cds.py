@@ -66,7 +66,10 @@ def test_cards_follow_the_advice_for_the_facts_fhir_gives(client):
     rec = advise({"ms_type": "spms", "severity": "severe", "rapidly_worsening": True, "conditions": ["heart_failure"]})
     by_drug = drug_cards(cards)
     assert list(by_drug) == list(rec.listed)  # listed drugs, nothing excluded here, no defaults card
-    assert len(cards) == len(rec.listed)
+    general = [c for c in cards if ext(c)["status"] == "general-notes"]
+    assert len(cards) == len(rec.listed) + 1 and len(general) == 1 and cards[-1] is general[0]  # the one general card, last
+    assert general[0]["indicator"] == "info" and ext(general[0])["rules"] == ["natalizumab.no_criteria"]
+    assert "overrideReasons" not in general[0]  # it advises on no drug: nothing to override
     mito = by_drug["mitoxantrone"]
     assert mito["indicator"] == "warning"  # heart failure meets a caution
     assert "natalizumab" not in by_drug  # no criteria in the article: neither listed nor ruled out
@@ -74,6 +77,8 @@ def test_cards_follow_the_advice_for_the_facts_fhir_gives(client):
         assert len(c["summary"]) < 140
         uuid.UUID(c["uuid"])
         assert c["source"]["label"] == "Multiple Sclerosis Infusions (patient-education article)"
+        if c is general[0]:
+            continue
         assert c["overrideReasons"] and all({"code", "system", "display"} <= set(o) for o in c["overrideReasons"])
         link = c["links"][0]
         assert link["type"] == "absolute" and link["url"].startswith("http://testserver/advice?ms_type=spms&severity=severe")

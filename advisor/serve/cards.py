@@ -132,6 +132,47 @@ def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None, notes:
     return "\n".join(lines)
 
 
+def advice_cards(rec: Recommendation, assumed: list[str], kb: dict[str, str], source_title: str, link: str,
+                 labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The cards for a decided recommendation, in the order an EHR shows them: one per listed or excluded drug,
+    the one general card (the article's general notes, natalizumab), and the card naming the facts assumed."""
+    out = drug_cards(rec, kb, source_title, link, labels)
+    out.append(general_card(rec, kb, source_title, link))
+    if assumed:
+        out.append(assumed_card(assumed, kb, source_title))
+    return out
+
+
+def general_card(rec: Recommendation, kb: dict[str, str], source_title: str, link: str) -> dict[str, Any]:
+    """One ``info`` card with what the article says in general (its general notes, each quoted, and
+    its closing paragraph) and the drugs it describes without criteria (natalizumab), which get no card of
+    their own: said once, beside the drug cards, never a card per note."""
+    unjudged = [d for d in rec.drugs if _v(d.status) == "no_criteria"]
+    names = ", ".join(d.name + (f" ({d.brand})" if d.brand else "") for d in unjudged)
+    summary = "General notes from the MS infusions article, quoted" + \
+        (f"; {names}: {STATUS_WORDS['no_criteria']}" if unjudged else "")
+    lines = ["**What the article says in general, of the infusion drugs and their infusions**", ""]
+    for n in rec.notes:
+        if n.drug is None:
+            lines.append(f"- {md(n.text)}" + ("" if n.quote else " (the article is silent here)"))
+            if n.quote:
+                lines.append(f"  > “{md(n.quote)}” ({md(n.section)})")
+    lines.append("")
+    for d in unjudged:
+        lines += [f"**{md(d.name)}: {md(STATUS_DETAIL['no_criteria'])}**", ""]
+        for r in d.reasons:
+            lines.append(f"- {md(r.text)}")
+            lines += [f"  > “{md(quote)}” ({md(section)})" for quote, section in ((r.quote, r.section), *((a.quote, a.section) for a in r.also))]
+        lines.append("")
+    lines.append(f"_{md(rec.disclaimer)}_")
+    return {"uuid": str(uuid.uuid4()), "summary": short(summary), "detail": "\n".join(lines), "indicator": "info",
+            "source": {"label": source_title},
+            "links": [{"label": "Full explanation for these facts", "url": link, "type": "absolute"}],
+            "extension": {EXTENSION: {"drug": None, "status": "general-notes",
+                                      "rules": [r.rule for d in unjudged for r in d.reasons], "kb": kb,
+                                      "notes": [n.id for n in rec.notes if n.drug is None]}}}
+
+
 def missing_card(missing: list[str], problems: list[str], remarks: list[str], kb: dict[str, str], source_title: str) -> dict[str, Any]:
     """One warning card when the facts cannot be read: what is missing or wrong; no drug cards."""
     names = [m.split(" (")[0] for m in missing]

@@ -129,9 +129,8 @@ async def service(request: Request) -> Any:
         cards.append(cardlib.missing_card(reading.missing, reading.problems, reading.remarks, rt.kb_id, rt.source_title))
         row.update(facts=reading.facts, outcome="not decided: " + "; ".join(reading.missing + reading.problems))
     else:
-        cards += cardlib.drug_cards(rec, rt.kb_id, rt.source_title, advice_url(base, rec.facts), rt.condition_labels)
-        if reading.assumed:
-            cards.append(cardlib.assumed_card(reading.assumed, rt.kb_id, rt.source_title))
+        cards += cardlib.advice_cards(rec, reading.assumed, rt.kb_id, rt.source_title, advice_url(base, rec.facts),
+                                      rt.condition_labels)
         row.update(facts=facts_for_log(rec.facts), rules=fired(rec), statuses=statuses(rec))
     rt.store.log_decisions([row], [{"uuid": c["uuid"], "decision_id": decision_id, "indicator": c["indicator"],
                                     "drug": c["extension"][cardlib.EXTENSION]["drug"],

@@ -116,10 +116,11 @@ class Link(BaseModel):
 
 class CardExtension(BaseModel):
     drug: str | None = Field(description="the drug id; null on a card about the facts")
-    status: str = Field(description="the drug's status, or facts-missing / defaults-assumed")
+    status: str = Field(description="the drug's status, or facts-missing / defaults-assumed / general-notes")
     rules: list[str] = Field(description="ids of the KB rules behind the card")
     kb: dict[str, str] = Field(description="name, version and sha256 of the knowledge base")
     assumed: list[str] | None = None
+    notes: list[str] | None = Field(None, description="on the general-notes card: the ids of the KB's general notes it carries")
 
 
 class Card(BaseModel):
