@@ -89,9 +89,16 @@ def _facts_line(rec: Recommendation) -> str:
     parts = [f"MS type: {f.ms_type.value}", f"severity: {f.severity.value}", f"prior failures: {f.prior_failures}",
              f"rapidly worsening: {'yes' if f.rapidly_worsening else 'no'}",
              f"mitoxantrone received: {_given(f.mitoxantrone_cumulative_mg_m2, 'mg/m²')}"]
-    parts = [p.replace(" ", nb) for p in parts] + [f"conditions:{nb}{', '.join(c.value for c in f.conditions) or 'none'}"]
+    parts = [p.replace(" ", nb) for p in parts] + [f"conditions:{nb}{_condition_labels(f)}"]
     line = ("" if f.id is None else f"[{visible(f.id)}] ") + "; ".join(parts)  # the id: untrusted text
     return _wrap(line, "", "  ").replace(nb, " ")
+
+
+def _label(condition: str) -> str:
+    """A condition's label in the KB ("Heart failure"), as the web page and cards name it."""
+    from .vocabulary import LABELS
+
+    return LABELS.get(condition, condition)
 
 
 def _condition_labels(f: Any) -> str:
@@ -145,7 +152,7 @@ def _table_drug(lines: list[str], rec: Recommendation, d: DrugAdvice, explain: b
     if d.side_effects is not None and d.side_effects.attribution:
         lines.append(_wrap(d.side_effects.attribution, "        "))
     for c in d.cautions:
-        wrapped = _wrap(f"caution ({c.condition.value}): {c.text}", "      ")  # wrap first: colour codes have no width
+        wrapped = _wrap(f"caution ({_label(c.condition.value)}): {c.text}", "      ")  # wrap first: colour codes have no width
         lines.append(wrapped.replace("caution", style("caution", fg="red"), 1))
         if explain:
             lines.append(_wrap(f"“{c.quote}” — {c.section} [{c.rule}]", "        "))
