@@ -471,6 +471,7 @@ class Recommendation(_Out):
 
 
 class ScheduledInfusion(_Out):
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use: `advise` never needs it
     date: date
     phase: str
     dose_mg: float | None = None
@@ -479,6 +480,7 @@ class ScheduledInfusion(_Out):
 
 class RuleMiss(_Out):
     """A status rule of the drug that did not fire, and each of its tests that failed ("needs X, is Y")."""
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use: `advise` never needs it
     rule: str
     status: Status
     failed: tuple[str, ...]
@@ -493,6 +495,7 @@ class Explanation(_Out):
         >>> e.drug, e.advice.status.value
         ('alemtuzumab', 'not_applicable')
     """
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use: `advise` never needs it
     recommendation: Recommendation
     drug: str
     not_fired: tuple[RuleMiss, ...]
@@ -504,6 +507,7 @@ class Explanation(_Out):
 
 class InfusionPlan(_Out):
     """A drug's infusion dates from a start date (``advisor.schedule.plan``)."""
+    model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use: `advise` never needs it
     id: str | None = None
     drug: str
     name: str

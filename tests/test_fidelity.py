@@ -439,3 +439,37 @@ def test_guard_the_one_pattern_finds_what_each_familys_own_pattern_finds():
         plain = c._PLACEHOLDER.sub(" ", text)
         own = {family for family, words in c.CLAIM_WORDS.items() if re.search(rf"\b(?:{words})\b", plain, re.IGNORECASE)}
         assert set(c.claims.__wrapped__(text)[0]) == own, text
+
+
+def test_guard_one_pattern_finds_what_each_familys_own_pattern_finds():
+    """The claim-word pattern (one branch per first letter, for speed) finds, at each word start, the
+    first family in order whose words match there, as ``\\b(?:words)\\b`` per family would: checked on
+    every text of the KB and the article, and on random runs of claim words, case and joiners."""
+    import random
+
+    from advisor.claims import _CLAIMS, _FAMILY, CLAIM_WORDS
+
+    own = [(family, re.compile(rf"\b(?:{words})\b", re.IGNORECASE)) for family, words in CLAIM_WORDS.items()]
+
+    def reference(text: str) -> list[tuple[int, int, str]]:
+        found, pos = [], 0
+        while True:
+            hits = [(m.start(), i, m.end(), family) for i, (family, p) in enumerate(own)
+                    if (m := p.search(text, pos)) and m.group()[:1].isalpha()]
+            if not hits:
+                return found
+            start, _, end, family = min(hits)
+            found.append((start, end, family))
+            pos = end
+
+    texts = [line for name in ("drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
+             for line in (default_directory() / name).read_text(encoding="utf-8").splitlines()]
+    texts += (default_directory() / "sources" / "ms-infusions.txt").read_text(encoding="utf-8").splitlines()
+    words = [w for ws in CLAIM_WORDS.values() for w in re.findall(r"[a-z]+", ws)]
+    words += ["NOT FOR", "no  one", "can't", "can’t", "wipe out", "first-line", "first line", "contra-indicated",
+              "ſafe", "\u212aill", "nonexclusive", "alls", "_all", "all_", "é", "2", "x"]
+    rng = random.Random(7)
+    texts += ["".join(rng.choice(words).upper() if rng.random() < 0.2 else rng.choice(words)
+                      + rng.choice([" ", "", "-", ".", "_", "'", "\n"]) for _ in range(rng.randint(1, 8))) for _ in range(3000)]
+    for text in texts:
+        assert [(m.start(), m.end(), _FAMILY[m.lastgroup]) for m in _CLAIMS.finditer(text)] == reference(text), text
