@@ -4,11 +4,12 @@ format (``advisor.batch.readers``) build on these; ``advisor.batch.case.read_cas
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -32,7 +33,40 @@ class NestingError(yaml.composer.ComposerError):
 _TAG = "tag:yaml.org,2002:"
 
 
-class CaseLoader(yaml.SafeLoader):
+def _safe_base() -> type:
+    """The base of CaseLoader: libyaml's parser (C, shipped in PyYAML's wheels) under PyYAML's own
+    composer (so that anchors, aliases and nesting are checked node by node, as below), or, if PyYAML
+    was built without libyaml, yaml.SafeLoader (all Python: some hundred times slower on a long
+    document, e.g. 8 MiB of blank lines takes seconds)."""
+    try:
+        from yaml._yaml import CParser as parser
+    except ImportError:  # pragma: no cover - PyYAML's wheels ship libyaml
+        return yaml.SafeLoader
+
+    class CSafeComposingLoader(yaml.composer.Composer, parser, yaml.constructor.SafeConstructor,
+                               yaml.resolver.Resolver):
+        def __init__(self, stream: Any):
+            name = getattr(stream, "name", "<file>") if hasattr(stream, "read") else "<unicode string>"
+            text = stream.read() if hasattr(stream, "read") else stream
+            # libyaml reads UTF-8: a lone surrogate becomes bytes that it refuses as not UTF-8
+            self.data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+            source = io.BytesIO(self.data)
+            source.name = name  # what marks name, as PyYAML's own reader does
+            parser.__init__(self, source)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    return CSafeComposingLoader
+
+
+if TYPE_CHECKING:  # typed as the SafeLoader it stands for
+    _SafeBase = yaml.SafeLoader
+else:
+    _SafeBase = _safe_base()
+
+
+class CaseLoader(_SafeBase):
     """Safe YAML for case files (no tag constructs an object) that reads plain scalars as JSON would.
 
     * Numbers: only JSON's decimal grammar, ASCII digits (``2``, ``-1``, ``12.5``, ``1e-5``). YAML 1.1's
@@ -55,19 +89,42 @@ class CaseLoader(yaml.SafeLoader):
         self._path: list[str | None] = []  # the key each open node is under (None: a list item, the top)
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()  # type: ignore[no-untyped-call]  # types-PyYAML leaves Parser.peek_event unannotated
-        if self.check_event(yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in case files", event.start_mark)
-        if getattr(event, "anchor", None) is not None:
-            raise yaml.composer.ComposerError(None, None, "anchors (&name) are not allowed in case files", event.start_mark)
         key = index.value if isinstance(index, yaml.ScalarNode) and isinstance(parent, yaml.MappingNode) else None
         self._path.append(key)
         try:
+            event = self.peek_event()
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in case files", event.start_mark)
+            if getattr(event, "anchor", None) is not None:
+                raise yaml.composer.ComposerError(None, None, "anchors (&name) are not allowed in case files", event.start_mark)
             if len(self._path) > MAX_DEPTH:
-                raise NestingError(next((k for k in self._path if k is not None), ""), event.start_mark)
+                raise NestingError(self._field(), event.start_mark)
             return super().compose_node(parent, index)
         finally:
             self._path.pop()
+
+    # libyaml reads ahead through [[[[… (each may open a key) and stops at 1,000 levels, before this
+    # composer sees a 21st: that is refused as nesting too, naming the fact.
+    def check_event(self, *choices: Any) -> bool:
+        return bool(self._nesting(super().check_event, *choices))
+
+    def peek_event(self) -> Any:
+        return self._nesting(super().peek_event)
+
+    def get_event(self) -> Any:
+        return self._nesting(super().get_event)
+
+    def _nesting(self, method: Any, *args: Any) -> Any:
+        try:
+            return method(*args)
+        except yaml.MarkedYAMLError as e:
+            if e.problem == "exceeded maximum nesting depth":
+                raise NestingError(self._field(), e.problem_mark) from None
+            raise
+
+    def _field(self) -> str:
+        """The outermost key of the node being composed ("" if none): the fact a too-deep value is under."""
+        return next((k for k in self._path if k is not None), "")
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen: set[Any] = set()
@@ -184,8 +241,22 @@ def load_json(text: str, name: str) -> Any:
         raise CaseFileError(f"{name}: not valid JSON: nested too deeply") from None
 
 
-def _yaml_error(e: yaml.YAMLError) -> str:
+def _yaml_error(e: yaml.YAMLError, line: int = 0) -> str:
+    if isinstance(e, yaml.reader.ReaderError) and line:  # said by line, not by offset in the text
+        what = f"#x{e.character:04x}" if isinstance(e.character, int) else repr(e.character)
+        return f"character {what} on line {line}: {e.reason}"
     return " ".join(str(e).split())
+
+
+def _error_line(loader: Any, e: yaml.YAMLError) -> int:
+    """The line (from 1) an error of ``loader`` is on; 0 if not known."""
+    mark = getattr(e, "problem_mark", None)
+    if mark is not None:
+        return int(mark.line) + 1
+    data = getattr(loader, "data", None)  # libyaml's reader errors give a byte offset only
+    if isinstance(e, yaml.reader.ReaderError) and isinstance(data, bytes) and 0 <= e.position <= len(data):
+        return data.count(b"\n", 0, e.position) + data.count(b"\r", 0, e.position) - data.count(b"\r\n", 0, e.position) + 1
+    return 0
 
 
 def nesting_error(field: str | None) -> InvalidFacts:
@@ -194,14 +265,19 @@ def nesting_error(field: str | None) -> InvalidFacts:
 
 
 def parse_yaml_stream(stream: Any, name: str, with_lists: bool = False) -> Iterator[tuple[Any, ...]]:
-    """Stream (line, case) pairs from YAML text: each document is one case or a list of cases. A broken
+    """Stream (line, case) pairs from YAML text (a str, or a stream of it: a str is not copied into
+    one): each document is one case or a list of cases. A broken
     document yields (line, CaseFileError) and ends the file (YAML cannot resynchronise after it); one
     nested too deeply yields (line, InvalidFacts) naming the fact, and ends it too. ``with_lists``:
     (line, case, listed) triples, ``listed`` telling an item of a list from a document of its own."""
     def out(line: int, item: Any, listed: bool = False) -> tuple[Any, ...]:
         return (line, item, listed) if with_lists else (line, item)
 
-    loader = CaseLoader(stream)
+    try:
+        loader = CaseLoader(stream)
+    except yaml.YAMLError as e:  # pragma: no cover - PyYAML's own reader checks its first characters at once
+        yield out(0, CaseFileError(f"{name}: not valid YAML: {_yaml_error(e)}"))
+        return
     try:
         while True:
             try:
@@ -213,8 +289,8 @@ def parse_yaml_stream(stream: Any, name: str, with_lists: bool = False) -> Itera
                 yield out(e.problem_mark.line + 1 if e.problem_mark else 0, nesting_error(e.field))
                 return
             except yaml.YAMLError as e:
-                mark = getattr(e, "problem_mark", None)
-                yield out(mark.line + 1 if mark else 0, CaseFileError(f"{name}: not valid YAML: {_yaml_error(e)}"))
+                line = _error_line(loader, e)
+                yield out(line, CaseFileError(f"{name}: not valid YAML: {_yaml_error(e, line)}"))
                 return
             try:
                 if isinstance(node, yaml.SequenceNode):

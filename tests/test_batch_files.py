@@ -312,3 +312,41 @@ def test_a_header_of_many_unknown_or_repeated_columns_is_named_in_bounded_text()
     assert [x["field"] for x in e.value.errors] == ["c9999"]
     plan = columns(tuple(f"x{i}" for i in range(5000)), (), "error")
     assert len(plan.unknown) == 5000 and plan.notes[0].endswith("and 4,980 more: a row that fills one is refused naming it")
+
+
+# --- YAML read by libyaml; hostile YAML ---------------------------------------------------------------
+
+def test_yaml_case_files_are_scanned_by_libyaml_not_character_by_character_in_python(monkeypatch):
+    """8 MiB of blank lines took PyYAML's Python scanner ~7 s (a 64 MiB YAML document about a minute):
+    the scanning is libyaml's (C), the checks (tags, anchors, nesting, keys twice) still this loader's."""
+    import yaml
+    import yaml.reader
+
+    from advisor.casefile import CaseLoader, parse_text
+    pytest.importorskip("yaml._yaml")  # PyYAML's wheels ship libyaml
+    steps = []
+    forward = yaml.reader.Reader.forward
+
+    def counted(self, length=1):
+        steps.append(length)
+        forward(self, length)
+    monkeypatch.setattr(yaml.reader.Reader, "forward", counted)
+    text = "ms_type: spms\n" + "\n" * 100_000 + "severity: mild\n"
+    assert parse_text(text, "c.yaml") == {"ms_type": "spms", "severity": "mild"}
+    assert steps == [] and not issubclass(CaseLoader, yaml.reader.Reader)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("id: a\nms_type: spms\x01\nseverity: mild\n", "not valid YAML: character #x0001 on line 2: control characters are not allowed"),
+    ("\x7fid: a\n", "not valid YAML: character #x007f on line 1: control characters are not allowed"),
+    ("id: a\nconditions: " + "[" * 5000 + "\n", "conditions: is nested deeper than 20 levels"),
+])
+def test_a_yaml_file_with_a_control_character_or_deep_flow_nesting_is_one_error_record(tmp_path, text, message):
+    """A control character near the start of a YAML file was raised by PyYAML's reader as the loader was
+    made, outside every handler: a traceback, and the other inputs' cases lost."""
+    bad, good = tmp_path / "bad.yaml", tmp_path / "good.jsonl"
+    bad.write_text(text)
+    good.write_text(CASE + "\n")
+    recs, summary = run_records([bad, good])
+    assert [r["ok"] for r in recs] == [False, True] and message in recs[0]["error"], recs
+    assert summary.cases == 2

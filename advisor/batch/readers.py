@@ -242,7 +242,7 @@ def read_yaml(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[Raw
         return
     line = 1
     try:
-        for line, item, listed in parse_yaml_stream(io.StringIO(text), name, with_lists=True):
+        for line, item, listed in parse_yaml_stream(text, name, with_lists=True):
             if isinstance(item, CaseFileError):
                 yield error_case(f"{name}:{line}", escape_controls(str(item)))
             elif isinstance(item, InvalidFacts):
