@@ -350,3 +350,10 @@ def test_a_yaml_file_with_a_control_character_or_deep_flow_nesting_is_one_error_
     recs, summary = run_records([bad, good])
     assert [r["ok"] for r in recs] == [False, True] and message in recs[0]["error"], recs
     assert summary.cases == 2
+
+
+def test_a_json_line_with_a_raw_control_character_says_where_once(tmp_path):
+    f = tmp_path / "c.jsonl"
+    f.write_bytes(b'{"id":"\x1b[31mx","ms_type":"spms","severity":"severe"}\n' + CASE.encode() + b"\n")
+    recs, _ = run_records([f])
+    assert recs[0]["error"] == "(case): not valid JSON: Invalid control character at column 8" and recs[1]["ok"], recs
