@@ -357,3 +357,17 @@ def test_a_json_line_with_a_raw_control_character_says_where_once(tmp_path):
     f.write_bytes(b'{"id":"\x1b[31mx","ms_type":"spms","severity":"severe"}\n' + CASE.encode() + b"\n")
     recs, _ = run_records([f])
     assert recs[0]["error"] == "(case): not valid JSON: Invalid control character at column 8" and recs[1]["ok"], recs
+
+
+def test_many_columns_read_as_one_fact_are_named_a_few_and_counted_so_the_note_keeps_its_end(tmp_path):
+    """100,000 columns each a spelling of ms_type: the notes were cut mid-list (the first silently after
+    7 names, the second at the summary's 400 characters, losing what happens to a row)."""
+    from advisor.batch.records import columns
+    header = ("id",) + tuple(("MS TYPE", "ms-type")[i % 2] for i in range(100_000))
+    read, twice = columns(header, (), "error").notes
+    assert read == "columns read as facts: 'MS TYPE' as ms_type, 'ms-type' as ms_type"
+    assert twice == ("fact given by two columns: ms_type (columns 2 (MS TYPE), 3 (ms-type), 4 (MS TYPE), 5 (ms-type), "
+                     "6 (MS TYPE) and 99,995 more): a row that fills it twice is refused naming it")
+    names = tuple(f"MS{'_' * i}TYPE" for i in range(1, 13))
+    assert columns(names, (), "error").notes[0] == ("columns read as facts: " + ", ".join(f"'{n}' as ms_type" for n in names[:10])
+                                                    + " and 2 more")

@@ -83,6 +83,7 @@ def loose(name: str) -> str:
 
 _LOOSE_FACTS = {loose(f): f for f in FACTS}
 _NAMED = 20  # unknown or repeated columns named (with a suggestion) per header; the rest are counted
+_SHOWN = 5  # per fact, the columns named that give it (or are read loosely as it); the rest are counted
 
 
 class Columns(NamedTuple):
@@ -131,8 +132,10 @@ def columns(header: tuple[str, ...], mapping: tuple[tuple[str, str], ...] = (), 
     repeated = tuple((k, tuple(idx)) for k, idx in by_key.items() if len(idx) > 1)
     labels = {i: named(i) for _, idx in repeated for i in idx}
     notes = []
-    if loosely:  # (at most one per fact)
-        notes.append(f"column{'s' if len(loosely) > 1 else ''} read as facts: {', '.join(loosely[:len(FACTS)])}")
+    if loosely:
+        loosely = list(dict.fromkeys(loosely))  # a name repeated is said once; many names are counted
+        notes.append(f"column{'s' if len(loosely) > 1 else ''} read as facts: {', '.join(loosely[:2 * _SHOWN])}"
+                     + (f" and {len(loosely) - 2 * _SHOWN:,} more" if len(loosely) > 2 * _SHOWN else ""))
     errors: list[dict[str, Any]] = []
     if extra == "error" and unknown:
         for column, near in unknown:
@@ -143,7 +146,9 @@ def columns(header: tuple[str, ...], mapping: tuple[tuple[str, str], ...] = (), 
             + ": a row that fills " + ("one" if len(unknown) > 1 else "it") + " is refused naming it")
     if repeated:
         notes.append("fact" + ("s" if len(repeated) > 1 else "") + " given by two columns: "
-                     + ", ".join(f"{k} (columns {', '.join(labels[i] for i in idx)})" for k, idx in repeated[:_NAMED])
+                     + ", ".join(f"{k} (columns {', '.join(labels[i] for i in idx[:_SHOWN])}"
+                                 + (f" and {len(idx) - _SHOWN:,} more" if len(idx) > _SHOWN else "") + ")"
+                                 for k, idx in repeated[:_NAMED])
                      + (f" and {len(repeated) - _NAMED:,} more" if len(repeated) > _NAMED else "")
                      + ": a row that fills " + ("one of them" if len(repeated) > 1 else "it") + " twice is refused naming it")
     id_index = keys.index("id") if "id" in keys else None
