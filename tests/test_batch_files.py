@@ -371,3 +371,14 @@ def test_many_columns_read_as_one_fact_are_named_a_few_and_counted_so_the_note_k
     names = tuple(f"MS{'_' * i}TYPE" for i in range(1, 13))
     assert columns(names, (), "error").notes[0] == ("columns read as facts: " + ", ".join(f"'{n}' as ms_type" for n in names[:10])
                                                     + " and 2 more")
+
+
+def test_a_jsonl_file_with_carriage_returns_only_says_so(tmp_path):
+    f = tmp_path / "mac.jsonl"
+    f.write_bytes(((CASE + "\r") * 3).encode())
+    [r], _ = run_records([f])
+    assert r["error"] == ("(case): not valid JSON: Extra data at column 48 (its lines end with a carriage return only? "
+                          "JSONL's end with a line feed)"), r
+    g = tmp_path / "extra.jsonl"
+    g.write_text(CASE + " x\n")
+    assert run_records([g])[0][0]["error"] == "(case): not valid JSON: Extra data at column 48"

@@ -211,7 +211,10 @@ def parse(raw: RawCase, options: CaseOptions = CaseOptions()) -> dict[str, Any]:
         except DuplicateKey as e:
             raise e.invalid_facts() from None
         except json.JSONDecodeError as e:
-            raise InvalidFacts([{"field": "(case)", "message": f"not valid JSON: {e.msg.removesuffix(' at')} at column {e.colno}"}]) from None
+            hint = (" (its lines end with a carriage return only? JSONL's end with a line feed)"
+                    if e.msg == "Extra data" and "\r" in text[:e.pos] else "")
+            raise InvalidFacts([{"field": "(case)", "message": f"not valid JSON: {e.msg.removesuffix(' at')} at column {e.colno}"
+                                                               f"{hint}"}]) from None
         except (ValueError, RecursionError) as e:  # a number too long to read, nesting too deep
             why = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
             raise InvalidFacts([{"field": "(case)", "message": f"not valid JSON: {why}"}]) from None
