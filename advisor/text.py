@@ -5,7 +5,8 @@ character that could act on a terminal or fake a line is shown as a Python-style
 ``"a\\x1b]0;x\\x07"`` prints as ``a\\x1b]0;x\\x07`` and cannot retitle a window or rewrite the screen.
 Escaped: C0 and C1 controls and DEL (ESC/CSI/OSC, CR, LF, NUL, ...), the bidirectional controls
 (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), the line and paragraph separators
-(U+2028, U+2029) and lone surrogates (which cannot even be encoded as UTF-8).
+(U+2028, U+2029), the invisible word joiner and byte-order mark (U+2060,
+U+FEFF: ``'\\ufeffid'`` would show as ``'id'``) and lone surrogates (which cannot even be encoded as UTF-8).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import sys
 import unicodedata
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff\ud800-\udfff]")
 # json.dumps already escapes C0 controls inside strings; outside them its indentation uses \n.
 _UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 

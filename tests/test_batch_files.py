@@ -382,3 +382,11 @@ def test_a_jsonl_file_with_carriage_returns_only_says_so(tmp_path):
     g = tmp_path / "extra.jsonl"
     g.write_text(CASE + " x\n")
     assert run_records([g])[0][0]["error"] == "(case): not valid JSON: Extra data at column 48"
+
+
+def test_an_invisible_byte_order_mark_in_a_header_is_shown_escaped_in_the_summary(tmp_path):
+    """A second BOM (two exports joined) made "unknown column 'id' (did you mean id?)" on the terminal."""
+    f = tmp_path / "b.csv"
+    f.write_bytes(b"\xef\xbb\xbf\xef\xbb\xbfid,ms_type,severity\na,spms,mild\n")
+    r = cli(str(f), "--out", str(tmp_path / "r.jsonl"))
+    assert "unknown column '\\ufeffid' (did you mean id?)" in r.stderr and "\ufeff" not in r.stderr, r.stderr
