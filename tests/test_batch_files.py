@@ -390,3 +390,19 @@ def test_an_invisible_byte_order_mark_in_a_header_is_shown_escaped_in_the_summar
     f.write_bytes(b"\xef\xbb\xbf\xef\xbb\xbfid,ms_type,severity\na,spms,mild\n")
     r = cli(str(f), "--out", str(tmp_path / "r.jsonl"))
     assert "unknown column '\\ufeffid' (did you mean id?)" in r.stderr and "\ufeff" not in r.stderr, r.stderr
+
+
+def test_a_yaml_list_of_cases_is_composed_one_case_at_a_time():
+    """A document that is a list was composed whole before its first case was read: some 400 bytes per
+    item (412 MiB for 1,000,000 items of `- {}`, 13 GiB for a 64 MiB file of `-` lines). Item by item,
+    the cases before a broken one are read too."""
+    from advisor.casefile import CaseFileError, parse_yaml_stream
+    got = list(parse_yaml_stream("- {a: 1}\n- {b: 2}\n- [unclosed\n", "l.yaml"))
+    assert got[:2] == [(1, {"a": 1}), (2, {"b": 2})] and isinstance(got[2][1], CaseFileError), got
+
+
+def test_a_yaml_case_of_too_many_values_is_refused_and_the_cases_before_it_kept(tmp_path):
+    f = tmp_path / "big.yaml"
+    f.write_text("- {id: a, ms_type: spms, severity: mild}\n- conditions: [" + "x, " * 10_000 + "]\n")
+    recs, _ = run_records([f])
+    assert recs[0]["ok"] and "a case holds more than 10,000 values" in recs[1]["error"], recs
