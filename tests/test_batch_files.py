@@ -406,3 +406,22 @@ def test_a_yaml_case_of_too_many_values_is_refused_and_the_cases_before_it_kept(
     f.write_text("- {id: a, ms_type: spms, severity: mild}\n- conditions: [" + "x, " * 10_000 + "]\n")
     recs, _ = run_records([f])
     assert recs[0]["ok"] and "a case holds more than 10,000 values" in recs[1]["error"], recs
+
+
+@pytest.mark.parametrize("text,read", [
+    ('[{"id": "a"},\n {"id": "b"},\n {"id": ', ["a", "b", "c.json:3"]),
+    (' [ ]\n', []),
+    ('[{"id": "a"}] x', ["a", "c.json:1"]),
+    ('[{"id": "a"}, ]', ["a", "c.json:1"]),
+    ('[{"id": "a"} {"id": "b"}]', ["a", "c.json:1"]),
+    ('\n{"id": "a"}\n', ["a"]),
+])
+def test_a_json_list_of_cases_is_decoded_one_case_at_a_time(tmp_path, text, read):
+    """Decoded whole, a 15 MiB `.json` of `{},` took 1.2 GiB (64 MiB, the limit, some 5 GiB); one case
+    at a time it takes what one case does, and the cases before a syntax error are read."""
+    f = tmp_path / "c.json"
+    f.write_text(text)
+    recs, _ = run_records([f])
+    assert [r["id"].replace(f"{tmp_path}/", "") for r in recs] == read, recs
+    if read and read[-1] == "c.json:1":
+        assert "not valid JSON" in recs[-1]["error"] and "the rest of" in recs[-1]["error"]
