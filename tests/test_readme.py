@@ -29,7 +29,7 @@ def examples():
             command, *shown = block.rstrip("\n").split("\n")
             if not command.startswith("$ ms-advisor ") or "--out" in command or "--ics" in command \
                     or command.startswith(("$ ms-advisor serve", "$ ms-advisor log")):
-                # batch writes files (its summary is checked by tests/test_cases.py); serve and log need a
+                # batch writes files (the summary of `batch cases/ --out FILE` is checked below); serve and log need a
                 # server and its log (tests/test_serve_*.py)
                 continue
             yield doc.relative_to(ROOT).as_posix(), command[2:], shown
@@ -203,3 +203,30 @@ def test_readme_python_session_is_real_output(name, block):
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test, out=lambda text: pytest.fail(text, pytrace=False))
     assert runner.summarize(verbose=False).attempted == len(test.examples) > 0
+
+
+def batch_examples():
+    """The `ms-advisor batch cases/ --out FILE` blocks: the summary they show (stderr), checked with the
+    output written to a temporary folder."""
+    for doc in DOCS:
+        for block in re.findall(r"```console\n(.*?)```", doc.read_text("utf-8"), re.DOTALL):
+            command, *shown = block.rstrip("\n").split("\n")
+            if re.fullmatch(r"\$ ms-advisor batch cases/ --out \S+", command):
+                yield doc.relative_to(ROOT).as_posix(), command[2:], shown
+
+
+BATCH_EXAMPLES = list(batch_examples())
+
+
+def test_the_docs_show_the_batch_summary():
+    assert {doc for doc, _, _ in BATCH_EXAMPLES} >= {"README.md", "docs/batch.md"}
+
+
+@pytest.mark.parametrize("doc,command,shown", BATCH_EXAMPLES, ids=[f"{d}: {c}" for d, c, _ in BATCH_EXAMPLES])
+def test_a_batch_examples_summary_is_real_output(doc, command, shown, monkeypatch, tmp_path):
+    monkeypatch.chdir(ROOT)
+    args = shlex.split(command)[1:]
+    args[args.index("--out") + 1] = str(tmp_path / "results.jsonl")
+    r = CliRunner().invoke(main, args, env={"NO_COLOR": "1", "COLUMNS": "100"})
+    assert r.exit_code == 0, r.output
+    assert r.stderr.rstrip("\n").split("\n") == shown
