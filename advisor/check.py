@@ -10,7 +10,8 @@ from typing import Any
 from .core import NOTE, Advisor
 from .errors import KnowledgeBaseError
 from .kb import CautionRule, KnowledgeBase, Rule, decision_space, load, value_classes
-from .models import MSType, PatientFacts, Severity
+from .models import Condition, MSType, PatientFacts, Severity
+from .serve import terminology
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Report:
     rules: int
     cautions: int
     combinations: int
+    fhir: bool = False  # the KB has FHIR codes (fhir.toml), checked
+    numbers: str = ""  # its named numbers, as "name = value unit", checked against every statement
 
     @property
     def ok(self) -> bool:
@@ -81,7 +84,8 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
     try:
         kb = load(rules_dir, source=source)
     except KnowledgeBaseError as e:
-        return Report(tuple(Problem(*p) for p in e.problems), 0, 0, 0)
+        fhir = [p for p in fhir_problems(rules_dir, None) if p not in e.problems]  # an unreadable file is said once
+        return Report(tuple(Problem(*p) for p in e.problems + fhir), 0, 0, 0)
     advisor = Advisor(kb=kb, cache=False)
     problems: list[Problem] = []
     space = decision_space(kb.rules, kb.drug_ids)
@@ -127,4 +131,20 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
     for condition in kb.conditions:
         if condition.id not in met:
             problems.append(Problem("cautions.toml", condition.id, "no caution names this condition (say so in a note if the source is silent)"))
-    return Report(tuple(problems), len(kb.rules), len(kb.cautions), space.combinations)
+    problems += [Problem(*p) for p in fhir_problems(rules_dir, kb)]
+    return Report(tuple(problems), len(kb.rules), len(kb.cautions), space.combinations,
+                  fhir=(Path(rules_dir) / terminology.FILE).exists(),
+                  numbers=", ".join(f"{name} = {n.value:g} {n.unit}" for name, n in kb.header.numbers.items()))
+
+
+def fhir_problems(rules_dir: str | Path, kb: KnowledgeBase | None) -> list[tuple[str, str, str]]:
+    """What the service would refuse in the KB's FHIR codes (``fhir.toml``), in the words it refuses
+    them with. A KB without the file checks as before: only ``serve`` needs it, and says so."""
+    if not (Path(rules_dir) / terminology.FILE).exists() and not (Path(rules_dir) / terminology.FILE).is_symlink():
+        return []
+    conditions = [c.id for c in kb.conditions] if kb is not None else [c.value for c in Condition]
+    try:
+        terminology.load(rules_dir, conditions, [m.value for m in MSType], [s.value for s in Severity])
+    except KnowledgeBaseError as e:
+        return list(e.problems)
+    return []

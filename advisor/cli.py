@@ -440,7 +440,11 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
                  f"exactly one status per drug in all {report.combinations} combinations of tested fact values "
                  "(one value for each class of values the rules tell apart)", "every status one the KB defines",
                  "every drug shown as applicable or consider carries its side effects",
-                 "every drug's note only where the drug has a status it names"):
+                 "every drug's note only where the drug has a status it names",
+                 f"every statement of a named number (kb.toml [numbers]) agrees with it: {report.numbers}" if report.numbers
+                 else "no named numbers (kb.toml [numbers]) to compare",
+                 "the FHIR codes (fhir.toml) valid" if report.fhir
+                 else "no fhir.toml: `ms-advisor serve` refuses this knowledge base until it has one"):
         echo(click.wrap_text(line, terminal_width(), initial_indent="  - ", subsequent_indent="    "))
 
 

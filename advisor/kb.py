@@ -24,6 +24,7 @@ from typing import Any, Callable, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .claims import overstatement, unused_allowances
+from .numbers import Number, number_problems, unit_problems
 from .errors import KnowledgeBaseError
 from .vocabulary import ConditionItem, StatusItem, packaged_directory, status_problems, vocabulary_problems
 from .models import ASSUMED, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MSType, Condition, Interval, PatientFacts, Phase, Severity, Status, \
@@ -250,6 +251,7 @@ class Header(_KB):
     disclaimer: str = Field(min_length=1)
     caution_note: str = Field(min_length=1)  # shown wherever cautions are: they never change a status
     allow: tuple[str, ...] = ()  # claim words or numbers the disclaimer and caution note may use (see claims.py)
+    numbers: dict[str, Number] = {}  # named figures of the article, each stated in several places (see numbers.py)
 
 
 class KnowledgeBase(_KB):
@@ -551,11 +553,17 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
         cited += [("decisions.toml", r.id, q.quote, q.under or q.section) for r in rules for q in (r, *r.also)]
         cited += [("cautions.toml", c.id, c.quote, c.under or c.section) for c in cautions]
         cited += [("notes.toml", n.id, n.quote, n.under or n.section or "") for n in notes if n.quote]
+        if header is not None:
+            cited += [("kb.toml", f"numbers.{name}", n.quote, n.section) for name, n in header.numbers.items()]
         for file, ident, quote, section in cited:
             problem = quote_problem(quote, section, source_text)
             if problem:
                 problems.append((file, ident, problem))
     problems += claim_problems(drugs, rules, cautions, notes)
+    if header is not None:  # every statement of a named number agrees with it
+        problems += unit_problems(header.numbers) + number_problems(header.numbers, raw, rules, notes, drugs)
+        problems += [("kb.toml", f"numbers.{name}", f"unknown fact '{n.fact}' (testable: {', '.join(TESTABLE)})")
+                     for name, n in header.numbers.items() if n.fact is not None and n.fact not in TESTABLE]
     if header is not None:  # shown on every surface: the disclaimer and the caution note claim nothing either
         texts = (header.disclaimer, header.caution_note)
         problems += [("kb.toml", "", p) for text in texts if (p := overstatement(text, None, header.allow))]

@@ -69,12 +69,18 @@ class Terminology:
 
 def load(directory: str | Path, condition_ids: Iterable[str], ms_types: Iterable[str], severities: Iterable[str]) -> Terminology:
     """Read and validate ``fhir.toml`` in the KB ``directory`` against the advisor's vocabularies."""
+    from ..kb import read_kb_file
+
     path = Path(directory) / FILE
+    read: list[tuple[str, str, str]] = []
+    data_bytes = read_kb_file(path, Path(directory), FILE, read)  # never a FIFO's blocking read, never past the size limit
+    if data_bytes is None:
+        if read and read[0][2] == "file is missing":
+            read = [(FILE, "", f"file is missing (the CDS Hooks service needs it in {directory})")]
+        raise KnowledgeBaseError(read)
     try:
-        raw = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise KnowledgeBaseError([(FILE, "", f"file is missing (the CDS Hooks service needs it in {directory})")]) from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raw = tomllib.loads(data_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise KnowledgeBaseError([(FILE, "", f"not valid TOML: {e}")]) from None
     try:
         data = _File.model_validate(raw)
