@@ -419,9 +419,10 @@ Examples:
 def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) -> None:
     """Verify a knowledge base: every quote verbatim in the source, no text claiming more than its quote
     (a claim word such as "only", "must", "never", "safe", "best" or "recommended", or a number, that
-    the quote does not hold, unless the item's `allow` lists it), every rule valid and reachable, and
-    exactly one status per drug for every combination of the fact values the rules test. Exit 1 on
-    any problem."""
+    the quote does not hold, unless the item's `allow` lists it), every rule valid and reachable,
+    exactly one status per drug for every combination of the fact values the rules test, every
+    statement of a named number (kb.toml [numbers]) agreeing with it, and the FHIR codes (fhir.toml)
+    as `serve` reads them. Exit 1 on any problem."""
     from .check import check
     from .kb import default_directory
 

@@ -17,7 +17,7 @@ UNITS = {"mg/m²": r"mg\s*/\s*m(?:²|2|\^2)"}  # the spellings of a unit in text
 
 class Number(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    value: float = Field(gt=0)
+    value: float = Field(gt=0, strict=True)  # a TOML number: not true, not "140"
     unit: str = Field(description="one of " + ", ".join(UNITS))
     fact: str | None = None  # the fact the rules test against this number, if any
     quote: str = Field(min_length=1)

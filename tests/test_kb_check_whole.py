@@ -110,3 +110,10 @@ def test_a_list_test_on_the_named_fact_is_compared_too(kb_copy):
     replace(kb_copy / "decisions.toml", 'op = ">=", value = 140 }]', 'op = "in", value = [140, 140.2] }]')
     assert ("problem: decisions.toml: mitoxantrone.lifetime_maximum_reached: tests mitoxantrone_cumulative_mg_m2 in "
             "[140, 140.2]; kb.toml's numbers.mitoxantrone_lifetime_max is 140 mg/m²") in kb_check(kb_copy).output.splitlines()
+
+
+@pytest.mark.parametrize("value", ["true", '"140"'])
+def test_a_named_number_is_a_toml_number(kb_copy, value):
+    replace(kb_copy / "kb.toml", "value = 140\n", f"value = {value}\n")
+    assert ("problem: kb.toml: numbers.mitoxantrone_lifetime_max.value: Input should be a valid number"
+            in kb_check(kb_copy).output.splitlines())
