@@ -106,3 +106,61 @@ def test_yes_no(text, expected):
 def test_yes_no_names_what_was_expected():
     with pytest.raises(ValueTextError, match=r"'maybe' is not yes or no \(yes, y, true, no, n or false\)"):
         yes_no_value("maybe")
+
+
+# the dose (a decimal number, may be not given) written as text -> the value every surface takes, or ERROR
+DOSES = [("140", 140.0), (" 72.5 ", 72.5), ("1.4e2", 140.0), ("0140", ERROR), ("+140", ERROR), ("١٤٠", ERROR), ("1,5", ERROR),
+         ("", None), ("-3", ERROR), ("nan", ERROR), ("inf", ERROR), (".5", ERROR), ("139.99999999999999999", ERROR)]
+DOSE = "mitoxantrone_cumulative_mg_m2"
+
+
+def dose_by_cli(text):
+    r = CliRunner().invoke(main, ["advise", *BASE, "--mitoxantrone-cumulative-mg-m2", text, "--format", "json"])
+    return json.loads(r.stdout)["facts"][DOSE] if r.exit_code == 0 else ERROR
+
+
+def dose_by_case_file(tmp_path, text):
+    f = tmp_path / "case.yaml"
+    f.write_text(f"ms_type: spms\nseverity: severe\n{DOSE}: {text}\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["advise", "--case", str(f), "--format", "json"])
+    return json.loads(r.stdout)["facts"][DOSE] if r.exit_code == 0 else ERROR
+
+
+def dose_by_csv(tmp_path, text):
+    f = tmp_path / "cases.csv"
+    f.write_text(f"id;ms_type;severity;{DOSE}\nc1;spms;severe;{text}\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    CliRunner().invoke(main, ["batch", str(f), "--out", str(out), "--echo-facts"])
+    record = json.loads(out.read_text().splitlines()[0])
+    return record["facts"][DOSE] if record["ok"] else ERROR
+
+
+def dose_by_form(client, text):
+    r = client.get("/advice", params={"ms_type": "spms", "severity": "severe", DOSE: text}, headers={"accept": "text/html"})
+    if r.status_code != 200:
+        return ERROR
+    shown = re.search(r"already received</dt><dd>([^<]*)</dd>", r.text).group(1)
+    return None if shown == "not given" else float(shown.removesuffix(" mg/m²").replace(",", ""))
+
+
+def dose_by_interview(text):
+    r = CliRunner().invoke(main, ["interview", "--format", "json"], input=f"spms\nsevere\n0\nn\n{text}\n7\n\n")
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)["facts"][DOSE]
+    return ERROR if got == 7 else got
+
+
+def dose_by_library(text):
+    try:
+        value = number_value(text)
+        facts = PatientFacts(ms_type="spms", severity="severe", **{DOSE: value})
+    except (ValueTextError, ValueError, InvalidFacts):
+        return ERROR
+    return getattr(facts, DOSE)
+
+
+@pytest.mark.parametrize("text,expected", DOSES, ids=[repr(t) for t, _ in DOSES])
+def test_every_surface_gives_the_same_answer_for_a_dose_written_as_text(tmp_path, client, text, expected):
+    got = {"cli": dose_by_cli(text), "case file (YAML)": dose_by_case_file(tmp_path, text), "batch CSV": dose_by_csv(tmp_path, text),
+           "web form": dose_by_form(client, text), "interview": dose_by_interview(text), "library": dose_by_library(text)}
+    assert got == dict.fromkeys(got, expected)
