@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from .errors import CaseFileError as CaseFileError, InvalidFacts
-from .models import INT_TEXT, NUMBER_TEXT, float_from_text, int_from_text
 from .text import visible
+from .values import INT_TEXT, NUMBER_TEXT, float_from_text, int_from_text
 
 CASE_KEYS = ("expect",)  # keys a case file may carry beside the facts
 MAX_DEPTH = 20  # a case nests 3 levels (case, expect, status); a file of cases one more
@@ -187,9 +187,9 @@ CaseLoader.add_constructor(_TAG + "bool", CaseLoader.construct_yaml_bool)
 CaseLoader.add_constructor(_TAG + "int", CaseLoader.construct_yaml_int)
 CaseLoader.add_constructor(_TAG + "float", CaseLoader.construct_yaml_float)
 CaseLoader.add_implicit_resolver(_TAG + "bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
-CaseLoader.add_implicit_resolver(_TAG + "int", re.compile(r"^-?(?:0|[1-9][0-9]*)$", re.ASCII), list("-0123456789"))
-CaseLoader.add_implicit_resolver(_TAG + "float", re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$", re.ASCII),
-                                 list("-0123456789"))
+# numbers: the one grammar (advisor.values), as a YAML resolver matches them
+CaseLoader.add_implicit_resolver(_TAG + "int", re.compile(f"^{INT_TEXT.pattern}$", re.ASCII), list("-0123456789"))
+CaseLoader.add_implicit_resolver(_TAG + "float", re.compile(f"^{NUMBER_TEXT.pattern}$", re.ASCII), list("-0123456789"))
 CaseLoader.add_implicit_resolver(_TAG + "null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
 
 

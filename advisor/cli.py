@@ -128,26 +128,28 @@ class PathName(click.Path):
 
 
 class Number(click.ParamType[Any]):
-    """A number as the facts model reads text everywhere: ASCII digits in JSON's grammar (no '١٤٠',
-    no '1_0', no '0x2', no 'inf'); ``whole`` takes integers only, ``low``/``high`` bound it."""
+    """A number read by the one text-to-value parser (``advisor.values``): ASCII digits in JSON's grammar
+    (no '١٤٠', no '1_0', no '0x2', no '012', no '+2', no 'inf'); ``whole`` takes whole numbers only ('2.0'
+    is 2), ``low``/``high`` bound it; ``fact``: an empty text is "not given" (the option left out)."""
 
-    def __init__(self, whole: bool, low: float | None = None, high: float | None = None):
-        self.whole, self.low, self.high = whole, low, high
+    def __init__(self, whole: bool, low: float | None = None, high: float | None = None, fact: bool = False):
+        self.whole, self.low, self.high, self.fact = whole, low, high, fact
         self.name = "integer" if whole else "number"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if not isinstance(value, str):
             return value
-        from decimal import Decimal
+        from .values import ValueTextError, count_value, number_value
 
-        from .models import INT_TEXT, inexact, number_from_text
-
-        number = number_from_text(value.strip())
-        if isinstance(number, Decimal):  # more digits than a float holds: never rounded
-            self.fail(inexact(number), param, ctx)
-        if number is None or (self.whole and not (INT_TEXT.fullmatch(value.strip()) or float(number).is_integer())):
-            self.fail(f"'{visible(value)}' is not {'a whole number' if self.whole else 'a number'} "
-                      "written in ASCII digits (e.g. " + ("2" if self.whole else "12.5 or 1e-5") + ")", param, ctx)
+        try:
+            number = (count_value if self.whole else number_value)(value)
+        except ValueTextError as e:
+            self.fail(str(e), param, ctx)
+        if number is None:
+            if self.fact:
+                return None  # not given: as if the option were left out
+            self.fail(f"'' is not {'a whole number' if self.whole else 'a number'} written in ASCII digits (e.g. "
+                      + ("2" if self.whole else "12.5 or 1e-5") + ")", param, ctx)
         if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
             bounds = f"from {self.low:g} to {self.high:g}" if self.high is not None else f"at least {self.low:g}"
             self.fail(f"{visible(value)} is not {bounds}", param, ctx)
@@ -202,9 +204,10 @@ def fact_options(f: Callable[..., Any]) -> Callable[..., Any]:
                           "also gzipped, as batch reads them; flags override it."),
         click.option("--ms-type", help="relapsing, spms or ppms (also: rrms, relapsing-remitting, secondary progressive, primary progressive)."),
         click.option("--severity", help="mild, moderate or severe."),
-        click.option("--prior-failures", type=Number(whole=True), help="How many other MS medications did not work well (default 0)."),
+        click.option("--prior-failures", type=Number(whole=True, fact=True),
+                     help="How many other MS medications did not work well (default 0), in ASCII digits: 2 or 2.0, not 02 or +2."),
         click.option("--rapidly-worsening/--not-rapidly-worsening", default=None, help="Whether the MS is rapidly worsening (default: not)."),
-        click.option("--mitoxantrone-cumulative-mg-m2", type=Number(whole=False),
+        click.option("--mitoxantrone-cumulative-mg-m2", type=Number(whole=False, fact=True),
                      help="Lifetime mitoxantrone already received, mg/m² (default: not given; the advice says so)."),
         click.option("--condition", "conditions", multiple=True, metavar="NAME",
                      help="A health condition, by its id or label in any case ('heart failure', 'Hepatitis B'); repeatable; with "

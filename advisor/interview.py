@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
 from typing import Any
 
 import click
 
-from .models import AMBIGUOUS_MS_TYPES, INT_TEXT, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, MSType, PatientFacts, \
-    Severity, inexact, number_from_text
+from .models import AMBIGUOUS_MS_TYPES, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, MSType, PatientFacts, Severity
 from .text import fill, visible
+from .values import ValueTextError, count_value, number_value, yes_no_value
 from .vocabulary import described, lookup
 
 NUMBER_WORDS = {"zero": 0, "none": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -69,12 +68,12 @@ class NumberAnswer(click.ParamType[Any]):
             return None  # not given: said so in the advice, never taken for 0
         if _key(text) in NUMBER_WORDS:
             self.fail(fill(f"'{visible(value)}': type the number in digits, e.g. {NUMBER_WORDS[_key(text)]}", less=7), param, ctx)
-        number = number_from_text(text)
-        if isinstance(number, Decimal):  # more digits than a float holds: never rounded
-            self.fail(fill(inexact(number), less=7), param, ctx)
-        if number is None or (self.whole and not INT_TEXT.fullmatch(text)):
-            self.fail(fill(f"'{visible(value)}' is not {'a whole number' if self.whole else 'a number'} in ASCII digits "
-                      f"(e.g. {'2' if self.whole else '12.5'})", less=7), param, ctx)
+        try:
+            number = count_value(text) if self.whole else number_value(text)
+        except ValueTextError as e:
+            self.fail(fill(str(e), less=7), param, ctx)
+        if number is None:
+            return 0 if self.whole else None  # as the prompt's default: the count's 0, the dose's "not given"
         if number < 0 or number > self.high:
             self.fail(fill(f"{visible(value)} is not from 0 to {self.high:g}", less=7), param, ctx)
         return int(number) if self.whole else float(number)
@@ -86,11 +85,12 @@ class YesNo(click.ParamType[Any]):
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if isinstance(value, bool):
             return value
-        key = _key(str(value))
-        if key in ("y", "yes", "true"):
-            return True
-        if key in ("n", "no", "false"):
-            return False
+        try:
+            answer = yes_no_value(str(value))
+        except ValueTextError:
+            answer = None
+        if answer is not None:
+            return answer
         self.fail(fill(f"'{visible(value)}': answer y, yes, n or no", less=7), param, ctx)
 
 

@@ -109,7 +109,7 @@ def test_csv_booleans_counts_and_empty_cells(tmp_path):
     assert recs["t"]["facts"]["rapidly_worsening"] is True and recs["t"]["facts"]["prior_failures"] == 2
     assert recs["u"]["facts"]["rapidly_worsening"] is False and recs["u"]["facts"]["prior_failures"] == 0
     assert "prior_failures" in recs["v"]["error"] and "whole number" in recs["v"]["error"]
-    assert recs["w"]["facts"]["prior_failures"] == 2 and recs["x"]["facts"]["rapidly_worsening"] is True
+    assert "prior_failures" in recs["w"]["error"] and recs["x"]["facts"]["rapidly_worsening"] is True  # 02: no leading zeros, as everywhere
     assert "rapidly_worsening" in recs["y"]["error"]
 
 

@@ -21,6 +21,7 @@ from ..core import Advisor
 from ..decision import Decision
 from ..errors import InvalidFacts
 from ..models import PatientFacts, Status, float_from_text, int_from_text, type_name
+from ..values import ValueTextError, number_from_text, yes_no_value
 from .sources import CsvRow, RawCase
 from .text import escape_controls
 
@@ -47,24 +48,20 @@ def _kind(annotation: Any) -> str:
 # What each fact is, read from the facts model: how a CSV cell becomes a value.
 KINDS: dict[str, str] = {name: _kind(f.annotation) for name, f in PatientFacts.model_fields.items()}
 FACTS = frozenset(PatientFacts.model_fields)
-_INT = re.compile(r"[+-]?[0-9]+(\.0*)?")
-_FLOAT = re.compile(r"[+-]?([0-9]{1,30}\.?[0-9]{0,30}|\.[0-9]{1,30})([eE][+-]?[0-9]{1,4})?")
-_BOOLS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+_BOOLS = {"1": True, "0": False}  # a spreadsheet's checkbox, besides yes/no (advisor.values)
 
 
 def _cell(kind: str, value: str, separators: str) -> Any:
-    """A CSV cell as a value of its fact's type; a cell that does not parse stays text, so that
-    validation names the field. Digits are ASCII only; no underscores, no inf or nan."""
-    if kind == "bool":
-        return _BOOLS.get(value.lower(), value)
-    if kind == "int":
-        if _INT.fullmatch(value):
-            return int_from_text(value.split(".")[0].removeprefix("+"))  # any length: thousands of digits are out of range
-        return float_from_text(value) if _FLOAT.fullmatch(value) else value  # 2.5: refused as not whole
-    if kind == "float":
-        if _INT.fullmatch(value) and "." not in value:  # as JSON reads an integer: any length (thousands of digits: out of range)
-            return int_from_text(value.removeprefix("+"))
-        return float_from_text(value) if _FLOAT.fullmatch(value) else value
+    """A CSV cell as a value of its fact's type, read by the one text-to-value parser (advisor.values);
+    a cell that does not parse stays text, so that validation names the field."""
+    try:
+        if kind == "bool":
+            return _BOOLS[value] if value in _BOOLS else yes_no_value(value)
+        if kind in ("int", "float"):  # the grammar only: range, wholeness (2.0 is 2) and exactness are the model's, as for JSON
+            number = number_from_text(value)
+            return value if number is None else number
+    except ValueTextError:
+        return value
     if kind == "list":
         return [item.strip() for item in re.split(f"[{re.escape(separators)}]", value) if item.strip()]
     return value

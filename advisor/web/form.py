@@ -6,13 +6,13 @@ the facts model decides what is allowed, so the web form accepts exactly what th
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from ..models import MS_TYPE_ALIASES, Severity, float_from_text, inexact
+from ..models import MS_TYPE_ALIASES, Severity
+from ..values import ValueTextError, count_value, number_value
 from ..vocabulary import lookup
 
 # Form field -> facts field. The form's names are the facts' names, except the repeated "condition".
@@ -20,8 +20,6 @@ FIELDS = ("ms_type", "severity", "prior_failures", "rapidly_worsening", "mitoxan
 UNKNOWN_TYPE = "unknown"
 MAX_VALUE_LENGTH = 200
 MAX_MESSAGES = 5  # per field: a URL with thousands of bad parameters gets a short page
-_WHOLE = re.compile(r"[0-9]{1,9}")
-_NUMBER = re.compile(r"[0-9]{1,9}(\.[0-9]{1,30})?|\.[0-9]{1,30}")
 
 
 @dataclass
@@ -73,22 +71,15 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
     if singles.get("severity", "").strip():
         out.facts["severity"] = singles["severity"].strip()
 
-    text = singles.get("prior_failures", "").strip()
-    if text:
-        if _WHOLE.fullmatch(text):
-            out.facts["prior_failures"] = int(text)
-        elif re.fullmatch(r"[0-9]{1,4}\.0+", text):  # 2.0 is 2, as on every path
-            out.facts["prior_failures"] = int(text.split(".")[0])
+    reads: tuple[tuple[str, Any], ...] = (("prior_failures", count_value), ("mitoxantrone_cumulative_mg_m2", dose))
+    for name, read in reads:
+        try:
+            amount = read(singles.get(name, ""))
+        except ValueTextError as e:
+            out.add(name, str(e))
         else:
-            out.add("prior_failures", "must be a whole number such as 0, 1 or 2")
-
-    text = singles.get("mitoxantrone_cumulative_mg_m2", "").strip()
-    if text:
-        amount, problem = dose(text)
-        if problem is None:
-            out.facts["mitoxantrone_cumulative_mg_m2"] = amount
-        else:
-            out.add("mitoxantrone_cumulative_mg_m2", problem)
+            if amount is not None:  # empty: not given
+                out.facts[name] = amount
 
     text = singles.get("rapidly_worsening", "").strip().lower()
     if text in ("true", "on", "yes"):
@@ -118,14 +109,11 @@ def canonical(name: str, text: str) -> str:
     return str(getattr(found, "value", found)) if found is not None else text
 
 
-def dose(text: str) -> tuple[float | None, str | None]:
-    """A dose in mg/m² as the pages read it (the advice form, the schedule page): the value, or why not."""
-    if not _NUMBER.fullmatch(text):
-        return None, "must be a number of mg/m² such as 0, 72 or 140.5"
-    value = float_from_text(text)
-    if isinstance(value, Decimal):  # more digits than a float holds: never rounded
-        return None, inexact(value)
-    return value, None
+def dose(text: str) -> float | None:
+    """A dose in mg/m² as every surface reads it (the advice form, the schedule page): the value, None
+    for an empty text (not given), or ValueTextError saying why not."""
+    value = number_value(text)
+    return None if value is None else float(value)
 
 
 def add_invalid(out: Parsed, errors: list[dict[str, Any]]) -> None:

@@ -315,10 +315,12 @@ def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Respon
             text = values[name].strip()
             if not text or name in errors:
                 continue
-            amount, problem = form_module.dose(text)
-            if problem is not None:
-                errors[name] = problem
-            elif drug is not None and drug.schedule.received_fact != name:  # a field this page does not show
+            try:
+                amount = form_module.dose(text)
+            except ValueError as e:  # ValueTextError: what was expected
+                errors[name] = str(e)
+                continue
+            if drug is not None and drug.schedule.received_fact != name:  # a field this page does not show
                 errors[""] = "; ".join(filter(None, (errors.get(""), f"{name}: {drug.name} has no lifetime maximum dose in the article")))
             else:
                 received = amount
