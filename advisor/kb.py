@@ -308,9 +308,6 @@ class KnowledgeBase(_KB):
             raise KeyError(rule_id)
         return item
 
-    def rule_file(self, rule_id: str) -> str:
-        return "cautions.toml" if any(c.id == rule_id for c in self.cautions) else "decisions.toml"
-
 
 def fingerprint(files: dict[str, bytes]) -> str:
     """SHA-256 over a knowledge base's files (relative path -> content), the same on every platform:

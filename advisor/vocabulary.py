@@ -83,7 +83,6 @@ def read_conditions(directory: Path) -> tuple[ConditionItem, ...]:
 
 
 CONDITIONS: tuple[ConditionItem, ...] = read_conditions(packaged_directory())
-DESCRIPTIONS: dict[str, str] = {c.id: c.description for c in CONDITIONS}
 
 
 def label_of(item: ConditionItem) -> str:

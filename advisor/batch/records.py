@@ -25,8 +25,6 @@ from ..values import ValueTextError, number_from_text, yes_no_value
 from .sources import CsvRow, RawCase
 from .text import escape_controls
 
-EXTRA = ("error", "ignore", "keep")
-
 
 @dataclass(frozen=True)
 class CaseOptions:

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .. import KnowledgeBaseError
 
 FILE = "fhir.toml"
-SNOMED = "http://snomed.info/sct"
 # Condition ids renamed between vocabularies: an entry under either name maps to whichever one the
 # advisor knows (the KB's conditions are being moved into the KB and this one renamed).
 RENAMED = {"autoimmune_disease": "other_autoimmune_disease", "other_autoimmune_disease": "autoimmune_disease"}
@@ -61,10 +60,6 @@ class Terminology:
         self.unspecified: dict[tuple[str, str], str] = unspecified
         self.conditions: dict[tuple[str, str], str] = conditions
         self.entries = entries
-
-    def codes_for(self, table: str, value: str) -> list[Code]:
-        """The codes that stand for ``value`` in one table (ms_type, severity), for messages."""
-        return list(getattr(self.entries, table).get(value, ()))
 
 
 def load(directory: str | Path, condition_ids: Iterable[str], ms_types: Iterable[str], severities: Iterable[str]) -> Terminology:
