@@ -116,6 +116,7 @@ MIXED = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["jsonl", "json", "csv"])
 def test_fast_path_gives_the_same_bytes_and_summary_as_the_plain_path(tmp_path, fmt):
     lines = MIXED + [json.dumps(c).encode() for c in random_cases(1500, invalid_every=97)]
@@ -212,6 +213,7 @@ def test_expectation_failures_are_reported_with_differences(tmp_path):
     assert not recs[2]["ok"] and "aspirin" in recs[2]["error"]
 
 
+@pytest.mark.slow
 def test_workers_keep_input_order_and_give_the_same_records(tmp_path):
     f = write_jsonl(tmp_path / "many.jsonl", random_cases(6000, invalid_every=50))
     one = _run_out(run, [str(f)], workers=1)
@@ -273,6 +275,7 @@ def test_cli_invalid_rules_dir_stops_before_work(tmp_path):
     assert r.exit_code == 2 and "invalid knowledge base" in r.stderr and not (tmp_path / "o.jsonl").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig,workers", [(signal.SIGINT, "1"), (signal.SIGTERM, "2")])
 def test_interrupted_run_leaves_only_complete_records_in_partial(tmp_path, sig, workers):
     f = write_jsonl(tmp_path / "big.jsonl", random_cases(400_000))

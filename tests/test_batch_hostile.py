@@ -204,6 +204,7 @@ def test_a_line_over_the_limit_is_an_error_and_memory_stays_bounded(tmp_path):
     assert recs[0]["ok"] and not recs[1]["ok"] and "longer than 1,000,000 bytes" in recs[1]["error"]
 
 
+@pytest.mark.slow
 def test_devices_are_refused_and_an_endless_stdin_stops_at_the_line_limit(tmp_path):
     zero = tmp_path / "zero"
     os.mknod(zero, stat.S_IFCHR | 0o600, os.makedev(1, 5))
@@ -279,6 +280,7 @@ def test_new_output_follows_the_umask(tmp_path, good):
     assert stat.S_IMODE(os.stat(tmp_path / "new.jsonl").st_mode) == 0o640
 
 
+@pytest.mark.slow
 def test_disk_full_exits_2_naming_the_file_and_count(tmp_path, good):
     full = tmp_path / "full"
     os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
@@ -292,6 +294,7 @@ def test_disk_full_exits_2_naming_the_file_and_count(tmp_path, good):
     assert p.returncode == 2 and "Traceback" not in p.stderr and "stdout" in p.stderr and "No space left" in p.stderr
 
 
+@pytest.mark.slow
 def test_write_error_keeps_only_whole_records(tmp_path, good, monkeypatch):
     from advisor.batch import output
     big = tmp_path / "big.jsonl"
@@ -347,6 +350,7 @@ def _start(tmp_path, n=400_000):
     return p
 
 
+@pytest.mark.slow
 def test_a_killed_worker_ends_the_run_within_30_seconds(tmp_path):
     p = _start(tmp_path)
     workers = _children(p.pid)
@@ -361,6 +365,7 @@ def test_a_killed_worker_ends_the_run_within_30_seconds(tmp_path):
     assert not any(Path(f"/proc/{w}").exists() and "zombie" not in Path(f"/proc/{w}/status").read_text() for w in workers)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGTERM])
 def test_sigterm_and_sighup_end_the_run_every_time(tmp_path, sig):
     p = _start(tmp_path)

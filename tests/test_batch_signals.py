@@ -48,6 +48,7 @@ def start(args, **kw):
 
 # --- a second signal while the run cleans up after the first ---------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_signals_during_the_clean_up_do_not_kill_it(tmp_path, workers):
     big = cases(tmp_path / "big.jsonl", 400_000)
@@ -103,6 +104,7 @@ SELF_KILL = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("when", ["click", "pydantic", "advisor.core", "Advisor", "advisor.batch.output", "main"])
 def test_a_signal_during_start_up_ends_as_an_interrupted_run(tmp_path, when):
     """SIGTERM as click or pydantic is imported (the CLI's own imports), as the knowledge base is built,
@@ -127,6 +129,7 @@ def test_other_commands_do_not_hold_signals(tmp_path):
     assert p.returncode == -signal.SIGTERM and p.stdout == ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("delay", [0.2, 0.35, 0.5, 0.8, 1.2])
 def test_sigterm_early_in_a_real_run_ends_it_the_documented_way(tmp_path, delay):
     big = cases(tmp_path / "big.jsonl", 200_000)
@@ -173,6 +176,7 @@ def one_case_per_file(folder, n):
     return folder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_a_device_that_fills_up_keeps_exactly_the_records_counted(tmp_path, small_device, fmt):
     inputs = one_case_per_file(tmp_path / "in", 400)  # about 85 KB of records for 64 KiB
@@ -193,6 +197,7 @@ def test_a_device_that_fills_up_keeps_exactly_the_records_counted(tmp_path, smal
     assert len(ids) == n > 0 and sorted(ids, key=lambda i: int(i[1:])) == [f"c{i}" for i in range(n)]
 
 
+@pytest.mark.slow
 def test_a_device_that_takes_nothing_is_said_to_have_taken_nothing(tmp_path):
     full = tmp_path / "full"
     os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))  # like /dev/full: every write fails ENOSPC
@@ -205,6 +210,7 @@ def test_a_device_that_takes_nothing_is_said_to_have_taken_nothing(tmp_path):
     assert (p.returncode, p.stderr) == (2, "ms-advisor: stdout: cannot write -: No space left on device; 0 complete record(s) written\n")
 
 
+@pytest.mark.slow
 def test_a_full_device_with_nothing_whole_leaves_no_temporary_file(tmp_path, small_device):
     (small_device / "filler").write_bytes(b"x" * 60_000)
     big = cases(tmp_path / "big.jsonl", 2_000)  # its first unit of work alone is larger than the space left

@@ -68,6 +68,7 @@ def test_non_integer_count_is_refused_by_the_option():
     assert r.exit_code == 2 and "--prior-failures" in r.stderr
 
 
+@pytest.mark.slow
 def test_installed_entry_point_runs():
     exe = shutil.which("ms-advisor") or str(Path(sys.executable).parent / "ms-advisor")
     p = subprocess.run([exe, "advise", "--ms-type", "spms", "--severity", "severe", "--format", "json"],

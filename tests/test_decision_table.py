@@ -262,6 +262,7 @@ def test_status_of_every_drug(facts, expected):
     assert list(rec.listed) == applicable + consider
 
 
+@pytest.mark.slow
 def test_uncached_engine_gives_the_same_table():
     uncached = Advisor(cache=False)
     for facts, expected in ROWS:

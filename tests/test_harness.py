@@ -1,16 +1,10 @@
-"""The test suite's own machinery (tests/conftest.py): the hang guard and the `slow` marker's list."""
+"""The test suite's own machinery (tests/conftest.py): the hang guard."""
 
-import ast
 import os
 import signal
 import time
-from pathlib import Path
 
 import pytest
-
-from conftest import SLOW_TESTS
-
-TESTS = Path(__file__).resolve().parent
 
 
 def test_the_hang_guard_interrupts_a_blocking_open_of_a_fifo(tmp_path, hang_guard):
@@ -25,9 +19,3 @@ def test_the_hang_guard_interrupts_a_blocking_open_of_a_fifo(tmp_path, hang_guar
         pass
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is previous  # all undone
 
-
-def test_every_test_named_slow_exists():
-    """A renamed or misspelt name would put a long test back into the daily run unnoticed."""
-    defined = {node.name for path in TESTS.glob("test_*.py")
-               for node in ast.walk(ast.parse(path.read_text("utf-8"))) if isinstance(node, ast.FunctionDef)}
-    assert sorted(set(SLOW_TESTS) - defined) == []

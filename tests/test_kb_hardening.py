@@ -288,6 +288,7 @@ def tomlvalue(v):
     return repr(v)
 
 
+@pytest.mark.slow
 def test_a_200_rule_kb_loads_checks_and_decides(kb_copy):
     generated_kb(kb_copy)
     started = time.perf_counter()

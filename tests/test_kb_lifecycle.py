@@ -29,6 +29,7 @@ def run(*args):
 
 # --- identity -----------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_fingerprint_ignores_line_endings_and_sees_every_change(kb_copy):
     shipped = Advisor().kb.sha256
     assert re.fullmatch(r"[0-9a-f]{64}", shipped)
@@ -112,6 +113,7 @@ def test_table_command_formats():
 
 # --- kb diff ----------------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_diff_of_identical_knowledge_bases_is_empty_and_exits_0(kb_copy):
     result = diff(Advisor(), Advisor(rules_dir=kb_copy))
     assert not result.decisions_changed
@@ -119,6 +121,7 @@ def test_diff_of_identical_knowledge_bases_is_empty_and_exits_0(kb_copy):
     assert run("kb", "diff", str(Advisor().kb.directory), str(kb_copy)).exit_code == 0
 
 
+@pytest.mark.slow
 def test_diff_names_the_classes_that_change_and_the_rules_that_changed(kb_copy):
     decisions = kb_copy / "decisions.toml"
     text = decisions.read_text()
@@ -221,6 +224,7 @@ def _review_all(kb_dir, status="approved", except_id=None):
         path.write_text("\n".join(out) + "\n")
 
 
+@pytest.mark.slow
 def test_require_approved_fails_on_unreviewed_and_draft_rules_and_passes_when_all_are_approved(kb_copy):
     assert run("kb", "check").exit_code == 0
     shipped = run("kb", "check", "--require-approved")

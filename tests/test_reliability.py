@@ -145,6 +145,7 @@ def test_eight_threads_give_the_same_answers_as_one():
         assert results[n] == expected[n::8] + expected[:n:8]
 
 
+@pytest.mark.slow
 def test_two_knowledge_bases_side_by_side_do_not_mix(kb_copy):
     path = kb_copy / "decisions.toml"
     text = path.read_text("utf-8").replace('op = ">=", value = 2 }', 'op = ">=", value = 3 }', 1)
@@ -248,12 +249,14 @@ def test_a_one_megabyte_line_is_one_bad_case(tmp_path):
     assert "notes: unknown field" in records[1]["error"] and len(records[1]["error"]) < 1000
 
 
+@pytest.mark.slow
 def test_the_whole_hostile_corpus_at_once_loses_no_case():
     files = sorted(p for p in BAD.iterdir() if p.suffix != ".md")
     records, summary = batch([BAD])
     assert summary.cases == len(records) == sum(len(batch([f])[0]) for f in files)
 
 
+@pytest.mark.slow
 def test_hostile_files_through_the_cli_exit_1_without_traceback(tmp_path):
     r = CliRunner().invoke(main, ["batch", str(BAD), "--out", str(tmp_path / "o.jsonl"), "--workers", "2"])
     assert r.exit_code == 1 and "Traceback" not in r.output

@@ -173,6 +173,7 @@ def _normalise(records: list[dict], name: str) -> list[dict]:
     return records
 
 
+@pytest.mark.slow
 def test_batch_gives_the_same_records_as_the_cli(client):
     data = (ROOT / "cases" / "jsonl" / "cautions.jsonl").read_bytes()
     data += b'\n\n{"ms_type": "x"}\nnot json\n{"id": "dup", "ms_type": "ppms", "severity": "mild"}\n' \
@@ -185,6 +186,7 @@ def test_batch_gives_the_same_records_as_the_cli(client):
     assert sum(not rec["ok"] for rec in served) == 3
 
 
+@pytest.mark.slow
 def test_batch_over_many_blocks_keeps_order_and_line_numbers(client):
     lines = [json.dumps({"ms_type": ["spms", "ppms", "rrms"][i % 3], "severity": "severe", "prior_failures": i % 4})
              for i in range(3000)]

@@ -296,6 +296,7 @@ def test_only_what_was_not_prefetched_is_fetched(client):
     assert r.status_code == 200 and [p.split("?")[0] for p, _ in stub.requests] == ["/fhir/Observation"]
 
 
+@pytest.mark.slow
 def test_a_slow_fhir_server_gives_412_within_the_timeout(serve_app):
     _, client = serve_app(fhir_timeout=0.3)
     with FhirStub({}, delay=2.0) as stub:
@@ -344,6 +345,7 @@ def test_bad_feedback_is_refused(client, item, status):
     assert client.post(URL + "/feedback", json={"feedback": []}).status_code == 422
 
 
+@pytest.mark.slow
 def test_the_log_keeps_decisions_without_patient_ids_by_default(serve_app, tmp_path):
     _, client = serve_app()
     conds, obs = person("ppms", "mild", patient="secret-patient-42")

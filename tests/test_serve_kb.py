@@ -76,6 +76,7 @@ def test_a_missing_code_file_fails_clearly(kb_copy):
         codes(kb_copy)
 
 
+@pytest.mark.slow
 def test_fingerprint_is_the_same_with_crlf_line_endings_and_changes_with_content(kb_copy):
     before = fingerprint(kb_copy)
     assert before == fingerprint(default_directory()) == fingerprint(load(kb_copy))

@@ -41,6 +41,7 @@ def test_a_file_that_is_not_sqlite_is_refused_clearly(tmp_path):
         Store(tmp_path / "d.sqlite3")
 
 
+@pytest.mark.slow
 def test_two_processes_write_the_same_log(tmp_path):
     db = tmp_path / "d.sqlite3"
     script = (
@@ -126,6 +127,7 @@ def test_a_log_is_migrated_from_version_1_to_the_latest(tmp_path, monkeypatch):
     assert "cards_decision" in {r[0] for r in db2.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
 
 
+@pytest.mark.slow
 def test_log_streams_a_long_log(tmp_path):
     s = Store(tmp_path / "d.sqlite3")
     kb = {"name": "k", "version": "1", "sha256": "x"}

@@ -16,6 +16,8 @@ from click.testing import CliRunner
 from advisor.cli import main
 from serve_helpers import hook, person
 
+pytestmark = pytest.mark.slow  # real server processes
+
 EXE = str(Path(sys.executable).parent / "ms-advisor")
 
 

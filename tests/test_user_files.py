@@ -83,6 +83,7 @@ def test_kb_export_keeps_an_existing_file_whole(tmp_path):
     assert out.read_text().startswith("<?xml") and stat.S_IMODE(out.stat().st_mode) == 0o600
 
 
+@pytest.mark.slow
 def test_a_device_as_a_trusted_key_set_is_refused_before_serving(nodes):
     p = subprocess.run([EXE, "serve", "--port", "0", "--db", str(nodes / "log.sqlite3"), "--trust", f"https://ehr.example={nodes / 'zero'}",
                         "--public-url", "https://cds.example"],

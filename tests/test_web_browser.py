@@ -18,6 +18,8 @@ import pytest
 
 from advisor import default_advisor
 
+pytestmark = pytest.mark.slow  # a real browser
+
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 CASE = "/advice?ms_type=relapsing&severity=severe&prior_failures=2&condition=cancer&condition=pml"
