@@ -376,6 +376,28 @@ def test_markup_and_script_in_every_field_come_back_escaped(client, payload):
     assert_no_raw(r.text)
 
 
+def test_a_page_escapes_exactly_what_text_visible_escapes(client):
+    """The pages follow the one rule for untrusted text (advisor.text.visible), nothing more or less:
+    every code point, printed through the pages' Jinja finalize, comes out as text.visible writes it;
+    and a real page echoing a name with every unsafe character (and some safe ones) shows it so."""
+    from markupsafe import escape
+    from urllib.parse import quote
+
+    from advisor.text import has_unsafe, visible as text_visible
+    from advisor.web.pages import visible as page_visible
+
+    every = "".join(map(chr, range(0x110000)))
+    if page_visible(every) != text_visible(every):
+        differ = [f"U+{ord(c):04X}" for c in every if page_visible(c) != text_visible(c)]
+        pytest.fail(f"escaped otherwise than text.visible: {', '.join(differ[:20])} ({len(differ)} in all)")
+    unsafe = "".join(c for c in map(chr, range(0xD800)) if has_unsafe(c)) + "\ufeff"
+    name = "x" + unsafe + "\t\n\r\u200b\u200c\u200d\u00e9\u00a0\U0001f600"
+    r = client.get("/schedule/" + quote(name, safe=""), headers=HTML)
+    assert r.status_code == 404
+    assert str(escape(f"No drug '{text_visible(name)}' in the knowledge base")) in r.text
+    assert not has_unsafe(r.text.replace("\n", ""))
+
+
 def test_markup_in_a_rules_dir_kbs_texts_is_escaped_on_every_page(kb_copy):
     """A --rules-dir KB whose every text (and its source) carries markup and script."""
     # no digit in it: the claim-word guard refuses a number that a text's quote does not hold

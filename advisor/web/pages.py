@@ -25,6 +25,7 @@ from advisor.errors import ScheduleError
 from advisor.models import Status
 from advisor.render import groups
 from advisor.schedule import ics_of, is_finite, plan
+from advisor.text import visible as text_visible
 
 from . import article as article_module
 from . import form as form_module
@@ -86,14 +87,12 @@ LABELS = {
 STATUS_LABELS = {s.value: s.info.words for s in Status}  # from the KB (rules/statuses.toml)
 
 
-# Control characters and bidirectional overrides from a user (or a KB) are shown, not obeyed.
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-
-
 def visible(value: Any) -> Any:
-    """Jinja's finalize: every printed string with its invisible characters written as escapes."""
-    if isinstance(value, str) and not hasattr(value, "__html__") and _INVISIBLE.search(value):
-        return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    """Jinja's finalize: every printed string (not markup) with its unsafe characters written as escapes,
+    by the one rule for every surface (:func:`advisor.text.visible`): a control or a bidirectional
+    override from a user (or a KB) is shown, not obeyed, and a lone surrogate cannot break the page."""
+    if isinstance(value, str) and not hasattr(value, "__html__"):
+        return text_visible(value)
     return value
 
 
