@@ -21,7 +21,7 @@ _EXPORTS = {
     "PatientFacts": "models", "Recommendation": "models", "Status": "models", "MSType": "models",
     "Severity": "models", "Condition": "models",
     "AdvisorError": "errors", "InvalidFacts": "errors", "KnowledgeBaseError": "errors", "CaseFileError": "errors",
-    "UnknownDrug": "errors", "ScheduleError": "errors",
+    "UnknownDrug": "errors", "ScheduleError": "errors", "FileError": "errors", "ServiceError": "errors",
 }
 __all__ = [*_EXPORTS, "__version__"]
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .core import Advisor as Advisor
     from .errors import AdvisorError as AdvisorError, CaseFileError as CaseFileError, InvalidFacts as InvalidFacts
     from .errors import KnowledgeBaseError as KnowledgeBaseError, ScheduleError as ScheduleError, UnknownDrug as UnknownDrug
+    from .errors import FileError as FileError, ServiceError as ServiceError
     from .models import Condition as Condition, MSType as MSType, PatientFacts as PatientFacts
     from .models import Recommendation as Recommendation, Severity as Severity, Status as Status
 

@@ -17,8 +17,10 @@ import os
 import stat
 import tempfile
 
+from .errors import FileError
 
-class WriteError(OSError):
+
+class WriteError(FileError, OSError):
     """The file could not be written; the message says why (one line, names no one else's file)."""
 
 
@@ -86,7 +88,7 @@ def _write_into(target: str, data: bytes, fifo: bool) -> None:
         os.close(fd)
 
 
-class ReadError(OSError):
+class ReadError(FileError, OSError):
     """The file could not be read; the message says why (one line)."""
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .errors import CaseFileError as CaseFileError, InvalidFacts
+from .errors import CaseFileError as CaseFileError, FileError, InvalidFacts
 from .text import visible
 from .values import INT_TEXT, NUMBER_TEXT, float_from_text, int_from_text
 
@@ -23,7 +23,7 @@ MAX_VALUES = 10_000  # values (keys, items, scalars) of one YAML case: a real on
 
 
 
-class NestingError(yaml.composer.ComposerError):
+class NestingError(FileError, yaml.composer.ComposerError):
     """A value nested deeper than MAX_DEPTH; ``field`` is the path of keys leading to it."""
 
     def __init__(self, field: str, mark: Any):
@@ -225,7 +225,7 @@ def json_nesting(text: str, limit: int = MAX_DEPTH) -> str | None:
     return None
 
 
-class DuplicateKey(ValueError):
+class DuplicateKey(FileError, ValueError):
     """A JSON object or YAML mapping names one key twice: which value was meant cannot be known."""
 
     WHY = "is given twice (which value is meant cannot be known)"

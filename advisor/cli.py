@@ -14,7 +14,6 @@ if os.path.basename(_argv[0]).startswith("ms-advisor") and _argv[1:2] == ["batch
     # as killed (143) with a temporary file left behind. Other commands start as before.
     stopping.hold()
 
-import functools
 import json
 from typing import Any, Callable
 
@@ -23,7 +22,7 @@ from click.core import ParameterSource
 from click.exceptions import NoArgsIsHelpError
 
 from . import __version__
-from .errors import InvalidFacts, KnowledgeBaseError, ScheduleError, UnknownDrug
+from .errors import AdvisorError, InvalidFacts, KnowledgeBaseError, SeveralCases
 from .text import NB_HYPHEN, fold_commands, keep_hyphens, terminal_width, visible
 
 EXAMPLES = """
@@ -52,6 +51,41 @@ class UserError(click.ClickException):
         click.echo(f"ms-advisor: {visible(self.format_message())}", err=True)
         for line in self.details:
             click.echo(visible(line), err=True)
+
+
+class Where:
+    """``with Where("--ics: FILE"):`` an AdvisorError raised inside is shown as coming from there
+    (``ms-advisor: --ics: FILE: <message>``); ``case_file``: the --case file a SeveralCases came from,
+    named in its hint. It only marks the error: :func:`user_error` says what the user sees."""
+
+    def __init__(self, prefix: str | None = None, case_file: str | None = None):
+        self.prefix, self.case_file = prefix, case_file
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> None:
+        if isinstance(error, AdvisorError) and not hasattr(error, _WHERE):  # the innermost place wins
+            setattr(error, _WHERE, self)
+
+
+_WHERE = "_ms_advisor_where"
+
+
+def user_error(error: AdvisorError) -> UserError:
+    """The one place the command line turns the project's errors (every one an AdvisorError) into what a
+    user sees: ``ms-advisor: <message>`` on stderr, one line (a knowledge base's problems one per line
+    after it), exit 2, no traceback."""
+    where = getattr(error, _WHERE, None)
+    prefix = f"{where.prefix}: " if isinstance(where, Where) and where.prefix else ""
+    if isinstance(error, InvalidFacts):
+        return UserError(f"{prefix}invalid facts: {error}")
+    if isinstance(error, KnowledgeBaseError):
+        return UserError(f"{prefix}invalid knowledge base:", error.lines())
+    if isinstance(error, SeveralCases) and isinstance(where, Where) and where.case_file is not None:
+        return UserError(f"{error}; --case reads one person's facts: for a file of cases use "
+                         f"`ms-advisor batch {where.case_file} --out RESULTS`")
+    return UserError(f"{prefix}{error}")
 
 
 class OneLineUsageError(click.UsageError):
@@ -113,6 +147,13 @@ class Group(click.Group):
             return super().resolve_command(ctx, args)
         except click.UsageError as e:
             raise OneLineUsageError(e.format_message(), e.ctx or ctx) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; any AdvisorError it raises is shown by :func:`user_error` (the one boundary)."""
+        try:
+            return super().invoke(ctx)
+        except AdvisorError as e:
+            raise user_error(e) from None
 
 
 Group.group_class = Group
@@ -237,22 +278,13 @@ def get_advisor(rules_dir: str | None, given_as: str | None = None) -> Any:
         return default_advisor()
     if "\x00" in rules_dir or not os.path.isdir(rules_dir):
         raise UserError(f"{given_as or '--rules-dir'}: {rules_dir}: no such directory")
-    try:
+    with Where(f"{given_as}: {rules_dir}" if given_as else None):
         return Advisor(rules_dir=rules_dir)
-    except KnowledgeBaseError as e:
-        if given_as is None:
-            raise  # user_errors: "invalid knowledge base:" and one line per problem
-        raise UserError(f"{given_as}: {rules_dir}: invalid knowledge base:", e.lines()) from None
 
 
 def drug_id(advisor: Any, name: str) -> str:
     """A drug id from an id, name or brand, matched as the KB keeps them apart (NFKC, case-folded)."""
-    from .errors import UnknownDrug
-
-    try:
-        return str(advisor.drug_id(name))
-    except UnknownDrug as e:
-        raise UserError(str(e)) from None
+    return str(advisor.drug_id(name))  # UnknownDrug names the allowed ids
 
 
 def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: str | None = None, **flags: Any) -> dict[str, Any]:
@@ -262,15 +294,9 @@ def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: s
     if case_file is not None:
         from .batch.case import read_case  # every format batch reads, by the one registry
         from .casefile import split_case
-        from .errors import CaseFileError, SeveralCases
 
-        try:
+        with Where(case_file=case_file):
             facts, _ = split_case(read_case(case_file))
-        except SeveralCases as e:
-            raise UserError(f"{e}; --case reads one person's facts: for a file of cases use "
-                            f"`ms-advisor batch {case_file} --out RESULTS`") from None
-        except CaseFileError as e:
-            raise UserError(str(e)) from None
     if no_conditions:
         facts["conditions"] = []
     for name, value in flags.items():
@@ -283,21 +309,6 @@ def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: s
     if case_id is not None:
         facts["id"] = case_id
     return facts
-
-
-def user_errors(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the library's input errors into exit 2 with the field named, never a traceback."""
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return f(*args, **kwargs)
-        except InvalidFacts as e:
-            raise UserError(f"invalid facts: {e}") from None
-        except KnowledgeBaseError as e:
-            raise UserError("invalid knowledge base:", e.lines()) from None
-        except (UnknownDrug, ScheduleError) as e:
-            raise UserError(str(e)) from None
-    return wrapper
 
 
 def default_format() -> str:
@@ -348,7 +359,6 @@ Examples:
 @FORMAT
 @click.option("--explain", is_flag=True, help="Show every reason's quote and section.")
 @rules_dir_option
-@user_errors
 def advise(case_file: str | None, fmt: str | None, explain: bool, rules_dir: str | None, **flags: Any) -> None:
     """Advise on the four infusion drugs for one person's facts.
 
@@ -367,7 +377,6 @@ Examples:
 @fact_options
 @TEXT_FORMAT
 @rules_dir_option
-@user_errors
 def explain(drug: str, case_file: str | None, fmt: str | None, rules_dir: str | None, **flags: Any) -> None:
     """The full how / why-not chain for one DRUG: rules that fired and did not, quotes, cautions, what-ifs."""
     emit(get_advisor(rules_dir).explain(collect_facts(case_file, **flags), drug), fmt)
@@ -382,7 +391,6 @@ Examples:
 @click.argument("drug", required=False)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @rules_dir_option
-@user_errors
 def drugs(drug: str | None, fmt: str, rules_dir: str | None) -> None:
     """What the document says of each drug (or of DRUG): brand, how it works, schedule, side effects."""
     advisor = get_advisor(rules_dir)
@@ -397,7 +405,6 @@ Examples:
 """)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @rules_dir_option
-@user_errors
 def rules(fmt: str, rules_dir: str | None) -> None:
     """Every rule of the knowledge base: id, drug, tests, conclusion and quote."""
     kb = get_advisor(rules_dir).kb
@@ -460,7 +467,6 @@ Examples:
 """)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @rules_dir_option
-@user_errors
 def kb_info(fmt: str, rules_dir: str | None) -> None:
     """Which knowledge base this is: name, version, SHA-256 of its files and source, and what it holds."""
     emit(get_advisor(rules_dir).kb.info(), fmt)
@@ -475,7 +481,6 @@ Examples:
 @click.argument("old_dir", type=PathName(file_okay=False))
 @click.argument("new_dir", type=PathName(file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@user_errors
 def kb_diff(old_dir: str, new_dir: str, fmt: str) -> None:
     """What changes from the knowledge base OLD_DIR to NEW_DIR: which classes of facts change status
     (before → after, per drug), and which rules, cautions, drugs, notes and conditions were added, removed or
@@ -495,7 +500,6 @@ Examples:
 """)
 @click.option("--dmn", "dmn_file", required=True, metavar="FILE", help="Write the DMN 1.3 XML to FILE ('-' for stdout).")
 @rules_dir_option
-@user_errors
 def kb_export(dmn_file: str, rules_dir: str | None) -> None:
     """The status rules as one DMN 1.3 decision table per drug (hit policy UNIQUE) and the cautions as a
     COLLECT table, for DMN tools (Camunda, Kogito modelers) to open and test."""
@@ -505,12 +509,10 @@ def kb_export(dmn_file: str, rules_dir: str | None) -> None:
     if dmn_file == "-":
         click.echo(text, nl=False)
         return
-    from .atomic import WriteError, write_atomically
+    from .atomic import write_atomically
 
-    try:
+    with Where(f"--dmn: {visible(dmn_file)}"):
         write_atomically(dmn_file, text.encode("utf-8"))  # never truncates the old file; a FIFO with no reader is an error
-    except WriteError as e:
-        raise UserError(f"--dmn: {visible(dmn_file)}: {e}") from None
     click.echo(f"wrote {dmn_file}", err=True)
 
 
@@ -524,7 +526,6 @@ Examples:
 @click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "json"]), default="markdown", show_default=True)
 @click.option("--drug", "drug_names", multiple=True, help="Only this drug's status and rules (repeatable).")
 @rules_dir_option
-@user_errors
 def table(fmt: str, drug_names: tuple[str, ...], rules_dir: str | None) -> None:
     """The complete decision table: one row per class of fact values the rules distinguish, with each
     drug's status and the rules that fire; rows merged where a fact does not matter (shown as -)."""
@@ -578,7 +579,6 @@ Examples:
 @click.option("--save", "save_file", type=PathName(dir_okay=False), metavar="FILE",
               help="Also write the answers as a case file (YAML; JSON if FILE ends in .json) for --case and batch.")
 @rules_dir_option
-@user_errors
 def interview(fmt: str | None, save_file: str | None, rules_dir: str | None) -> None:
     """Ask for each fact in turn, with the allowed choices, then print the advice. End of input before
     every question is answered: exit 2."""
@@ -591,12 +591,10 @@ def interview(fmt: str | None, save_file: str | None, rules_dir: str | None) -> 
         raise UserError("interview: input ended before every question was answered; nothing advised") from None
     rec = advisor.advise(facts)
     if save_file is not None:
-        from .atomic import WriteError, write_atomically
+        from .atomic import write_atomically
 
-        try:
+        with Where(f"--save: {save_file}"):
             write_atomically(save_file, case_file_text(rec.facts, save_file).encode("utf-8"))
-        except WriteError as e:
-            raise UserError(f"--save: {save_file}: {e}") from None
         click.echo(f"Saved the answers to {visible(save_file)}", err=True)
     emit(rec, fmt)
 
@@ -617,7 +615,6 @@ Examples:
 @click.option("--id", "case_id", metavar="ID", help="An identifier for the person: shown, and in each calendar event's UID.")
 @TEXT_FORMAT
 @rules_dir_option
-@user_errors
 def schedule(drug: str, start: Any, count: int | None, received: float | None, ics_file: str | None, case_id: str | None,
              fmt: str | None, rules_dir: str | None) -> None:
     """The infusion dates the article's dosing gives for DRUG, from --start (weekend dates marked)."""
@@ -627,13 +624,11 @@ def schedule(drug: str, start: Any, count: int | None, received: float | None, i
     if ics_file is not None and result.left_unknown and not result.infusions:
         raise UserError(f"--ics: no dates to write. {result.left_unknown} Give --count N to list N infusions from --start.")
     if ics_file is not None:
-        from .atomic import WriteError, write_atomically
+        from .atomic import write_atomically
 
         ics = ics_of(result).encode("utf-8")  # complete before any file is touched
-        try:
+        with Where(f"--ics: {ics_file}"):
             write_atomically(ics_file, ics)  # never truncates the old file before the new one is whole
-        except WriteError as e:
-            raise UserError(f"--ics: {ics_file}: {e}") from None
     emit(result, fmt)
     if ics_file is not None:
         click.echo(f"Wrote {len(result.infusions)} infusion(s) to {visible(ics_file)}", err=True)
@@ -671,7 +666,6 @@ Examples:
 @click.option("--workers", type=Number(whole=True, low=1, high=64), help="Worker processes, 1 to 64 (default: the number of cores).")
 @click.option("--full", is_flag=True, help="Put the whole Recommendation in each record.")
 @rules_dir_option
-@user_errors
 def batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | None, delimiter: str | None, encoding: str,
           out_delimiter: str | None, bom: bool,
           max_decompressed: float, extra: str, mapping: tuple[str, ...], echo_facts: bool,
@@ -696,7 +690,7 @@ def _batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | 
            workers: int | None, full: bool, rules_dir: str | None) -> None:
     import codecs
 
-    from .batch import DUPLICATE_CHECK_LIMIT, BatchError, CaseOptions, Format, ReadOptions, run_to_file
+    from .batch import DUPLICATE_CHECK_LIMIT, CaseOptions, Format, ReadOptions, run_to_file
 
     for p in paths:
         if p != "-" and not os.path.lexists(p):
@@ -716,12 +710,9 @@ def _batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | 
                        max_decompressed_bytes=int(max_decompressed * 2**30))
     output = Format(fmt, delimiter=out_delimiter, bom=bom, fact_columns=echo_facts,
                     input_columns=_kept_columns(paths, read, options)) if fmt == "csv" else fmt
-    try:
-        summary = run_to_file(list(paths), out_path, advisor=advisor, fmt=output, workers=workers or os.cpu_count() or 1,
-                              options=options, read=read, summary_json=summary_json,
-                              duplicate_check_limit=DUPLICATE_CHECK_LIMIT if duplicate_check_limit is None else duplicate_check_limit)
-    except BatchError as e:
-        raise UserError(str(e)) from None
+    summary = run_to_file(list(paths), out_path, advisor=advisor, fmt=output, workers=workers or os.cpu_count() or 1,
+                          options=options, read=read, summary_json=summary_json,
+                          duplicate_check_limit=DUPLICATE_CHECK_LIMIT if duplicate_check_limit is None else duplicate_check_limit)
     click.echo(summary.text(advisor.kb), err=True)
     sys.exit(0 if summary.ok else 1)
 
@@ -797,7 +788,6 @@ Examples:
               help="Time a client has to send a request's headers (else 408 and the connection closes), 0.1 to 300 seconds.")
 @click.option("--body-timeout", type=Number(whole=False, low=0.1, high=300), default=20.0, show_default=True, metavar="SECONDS",
               help="Time a client has to send a request's body after its headers (else 408), 0.1 to 300 seconds.")
-@user_errors
 def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | None, cors_origins: tuple[str, ...],
           trust: tuple[str, ...], log_patient_ids: bool, fhir_timeout: float, public_url: str | None,
           header_timeout: float, body_timeout: float) -> None:
@@ -808,8 +798,6 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
     import uvicorn
 
     from .serve.app import SETTINGS_ENV, Settings, create_app, default_db, settings_env
-    from .serve.auth import TrustError
-    from .serve.store import StoreError
 
     if rules_dir is not None and not os.path.isdir(rules_dir):
         raise UserError(f"--rules-dir: {rules_dir}: no such directory")
@@ -821,10 +809,7 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
     if trust and public_url is None:  # else a token's aud would be checked against the caller's own Host header
         raise UserError("--trust needs --public-url: the address EHRs call this service at (e.g. --public-url "
                         "https://cds.example.org), which every token's aud must name")
-    try:
-        app = create_app(settings)  # everything is checked before the port opens
-    except (StoreError, TrustError) as e:
-        raise UserError(str(e)) from None
+    app = create_app(settings)  # everything is checked before the port opens (StoreError, TrustError: the boundary)
     _can_listen(host, port)  # a busy port or an unknown host: one line and exit 2, not uvicorn's log and exit 3
     for line in _start_up_lines(settings, host, port):
         click.echo(f"ms-advisor serve: {line}", err=True)
@@ -888,13 +873,10 @@ Examples:
 def log_command(db: str | None, since: Any, fmt: str) -> None:
     """The decisions the service logged, with their cards' feedback, and override rates per drug."""
     from .serve.logview import render
-    from .serve.store import StoreError, open_existing
+    from .serve.store import open_existing
     from .serve.app import default_db
 
-    try:
-        store = open_existing(db or default_db())
-    except StoreError as e:
-        raise UserError(str(e)) from None
+    store = open_existing(db or default_db())
     since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
     try:
         for line in render(store.count(since_text), store.decisions(since_text), store.override_rates(since_text), fmt,

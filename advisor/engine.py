@@ -58,13 +58,14 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, NoReturn
 
+from .errors import AdvisorError
 from .kb import CautionRule, NoteItem, Rule, Test
 
 LAZY_BINDING = sys.version_info >= (3, 13)  # durable's extension references a symbol 3.13 removed
 _EPOCH = datetime.datetime(1970, 1, 1)  # what durable computes as datetime.utcfromtimestamp(0)
 
 
-class StorageCallbackRefused(RuntimeError):
+class StorageCallbackRefused(AdvisorError, RuntimeError):
     """durable-rules' storage callbacks are never used by this wrapper; setting one is refused."""
 
 

@@ -1,4 +1,37 @@
-"""Every error the library raises for bad input derives from :class:`AdvisorError`.
+"""Every error the project raises derives from :class:`AdvisorError`, in one small tree::
+
+    AdvisorError
+    ├── InvalidFacts (ValueError)            a person's facts were refused, one entry per field
+    ├── ValueTextError (ValueError)          advisor.values: a text that writes no value of the kind
+    ├── UnknownDrug (KeyError)               a drug name that is none of the knowledge base's drugs
+    ├── ScheduleError (ValueError)           a schedule cannot be dated as asked
+    ├── KnowledgeBaseError (ValueError)      a knowledge base directory failed validation
+    ├── StorageCallbackRefused (RuntimeError)  advisor.engine: durable-rules' storage callbacks refused
+    ├── FileError                            a file (case, input, output) cannot be read, parsed or written
+    │   ├── CaseFileError (ValueError)       a case file cannot be read or parsed; names the file
+    │   │   └── SeveralCases                 a file read as one case holds several
+    │   ├── NestingError (yaml ComposerError)  advisor.casefile: a value nested too deep
+    │   ├── DuplicateKey (ValueError)        advisor.casefile: one key given twice
+    │   ├── ReadError (OSError)              advisor.atomic: a file cannot be read
+    │   ├── WriteError (OSError)             advisor.atomic: a file cannot be written
+    │   └── TooLarge (OSError)               advisor.batch.sources: a gzipped input past its bound
+    ├── BatchError                           advisor.batch: a run cannot start or finish
+    │   ├── OutputError                      the output cannot be used or written
+    │   ├── Interrupted                      a signal stopped the run
+    │   └── WorkerFailed                     a worker process died or failed
+    └── ServiceError                         advisor.serve: the service cannot start or answer
+        ├── AuthError                        advisor.serve.auth: why a call is refused (safe to show)
+        ├── TrustError (ValueError)          advisor.serve.auth: a --trust option cannot be used
+        ├── StoreError (RuntimeError)        advisor.serve.store: the decision log cannot be used
+        │   └── LogUnavailable               a write to the log failed while serving
+        ├── FetchError                       advisor.serve.fhir: the FHIR server could not give resources
+        └── BadBody (ValueError)             advisor.serve.bodies: a body that is not acceptable JSON
+
+A second base in brackets is kept for callers that catch the built-in (``except KeyError``). Each error
+is defined beside the code that raises it and importable from there; the library's own (this module's,
+and ``FileError``, ``ServiceError``) also from ``advisor``. Module-private errors used for control flow
+inside one module derive from the subtree of their module too. The command line turns every one into
+a one-line message and exit 2 in one place (``advisor.cli``).
 
     >>> from advisor import advise, AdvisorError
     >>> try:
@@ -23,7 +56,16 @@ from .text import visible
 
 
 class AdvisorError(Exception):
-    """The base of every error the library raises for bad input (facts, files, knowledge bases, names)."""
+    """The base of every error the project raises (bad facts, files, knowledge bases, names; the batch
+    runner's and the service's errors)."""
+
+
+class FileError(AdvisorError):
+    """A file (a case file, a batch input, an output) cannot be read, parsed or written."""
+
+
+class ServiceError(AdvisorError):
+    """The service (``advisor.serve``) cannot start, or refuses or cannot answer a call."""
 
 
 class InvalidFacts(AdvisorError, ValueError):
@@ -64,7 +106,7 @@ class KnowledgeBaseError(AdvisorError, ValueError):
         return (type(self), (self.problems,))
 
 
-class CaseFileError(AdvisorError, ValueError):
+class CaseFileError(FileError, ValueError):
     """A case file could not be read or parsed; the message names the file."""
 
 

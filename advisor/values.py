@@ -11,7 +11,7 @@ The rule, the same on every surface:
   them; spreadsheets write whole numbers so), '2.5' is refused;
 - yes/no: 'yes', 'y', 'true' and 'no', 'n', 'false', in any case.
 Each parser returns the value or raises :class:`ValueTextError`, whose message says what was expected.
-This module imports no surface (and nothing of the advisor but ``text``)."""
+This module imports no surface (and nothing of the advisor but ``text`` and ``errors``)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import math
 import re
 from decimal import Decimal
 
+from .errors import AdvisorError
 from .text import visible
 
 # --- numbers: one grammar, JSON's ------------------------------------------------------------------
@@ -105,7 +106,7 @@ def inexact(number: Decimal) -> str:
             f"would read it as {nearest!r}); write it with at most {EXACT_DIGITS} significant digits")
 
 
-class ValueTextError(ValueError):
+class ValueTextError(AdvisorError, ValueError):
     """A text that does not write a value of the kind expected; the message says what was expected."""
 
 

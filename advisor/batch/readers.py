@@ -19,7 +19,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, BinaryIO, TypeVar
 
 from ..casefile import CaseFileError, DuplicateKey, json_nesting, nesting_error, parse_yaml_stream, unique_keys
-from ..errors import InvalidFacts
+from ..errors import FileError, InvalidFacts
 from ..models import float_from_text, int_from_text
 from .sources import (DELIMITERS, SUFFIXES, CsvRow, JsonlBlock, Progress, RawCase, ReadOptions, error_case,
                       expand, format_of, nonblank, open_input, size_of)
@@ -287,7 +287,7 @@ def read_yaml(stream: BinaryIO, name: str, options: ReadOptions) -> Iterator[Raw
         yield error_case(f"{name}:{line}", f"{escape_controls(name)}: not valid YAML: {_why(e)}; the rest is not read")
 
 
-class _LineTooLong(Exception):
+class _LineTooLong(FileError):
     pass
 
 

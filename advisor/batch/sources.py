@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
+from ..errors import FileError
 from .text import MAX_DECOMPRESSED_BYTES, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, escape_controls, size_text
 
 
@@ -147,7 +148,7 @@ class Opened(NamedTuple):
     size: int | None
 
 
-class TooLarge(OSError):
+class TooLarge(FileError, OSError):
     """A gzipped input decompresses to more than its bound."""
 
 

@@ -23,6 +23,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import MSType, PatientFacts, Severity, __version__
+from ..errors import ServiceError
 from ..vocabulary import label_of
 from .bodies import MAX_BODY
 from .store import LogUnavailable
@@ -140,7 +141,7 @@ class Guard:
                 await _send_json(send, 500, {"error": "internal error", "error_id": error_id})
 
 
-class _TooLarge(Exception):
+class _TooLarge(ServiceError):
     pass
 
 

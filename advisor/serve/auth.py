@@ -14,17 +14,18 @@ from typing import Any, Callable
 import jwt
 
 from ..atomic import ReadError, read_limited
+from ..errors import ServiceError
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 LEEWAY = 30  # seconds of clock skew allowed on exp and iat
 LAST_EXP = 253402300799  # 9999-12-31T23:59:59Z: a later exp (2**70, 1e300) cannot be stored with the token's jti
 
 
-class AuthError(Exception):
+class AuthError(ServiceError):
     """Why a call is refused (safe to show)."""
 
 
-class TrustError(ValueError):
+class TrustError(ServiceError, ValueError):
     """A --trust option cannot be used."""
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..casefile import DuplicateKey, unique_keys
+from ..errors import ServiceError
 from ..models import float_from_text, int_from_text
 from ..text import visible
 
@@ -13,7 +14,7 @@ MAX_BODY = 1024 * 1024   # bytes; larger bodies get 413 (see app.Guard)
 MAX_DEPTH = 64           # levels of arrays and objects; FHIR bundles need about a dozen
 
 
-class BadBody(ValueError):
+class BadBody(ServiceError, ValueError):
     """The body is not acceptable JSON; ``errors`` is the 4xx answer's list."""
 
     def __init__(self, message: str, field: str = "(body)"):

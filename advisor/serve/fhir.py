@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
+from ..errors import ServiceError
 from ..models import exact_float, float_from_text, inexact
 from ..text import visible
 from ..vocabulary import LABELS
@@ -442,7 +443,7 @@ COMPARATORS = {"<": "less than", "<=": "at most", ">=": "at least", ">": "more t
 
 # --- fetching ------------------------------------------------------------------------------------
 
-class FetchError(Exception):
+class FetchError(ServiceError):
     """The FHIR server could not give the resources (message is safe to show)."""
 
 

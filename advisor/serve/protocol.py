@@ -42,6 +42,8 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from ..errors import ServiceError
+
 MAX_LINE = 16 * 1024      # bytes: the request line, and each header line
 MAX_HEAD = 64 * 1024      # bytes: the request line and all header lines
 MAX_FIELDS = 100          # header fields in one request
@@ -73,7 +75,7 @@ def server_options() -> dict[str, Any]:
             "http": "advisor.serve.protocol:LimitedHttpToolsProtocol"}
 
 
-class _Refused(Exception):
+class _Refused(ServiceError):
     pass
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from ..errors import ServiceError
 from ..text import visible
 
 T = TypeVar("T")
@@ -71,7 +72,7 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-class StoreError(RuntimeError):
+class StoreError(ServiceError, RuntimeError):
     """The database cannot be used (unreadable, newer than this program, not SQLite)."""
 
 
