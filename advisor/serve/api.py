@@ -13,33 +13,15 @@ from starlette.concurrency import run_in_threadpool
 
 from .. import InvalidFacts, PatientFacts, Recommendation, __version__
 from ..kb import Drug
-from .app import json_error
 from .bodies import BadBody, json_type_problem, media_type_problem, parse_json
-from .schemas import CautionRuleOut, Errors, Health, InternalError, KBInfo, StatusRuleOut
+from .responses import ERRORS, JSON_ONLY, facts_for_log, fired, json_error, statuses
+from .schemas import CautionRuleOut, Errors, Health, KBInfo, StatusRuleOut
 
 router = APIRouter()
 
-ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's type for `responses=`
-    400: {"model": Errors, "description": "the body is not JSON, not UTF-8, or nested too deeply"},
-    413: {"model": Errors, "description": "the body is larger than 1 MiB"},
-    500: {"model": InternalError, "description": "an unexpected error; the server logged it under error_id"}}
-JSON_ONLY: dict[int | str, dict[str, Any]] = {
-    415: {"model": Errors, "description": "the body's Content-Type is not application/json (UTF-8)"}}
 FACTS_EXAMPLE = {"ms_type": "spms", "severity": "severe", "rapidly_worsening": True, "conditions": ["heart_failure"]}
 FACTS_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/PatientFactsInput"}, "example": FACTS_EXAMPLE}}}}
-
-
-def facts_for_log(facts: PatientFacts) -> dict[str, Any]:
-    return facts.model_dump(mode="json", exclude={"id"})
-
-
-def statuses(rec: Recommendation) -> dict[str, str]:
-    return {d.drug: str(getattr(d.status, "value", d.status)) for d in rec.drugs}
-
-
-def fired(rec: Recommendation) -> list[str]:
-    return [r.rule for d in rec.drugs for r in d.reasons] + [c.rule for d in rec.drugs for c in d.cautions]
 
 
 @router.post("/advise", response_model=Recommendation, tags=["JSON API"],

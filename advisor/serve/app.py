@@ -7,6 +7,7 @@ uvicorn starts N processes, each building its own app from the settings passed i
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -18,13 +19,13 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import MSType, PatientFacts, Severity, __version__
 from ..errors import ServiceError
 from ..vocabulary import label_of
+from . import api, cds, pages, protocol
 from .bodies import MAX_BODY
 from .store import LogUnavailable
 
@@ -69,12 +70,6 @@ class Runtime:
         self.terms = terminology.load(kb.directory, condition_ids(kb), [m.value for m in MSType], [s.value for s in Severity])
         self.trust = load_trust(settings.trust)
         self.store = Store(settings.db, log_patient_ids=settings.log_patient_ids)
-
-
-def public_base(request: Any) -> str:
-    """The service's base URL as callers know it: --public-url, else what the request says (Host)."""
-    configured = request.app.state.rt.settings.public_url
-    return configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
 
 
 def condition_ids(kb: Any) -> list[str]:
@@ -161,8 +156,6 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], close: bool 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The app for ``settings`` (the packaged KB and the default log when None). Raises
     KnowledgeBaseError, StoreError or TrustError before serving if any of them cannot be used."""
-    from . import api, cds, pages, protocol
-
     settings = settings or Settings()
     protocol.configure(settings.header_timeout, settings.body_timeout)
     rt = Runtime(settings)
@@ -213,12 +206,10 @@ def _examples(app: FastAPI, schema: dict[str, Any]) -> None:
     """Response examples computed by this service's own code from the request examples, so they are
     always what the service answers (built once, when /openapi.json is first asked for)."""
     from . import cards, fhir
-    from .api import FACTS_EXAMPLE
-    from .pages import advice_url
     from .schemas import HookRequest
 
     rt = app.state.rt
-    rec = rt.advisor.advise(FACTS_EXAMPLE)
+    rec = rt.advisor.advise(api.FACTS_EXAMPLE)
     paths = schema["paths"]
     paths["/advise"]["post"]["responses"]["200"]["content"]["application/json"]["example"] = rec.model_dump(mode="json")
     hook = HookRequest.model_json_schema()["examples"][0]
@@ -226,28 +217,25 @@ def _examples(app: FastAPI, schema: dict[str, Any]) -> None:
     reading = fhir.read(hook["prefetch"], hook["context"]["patientId"], rt.terms)
     hook_rec = rt.advisor.advise(reading.facts)
     base = rt.settings.public_url or "http://127.0.0.1:8000"
-    example = cards.advice_cards(hook_rec, reading.assumed, rt.kb_id, rt.source_title, advice_url(base, hook_rec.facts),
+    example = cards.advice_cards(hook_rec, reading.assumed, rt.kb_id, rt.source_title, pages.advice_url(base, hook_rec.facts),
                                  rt.condition_labels)
     paths["/cds-services/ms-infusion-advisor"]["post"]["responses"]["200"]["content"]["application/json"]["example"] = {"cards": example}
     paths["/kb"]["get"]["responses"]["200"]["content"]["application/json"]["example"] = {**rt.kb_id, "source_title": rt.source_title}
 
 
-def json_error(status: int, errors: list[dict[str, Any]], headers: dict[str, Any] | None = None) -> JSONResponse:
-    return JSONResponse({"errors": errors}, status_code=status, headers=headers)
-
-
-def validation_errors(e: ValidationError) -> list[dict[str, Any]]:
-    return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]} for err in e.errors()]
-
-
 def app_from_env() -> FastAPI:
     """uvicorn's factory in each worker process: the settings come from the parent in the environment."""
-    import gc
-
     app = create_app(Settings(**json.loads(os.environ[SETTINGS_ENV])))
-    gc.collect()
-    gc.freeze()  # start-up objects leave full GC passes (one took ~50-100 ms of a request in thousands)
+    freeze_start_up()
     return app
+
+
+def freeze_start_up() -> None:
+    """Call once the app is built, before serving: everything built so far (the KB, compiled rules,
+    templates, the warmed pages) lives as long as the process, so it is kept out of the garbage
+    collector's full passes, which otherwise cost one request in a few thousand ~50-100 ms walking it."""
+    gc.collect()
+    gc.freeze()
 
 
 def settings_env(settings: Settings) -> str:

@@ -14,11 +14,10 @@ from .. import InvalidFacts
 from ..text import visible
 from . import cards as cardlib
 from . import fhir
-from .api import ERRORS, JSON_ONLY, facts_for_log, fired, statuses
-from .app import json_error, public_base, validation_errors
 from .auth import AuthError, verify
 from .bodies import BadBody, json_type_problem, parse_json
 from .pages import advice_url
+from .responses import ERRORS, JSON_ONLY, facts_for_log, fired, json_error, public_base, statuses, validation_errors
 from .schemas import CardsResponse, Discovery, Errors, FeedbackRequest, FeedbackStored, HookRequest, Service
 
 router = APIRouter(prefix="/cds-services", tags=["CDS Hooks"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 
 
 def main() -> None:
@@ -23,14 +22,12 @@ def main() -> None:
     except KnowledgeBaseError as e:
         parser.exit(2, f"--rules-dir: the knowledge base is broken:\n{e}\n")
     app = create_app(advisor)
-    # Everything built so far (the KB, compiled rules, templates, the warmed decisions) lives as long as
-    # the process: keep it out of the garbage collector's full passes, which otherwise cost a request
-    # now and then tens of milliseconds walking it.
-    gc.collect()
-    gc.freeze()
-    # The service's HTTP protocol and limits (request heads bounded, slow clients cut off, a cap on
-    # connections): the pages on their own face the same clients as the service.
+    # The service's start-up step, HTTP protocol and limits (request heads bounded, slow clients cut
+    # off, a cap on connections): the pages on their own face the same clients as the service.
+    from advisor.serve.app import freeze_start_up
     from advisor.serve.protocol import server_options
+
+    freeze_start_up()
 
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", **server_options())
 
