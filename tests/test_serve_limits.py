@@ -202,11 +202,13 @@ def test_a_stopping_server_answers_requests_still_arriving_with_503_at_once(tmp_
 
 
 def test_the_pages_on_their_own_bound_request_heads_too(tmp_path):
-    """`python -m advisor.web` runs on the service's protocol: 200 header lines of 1 MiB were 200 OK there."""
+    """`python -m advisor.web` runs on the service's protocol: 200 header lines of 1 MiB were 200 OK there.
+    (It is `ms-advisor serve` by another name, so it takes --db as the service does.)"""
     import sys
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "advisor.web", "--port", str(port)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "advisor.web", "--port", str(port), "--db", str(tmp_path / "d.sqlite3")],
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30

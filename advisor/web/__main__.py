@@ -1,35 +1,16 @@
-"""`python -m advisor.web [--host 127.0.0.1] [--port 8000] [--rules-dir DIR]`: the pages on their own."""
+"""`python -m advisor.web [OPTIONS]` is `ms-advisor serve [OPTIONS]`: the pages served with the rest of
+the service, on the same options (--port, --host, --rules-dir, --db, the timeouts, ...)."""
 
 from __future__ import annotations
 
-import argparse
+import sys
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m advisor.web", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--rules-dir", default=None)
-    args = parser.parse_args()
-    import uvicorn
+def main(argv: list[str] | None = None) -> None:
+    from advisor.cli import main as cli
 
-    from advisor import Advisor, KnowledgeBaseError, default_advisor
-
-    from .pages import create_app
-
-    try:
-        advisor = Advisor(args.rules_dir) if args.rules_dir else default_advisor()
-    except KnowledgeBaseError as e:
-        parser.exit(2, f"--rules-dir: the knowledge base is broken:\n{e}\n")
-    app = create_app(advisor)
-    # The service's start-up step, HTTP protocol and limits (request heads bounded, slow clients cut
-    # off, a cap on connections): the pages on their own face the same clients as the service.
-    from advisor.serve.app import freeze_start_up
-    from advisor.serve.protocol import server_options
-
-    freeze_start_up()
-
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **server_options())
+    print("python -m advisor.web is `ms-advisor serve`: the pages with the JSON API and CDS Hooks", file=sys.stderr)
+    cli(["serve", *(sys.argv[1:] if argv is None else argv)], prog_name="ms-advisor")
 
 
 if __name__ == "__main__":
