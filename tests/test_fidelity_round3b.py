@@ -2,47 +2,19 @@
 a reason's two quotes, the toxicity paragraph apart from the serious list, no inferred caution, why the
 course's dates stop, and labels and doses as written. One test or more per point."""
 
-import html
 import json
-import re
-import warnings
 
 import pytest
-from click.testing import CliRunner
 
-from advisor import advise, default_advisor
-from advisor.cli import main
+# the first round's helpers: flat text, a CLI run, the app's test client (a fixture) and a page's text
+from test_fidelity_round3 import client, flat, page_text, run  # noqa: F401 (client: a fixture, requested by name)
+
+from advisor import advise
 from advisor.errors import KnowledgeBaseError
 from advisor.kb import load
 from advisor.render import emit
 
-with warnings.catch_warnings():  # starlette's TestClient prefers httpx2; httpx is what we depend on
-    warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
-
-from advisor.web import create_app
-
-HTML = {"accept": "text/html"}
 CLOSING = "They can help you decide if these drugs might be a good choice for you."
-
-
-def flat(text):
-    return " ".join(text.split())
-
-
-def run(*args):
-    return CliRunner().invoke(main, list(args), env={"NO_COLOR": "1"})
-
-
-@pytest.fixture(scope="module")
-def client():
-    return TestClient(create_app(default_advisor()))
-
-
-def page_text(client, url):
-    r = client.get(url, headers=HTML)
-    assert r.status_code == 200, r.text[:300]
-    return flat(html.unescape(re.sub(r"<[^>]+>", " ", r.text)))
 
 
 # --- A: the disclaimer follows the article's closing words, with no "only" ----------------------------
