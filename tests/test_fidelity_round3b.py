@@ -14,7 +14,6 @@ from advisor.errors import KnowledgeBaseError
 from advisor.kb import load
 from advisor.render import emit
 
-CLOSING = "They can help you decide if these drugs might be a good choice for you."
 
 
 # --- A: the disclaimer follows the article's closing words, with no "only" ----------------------------
