@@ -114,9 +114,9 @@ def _shown(text: str) -> str:
     return visible(text[:40]) + ("..." if len(text) > 40 else "")
 
 
-def number_value(text: str) -> int | float | None:
-    """A number (e.g. the dose in mg/m²): the rule above; None for an empty text (not given). A number
-    with more digits than a float holds exactly is refused, never rounded."""
+def _number(text: str, expected: str) -> int | float | None:
+    """The number ``text`` writes (stripped), None for an empty one; else ValueTextError saying it is
+    not ``expected`` (or, for more digits than a float holds exactly, that it is never rounded)."""
     text = text.strip()
     if not text:
         return None
@@ -124,21 +124,23 @@ def number_value(text: str) -> int | float | None:
     if isinstance(number, Decimal):
         raise ValueTextError(inexact(number))
     if number is None:
-        raise ValueTextError(f"'{_shown(text)}' is not a number written in ASCII digits (e.g. 12.5 or 1e-5)")
+        raise ValueTextError(f"'{_shown(text)}' is not {expected}")
     return number
+
+
+def number_value(text: str) -> int | float | None:
+    """A number (e.g. the dose in mg/m²): the rule above; None for an empty text (not given). A number
+    with more digits than a float holds exactly is refused, never rounded."""
+    return _number(text, "a number written in ASCII digits (e.g. 12.5 or 1e-5)")
 
 
 def count_value(text: str) -> int | None:
     """A whole number (a count): the rule above; None for an empty text (not given)."""
-    text = text.strip()
-    if not text:
-        return None
-    number = number_from_text(text)
-    if isinstance(number, Decimal):
-        raise ValueTextError(inexact(number))
-    if number is None or (isinstance(number, float) and not (math.isfinite(number) and number.is_integer())):
-        raise ValueTextError(f"'{_shown(text)}' is not a whole number written in ASCII digits (e.g. 2)")
-    return int(number)
+    expected = "a whole number written in ASCII digits (e.g. 2)"
+    number = _number(text, expected)
+    if isinstance(number, float) and not (math.isfinite(number) and number.is_integer()):
+        raise ValueTextError(f"'{_shown(text.strip())}' is not {expected}")
+    return None if number is None else int(number)
 
 
 YES = ("yes", "y", "true")

@@ -34,12 +34,17 @@ def server(tmp_path_factory):
         wait_ready(base, proc)
         yield port, proc
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Ctrl-C the server and wait for it (killed if it has not ended in 20 s)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
 
 
 def rss_mib(pid: int) -> float:
@@ -227,12 +232,7 @@ def test_the_pages_on_their_own_bound_request_heads_too(tmp_path):
             got, error = status_and_error(exchange(port, request_bytes))
             assert got == status and message in error["message"], error
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop(proc)
 
 
 def test_connections_past_the_most_are_refused_so_incomplete_heads_cannot_pile_up(tmp_path):
@@ -267,12 +267,7 @@ def test_connections_past_the_most_are_refused_so_incomplete_heads_cannot_pile_u
     finally:
         for s in idle:
             s.close()
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop(proc)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
