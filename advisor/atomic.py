@@ -8,7 +8,9 @@ file: the umask's), and renamed over the target, so the target holds either the 
 content, never a part. A symlink is followed: its target is replaced, beside the target, and the link
 stays. A FIFO or character device (``/dev/null``, ``/dev/stdout``) is written straight into, as a shell
 redirection would, never replaced by a regular file; a FIFO with no reader is an error, not a hang.
-A directory, a block device or a socket is refused.
+A directory, a block device or a socket is refused. An existing regular file is replaced only when
+it is empty or of the kind being written (``Kind``: its first bytes say so), so a path that names, or
+links to, some other file (``--ics ~/.bashrc``, a link to ``/etc/passwd``) is refused, never destroyed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from dataclasses import dataclass
 
 from .errors import FileError
 
@@ -30,8 +33,28 @@ def _umask() -> int:
     return mask
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    """Replace ``path`` by ``data`` atomically (see the module's rule); raise WriteError."""
+@dataclass(frozen=True)
+class Kind:
+    """What a file being written is (``name``, for messages) and the first bytes by which an existing
+    file of that kind is known (``starts``, after any leading whitespace or byte-order mark)."""
+    name: str
+    starts: tuple[bytes, ...]
+
+
+def _same_kind(target: str, kind: Kind) -> bool:
+    """Whether the regular file ``target`` is empty or starts as ``kind`` says."""
+    try:
+        with open(target, "rb") as f:
+            head = f.read(256)
+    except OSError as e:
+        raise WriteError(f"cannot read what it holds: {e.strerror}") from None
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return not head or head.startswith(kind.starts)
+
+
+def write_atomically(path: str, data: bytes, kind: Kind | None = None) -> None:
+    """Replace ``path`` by ``data`` atomically (see the module's rule); raise WriteError. With ``kind``,
+    an existing regular file that is not empty and not of that kind is refused, left as it was."""
     if not path:
         raise WriteError("the file name is empty")
     target = os.path.realpath(path)  # a symlink: write its target (which may not exist yet)
@@ -45,8 +68,12 @@ def write_atomically(path: str, data: bytes) -> None:
         if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
             _write_into(target, data, fifo=stat.S_ISFIFO(st.st_mode))
             return
-        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a block device" if stat.S_ISBLK(st.st_mode) else "not a regular file"
-        raise WriteError(f"is {kind}; refusing to replace it")
+        what = "a directory" if stat.S_ISDIR(st.st_mode) else "a block device" if stat.S_ISBLK(st.st_mode) else "not a regular file"
+        raise WriteError(f"is {what}; refusing to replace it")
+    if st is not None and kind is not None and not _same_kind(target, kind):
+        shown = "" if target == os.path.abspath(path) else " (where its symbolic link leads)"
+        raise WriteError(f"holds something else than {kind.name}{shown}; refusing to replace it: "
+                         "name a new file, or remove that one first")
     directory = os.path.dirname(target) or "."
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")

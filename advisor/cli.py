@@ -509,10 +509,11 @@ def kb_export(dmn_file: str, rules_dir: str | None) -> None:
     if dmn_file == "-":
         click.echo(text, nl=False)
         return
-    from .atomic import write_atomically
+    from .atomic import Kind, write_atomically
 
     with Where(f"--dmn: {visible(dmn_file)}"):
-        write_atomically(dmn_file, text.encode("utf-8"))  # never truncates the old file; a FIFO with no reader is an error
+        # never truncates the old file, nor replaces another kind of file; a FIFO with no reader is an error
+        write_atomically(dmn_file, text.encode("utf-8"), Kind("a DMN file", (b"<?xml", b"<definitions")))
     click.echo(f"wrote {dmn_file}", err=True)
 
 
@@ -591,10 +592,11 @@ def interview(fmt: str | None, save_file: str | None, rules_dir: str | None) -> 
         raise UserError("interview: input ended before every question was answered; nothing advised") from None
     rec = advisor.advise(facts)
     if save_file is not None:
-        from .atomic import write_atomically
+        from .atomic import Kind, write_atomically
 
         with Where(f"--save: {save_file}"):
-            write_atomically(save_file, case_file_text(rec.facts, save_file).encode("utf-8"))
+            write_atomically(save_file, case_file_text(rec.facts, save_file).encode("utf-8"),
+                             Kind("a case file written by ms-advisor interview", (b"# ms-advisor case file", b"{")))
         click.echo(f"Saved the answers to {visible(save_file)}", err=True)
     emit(rec, fmt)
 
@@ -624,11 +626,11 @@ def schedule(drug: str, start: Any, count: int | None, received: float | None, i
     if ics_file is not None and result.left_unknown and not result.infusions:
         raise UserError(f"--ics: no dates to write. {result.left_unknown} Give --count N to list N infusions from --start.")
     if ics_file is not None:
-        from .atomic import write_atomically
+        from .atomic import Kind, write_atomically
 
         ics = ics_of(result).encode("utf-8")  # complete before any file is touched
-        with Where(f"--ics: {ics_file}"):
-            write_atomically(ics_file, ics)  # never truncates the old file before the new one is whole
+        with Where(f"--ics: {ics_file}"):  # never truncates the old file before the new one is whole, nor replaces another kind of file
+            write_atomically(ics_file, ics, Kind("an iCalendar file", (b"BEGIN:VCALENDAR",)))
     emit(result, fmt)
     if ics_file is not None:
         click.echo(f"Wrote {len(result.infusions)} infusion(s) to {visible(ics_file)}", err=True)

@@ -91,10 +91,10 @@ def test_the_schedule_command_lists_no_new_course_after_a_dose_and_says_why():
 
 def test_the_calendar_after_a_dose_needs_a_count_and_says_the_same(tmp_path):
     target = tmp_path / "mito.ics"
-    target.write_text("old calendar", encoding="utf-8")
+    target.write_text("BEGIN:VCALENDAR old calendar", encoding="utf-8")
     r = run("schedule", "mitoxantrone", "--start", "2027-01-31", "--mitoxantrone-cumulative-mg-m2", "100", "--ics", str(target))
     assert r.exit_code == 2 and "--ics: no dates to write. " + CANNOT.format(100) in r.stderr and "--count N" in r.stderr
-    assert target.read_text(encoding="utf-8") == "old calendar" and "Traceback" not in r.output
+    assert target.read_text(encoding="utf-8") == "BEGIN:VCALENDAR old calendar" and "Traceback" not in r.output
     r = run("schedule", "mitoxantrone", "--start", "2027-01-31", "--mitoxantrone-cumulative-mg-m2", "100", "--count", "2",
             "--ics", str(target))
     text = target.read_bytes().decode("utf-8")

@@ -134,3 +134,40 @@ def test_a_planted_file_at_a_guessable_temporary_name_is_never_used(tmp_path):
         (tmp_path / planted).symlink_to(tmp_path / "victim")
     write_atomically(str(ics), b"data")
     assert ics.read_bytes() == b"data" and not (tmp_path / "victim").exists()
+
+
+def test_a_file_of_another_kind_is_refused_not_replaced_even_through_a_symlink(tmp_path):
+    """--ics naming, or linking to, a file that is not a calendar (a shell's start-up file, a system
+    file when run as root) is refused and left as it was; an empty file or a calendar is replaced."""
+    other = tmp_path / "passwd"
+    other.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    link = tmp_path / "cal.ics"
+    link.symlink_to(other)
+    for path in (other, link):
+        r = schedule("natalizumab", "--start", "2027-01-04", "--count", "1", "--ics", str(path))
+        assert r.exit_code == 2
+        assert "holds something else than an iCalendar file" in r.stderr and "refusing to replace it" in r.stderr
+        assert other.read_bytes() == b"root:x:0:0:root:/root:/bin/bash\n"
+    assert "where its symbolic link leads" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cal.ics", "passwd"]  # no temporary file left
+    empty = tmp_path / "empty.ics"
+    empty.write_bytes(b"")
+    assert schedule("natalizumab", "--start", "2027-01-04", "--count", "1", "--ics", str(empty)).exit_code == 0
+    assert empty.read_bytes().startswith(b"BEGIN:VCALENDAR")
+
+
+def test_kb_export_and_interview_save_refuse_a_file_of_another_kind(tmp_path):
+    from click.testing import CliRunner
+
+    from advisor.cli import main
+
+    keep = tmp_path / "notes.txt"
+    keep.write_bytes(b"my own notes\n")
+    r = CliRunner().invoke(main, ["kb", "export", "--dmn", str(keep)])
+    assert r.exit_code == 2 and "holds something else than a DMN file" in r.stderr
+    r = CliRunner().invoke(main, ["interview", "--save", str(keep), "--format", "json"], input="relapsing\nsevere\n0\nno\n\n\n")
+    assert "holds something else than a case file" in r.stderr
+    assert keep.read_bytes() == b"my own notes\n"
+    dmn = tmp_path / "kb.dmn"
+    assert CliRunner().invoke(main, ["kb", "export", "--dmn", str(dmn)]).exit_code == 0
+    assert CliRunner().invoke(main, ["kb", "export", "--dmn", str(dmn)]).exit_code == 0  # a DMN file is replaced
