@@ -41,8 +41,8 @@ class Kind:
     starts: tuple[bytes, ...]
 
 
-def _same_kind(target: str, kind: Kind) -> bool:
-    """Whether the regular file ``target`` is empty or starts as ``kind`` says."""
+def same_kind(target: str, kind: Kind) -> bool:
+    """Whether the regular file ``target`` is empty or starts as ``kind`` says (WriteError if unreadable)."""
     try:
         with open(target, "rb") as f:
             head = f.read(256)
@@ -70,7 +70,7 @@ def write_atomically(path: str, data: bytes, kind: Kind | None = None) -> None:
             return
         what = "a directory" if stat.S_ISDIR(st.st_mode) else "a block device" if stat.S_ISBLK(st.st_mode) else "not a regular file"
         raise WriteError(f"is {what}; refusing to replace it")
-    if st is not None and kind is not None and not _same_kind(target, kind):
+    if st is not None and kind is not None and not same_kind(target, kind):
         shown = "" if target == os.path.abspath(path) else " (where its symbolic link leads)"
         raise WriteError(f"holds something else than {kind.name}{shown}; refusing to replace it: "
                          "name a new file, or remove that one first")

@@ -249,7 +249,7 @@ def test_out_device_fifo_and_symlink_are_never_replaced(tmp_path, good):
     assert cli(str(good), "--out", str(null)).exit_code == 0
     assert stat.S_ISCHR(os.stat(null).st_mode)
     target = tmp_path / "real.jsonl"
-    target.write_text("old\n")
+    target.write_text("{\"id\": \"old\"}\n")  # an earlier run's records (another kind of file is refused)
     os.chmod(target, 0o600)
     link = tmp_path / "link.jsonl"
     link.symlink_to(target)
@@ -429,3 +429,20 @@ def test_new_hostile_files_give_one_clear_record_per_case(name, expected, fmt):
     for (gid, gval), (eid, want) in zip(got, expected):
         assert gid == eid and (gval is True if want is True else (gval is not True and want in gval)), (gid, gval)
         assert gval is True or "\n" not in gval
+
+
+def test_out_and_summary_json_never_replace_a_file_of_another_kind(tmp_path, good):
+    """--out or --summary-json naming, or linking to, a file that is not a run's output (a spreadsheet,
+    a shell's start-up file, a system file when run as root) is refused before any work, left as it was."""
+    victim = tmp_path / "victim"
+    victim.write_text("keep me\n")
+    link = tmp_path / "results.jsonl"
+    link.symlink_to(victim)
+    for option, path in (("--out", link), ("--out", victim)):
+        r = cli(str(good), option, str(path))
+        assert r.exit_code == 2 and "holds something else than batch records" in r.stderr
+    r = cli(str(good), "--out", str(tmp_path / "new.jsonl"), "--summary-json", str(link))
+    assert r.exit_code == 2 and "holds something else than a batch summary" in r.stderr
+    assert victim.read_text() == "keep me\n" and not (tmp_path / "new.jsonl").exists()
+    assert cli(str(good), "--out", str(tmp_path / "again.jsonl")).exit_code == 0
+    assert cli(str(good), "--out", str(tmp_path / "again.jsonl"), "--format", "csv").exit_code == 0  # its own output is replaced

@@ -4,7 +4,8 @@
 * Otherwise (a symlink is followed to its target): records go to a temporary file created exclusively,
   with an unpredictable name, in the target's directory, and are renamed onto the target only when
   every case is done. An existing target's permission bits are kept; a new file follows the umask.
-* Refused before any work: an empty path, a directory, an input file, a path inside an input directory.
+* Refused before any work: an empty path, a directory, an input file, a path inside an input directory,
+  an existing file (or a link's target) that is not empty and not a batch output or summary.
 * Interrupted or a write error (disk full): the temporary file is cut back to whole records and kept,
   and the error names it with the count of complete records.
 """
@@ -20,12 +21,17 @@ import tempfile
 import time
 from typing import Any
 
+from ..atomic import Kind, WriteError, same_kind
 from ..core import Advisor
 from .errors import OutputError
 from ..stopping import Deferred, raise_pending, settle
 from .runner import Sink, interrupted, run, stop_on_signals, terminal_progress
 from .summary import Summary
 from .text import escape_controls
+
+
+RECORDS = Kind("batch records (JSONL, JSON or CSV)", (b"{", b"[", b"id"))
+SUMMARY = Kind("a batch summary (JSON)", (b"{",))
 
 
 def check_output(out_path: str, inputs: list[str], option: str = "--out") -> str | None:
@@ -47,6 +53,16 @@ def check_output(out_path: str, inputs: list[str], option: str = "--out") -> str
         if os.path.isdir(real) and target.startswith(real.rstrip(os.sep) + os.sep):
             raise OutputError(f"{option}: {shown} is inside the input directory {escape_controls(p)} "
                               "(a later run would read these results as cases)")
+    if os.path.isfile(target):  # replaced only when it is what a run writes: never another file
+        kind = SUMMARY if option == "--summary-json" else RECORDS
+        try:
+            ours = same_kind(target, kind)
+        except WriteError as e:
+            raise OutputError(f"{option}: {shown}: {e}") from None
+        if not ours:
+            link = "" if target == os.path.abspath(out_path) else " (where its symbolic link leads)"
+            raise OutputError(f"{option}: {shown} holds something else than {kind.name}{link}; refusing to replace it: "
+                              "name a new file, or remove that one first")
     if not _special(target):
         directory = os.path.dirname(target)
         if not os.path.isdir(directory):
