@@ -17,22 +17,22 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "advise": "api", "default_advisor": "api", "Advisor": "core",
-    "PatientFacts": "models", "Recommendation": "models", "Status": "models", "MSType": "models",
-    "Severity": "models", "Condition": "models",
+    "advise": "api", "default_advisor": "api", "Advisor": "core.advisor",
+    "PatientFacts": "core.models", "Recommendation": "core.models", "Status": "core.models", "MSType": "core.models",
+    "Severity": "core.models", "Condition": "core.models",
     "AdvisorError": "errors", "InvalidFacts": "errors", "KnowledgeBaseError": "errors", "CaseFileError": "errors",
     "UnknownDrug": "errors", "ScheduleError": "errors", "FileError": "errors", "ServiceError": "errors",
 }
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
-    from .api import advise as advise, default_advisor as default_advisor
-    from .core import Advisor as Advisor
-    from .errors import AdvisorError as AdvisorError, CaseFileError as CaseFileError, InvalidFacts as InvalidFacts
-    from .errors import KnowledgeBaseError as KnowledgeBaseError, ScheduleError as ScheduleError, UnknownDrug as UnknownDrug
-    from .errors import FileError as FileError, ServiceError as ServiceError
-    from .models import Condition as Condition, MSType as MSType, PatientFacts as PatientFacts
-    from .models import Recommendation as Recommendation, Severity as Severity, Status as Status
+    from advisor.api import advise as advise, default_advisor as default_advisor
+    from advisor.core.advisor import Advisor as Advisor
+    from advisor.errors import AdvisorError as AdvisorError, CaseFileError as CaseFileError, InvalidFacts as InvalidFacts
+    from advisor.errors import KnowledgeBaseError as KnowledgeBaseError, ScheduleError as ScheduleError, UnknownDrug as UnknownDrug
+    from advisor.errors import FileError as FileError, ServiceError as ServiceError
+    from advisor.core.models import Condition as Condition, MSType as MSType, PatientFacts as PatientFacts
+    from advisor.core.models import Recommendation as Recommendation, Severity as Severity, Status as Status
 
 
 def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:

@@ -6,8 +6,8 @@ from typing import Any
 
 import threading
 
-from .core import Advisor
-from .models import PatientFacts, Recommendation
+from advisor.core.advisor import Advisor
+from advisor.core.models import PatientFacts, Recommendation
 
 _default: Advisor | None = None
 _default_lock = threading.Lock()

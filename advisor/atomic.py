@@ -20,7 +20,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 
-from .errors import FileError
+from advisor.errors import FileError
 
 
 class WriteError(FileError, OSError):

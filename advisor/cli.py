@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from . import stopping
+from advisor import stopping
 
 _argv = getattr(sys, "argv", None) or [""]
 if os.path.basename(_argv[0]).startswith("ms-advisor") and _argv[1:2] == ["batch"]:
@@ -21,9 +21,9 @@ import click
 from click.core import ParameterSource
 from click.exceptions import NoArgsIsHelpError
 
-from . import __version__
-from .errors import AdvisorError, InvalidFacts, KnowledgeBaseError, SeveralCases
-from .text import NB_HYPHEN, fold_commands, keep_hyphens, terminal_width, visible
+from advisor import __version__
+from advisor.errors import AdvisorError, InvalidFacts, KnowledgeBaseError, SeveralCases
+from advisor.text import NB_HYPHEN, fold_commands, keep_hyphens, terminal_width, visible
 
 EXAMPLES = """
 \b
@@ -180,7 +180,7 @@ class Number(click.ParamType[Any]):
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if not isinstance(value, str):
             return value
-        from .values import ValueTextError, count_value, number_value
+        from advisor.values import ValueTextError, count_value, number_value
 
         try:
             number = (count_value if self.whole else number_value)(value)
@@ -232,7 +232,7 @@ def echo(text: str) -> None:
 
 def emit(obj: Any, fmt: str | None, explain: bool = False) -> None:
     """Print a library result through the one renderer (``render.emit``)."""
-    from .render import emit as render
+    from advisor.render import emit as render
 
     echo(render(obj, fmt or default_format(), width=terminal_width(), explain=explain))
 
@@ -271,8 +271,8 @@ def get_advisor(rules_dir: str | None, given_as: str | None = None) -> Any:
     """The Advisor of the knowledge base in ``rules_dir`` (the packaged one for None). ``given_as``: the
     argument the directory came from (kb diff's OLD_DIR, NEW_DIR), named in its errors with the path;
     by default they name --rules-dir."""
-    from .api import default_advisor
-    from .core import Advisor
+    from advisor.api import default_advisor
+    from advisor.core.advisor import Advisor
 
     if rules_dir is None:
         return default_advisor()
@@ -292,8 +292,8 @@ def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: s
     file's conditions, --no-condition clears them first."""
     facts: dict[str, Any] = {}
     if case_file is not None:
-        from .batch.case import read_case  # every format batch reads, by the one registry
-        from .casefile import split_case
+        from advisor.batch.case import read_case  # every format batch reads, by the one registry
+        from advisor.batch.casefile import split_case
 
         with Where(case_file=case_file):
             facts, _ = split_case(read_case(case_file))
@@ -433,8 +433,8 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
     exactly one status per drug for every combination of the fact values the rules test, every
     statement of a named number (kb.toml [numbers]) agreeing with it, and the FHIR codes (fhir.toml)
     as `serve` reads them. Exit 1 on any problem."""
-    from .check import check
-    from .kb import default_directory
+    from advisor.kb.checks import check
+    from advisor.kb.load import default_directory
 
     if rules_dir is not None and ("\x00" in rules_dir or not os.path.isdir(rules_dir)):
         raise UserError(f"--rules-dir: {rules_dir}: no such directory")
@@ -485,7 +485,7 @@ def kb_diff(old_dir: str, new_dir: str, fmt: str) -> None:
     """What changes from the knowledge base OLD_DIR to NEW_DIR: which classes of facts change status
     (before → after, per drug), and which rules, cautions, drugs, notes and conditions were added, removed or
     changed. Exit 0 when no decision changes, 1 when some do (so CI can demand a reviewed change)."""
-    from .kbdiff import diff
+    from advisor.kb.diff import diff
 
     result = diff(get_advisor(old_dir, "OLD_DIR"), get_advisor(new_dir, "NEW_DIR"))
     echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) if fmt == "json" else result.text())
@@ -503,13 +503,13 @@ Examples:
 def kb_export(dmn_file: str, rules_dir: str | None) -> None:
     """The status rules as one DMN 1.3 decision table per drug (hit policy UNIQUE) and the cautions as a
     COLLECT table, for DMN tools (Camunda, Kogito modelers) to open and test."""
-    from .dmn import export
+    from advisor.kb.dmn import export
 
     text = export(get_advisor(rules_dir))
     if dmn_file == "-":
         click.echo(text, nl=False)
         return
-    from .atomic import Kind, write_atomically
+    from advisor.atomic import Kind, write_atomically
 
     with Where(f"--dmn: {visible(dmn_file)}"):
         # never truncates the old file, nor replaces another kind of file; a FIFO with no reader is an error
@@ -530,7 +530,7 @@ Examples:
 def table(fmt: str, drug_names: tuple[str, ...], rules_dir: str | None) -> None:
     """The complete decision table: one row per class of fact values the rules distinguish, with each
     drug's status and the rules that fire; rows merged where a fact does not matter (shown as -)."""
-    from .table import decision_table, render
+    from advisor.kb.table import decision_table, render
 
     advisor = get_advisor(rules_dir)
     drugs = [drug_id(advisor, d) for d in drug_names] or None
@@ -547,8 +547,8 @@ Examples:
 def schema(which: str) -> None:
     """The JSON Schema of a case file (facts with their aliases, id, expect: what ms-advisor accepts) or of
     the recommendation (output)."""
-    from .api import default_advisor
-    from .schema import facts_schema, recommendation_schema
+    from advisor.api import default_advisor
+    from advisor.core.schemas import facts_schema, recommendation_schema
 
     schema = facts_schema(default_advisor().drug_ids) if which == "facts" else recommendation_schema()
     echo(json.dumps(schema, indent=2, ensure_ascii=False))
@@ -565,7 +565,7 @@ def conditions(fmt: str) -> None:
     """The health conditions a person's facts can name (--condition, case files, batch, the API): id,
     description and other accepted names. A name is matched in any case, with spaces or hyphens for
     its underscores ('Heart failure' is heart_failure)."""
-    from .vocabulary import CONDITIONS
+    from advisor.kb.vocabulary import CONDITIONS
 
     emit(list(CONDITIONS), fmt)
 
@@ -583,7 +583,7 @@ Examples:
 def interview(fmt: str | None, save_file: str | None, rules_dir: str | None) -> None:
     """Ask for each fact in turn, with the allowed choices, then print the advice. End of input before
     every question is answered: exit 2."""
-    from .interview import ask_facts, case_file_text
+    from advisor.interview import ask_facts, case_file_text
 
     advisor = get_advisor(rules_dir)
     try:
@@ -592,7 +592,7 @@ def interview(fmt: str | None, save_file: str | None, rules_dir: str | None) -> 
         raise UserError("interview: input ended before every question was answered; nothing advised") from None
     rec = advisor.advise(facts)
     if save_file is not None:
-        from .atomic import Kind, write_atomically
+        from advisor.atomic import Kind, write_atomically
 
         with Where(f"--save: {save_file}"):
             write_atomically(save_file, case_file_text(rec.facts, save_file).encode("utf-8"),
@@ -620,13 +620,13 @@ Examples:
 def schedule(drug: str, start: Any, count: int | None, received: float | None, ics_file: str | None, case_id: str | None,
              fmt: str | None, rules_dir: str | None) -> None:
     """The infusion dates the article's dosing gives for DRUG, from --start (weekend dates marked)."""
-    from .schedule import ics_of, plan
+    from advisor.schedule import ics_of, plan
 
     result = plan(get_advisor(rules_dir), drug, start.date(), count, received, case_id)
     if ics_file is not None and result.left_unknown and not result.infusions:
         raise UserError(f"--ics: no dates to write. {result.left_unknown} Give --count N to list N infusions from --start.")
     if ics_file is not None:
-        from .atomic import Kind, write_atomically
+        from advisor.atomic import Kind, write_atomically
 
         ics = ics_of(result).encode("utf-8")  # complete before any file is touched
         with Where(f"--ics: {ics_file}"):  # never truncates the old file before the new one is whole, nor replaces another kind of file
@@ -692,7 +692,7 @@ def _batch(paths: tuple[str, ...], out_path: str, fmt: str, input_format: str | 
            workers: int | None, full: bool, rules_dir: str | None) -> None:
     import codecs
 
-    from .batch import DUPLICATE_CHECK_LIMIT, CaseOptions, Format, ReadOptions, run_to_file
+    from advisor.batch import DUPLICATE_CHECK_LIMIT, CaseOptions, Format, ReadOptions, run_to_file
 
     for p in paths:
         if p != "-" and not os.path.lexists(p):
@@ -732,8 +732,8 @@ def _kept_columns(paths: tuple[str, ...], read: Any, options: Any) -> tuple[str,
     """With --extra keep, the CSV inputs' columns that are not facts: each its own output column."""
     if options.extra != "keep":
         return ()
-    from .batch import csv_headers
-    from .batch.records import FACTS, columns
+    from advisor.batch import csv_headers
+    from advisor.batch.records import FACTS, columns
 
     kept: dict[str, None] = {}
     for header in csv_headers(paths, read):
@@ -746,9 +746,9 @@ def _kept_columns(paths: tuple[str, ...], read: Any, options: Any) -> tuple[str,
 def _map_pairs(mapping: tuple[str, ...]) -> list[tuple[str, str]]:
     """--map SOURCE=FIELD pairs, checked before any work: FIELD must be a fact (or a case file's
     `expect`), and one SOURCE cannot be renamed twice."""
-    from .batch.records import FACTS
-    from .casefile import CASE_KEYS
-    from .models import PatientFacts
+    from advisor.batch.records import FACTS
+    from advisor.batch.casefile import CASE_KEYS
+    from advisor.core.models import PatientFacts
 
     allowed = [*PatientFacts.model_fields, *(k for k in CASE_KEYS if k not in FACTS)]
     pairs: dict[str, str] = {}
@@ -799,7 +799,7 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
 
     import uvicorn
 
-    from .serve.app import SETTINGS_ENV, Settings, create_app, default_db, freeze_start_up, settings_env
+    from advisor.serve.app import SETTINGS_ENV, Settings, create_app, default_db, freeze_start_up, settings_env
 
     if rules_dir is not None and not os.path.isdir(rules_dir):
         raise UserError(f"--rules-dir: {rules_dir}: no such directory")
@@ -815,7 +815,7 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
     _can_listen(host, port)  # a busy port or an unknown host: one line and exit 2, not uvicorn's log and exit 3
     for line in _start_up_lines(settings, host, port):
         click.echo(f"ms-advisor serve: {line}", err=True)
-    from .serve.protocol import server_options
+    from advisor.serve.protocol import server_options
 
     options: dict[str, Any] = {"host": host, "port": port, "log_level": "info", **server_options()}  # head limits, timeouts
     if workers == 1:
@@ -871,9 +871,9 @@ Examples:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 def log_command(db: str | None, since: Any, fmt: str) -> None:
     """The decisions the service logged, with their cards' feedback, and override rates per drug."""
-    from .serve.logview import render
-    from .serve.store import open_existing
-    from .serve.app import default_db
+    from advisor.serve.logview import render
+    from advisor.serve.store import open_existing
+    from advisor.serve.app import default_db
 
     store = open_existing(db or default_db())
     since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None

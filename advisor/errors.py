@@ -6,12 +6,12 @@
     ├── UnknownDrug (KeyError)               a drug name that is none of the knowledge base's drugs
     ├── ScheduleError (ValueError)           a schedule cannot be dated as asked
     ├── KnowledgeBaseError (ValueError)      a knowledge base directory failed validation
-    ├── StorageCallbackRefused (RuntimeError)  advisor.engine: durable-rules' storage callbacks refused
+    ├── StorageCallbackRefused (RuntimeError)  advisor.core.engine: durable-rules' storage callbacks refused
     ├── FileError                            a file (case, input, output) cannot be read, parsed or written
     │   ├── CaseFileError (ValueError)       a case file cannot be read or parsed; names the file
     │   │   └── SeveralCases                 a file read as one case holds several
-    │   ├── NestingError (yaml ComposerError)  advisor.casefile: a value nested too deep
-    │   ├── DuplicateKey (ValueError)        advisor.casefile: one key given twice
+    │   ├── NestingError (yaml ComposerError)  advisor.batch.casefile: a value nested too deep
+    │   ├── DuplicateKey (ValueError)        advisor.batch.casefile: one key given twice
     │   ├── ReadError (OSError)              advisor.atomic: a file cannot be read
     │   ├── WriteError (OSError)             advisor.atomic: a file cannot be written
     │   └── TooLarge (OSError)               advisor.batch.sources: a gzipped input past its bound
@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .text import visible
+from advisor.text import visible
 
 
 class AdvisorError(Exception):

@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
-from .models import AMBIGUOUS_MS_TYPES, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, MSType, PatientFacts, Severity
-from .text import fill, visible
-from .values import ValueTextError, count_value, number_value, yes_no_value
-from .vocabulary import described, lookup
+from advisor.core.models import AMBIGUOUS_MS_TYPES, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, MSType, PatientFacts, Severity
+from advisor.text import fill, visible
+from advisor.values import ValueTextError, count_value, number_value, yes_no_value
+from advisor.kb.vocabulary import described, lookup
 
 NUMBER_WORDS = {"zero": 0, "none": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                 "eight": 8, "nine": 9, "ten": 10}

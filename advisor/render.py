@@ -18,8 +18,8 @@ import textwrap
 from contextvars import ContextVar
 from typing import Any
 
-from .models import NOT_GIVEN, DrugAdvice, Explanation, InfusionPlan, Recommendation, Status
-from .text import json_safe, visible
+from advisor.core.models import NOT_GIVEN, DrugAdvice, Explanation, InfusionPlan, Recommendation, Status
+from advisor.text import json_safe, visible
 
 DEFAULT_WIDTH = 100
 MIN_WIDTH = 40
@@ -59,7 +59,7 @@ def groups(rec: Recommendation) -> list[tuple[str, bool, list[DrugAdvice]]]:
 
 def _given(value: float | None, unit: str) -> str:
     """A fact that may be not given: its value with its own digits and unit, or "not given" (never a 0 it was not)."""
-    from .recommend import dose_text
+    from advisor.core.recommend import dose_text
 
     return NOT_GIVEN if value is None else f"{dose_text(value)} {unit}"
 
@@ -96,14 +96,14 @@ def _facts_line(rec: Recommendation) -> str:
 
 def _label(condition: str) -> str:
     """A condition's label in the KB ("Heart failure"), as the web page and cards name it."""
-    from .vocabulary import LABELS
+    from advisor.kb.vocabulary import LABELS
 
     return LABELS.get(condition, condition)
 
 
 def _condition_labels(f: Any) -> str:
     """The person's conditions by the KB's labels ("Heart failure, PML"), as the web page and cards name them."""
-    from .vocabulary import LABELS
+    from advisor.kb.vocabulary import LABELS
 
     return ", ".join(LABELS.get(c.value, c.value) for c in f.conditions) or "none"
 
@@ -236,7 +236,7 @@ def _md_code(text: str) -> str:
 
 
 def rule_text(rule: Any) -> str:
-    from .kb import Rule
+    from advisor.kb.load import Rule
 
     if isinstance(rule, Rule):
         when = " and ".join(t.describe() for t in rule.when) or "always (the rule tests no fact)"
@@ -278,7 +278,7 @@ def drug_text(drug: Any) -> str:
 
 def condition_text(condition: Any) -> str:
     """One condition of the vocabulary: its id, then its description and other accepted names, indented."""
-    from .vocabulary import label_of
+    from advisor.kb.vocabulary import label_of
 
     also = f" (also accepted: {', '.join(condition.aliases)})" if condition.aliases else ""
     return _wrap(f"{condition.id} — {label_of(condition)}", "", "    ") + "\n" + _wrap(condition.description + also, "    ")
@@ -438,7 +438,7 @@ def _dump(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_dump(o) for o in obj]
     if hasattr(obj, "model_dump"):
-        from .kb import CautionRule, Rule
+        from advisor.kb.load import CautionRule, Rule
 
         data = obj.model_dump(mode="json")
         kind = "status" if isinstance(obj, Rule) else "caution" if isinstance(obj, CautionRule) else None
@@ -460,8 +460,8 @@ def emit(obj: Any, fmt: str, width: int | None = None, explain: bool = False) ->
         if isinstance(obj, dict):  # a plain mapping (kb info): one "key: value" line each
             return "\n".join(_wrap(f"{k}: {', '.join(v) if isinstance(v, list) else v}", "", "  ", break_words=False) for k, v in obj.items())
         if isinstance(obj, (list, tuple)):  # drugs of the KB, or its rules
-            from .kb import Drug
-            from .vocabulary import ConditionItem
+            from advisor.kb.load import Drug
+            from advisor.kb.vocabulary import ConditionItem
 
             if obj and all(isinstance(o, ConditionItem) for o in obj):
                 return "\n".join(condition_text(o) for o in obj)

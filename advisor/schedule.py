@@ -11,11 +11,11 @@ from datetime import date, datetime, timedelta, timezone
 
 from typing import TYPE_CHECKING
 
-from .errors import ScheduleError
-from .models import InfusionPlan, Interval, Schedule, ScheduledInfusion
+from advisor.errors import ScheduleError
+from advisor.core.models import InfusionPlan, Interval, Schedule, ScheduledInfusion
 
 if TYPE_CHECKING:
-    from .core import Advisor
+    from advisor.core.advisor import Advisor
 
 
 def shift(day: date, n: int, unit: str) -> date:
@@ -83,7 +83,7 @@ def plan(advisor: "Advisor", drug: str, start: date, count: int | None = None, r
         >>> [str(i.date) for i in p.infusions][:3], p.finite
         (['2027-01-04', '2027-01-18', '2027-07-18'], False)
     """
-    from .recommend import left_unknown_text, remaining_text, schedule_of
+    from advisor.core.recommend import left_unknown_text, remaining_text, schedule_of
 
     d = advisor.kb.drug(advisor.drug_id(drug))
     sched = schedule_of(d)

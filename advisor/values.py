@@ -19,8 +19,8 @@ import math
 import re
 from decimal import Decimal
 
-from .errors import AdvisorError
-from .text import visible
+from advisor.errors import AdvisorError
+from advisor.text import visible
 
 # --- numbers: one grammar, JSON's ------------------------------------------------------------------
 # ASCII digits only (no '١٤٠', no '1_0', no '0x2', no '012', no 'inf'); an int has no '.' or exponent.

@@ -31,7 +31,7 @@ MS_TYPES = ["relapsing", "spms", "ppms", "RRMS", "secondary progressive", "prima
 
 def conditions() -> list[str]:
     """The condition vocabulary, from the facts' JSON Schema (never written out here)."""
-    from advisor.models import PatientFacts
+    from advisor.core.models import PatientFacts
     schema = PatientFacts.model_json_schema()
     items = schema["properties"]["conditions"]["items"]
     ref = items.get("$ref", "").rsplit("/", 1)[-1]
@@ -73,7 +73,7 @@ def decoders(src: Path, n: int) -> None:
     try:
         from advisor.batch.chunks import Worker
         from advisor.batch.writers import writer_for
-        from advisor.core import Advisor
+        from advisor.core.advisor import Advisor
         advisor = Advisor()
         decoder = Worker(advisor, writer_for("jsonl", advisor.drug_ids)).fast.decoder
         start = time.perf_counter()
@@ -81,7 +81,7 @@ def decoders(src: Path, n: int) -> None:
         timings["msgspec decode_lines, typed struct"] = time.perf_counter() - start
     except ImportError:
         pass
-    from advisor.models import PatientFacts
+    from advisor.core.models import PatientFacts
     adapter = pydantic.TypeAdapter(list[PatientFacts])
     block = b"[" + b",".join(data.splitlines()) + b"]"
     start = time.perf_counter()

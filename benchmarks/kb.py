@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from advisor import Advisor  # noqa: E402
-from advisor.check import check  # noqa: E402
-from advisor.kb import default_directory  # noqa: E402
+from advisor.kb.checks import check  # noqa: E402
+from advisor.kb.load import default_directory  # noqa: E402
 from test_kb_hardening import generated_kb  # noqa: E402
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.kb import default_directory
+from advisor.kb.load import default_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_SOURCE = ROOT.parent / "shared" / "sources" / "ms-infusions.txt"

@@ -322,7 +322,7 @@ def test_yaml_case_files_are_scanned_by_libyaml_not_character_by_character_in_py
     import yaml
     import yaml.reader
 
-    from advisor.casefile import CaseLoader, parse_text
+    from advisor.batch.casefile import CaseLoader, parse_text
     pytest.importorskip("yaml._yaml")  # PyYAML's wheels ship libyaml
     steps = []
     forward = yaml.reader.Reader.forward
@@ -396,7 +396,7 @@ def test_a_yaml_list_of_cases_is_composed_one_case_at_a_time():
     """A document that is a list was composed whole before its first case was read: some 400 bytes per
     item (412 MiB for 1,000,000 items of `- {}`, 13 GiB for a 64 MiB file of `-` lines). Item by item,
     the cases before a broken one are read too."""
-    from advisor.casefile import CaseFileError, parse_yaml_stream
+    from advisor.batch.casefile import CaseFileError, parse_yaml_stream
     got = list(parse_yaml_stream("- {a: 1}\n- {b: 2}\n- [unclosed\n", "l.yaml"))
     assert got[:2] == [(1, {"a": 1}), (2, {"b": 2})] and isinstance(got[2][1], CaseFileError), got
 

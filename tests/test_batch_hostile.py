@@ -20,7 +20,7 @@ from advisor.batch import run
 from advisor.batch.errors import BatchError, Interrupted, OutputError, WorkerFailed
 from advisor.batch.readers import ReadOptions
 from advisor.batch.text import escape_controls
-from advisor.casefile import CaseFileError
+from advisor.batch.casefile import CaseFileError
 from advisor.cli import main
 from advisor.errors import InvalidFacts, KnowledgeBaseError
 
@@ -383,7 +383,7 @@ def test_sigterm_and_sighup_end_the_run_every_time(tmp_path, sig):
 @pytest.mark.parametrize("where", ["main", "worker"])
 def test_a_kb_error_stops_the_run(tmp_path, monkeypatch, where):
     """Raised where the first unit is assessed (the main process) or in a worker (a later unit)."""
-    from advisor.core import Advisor as A
+    from advisor.core.advisor import Advisor as A
     main_pid, original = os.getpid(), A._decide_uncached
 
     def broken(self, facts):

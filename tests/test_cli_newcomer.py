@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from advisor import InvalidFacts, advise
 from advisor.cli import main
-from advisor.vocabulary import CONDITIONS
+from advisor.kb.vocabulary import CONDITIONS
 from serve_helpers import serve_app  # noqa: F401 (fixture)
 
 EXE = str(Path(sys.executable).with_name("ms-advisor"))  # the installed command, in a process of its own
@@ -114,7 +114,7 @@ def test_advise_help_has_its_own_examples_and_points_to_the_conditions():
 def test_the_conditions_command_lists_each_condition_with_its_description():
     r = run("conditions")
     assert r.exit_code == 0
-    from advisor.vocabulary import LABELS
+    from advisor.kb.vocabulary import LABELS
 
     for c in CONDITIONS:
         assert re.search(rf"^{c.id} — {LABELS[c.id]}$", r.stdout, re.M) and c.description[:30] in r.stdout
@@ -211,9 +211,9 @@ def test_enums_print_as_their_values():
 
 # --- 24.15: a command imports what it needs --------------------------------------------------------------
 
-SERVICE_BATCH_WEB = ["advisor.batch", "advisor.serve", "advisor.web", "advisor.casefile", "advisor.interview", "advisor.table",
+SERVICE_BATCH_WEB = ["advisor.batch", "advisor.serve", "advisor.web", "advisor.batch.casefile", "advisor.interview", "advisor.kb.table",
                      "yaml", "fastapi", "starlette", "uvicorn", "jinja2", "httpx", "msgspec", "multiprocessing", "sqlite3", "jwt"]
-PYDANTIC = ["pydantic", "pydantic_core", "advisor.models", "advisor.vocabulary", "advisor.kb"]
+PYDANTIC = ["pydantic", "pydantic_core", "advisor.core.models", "advisor.kb.vocabulary", "advisor.kb"]
 
 
 def modules_after(*args):
@@ -239,7 +239,7 @@ def test_a_command_does_not_import_the_service_batch_or_web_stacks(args, absent)
 
 
 def test_a_condition_is_taken_by_its_label_and_a_label_cannot_name_another_condition():
-    from advisor.vocabulary import ConditionItem, LABELS, NAMES, lookup, names_of, vocabulary_problems
+    from advisor.kb.vocabulary import ConditionItem, LABELS, NAMES, lookup, names_of, vocabulary_problems
 
     for cid, label in LABELS.items():  # the KB's labels ("Hepatitis B", "PML") on every path
         assert lookup(label).value == cid and lookup(f"  {label.upper()} ").value == cid

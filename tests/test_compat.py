@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor import engine  # first: it is what makes durable importable on 3.13
-from advisor.engine import Engine, StorageCallbackRefused
+from advisor.core import engine  # first: it is what makes durable importable on 3.13
+from advisor.core.engine import Engine, StorageCallbackRefused
 
 durable_rules_engine = sys.modules["durable_rules_engine"]
 durable_engine = engine._durable
@@ -59,9 +59,9 @@ def test_durables_clock_keeps_its_value():
 
 
 def test_durables_deprecation_warnings_are_ignored_and_ours_still_show():
-    code = ("import warnings, advisor.engine\n"
+    code = ("import warnings, advisor.core.engine\n"
             "warnings.warn_explicit('from-durable', DeprecationWarning, 'durable/engine.py', 1, module='durable.engine')\n"
-            "warnings.warn_explicit('from-advisor', DeprecationWarning, 'advisor/core.py', 1, module='advisor.core')\n"
+            "warnings.warn_explicit('from-advisor', DeprecationWarning, 'advisor/core/advisor.py', 1, module='advisor.core.advisor')\n"
             "warnings.warn_explicit('from-durablex', DeprecationWarning, 'durablex.py', 1, module='durablex')\n")
     out = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -72,7 +72,7 @@ def test_durables_deprecation_warnings_are_ignored_and_ours_still_show():
 @pytest.mark.skipif(not engine.LAZY_BINDING, reason="lazy binding is used on Python 3.13+ only")
 def test_forced_eager_binding_gives_a_clear_error_on_313():
     env = {**os.environ, "LD_BIND_NOW": "1"}
-    out = subprocess.run([sys.executable, "-c", "import advisor.engine"], capture_output=True, text=True, env=env, timeout=60)
+    out = subprocess.run([sys.executable, "-c", "import advisor.core.engine"], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode != 0
     assert "LD_BIND_NOW is set" in out.stderr and "PyEval_CallObject" in out.stderr
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from advisor import Advisor, PatientFacts
-from advisor.engine import Engine
+from advisor.core.engine import Engine
 
 RULES = {
     "big": {"all": [{"m": {"$gte": {"n": 10}}}]},
@@ -99,7 +99,7 @@ def test_importing_the_package_starts_nothing_heavy():
 
 
 CTRL_C_SCRIPT = """
-from advisor.engine import Engine  # first: on Python 3.13 it is what makes durable importable
+from advisor.core.engine import Engine  # first: on Python 3.13 it is what makes durable importable
 import durable.engine
 
 engine = Engine("t", {"big": {"all": [{"m": {"$gte": {"n": 10}}}]}, "small": {"all": [{"m": {"$lt": {"n": 10}}}]}})
@@ -129,7 +129,7 @@ def test_a_hundred_rules_matching_one_fact_all_fire_without_crashing_durable():
     # durable walks its alpha network with a 64-entry stack: 64 matching rules in one ruleset crashed
     # the process (SIGSEGV) or failed with error 303. Run in a child so a crash cannot take pytest down.
     code = (
-        "from advisor.engine import Engine\n"
+        "from advisor.core.engine import Engine\n"
         "rules = {f'r{i}': {'all': [{'m': {'$gte': {'n': i}}}]} for i in range(100)}\n"
         "rules.update({f'd{i}': {'all': [{'m': {'$and': [{'$gte': {'x': i * 1.5}}, {'$lt': {'n': 10**6}}]}}]} for i in range(100)})\n"
         "e = Engine('wide', rules)\n"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from advisor import Advisor, Condition, KnowledgeBaseError, PatientFacts, advise
 from advisor.cli import main
-from advisor.kb import default_directory, load
+from advisor.kb.load import default_directory, load
 from advisor.render import explain_drug, markdown, table
 from advisor.schedule import infusions
 
@@ -380,7 +380,7 @@ def test_guard_refuses_a_meaningless_or_stale_allowance(kb_copy, entry, message)
 
 
 def test_guard_number_words_and_digits_match_by_value():
-    from advisor.claims import overstatement
+    from advisor.kb.claims import overstatement
     assert overstatement("within 2 to 3 years, 140 mg/m²", "within two to three years (140 mg/m2)") is None
     assert overstatement("within 2 to 4 years", "within two to three years") is not None
     assert overstatement("$prior_failures other medications", "at least two") is None  # a placeholder is no number
@@ -395,7 +395,7 @@ def test_guard_number_words_and_digits_match_by_value():
     ("NOT   FOR people", "not for people"),
 ])
 def test_guard_a_claim_word_of_the_quotes_family_passes(text, quote):
-    from advisor.claims import overstatement
+    from advisor.kb.claims import overstatement
     assert overstatement(text, quote) is None
 
 
@@ -414,7 +414,7 @@ def test_guard_a_claim_word_of_the_quotes_family_passes(text, quote):
     ("It is the standard; it avoids relapses", "it reduces flare-ups", "'avoid'"),
 ])
 def test_guard_names_the_wider_claim_words(text, quote, word):
-    from advisor.claims import overstatement
+    from advisor.kb.claims import overstatement
     problem = overstatement(text, quote)
     assert (problem is None) if word is None else problem.startswith(f"text says {word}, which")
 
@@ -428,8 +428,8 @@ def test_guard_the_one_pattern_finds_what_each_familys_own_pattern_finds():
     """claims() scans with one pattern (one word boundary, then the families): it finds, in every text of
     the shipped KB and in words at the edges of words and scripts, the families that each family's own
     whole-word pattern finds."""
-    from advisor import claims as c
-    from advisor.kb import load
+    from advisor.kb import claims as c
+    from advisor.kb.load import load
 
     kb = load(default_directory())
     texts = [t for item in (*kb.rules, *kb.cautions, *kb.notes) for t in (item.text, getattr(item, "quote", None)) if t]
@@ -447,7 +447,7 @@ def test_guard_one_pattern_finds_what_each_familys_own_pattern_finds():
     every text of the KB and the article, and on random runs of claim words, case and joiners."""
     import random
 
-    from advisor.claims import _CLAIMS, _FAMILY, CLAIM_WORDS
+    from advisor.kb.claims import _CLAIMS, _FAMILY, CLAIM_WORDS
 
     own = [(family, re.compile(rf"\b(?:{words})\b", re.IGNORECASE)) for family, words in CLAIM_WORDS.items()]
 

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from advisor import Advisor, advise, default_advisor
-from advisor.check import check
+from advisor.kb.checks import check
 from advisor.cli import main
-from advisor.kb import default_directory, load
-from advisor.models import Status
+from advisor.kb.load import default_directory, load
+from advisor.core.models import Status
 from advisor.render import emit, markdown, table
 from advisor.serve.cards import detail, drug_cards
 

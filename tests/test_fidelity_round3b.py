@@ -11,7 +11,7 @@ from test_fidelity_round3 import client, flat, page_text, run  # noqa: F401 (cli
 
 from advisor import advise
 from advisor.errors import KnowledgeBaseError
-from advisor.kb import load
+from advisor.kb.load import load
 from advisor.render import emit
 
 

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from advisor import InvalidFacts, advise
-from advisor.casefile import parse_text, parse_yaml_stream
+from advisor.batch.casefile import parse_text, parse_yaml_stream
 from advisor.cli import main
-from advisor.models import number_from_text
+from advisor.core.models import number_from_text
 from advisor.text import json_safe, visible
 
 BAD = Path(__file__).parent / "data" / "bad"

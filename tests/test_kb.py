@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from advisor import Advisor, KnowledgeBaseError
-from advisor.kb import default_directory, load, normalize
+from advisor.kb.load import default_directory, load, normalize
 from conftest import SHARED_SOURCE
 
 KB_DIR = default_directory()
@@ -128,7 +128,7 @@ def test_kb_with_a_gap_is_refused_when_loaded_not_at_decision_time(kb_copy):
 
 
 def test_a_kb_object_with_a_gap_is_still_refused_at_decision_time_not_guessed(kb_copy):
-    from advisor.kb import KnowledgeBase
+    from advisor.kb.load import KnowledgeBase
 
     kb = load(kb_copy)
     gap = kb.model_copy(update={"rules": tuple(r for r in kb.rules if r.id != "alemtuzumab.fewer_than_two_failures")})

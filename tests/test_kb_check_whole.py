@@ -7,9 +7,9 @@ import pytest
 from click.testing import CliRunner
 
 from advisor import KnowledgeBaseError
-from advisor.check import check
+from advisor.kb.checks import check
 from advisor.cli import main
-from advisor.kb import load
+from advisor.kb.load import load
 
 
 def kb_check(path):
@@ -59,7 +59,7 @@ def test_a_kb_without_fhir_codes_checks_as_before_and_says_serve_needs_them(kb_c
 
 
 def test_the_shipped_kb_checks_its_fhir_codes_and_numbers():
-    from advisor.kb import default_directory
+    from advisor.kb.load import default_directory
     report = check(default_directory())
     assert report.ok and report.fhir and report.numbers == "mitoxantrone_lifetime_max = 140 mg/m²"
 

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from advisor import Advisor, KnowledgeBaseError
-from advisor.check import check
+from advisor.kb.checks import check
 from advisor.cli import main
-from advisor.kb import MAX_KB_FILE_BYTES, decision_space, load, name_key, value_classes
+from advisor.kb.load import MAX_KB_FILE_BYTES, decision_space, load, name_key, value_classes
 
 
 MITOXANTRONE_QUOTE = ("You receive this drug once every three months for a lifetime maximum cumulative dose (140 mg/m2) "

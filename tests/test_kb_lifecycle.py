@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from advisor import Advisor, advise
 from advisor.cli import main
-from advisor.dmn import NS
-from advisor.kbdiff import diff
-from advisor.table import decision_table, fact_classes, render
+from advisor.kb.dmn import NS
+from advisor.kb.diff import diff
+from advisor.kb.table import decision_table, fact_classes, render
 
 BASE = {"ms_type": "relapsing", "severity": "mild"}
 

@@ -11,7 +11,7 @@ from hypothesis import given, strategies as st
 
 from advisor import Advisor
 from advisor.cli import main
-from advisor.engine import Engine, ordered_int
+from advisor.core.engine import Engine, ordered_int
 from serve_helpers import serve_app  # noqa: F401 (fixture)
 
 OPS = {"$lt": operator.lt, "$lte": operator.le, "$gt": operator.gt, "$gte": operator.ge, "$neq": operator.ne, "==": operator.eq}
@@ -265,7 +265,7 @@ def test_batch_extra_keep_keeps_an_unknown_field_with_a_long_number_as_its_float
 
 def test_a_kb_threshold_no_float_holds_is_refused_at_load(kb_copy):
     from advisor.errors import KnowledgeBaseError
-    from advisor.kb import load
+    from advisor.kb.load import load
 
     f = kb_copy / "decisions.toml"
     f.write_text(f.read_text().replace('op = ">=", value = 140 }', 'op = ">=", value = 139.99999999999999999 }'))
@@ -299,7 +299,7 @@ def test_a_number_with_more_digits_than_a_float_is_called_a_number_in_messages()
     from decimal import Decimal
 
     from advisor.errors import InvalidFacts
-    from advisor.models import PatientFacts
+    from advisor.core.models import PatientFacts
     with pytest.raises(InvalidFacts) as e:
         PatientFacts.parse({"ms_type": "spms", "severity": "mild", "conditions": Decimal("1.00000000000000000001")})
     assert "must be a list of conditions, got number" in str(e.value) and "Decimal" not in str(e.value)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import advisor
-from advisor.kb import default_directory
+from advisor.kb.load import default_directory
 
 REPO_RULES = Path(__file__).resolve().parent.parent / "rules"
 

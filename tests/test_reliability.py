@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from advisor import Advisor, InvalidFacts, Recommendation, advise
 from advisor.batch import run
 from advisor.cli import main
-from advisor.engine import Engine
+from advisor.core.engine import Engine
 
 settings.register_profile("ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("long", max_examples=20_000, deadline=None, suppress_health_check=[HealthCheck.too_slow])

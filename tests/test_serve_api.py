@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from advisor import PatientFacts, Recommendation, advise
-from advisor.kb import default_directory, load
+from advisor.kb.load import default_directory, load
 from serve_helpers import NDJSON, serve_app, serve_app_module  # noqa: F401 (fixtures)
 
 
@@ -229,7 +229,7 @@ def test_one_limit_on_conditions_for_the_json_api_the_web_page_the_library_and_b
     """/advise took any number of conditions where the web page stopped at 50: one limit now, the
     facts model's, stated in the error (review finding)."""
     from advisor.batch import evaluate
-    from advisor.models import MAX_CONDITIONS
+    from advisor.core.models import MAX_CONDITIONS
 
     message = f"must list at most {MAX_CONDITIONS} conditions, got {MAX_CONDITIONS + 1}"
     for n, ok in ((MAX_CONDITIONS, True), (MAX_CONDITIONS + 1, False)):

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from advisor import advise
-from advisor.kb import default_directory, load
+from advisor.kb.load import default_directory, load
 from serve_helpers import (MS_CODES, FhirStub, bundle, condition, hook, observation, person,  # noqa: F401
                            NDJSON, serve_app, serve_app_module, stamp)
 

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from advisor.kb import default_directory
-from advisor.models import Condition, MSType, Severity
-from advisor.serve import fhir, terminology
+from advisor.kb.load import default_directory
+from advisor.core.models import Condition, MSType, Severity
+from advisor.serve import fhir
+from advisor.kb import terminology as terminology
 from advisor.serve.store import Store, StoreError
 from serve_helpers import bundle, condition, observation
 

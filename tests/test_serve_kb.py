@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from advisor import KnowledgeBaseError
-from advisor.kb import default_directory, load
-from advisor.serve import terminology
-from advisor.models import Condition, MSType, Severity
+from advisor.kb.load import default_directory, load
+from advisor.kb import terminology as terminology
+from advisor.core.models import Condition, MSType, Severity
 from serve_helpers import serve_app  # noqa: F401
 
 

@@ -12,7 +12,7 @@ from advisor import default_advisor
 from advisor.batch.records import _cell
 from advisor.cli import main
 from advisor.errors import InvalidFacts
-from advisor.models import PatientFacts
+from advisor.core.models import PatientFacts
 from advisor.values import ValueTextError, count_value, number_value, yes_no_value
 from advisor.web import create_app
 

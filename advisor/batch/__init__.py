@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .. import lazy_exports
+from advisor import lazy_exports
 
 # Each public name and the module it lives in: loaded on first use, so that reading one case for
 # `advise --case` (readers) does not load the runner, the worker pool and the fast path.
@@ -35,18 +35,18 @@ _EXPORTS = {
 __all__ = ["evaluate", *_EXPORTS]
 
 if TYPE_CHECKING:
-    from ..core import Advisor
-    from .errors import BatchError as BatchError, Interrupted as Interrupted, OutputError as OutputError
-    from .errors import WorkerFailed as WorkerFailed
-    from .output import run_to_file as run_to_file
-    from .case import read_case as read_case
-    from .readers import READERS as READERS, read_items as read_items, read_paths as read_paths
-    from .records import CaseOptions as CaseOptions, assess as assess, to_record as to_record
-    from .runner import DUPLICATE_CHECK_LIMIT as DUPLICATE_CHECK_LIMIT, run as run, run_items as run_items
-    from .sources import JsonlBlock as JsonlBlock, RawCase as RawCase, ReadOptions as ReadOptions
-    from .summary import Summary as Summary
-    from .writers import FORMATS as FORMATS, Format as Format, writer_for as writer_for
-    from .readers import csv_headers as csv_headers
+    from advisor.core.advisor import Advisor
+    from advisor.batch.errors import BatchError as BatchError, Interrupted as Interrupted, OutputError as OutputError
+    from advisor.batch.errors import WorkerFailed as WorkerFailed
+    from advisor.batch.output import run_to_file as run_to_file
+    from advisor.batch.case import read_case as read_case
+    from advisor.batch.readers import READERS as READERS, read_items as read_items, read_paths as read_paths
+    from advisor.batch.records import CaseOptions as CaseOptions, assess as assess, to_record as to_record
+    from advisor.batch.runner import DUPLICATE_CHECK_LIMIT as DUPLICATE_CHECK_LIMIT, run as run, run_items as run_items
+    from advisor.batch.sources import JsonlBlock as JsonlBlock, RawCase as RawCase, ReadOptions as ReadOptions
+    from advisor.batch.summary import Summary as Summary
+    from advisor.batch.writers import FORMATS as FORMATS, Format as Format, writer_for as writer_for
+    from advisor.batch.readers import csv_headers as csv_headers
 
 
 __getattr__ = lazy_exports(__name__, _EXPORTS)
@@ -62,11 +62,11 @@ def evaluate(cases: Iterable[dict[str, Any] | RawCase], *, advisor: Advisor | No
         >>> [r["listed"] for r in evaluate([{"ms_type": "ppms", "severity": "mild"}])]
         [['ocrelizumab']]
     """
-    from ..api import default_advisor
-    from .chunks import id_hash
-    from .records import CaseOptions, assess, to_record
-    from .runner import DUPLICATE_CHECK_LIMIT
-    from .sources import RawCase
+    from advisor.api import default_advisor
+    from advisor.batch.chunks import id_hash
+    from advisor.batch.records import CaseOptions, assess, to_record
+    from advisor.batch.runner import DUPLICATE_CHECK_LIMIT
+    from advisor.batch.sources import RawCase
 
     advisor = advisor or default_advisor()
     options = options or CaseOptions(full=full)

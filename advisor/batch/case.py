@@ -8,11 +8,11 @@ import io
 import zlib
 from typing import Any
 
-from ..casefile import MAX_CASE_FILE_BYTES, CaseFileError, read_bytes
-from ..errors import SeveralCases
-from .readers import READERS, split_block
-from .sources import JsonlBlock, ReadOptions, format_of
-from .text import escape_controls
+from advisor.batch.casefile import MAX_CASE_FILE_BYTES, CaseFileError, read_bytes
+from advisor.errors import SeveralCases
+from advisor.batch.readers import READERS, split_block
+from advisor.batch.sources import JsonlBlock, ReadOptions, format_of
+from advisor.batch.text import escape_controls
 
 
 def read_case(path: str, options: ReadOptions = ReadOptions(), default: str = "yaml") -> dict[str, Any]:
@@ -50,7 +50,7 @@ def read_case(path: str, options: ReadOptions = ReadOptions(), default: str = "y
     if case.kind == "object" and not isinstance(case.payload, dict):
         raise CaseFileError(f"{escape_controls(name)}: must hold one case (a mapping of fact names to values), "
                             f"got {type(case.payload).__name__}")
-    from .records import parse  # the facts model's coercions of a CSV row, JSON decoding of a line
+    from advisor.batch.records import parse  # the facts model's coercions of a CSV row, JSON decoding of a line
 
     return parse(case)
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Callable
 
-from ..core import Advisor
-from .readers import split_block
-from .sources import JsonlBlock, RawCase
-from .fast import FastPath
-from .records import Assessed, CaseOptions, assess, to_record
-from .summary import Summary
-from .writers import Chunk, JsonlWriter
+from advisor.core.advisor import Advisor
+from advisor.batch.readers import split_block
+from advisor.batch.sources import JsonlBlock, RawCase
+from advisor.batch.fast import FastPath
+from advisor.batch.records import Assessed, CaseOptions, assess, to_record
+from advisor.batch.summary import Summary
+from advisor.batch.writers import Chunk, JsonlWriter
 
 Result = tuple[bytes, list[int], list[int], Summary]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import AdvisorError
+from advisor.errors import AdvisorError
 
 
 class BatchError(AdvisorError):

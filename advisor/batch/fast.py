@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from ..errors import InvalidFacts
-from ..models import PatientFacts, float_from_text
-from .records import KINDS
-from .sources import JsonlBlock, RawCase, nonblank
-from .summary import Summary
-from .tails import Entry, Tails
-from .writers import Chunk
+from advisor.errors import InvalidFacts
+from advisor.core.models import PatientFacts, float_from_text
+from advisor.batch.records import KINDS
+from advisor.batch.sources import JsonlBlock, RawCase, nonblank
+from advisor.batch.summary import Summary
+from advisor.batch.tails import Entry, Tails
+from advisor.batch.writers import Chunk
 
 if TYPE_CHECKING:
-    from .chunks import Worker
+    from advisor.batch.chunks import Worker
 
 _CACHE_LIMIT = 100_000  # distinct values (or decisions) remembered per field
 

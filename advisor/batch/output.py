@@ -21,13 +21,13 @@ import tempfile
 import time
 from typing import Any
 
-from ..atomic import Kind, WriteError, same_kind
-from ..core import Advisor
-from .errors import OutputError
-from ..stopping import Deferred, raise_pending, settle
-from .runner import Sink, interrupted, run, stop_on_signals, terminal_progress
-from .summary import Summary
-from .text import escape_controls
+from advisor.atomic import Kind, WriteError, same_kind
+from advisor.core.advisor import Advisor
+from advisor.batch.errors import OutputError
+from advisor.stopping import Deferred, raise_pending, settle
+from advisor.batch.runner import Sink, interrupted, run, stop_on_signals, terminal_progress
+from advisor.batch.summary import Summary
+from advisor.batch.text import escape_controls
 
 
 RECORDS = Kind("batch records (JSONL, JSON or CSV)", (b"{", b"[", b"id"))
@@ -205,7 +205,7 @@ def run_to_file(paths: list[str], out_path: str, *, advisor: Advisor, summary_js
     summary_target = check_output(summary_json, paths, "--summary-json") if summary_json is not None else None
     if summary_json is not None and summary_target == target:
         raise OutputError("--summary-json: the same file as --out")
-    from .writers import writer_for
+    from advisor.batch.writers import writer_for
     writer = writer_for(kwargs.get("fmt", "jsonl"), advisor.drug_ids)
     good = [0, 0]  # bytes and records up to the end of the last whole chunk the OS took
     show = terminal_progress() if kwargs.pop("progress", True) else None

@@ -19,13 +19,13 @@ from collections.abc import Iterator
 from multiprocessing.connection import wait
 from typing import Any
 
-from ..core import Advisor
-from .chunks import Result, Worker, forked_id_hash, id_hash
-from ..errors import KnowledgeBaseError
-from ..stopping import Deferred, settle
-from .errors import BatchError, WorkerFailed
-from .records import CaseOptions
-from .writers import Format, writer_for
+from advisor.core.advisor import Advisor
+from advisor.batch.chunks import Result, Worker, forked_id_hash, id_hash
+from advisor.errors import KnowledgeBaseError
+from advisor.stopping import Deferred, settle
+from advisor.batch.errors import BatchError, WorkerFailed
+from advisor.batch.records import CaseOptions
+from advisor.batch.writers import Format, writer_for
 
 IN_FLIGHT = 2  # work units per worker at a time: memory stays flat
 

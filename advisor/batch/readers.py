@@ -18,12 +18,12 @@ import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any, BinaryIO, TypeVar
 
-from ..casefile import CaseFileError, DuplicateKey, json_nesting, nesting_error, parse_yaml_stream, unique_keys
-from ..errors import FileError, InvalidFacts
-from ..models import float_from_text, int_from_text
-from .sources import (DELIMITERS, SUFFIXES, CsvRow, JsonlBlock, Progress, RawCase, ReadOptions, error_case,
+from advisor.batch.casefile import CaseFileError, DuplicateKey, json_nesting, nesting_error, parse_yaml_stream, unique_keys
+from advisor.errors import FileError, InvalidFacts
+from advisor.core.models import float_from_text, int_from_text
+from advisor.batch.sources import (DELIMITERS, SUFFIXES, CsvRow, JsonlBlock, Progress, RawCase, ReadOptions, error_case,
                       expand, format_of, nonblank, open_input, size_of)
-from .text import BLOCK_BYTES, escape_controls
+from advisor.batch.text import BLOCK_BYTES, escape_controls
 
 __all__ = ["READERS", "reader", "read_items", "read_paths", "split_block", "RawCase", "CsvRow", "JsonlBlock",
            "ReadOptions", "Progress"]

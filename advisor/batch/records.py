@@ -16,14 +16,14 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..casefile import CASE_KEYS, DuplicateKey, unique_keys
-from ..core import Advisor
-from ..decision import Decision
-from ..errors import InvalidFacts
-from ..models import PatientFacts, Status, float_from_text, int_from_text, type_name
-from ..values import ValueTextError, number_from_text, yes_no_value
-from .sources import CsvRow, RawCase
-from .text import escape_controls
+from advisor.batch.casefile import CASE_KEYS, DuplicateKey, unique_keys
+from advisor.core.advisor import Advisor
+from advisor.core.decision import Decision
+from advisor.errors import InvalidFacts
+from advisor.core.models import PatientFacts, Status, float_from_text, int_from_text, type_name
+from advisor.values import ValueTextError, number_from_text, yes_no_value
+from advisor.batch.sources import CsvRow, RawCase
+from advisor.batch.text import escape_controls
 
 
 @dataclass(frozen=True)

@@ -11,16 +11,16 @@ from collections.abc import Iterable, Iterator
 from itertools import chain, islice
 from typing import Any, Callable
 
-from ..core import Advisor
-from .chunks import Result, Worker, forked_id_hash
-from .errors import Interrupted
-from ..stopping import Deferred, arm
-from .pool import Pool, pool_hasher
-from .readers import read_items
-from .sources import JsonlBlock, Progress, RawCase, ReadOptions
-from .records import CaseOptions
-from .summary import Summary
-from .writers import Format, flag_duplicates, writer_for
+from advisor.core.advisor import Advisor
+from advisor.batch.chunks import Result, Worker, forked_id_hash
+from advisor.batch.errors import Interrupted
+from advisor.stopping import Deferred, arm
+from advisor.batch.pool import Pool, pool_hasher
+from advisor.batch.readers import read_items
+from advisor.batch.sources import JsonlBlock, Progress, RawCase, ReadOptions
+from advisor.batch.records import CaseOptions
+from advisor.batch.summary import Summary
+from advisor.batch.writers import Format, flag_duplicates, writer_for
 
 DUPLICATE_CHECK_LIMIT = 5_000_000  # distinct ids remembered to flag repeats (about 70 bytes each)
 
@@ -81,7 +81,7 @@ def run_items(items: Iterable[RawCase | JsonlBlock], out: Any, *, advisor: Advis
     """:func:`run` over cases already read (``RawCase`` items and ``JsonlBlock`` blocks, e.g. from an
     HTTP body), written to ``out`` as they are done."""
     if advisor is None:
-        from ..api import default_advisor
+        from advisor.api import default_advisor
         advisor = default_advisor()
     writer = writer_for(fmt, advisor.drug_ids)
     summary = Summary(advisor.drug_ids, rule_ids(advisor))

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, NamedTuple
 
-from ..errors import FileError
-from .text import MAX_DECOMPRESSED_BYTES, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, escape_controls, size_text
+from advisor.errors import FileError
+from advisor.batch.text import MAX_DECOMPRESSED_BYTES, MAX_DOCUMENT_BYTES, MAX_LINE_BYTES, escape_controls, size_text
 
 
 class RawCase(NamedTuple):

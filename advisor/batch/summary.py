@@ -7,9 +7,9 @@ import json
 from collections import Counter
 from typing import Any
 
-from ..models import Status
-from ..text import json_safe
-from .text import escape_controls
+from advisor.core.models import Status
+from advisor.text import json_safe
+from advisor.batch.text import escape_controls
 
 EXAMPLES = 20  # invalid cases and expectation failures listed by id in the JSON summary
 MESSAGES = 10_000  # distinct error messages counted (each at most 300 characters); others are counted together

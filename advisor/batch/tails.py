@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import Advisor
-from .records import Assessed, to_record
-from .writers import JsonlWriter
+from advisor.core.advisor import Advisor
+from advisor.batch.records import Assessed, to_record
+from advisor.batch.writers import JsonlWriter
 
 
 class Entry:

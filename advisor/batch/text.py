@@ -3,7 +3,7 @@ line or a spreadsheet, and the size limits of what is read."""
 
 from __future__ import annotations
 
-from ..text import visible
+from advisor.text import visible
 
 MAX_LINE_BYTES = 8 * 2**20       # one JSONL line or CSV row; longer ends the reading of that input
 MAX_DOCUMENT_BYTES = 64 * 2**20  # a whole .json file, or a YAML stream

@@ -17,9 +17,9 @@ from itertools import accumulate, repeat
 from operator import add
 from typing import Any
 
-from ..models import PatientFacts
-from ..text import json_safe, visible
-from .text import neutralise_formula
+from advisor.core.models import PatientFacts
+from advisor.text import json_safe, visible
+from advisor.batch.text import neutralise_formula
 
 FORMATS = ("jsonl", "csv", "json")
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

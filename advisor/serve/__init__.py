@@ -7,7 +7,7 @@
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import Settings, create_app
+    from advisor.serve.app import Settings, create_app
 
 __all__ = ["Settings", "create_app"]
 
@@ -15,6 +15,6 @@ __all__ = ["Settings", "create_app"]
 def __getattr__(name: str) -> Any:
     """The app on first use: ``kb check`` reads ``serve.terminology`` without loading the web framework."""
     if name in __all__:
-        from . import app
+        from advisor.serve import app
         return getattr(app, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

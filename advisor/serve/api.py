@@ -11,11 +11,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from .. import InvalidFacts, PatientFacts, Recommendation, __version__
-from ..kb import Drug
-from .bodies import BadBody, json_type_problem, media_type_problem, parse_json
-from .responses import ERRORS, JSON_ONLY, facts_for_log, fired, json_error, statuses
-from .schemas import CautionRuleOut, Errors, Health, KBInfo, StatusRuleOut
+from advisor import InvalidFacts, PatientFacts, Recommendation, __version__
+from advisor.kb.load import Drug
+from advisor.serve.bodies import BadBody, json_type_problem, media_type_problem, parse_json
+from advisor.serve.responses import ERRORS, JSON_ONLY, facts_for_log, fired, json_error, statuses
+from advisor.serve.schemas import CautionRuleOut, Errors, Health, KBInfo, StatusRuleOut
 
 router = APIRouter()
 
@@ -57,7 +57,7 @@ def _batch_records(body: bytes, advisor: Any, full: bool) -> Iterator[str]:
     import queue
     import threading
 
-    from ..batch import CaseOptions, JsonlBlock, run_items
+    from advisor.batch import CaseOptions, JsonlBlock, run_items
 
     def blocks() -> Iterator[JsonlBlock]:
         start, line = 0, 1

@@ -22,12 +22,12 @@ from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import MSType, PatientFacts, Severity, __version__
-from ..errors import ServiceError
-from ..vocabulary import label_of
-from . import api, cds, pages, protocol
-from .bodies import MAX_BODY
-from .store import LogUnavailable
+from advisor import MSType, PatientFacts, Severity, __version__
+from advisor.errors import ServiceError
+from advisor.kb.vocabulary import label_of
+from advisor.serve import api, cds, pages, protocol
+from advisor.serve.bodies import MAX_BODY
+from advisor.serve.store import LogUnavailable
 
 log = logging.getLogger("advisor.serve")
 SETTINGS_ENV = "MS_ADVISOR_SERVE_SETTINGS"
@@ -55,10 +55,10 @@ class Runtime:
     """What every request uses: the advisor, the KB's identity and FHIR codes, the log, the trust."""
 
     def __init__(self, settings: Settings):
-        from .. import Advisor, default_advisor
-        from . import terminology
-        from .auth import load_trust
-        from .store import Store
+        from advisor import Advisor, default_advisor
+        from advisor.kb import terminology as terminology
+        from advisor.serve.auth import load_trust
+        from advisor.serve.store import Store
 
         self.settings = settings
         self.advisor = Advisor(rules_dir=settings.rules_dir) if settings.rules_dir else default_advisor()
@@ -190,7 +190,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    from .schemas import FeedbackRequest, HookRequest
+    from advisor.serve.schemas import FeedbackRequest, HookRequest
 
     for title, model in (("PatientFactsInput", PatientFacts), ("HookRequest", HookRequest), ("FeedbackRequest", FeedbackRequest)):
         body = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -205,8 +205,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def _examples(app: FastAPI, schema: dict[str, Any]) -> None:
     """Response examples computed by this service's own code from the request examples, so they are
     always what the service answers (built once, when /openapi.json is first asked for)."""
-    from . import cards, fhir
-    from .schemas import HookRequest
+    from advisor.serve import cards, fhir
+    from advisor.serve.schemas import HookRequest
 
     rt = app.state.rt
     rec = rt.advisor.advise(api.FACTS_EXAMPLE)

@@ -13,8 +13,8 @@ from typing import Any, Callable
 
 import jwt
 
-from ..atomic import ReadError, read_limited
-from ..errors import ServiceError
+from advisor.atomic import ReadError, read_limited
+from advisor.errors import ServiceError
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 LEEWAY = 30  # seconds of clock skew allowed on exp and iat

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..casefile import DuplicateKey, unique_keys
-from ..errors import ServiceError
-from ..models import float_from_text, int_from_text
-from ..text import visible
+from advisor.batch.casefile import DuplicateKey, unique_keys
+from advisor.errors import ServiceError
+from advisor.core.models import float_from_text, int_from_text
+from advisor.text import visible
 
 MAX_BODY = 1024 * 1024   # bytes; larger bodies get 413 (see app.Guard)
 MAX_DEPTH = 64           # levels of arrays and objects; FHIR bundles need about a dozen

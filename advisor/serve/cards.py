@@ -8,9 +8,9 @@ import re
 import uuid
 from typing import Any, Sequence
 
-from .. import Recommendation
-from ..models import NOT_GIVEN, Status
-from ..vocabulary import LABELS
+from advisor import Recommendation
+from advisor.core.models import NOT_GIVEN, Status
+from advisor.kb.vocabulary import LABELS
 
 SERVICE_ID = "ms-infusion-advisor"
 EXTENSION = "ms-infusion-advisor"

@@ -10,15 +10,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from .. import InvalidFacts
-from ..text import visible
-from . import cards as cardlib
-from . import fhir
-from .auth import AuthError, verify
-from .bodies import BadBody, json_type_problem, parse_json
-from .pages import advice_url
-from .responses import ERRORS, JSON_ONLY, facts_for_log, fired, json_error, public_base, statuses, validation_errors
-from .schemas import CardsResponse, Discovery, Errors, FeedbackRequest, FeedbackStored, HookRequest, Service
+from advisor import InvalidFacts
+from advisor.text import visible
+from advisor.serve import cards as cardlib
+from advisor.serve import fhir
+from advisor.serve.auth import AuthError, verify
+from advisor.serve.bodies import BadBody, json_type_problem, parse_json
+from advisor.serve.pages import advice_url
+from advisor.serve.responses import ERRORS, JSON_ONLY, facts_for_log, fired, json_error, public_base, statuses, validation_errors
+from advisor.serve.schemas import CardsResponse, Discovery, Errors, FeedbackRequest, FeedbackStored, HookRequest, Service
 
 router = APIRouter(prefix="/cds-services", tags=["CDS Hooks"])
 SERVICE = Service(

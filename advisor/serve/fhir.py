@@ -26,11 +26,11 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from ..errors import ServiceError
-from ..models import exact_float, float_from_text, inexact
-from ..text import visible
-from ..vocabulary import LABELS
-from .terminology import Terminology
+from advisor.errors import ServiceError
+from advisor.core.models import exact_float, float_from_text, inexact
+from advisor.text import visible
+from advisor.kb.vocabulary import LABELS
+from advisor.kb.terminology import Terminology
 
 FACTS_SYSTEM = "urn:ms-infusion-advisor:facts"
 UCUM = "http://unitsofmeasure.org"

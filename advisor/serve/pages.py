@@ -7,12 +7,12 @@ from typing import Any, Callable
 
 from fastapi import APIRouter
 
-from .. import PatientFacts
+from advisor import PatientFacts
 
 
 def advice_url(base_url: str, facts: PatientFacts) -> str:
     """The advice page for ``facts`` (doses written so that they read back exactly)."""
-    from ..web import advice_path
+    from advisor.web import advice_path
 
     return f"{base_url.rstrip('/')}{advice_path(facts)}"
 
@@ -20,6 +20,6 @@ def advice_url(base_url: str, facts: PatientFacts) -> str:
 def router(advisor: Any, json_views: dict[str, Callable[..., Any]]) -> APIRouter:
     """The pages for ``advisor``. ``/drugs`` and ``/rules`` are both a page and a JSON API endpoint:
     a browser (Accept: text/html) gets the page, any other client the JSON API's answer."""
-    from ..web import router as web_router
+    from advisor.web import router as web_router
 
     return web_router(advisor, json_views=json_views)

@@ -42,7 +42,7 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from ..errors import ServiceError
+from advisor.errors import ServiceError
 
 MAX_LINE = 16 * 1024      # bytes: the request line, and each header line
 MAX_HEAD = 64 * 1024      # bytes: the request line and all header lines

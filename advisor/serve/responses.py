@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from .. import PatientFacts, Recommendation
-from .schemas import Errors, InternalError
+from advisor import PatientFacts, Recommendation
+from advisor.serve.schemas import Errors, InternalError
 
 ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's type for `responses=`
     400: {"model": Errors, "description": "the body is not JSON, not UTF-8, or nested too deeply"},

@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from ..errors import ServiceError
-from ..text import visible
+from advisor.errors import ServiceError
+from advisor.text import visible
 
 T = TypeVar("T")
 MIGRATIONS: tuple[str, ...] = (

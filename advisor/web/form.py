@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from ..models import MS_TYPE_ALIASES, Severity
-from ..values import ValueTextError, count_value, number_value
-from ..vocabulary import lookup
+from advisor.core.models import MS_TYPE_ALIASES, Severity
+from advisor.values import ValueTextError, count_value, number_value
+from advisor.kb.vocabulary import lookup
 
 # Form field -> facts field. The form's names are the facts' names, except the repeated "condition".
 FIELDS = ("ms_type", "severity", "prior_failures", "rapidly_worsening", "mitoxantrone_cumulative_mg_m2", "condition")

@@ -22,14 +22,14 @@ from jinja2.bccache import Bucket
 
 from advisor import InvalidFacts
 from advisor.errors import ScheduleError
-from advisor.models import Status
+from advisor.core.models import Status
 from advisor.render import groups
 from advisor.schedule import ics_of, is_finite, plan
 from advisor.text import visible as text_visible
 
-from . import article as article_module
-from . import form as form_module
-from . import kbinfo
+from advisor.web import article as article_module
+from advisor.web import form as form_module
+from advisor.web import kbinfo
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")

@@ -3,7 +3,7 @@ returns. The facts schema says what the tool itself accepts: aliases, any case a
 (as patterns), ``id`` and ``expect``, so an editor validating a case file agrees with ``ms-advisor``.
 
     >>> import re
-    >>> from advisor.schema import facts_schema
+    >>> from advisor.core.schemas import facts_schema
     >>> pattern = facts_schema(("natalizumab",))["properties"]["ms_type"]["pattern"]
     >>> bool(re.fullmatch(pattern, " Secondary  Progressive "))
     True
@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .models import MS_TYPE_ALIASES, PatientFacts, Recommendation, Severity, Status
-from .vocabulary import CONDITIONS, NAMES
+from advisor.core.models import MS_TYPE_ALIASES, PatientFacts, Recommendation, Severity, Status
+from advisor.kb.vocabulary import CONDITIONS, NAMES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

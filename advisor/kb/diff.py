@@ -1,7 +1,7 @@
 """What a change to a knowledge base changes: decisions, rules, cautions, conditions, drugs.
 
 Decisions are compared by running both knowledge bases' engines over every class of fact values
-either of them distinguishes (the classes of :mod:`advisor.table`, of both KBs together); rows with
+either of them distinguishes (the classes of :mod:`advisor.kb.table`, of both KBs together); rows with
 the same change are merged as in the decision table.
 """
 
@@ -11,8 +11,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from .core import Advisor
-from .table import FactClass, Row, cell_label, fact_classes, merge
+from advisor.core.advisor import Advisor
+from advisor.kb.table import FactClass, Row, cell_label, fact_classes, merge
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The condition vocabulary, read from the packaged knowledge base (``rules/conditions.toml``).
 
 The facts model validates conditions against it, the command line and the JSON Schema describe them
-from it, and :mod:`advisor.kb` checks a knowledge base's cautions against it: adding a condition is a
+from it, and :mod:`advisor.kb.load` checks a knowledge base's cautions against it: adding a condition is a
 KB edit, not a code change. ``Condition`` is a ``str`` enum whose ``str()`` is its value, as a StrEnum's
 (its values are the condition ids, so JSON output is the same strings); aliases (older names) are enum aliases of the condition they name.
 """
@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .errors import KnowledgeBaseError
+from advisor.errors import KnowledgeBaseError
 
 CONDITION_ID = r"^[a-z][a-z0-9_]*$"
 
@@ -35,7 +35,7 @@ class ConditionItem(BaseModel):
 
 def packaged_directory() -> Path:
     """The knowledge base shipped with the package (installed copy first, then a source checkout's)."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # advisor/
     for candidate in (here / "rules", here.parent / "rules"):
         if (candidate / "kb.toml").is_file():
             return candidate

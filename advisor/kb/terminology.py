@@ -12,7 +12,7 @@ from typing import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .. import KnowledgeBaseError
+from advisor import KnowledgeBaseError
 
 FILE = "fhir.toml"
 # Condition ids renamed between vocabularies: an entry under either name maps to whichever one the
@@ -64,7 +64,7 @@ class Terminology:
 
 def load(directory: str | Path, condition_ids: Iterable[str], ms_types: Iterable[str], severities: Iterable[str]) -> Terminology:
     """Read and validate ``fhir.toml`` in the KB ``directory`` against the advisor's vocabularies."""
-    from ..kb import read_kb_file
+    from advisor.kb.load import read_kb_file
 
     path = Path(directory) / FILE
     read: list[tuple[str, str, str]] = []

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .errors import CaseFileError as CaseFileError, FileError, InvalidFacts
-from .text import visible
-from .values import INT_TEXT, NUMBER_TEXT, float_from_text, int_from_text
+from advisor.errors import CaseFileError as CaseFileError, FileError, InvalidFacts
+from advisor.text import visible
+from advisor.values import INT_TEXT, NUMBER_TEXT, float_from_text, int_from_text
 
 CASE_KEYS = ("expect",)  # keys a case file may carry beside the facts
 MAX_DEPTH = 20  # a case nests 3 levels (case, expect, status); a file of cases one more
@@ -350,7 +350,7 @@ def read_bytes(path: str) -> tuple[bytes, str]:
     """The bytes of a case file or '-' (stdin) and the name to show, read with a size limit: never a
     device, never waiting on a FIFO with no writer (see :func:`advisor.atomic.read_limited`). Reading
     them as a case is :func:`advisor.batch.read_case`'s (the readers of every format)."""
-    from .atomic import ReadError, read_limited
+    from advisor.atomic import ReadError, read_limited
 
     if path == "-":
         data = sys.stdin.buffer.read(MAX_CASE_FILE_BYTES + 1)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .core import NOTE, Advisor
-from .errors import KnowledgeBaseError
-from .kb import CautionRule, KnowledgeBase, Rule, decision_space, load, value_classes
-from .models import Condition, MSType, PatientFacts, Severity
-from .serve import terminology
+from advisor.core.advisor import NOTE, Advisor
+from advisor.errors import KnowledgeBaseError
+from advisor.kb.load import CautionRule, KnowledgeBase, Rule, decision_space, load, value_classes
+from advisor.core.models import Condition, MSType, PatientFacts, Severity
+from advisor.kb import terminology as terminology
 
 
 @dataclass(frozen=True)

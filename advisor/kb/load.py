@@ -1,6 +1,6 @@
 """Load and validate a knowledge-base directory (``rules/``): TOML data in, typed models out.
 
-Nothing here knows about durable-rules: the KB is plain data that :mod:`advisor.engine` compiles.
+Nothing here knows about durable-rules: the KB is plain data that :mod:`advisor.core.engine` compiles.
 A broken KB raises :class:`KnowledgeBaseError` naming the file, the item id and what is wrong.
 """
 
@@ -23,13 +23,13 @@ from typing import Any, Callable, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from .claims import overstatement, unused_allowances
-from .numbers import Number, number_problems, unit_problems
-from .errors import KnowledgeBaseError
-from .vocabulary import ConditionItem, StatusItem, packaged_directory, status_problems, vocabulary_problems
-from .models import ASSUMED, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MSType, Condition, Interval, PatientFacts, Phase, Severity, Status, \
+from advisor.kb.claims import overstatement, unused_allowances
+from advisor.kb.numbers import Number, number_problems, unit_problems
+from advisor.errors import KnowledgeBaseError
+from advisor.kb.vocabulary import ConditionItem, StatusItem, packaged_directory, status_problems, vocabulary_problems
+from advisor.core.models import ASSUMED, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MSType, Condition, Interval, PatientFacts, Phase, Severity, Status, \
     float_from_text, inexact
-from .text import has_unsafe, name_key, visible
+from advisor.text import has_unsafe, name_key, visible
 
 FILES = ("kb.toml", "statuses.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
 ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"

@@ -14,13 +14,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from . import kb as kb_module
-from .engine import Engine, compile_caution, compile_rule
-from .decision import LISTED, Change, Decision
-from .errors import KnowledgeBaseError, UnknownDrug
-from .text import name_key
-from .kb import TESTABLE, KnowledgeBase, NoteItem, Rule, Test
-from .models import ASSUMED, NOT_GIVEN, Condition, Explanation, MSType, ONLY_INCREASES, PatientFacts, Recommendation, RuleMiss, Severity, Status
+import advisor.kb.load as kb_module
+from advisor.core.engine import Engine, compile_caution, compile_rule
+from advisor.core.decision import LISTED, Change, Decision
+from advisor.errors import KnowledgeBaseError, UnknownDrug
+from advisor.text import name_key
+from advisor.kb.load import TESTABLE, KnowledgeBase, NoteItem, Rule, Test
+from advisor.core.models import (ASSUMED, NOT_GIVEN, Condition, Explanation, MSType, ONLY_INCREASES, PatientFacts, Recommendation, RuleMiss,
+                                  Severity, Status)
 
 NOTE = "note:"  # engine ids of conditional notes (a KB id never holds a colon)
 
@@ -211,7 +212,7 @@ class Advisor:
 
     def advise(self, facts: dict[str, Any] | PatientFacts) -> Recommendation:
         """Validate ``facts`` (raising InvalidFacts) and return the explained recommendation."""
-        from .recommend import notes_of, recommendation, schedule_of
+        from advisor.core.recommend import notes_of, recommendation, schedule_of
 
         parsed = PatientFacts.parse(facts)
         decision = self.decide(parsed)
@@ -232,7 +233,7 @@ class Advisor:
 
     def not_fired(self, facts: PatientFacts, drug: str) -> tuple[RuleMiss, ...]:
         """The status rules of ``drug`` that did not fire for ``facts``, each with the tests that failed."""
-        from .recommend import dose_text
+        from advisor.core.recommend import dose_text
 
         values = self.engine_fact(facts)
         fired = set(self.decide(facts).fired)

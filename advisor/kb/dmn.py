@@ -1,7 +1,7 @@
 """The knowledge base as DMN 1.3 (OMG Decision Model and Notation), for DMN tools to open and test.
 
 Per drug, one decision table with hit policy UNIQUE: its rows are the merged rows of the decision
-table (:mod:`advisor.table`), which partition every combination of fact classes, so exactly one row
+table (:mod:`advisor.kb.table`), which partition every combination of fact classes, so exactly one row
 matches any facts (``kb check`` proves exactly one status per drug); each row's annotation names the
 knowledge-base rules that fire there. The cautions form one COLLECT table: every caution whose
 condition the person has.
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .core import Advisor
-from .kb import TESTABLE
-from .table import FactClass, decision_table
+from advisor.core.advisor import Advisor
+from advisor.kb.load import TESTABLE
+from advisor.kb.table import FactClass, decision_table
 
 NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
 TYPES = {int: "number", float: "number", bool: "boolean"}

@@ -58,8 +58,8 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any, NoReturn
 
-from .errors import AdvisorError
-from .kb import CautionRule, NoteItem, Rule, Test
+from advisor.errors import AdvisorError
+from advisor.kb.load import CautionRule, NoteItem, Rule, Test
 
 LAZY_BINDING = sys.version_info >= (3, 13)  # durable's extension references a symbol 3.13 removed
 _EPOCH = datetime.datetime(1970, 1, 1)  # what durable computes as datetime.utcfromtimestamp(0)
@@ -72,7 +72,7 @@ class StorageCallbackRefused(AdvisorError, RuntimeError):
 def _refuse(name: str) -> Callable[..., NoReturn]:
     def guard(*args: Any, **kwargs: Any) -> NoReturn:
         raise StorageCallbackRefused(
-            f"durable-rules' {name} is disabled by advisor.engine: its C side calls PyEval_CallObject, "
+            f"durable-rules' {name} is disabled by advisor.core.engine: its C side calls PyEval_CallObject, "
             "which Python 3.13 removed, and this wrapper keeps no durable state outside the process")
     guard.__name__ = name
     return guard

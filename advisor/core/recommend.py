@@ -8,9 +8,9 @@ from decimal import Decimal
 from string import Template
 from typing import Any
 
-from .decision import LISTED, Change, Decision
-from .kb import Drug, KnowledgeBase, Rule
-from .models import (NOT_GIVEN, Caution, Citation, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation,
+from advisor.core.decision import LISTED, Change, Decision
+from advisor.kb.load import Drug, KnowledgeBase, Rule
+from advisor.core.models import (NOT_GIVEN, Caution, Citation, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation,
                      Schedule, Severity, SideEffect, SideEffects, WhatIf)
 
 FIELD_LABELS = {

@@ -16,9 +16,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .check import representative_values
-from .core import Advisor
-from .kb import TESTABLE, KnowledgeBase
+from advisor.kb.checks import representative_values
+from advisor.core.advisor import Advisor
+from advisor.kb.load import TESTABLE, KnowledgeBase
 
 
 @dataclass(frozen=True)

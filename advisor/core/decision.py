@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .models import Status
-from .vocabulary import LISTED_STATUSES
+from advisor.core.models import Status
+from advisor.kb.vocabulary import LISTED_STATUSES
 
 LISTED = LISTED_STATUSES  # applicable, then consider: the KB's listed statuses, in its order
 

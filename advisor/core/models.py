@@ -11,9 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .errors import InvalidFacts, UnknownDrug
-from .text import name_key, visible
-from .vocabulary import Condition as Condition, Status as Status, described, lookup as condition_lookup
+from advisor.errors import InvalidFacts, UnknownDrug
+from advisor.text import name_key, visible
+from advisor.kb.vocabulary import Condition as Condition, Status as Status, described, lookup as condition_lookup
 
 
 
@@ -54,7 +54,7 @@ MAX_CONDITIONS = 50  # entries in a person's list of conditions, on every path (
 _SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_DOSE_MG_M2 = 10**9  # the plausible-dose bound, the same for an int and a float
 
-from .values import (EXACT_DIGITS as EXACT_DIGITS, INT_TEXT as INT_TEXT, MAX_INT_DIGITS as MAX_INT_DIGITS,  # noqa: E402
+from advisor.values import (EXACT_DIGITS as EXACT_DIGITS, INT_TEXT as INT_TEXT, MAX_INT_DIGITS as MAX_INT_DIGITS,  # noqa: E402
                      NUMBER_TEXT as NUMBER_TEXT, OversizedInt as OversizedInt, exact_float as exact_float,
                      float_from_text as float_from_text, inexact as inexact, int_from_text as int_from_text,
                      number_from_text as number_from_text)
