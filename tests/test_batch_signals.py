@@ -91,12 +91,12 @@ SELF_KILL = textwrap.dedent("""
             return None
     sys.meta_path.insert(0, Hook())
     if when == "Advisor":
-        import advisor.core
-        build = advisor.core.Advisor.__init__
+        import advisor.core.advisor
+        build = advisor.core.advisor.Advisor.__init__
         def slow_start(self, *a, **kw):
             os.kill(os.getpid(), signal.SIGTERM)
             build(self, *a, **kw)
-        advisor.core.Advisor.__init__ = slow_start
+        advisor.core.advisor.Advisor.__init__ = slow_start
     from advisor.cli import main
     if when == "main":
         os.kill(os.getpid(), signal.SIGTERM)
@@ -105,7 +105,7 @@ SELF_KILL = textwrap.dedent("""
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("when", ["click", "pydantic", "advisor.core", "Advisor", "advisor.batch.output", "main"])
+@pytest.mark.parametrize("when", ["click", "pydantic", "advisor.core.advisor", "Advisor", "advisor.batch.output", "main"])
 def test_a_signal_during_start_up_ends_as_an_interrupted_run(tmp_path, when):
     """SIGTERM as click or pydantic is imported (the CLI's own imports), as the knowledge base is built,
     as the batch modules load: exit 2 with the one line, and no file made."""

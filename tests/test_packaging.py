@@ -73,7 +73,7 @@ def test_a_wheel_built_from_the_checkout_carries_every_file_byte_for_byte(tmp_pa
     for name, path in expected.items():
         assert shipped[name] == path.read_bytes(), f"the wheel's {name} differs from the checkout's {path.relative_to(CHECKOUT)}"
     site = tmp_path / "site"
-    probe = ("import advisor, pathlib; from advisor.kb import default_directory; from advisor import default_advisor; "
+    probe = ("import advisor, pathlib; from advisor.kb.load import default_directory; from advisor import default_advisor; "
              "here = pathlib.Path(advisor.__file__).resolve().parent; "
              "print(here, default_directory() == here / 'rules', (here / 'py.typed').exists(), len(default_advisor().kb.drugs))")
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
