@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from advisor import Advisor
 from advisor.batch import CaseOptions, ReadOptions, run
 from advisor.batch import fast as fast_module
-from advisor.batch import readers
+from advisor.batch import csv_reader, readers
 from advisor.batch.chunks import Worker
 from advisor.batch.sources import JsonlBlock
 from advisor.batch.writers import Format, writer_for
@@ -126,7 +126,7 @@ def test_fast_and_plain_paths_agree_on_blank_lines_of_every_kind(tmp_path):
 def test_a_csv_of_blank_lines_is_read_in_pieces_not_line_by_line(tmp_path):
     f = tmp_path / "blank.csv"
     f.write_text("id,ms_type,severity,note\n" + "\n" * 500_000 + 'a,spms,mild,"x\n\n\r\n\ny"\n\r\n\r\nb,ppms,mild,\n')
-    pieces = list(readers._Lines(io.TextIOWrapper(io.BytesIO(f.read_bytes()), newline=""), 2**20))
+    pieces = list(csv_reader._Lines(io.TextIOWrapper(io.BytesIO(f.read_bytes()), newline=""), 2**20))
     assert len(pieces) < 20
     recs, _ = run_records([f], options=CaseOptions(extra="keep"))
     assert [(r["id"], r["source"].rsplit(":", 1)[-1]) for r in recs] == [("a", "500002"), ("b", "500009")]

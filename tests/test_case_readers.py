@@ -88,7 +88,7 @@ def test_a_list_of_one_case_is_still_a_file_of_cases(tmp_path):
 
 def test_the_reader_comes_from_the_registry(tmp_path, monkeypatch):
     """A format's reader is one function in one place: replacing the registry's YAML reader changes
-    what --case reads (a new format registered with @reader works for --case the same way)."""
+    what --case reads (a new format added to READERS works for --case the same way)."""
     seen = []
 
     def yaml_reader(stream, name, options):

@@ -3,6 +3,10 @@ line or a spreadsheet, and the size limits of what is read."""
 
 from __future__ import annotations
 
+import codecs
+import io
+from typing import BinaryIO
+
 from advisor.text import visible
 
 MAX_LINE_BYTES = 8 * 2**20       # one JSONL line or CSV row; longer ends the reading of that input
@@ -34,3 +38,18 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def neutralise_formula(cell: str) -> str:
     """A CSV cell a spreadsheet would run as a formula gets the usual leading apostrophe."""
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def decoded(stream: BinaryIO, encoding: str) -> io.TextIOWrapper:
+    """A file's bytes as text in ``encoding`` (UTF-8 without its byte-order mark). A byte that is not
+    valid text becomes a lone surrogate, so the one row or document that holds it is refused alone."""
+    encoding = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    return io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
+
+
+def undecodable_at(text: str) -> int | None:
+    """Where the first byte that was not valid text stands in ``text`` (see :func:`decoded`), or None."""
+    for i, c in enumerate(text):
+        if "\udc80" <= c <= "\udcff":
+            return i
+    return None
