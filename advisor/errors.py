@@ -20,18 +20,23 @@
     │   ├── Interrupted                      a signal stopped the run
     │   └── WorkerFailed                     a worker process died or failed
     └── ServiceError                         advisor.serve: the service cannot start or answer
-        ├── AuthError                        advisor.serve.auth: why a call is refused (safe to show)
+        ├── Refused                          a call refused: its 4xx status, errors by field, headers
+        │   ├── AuthError                    advisor.serve.auth: why a call is refused (safe to show)
+        │   └── BadBody (ValueError)         advisor.serve.bodies: a body that is not acceptable JSON
         ├── TrustError (ValueError)          advisor.serve.auth: a --trust option cannot be used
         ├── StoreError (RuntimeError)        advisor.serve.store: the decision log cannot be used
         │   └── LogUnavailable               a write to the log failed while serving
         ├── FetchError                       advisor.serve.fhir: the FHIR server could not give resources
-        └── BadBody (ValueError)             advisor.serve.bodies: a body that is not acceptable JSON
+        ├── PageNotFound                     advisor.web.pages: no such page (the 404 page says why)
+        └── PageMoved                        advisor.web.pages: the page is at another address (a 308)
 
 A second base in brackets is kept for callers that catch the built-in (``except KeyError``). Each error
 is defined beside the code that raises it and importable from there; the library's own (this module's,
 and ``FileError``, ``ServiceError``) also from ``advisor``. Module-private errors used for control flow
 inside one module derive from the subtree of their module too. The command line turns every one into
-a one-line message and exit 2 in one place (``advisor.cli``).
+a one-line message and exit 2 in one place (``advisor.cli``); the service turns a :class:`Refused` into
+its answer in one place (the exception handlers of ``advisor.serve.responses``), the pages a
+``PageNotFound`` or ``PageMoved`` (``advisor.web.pages``).
 
     >>> from advisor import advise, AdvisorError
     >>> try:
@@ -66,6 +71,18 @@ class FileError(AdvisorError):
 
 class ServiceError(AdvisorError):
     """The service (``advisor.serve``) cannot start, or refuses or cannot answer a call."""
+
+
+class Refused(ServiceError):
+    """The service refuses a call: ``status`` (4xx), ``errors`` (each a dict with ``field`` and
+    ``message``, the JSON answer's list) and any ``headers`` to send with it. Raised anywhere a request
+    is handled (a handler, a dependency); the app's exception handler answers ``{"errors": [...]}``."""
+
+    headers: dict[str, str] | None = None  # a subclass's own (AuthError: WWW-Authenticate)
+
+    def __init__(self, status: int, errors: list[dict[str, Any]], message: str | None = None):
+        super().__init__(message if message is not None else "; ".join(_describe(e) for e in errors))
+        self.status, self.errors = status, errors
 
 
 class InvalidFacts(AdvisorError, ValueError):

@@ -111,13 +111,30 @@ def test_recommend_and_decision_do_not_import_the_advisor_that_calls_them():
 
 def test_the_service_routers_never_import_the_app_and_the_app_imports_them_at_its_top():
     app = "advisor.serve.app"
-    for router in ("advisor.serve.api", "advisor.serve.cds", "advisor.serve.responses"):
+    for router in ("advisor.serve.api", "advisor.serve.cds", "advisor.serve.responses", "advisor.serve.dependencies",
+                   "advisor.serve.runtime"):
         assert app not in imports(router, type_checking=True), router
     for router in ("advisor.serve.api", "advisor.serve.cds"):
         assert "advisor.serve.responses" in own(router), router
     top = {f"{n.module}.{a.name}" if f"{n.module}.{a.name}" in MODULES else n.module
            for n in ast.parse(MODULES[app].read_text()).body if isinstance(n, ast.ImportFrom) for a in n.names}
     assert {"advisor.serve.api", "advisor.serve.cds", "advisor.serve.pages", "advisor.serve.protocol"} <= top
+
+
+def test_the_handlers_are_given_what_they_use_and_raise_their_refusals():
+    """The runtime, the token's check and the bodies come from dependencies (serve/dependencies.py), the
+    pages' Site from theirs; a refusal is raised and answered by the app's handlers, not built in place."""
+    for module in ("advisor.serve.api", "advisor.serve.cds"):
+        source = MODULES[module].read_text()
+        assert "app.state" not in source and "json_error(" not in source and "JSONResponse | None" not in source, module
+        assert "advisor.serve.dependencies" in own(module), module
+    from fastapi import APIRouter
+
+    from advisor.web import pages
+
+    assert isinstance(pages.router, APIRouter) and len(pages.router.routes) >= 8
+    for route in pages.router.routes:  # plain functions of the module, not one closure's
+        assert "<locals>" not in route.endpoint.__qualname__ and route.endpoint.__module__ == "advisor.web.pages", route.path
 
 
 def test_the_cli_renders_nothing_itself():

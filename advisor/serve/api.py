@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from advisor import InvalidFacts, PatientFacts, Recommendation, __version__
-from advisor.kb.load import Drug
-from advisor.serve.bodies import BadBody, json_type_problem, media_type_problem, parse_json
-from advisor.serve.responses import ERRORS, JSON_ONLY, facts_for_log, fired, json_error, statuses
+from advisor import PatientFacts, Recommendation, __version__
+from advisor.errors import Refused
+from advisor.kb.load import Drug, KnowledgeBase
+from advisor.serve.bodies import media_type_problem
+from advisor.serve.dependencies import KBDep, RuntimeDep, json_body
+from advisor.serve.responses import ERRORS, JSON_ONLY, facts_for_log, fired, statuses
 from advisor.serve.schemas import CautionRuleOut, Errors, Health, KBInfo, StatusRuleOut
 
 router = APIRouter()
@@ -22,28 +24,18 @@ router = APIRouter()
 FACTS_EXAMPLE = {"ms_type": "spms", "severity": "severe", "rapidly_worsening": True, "conditions": ["heart_failure"]}
 FACTS_BODY = {"requestBody": {"required": True, "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/PatientFactsInput"}, "example": FACTS_EXAMPLE}}}}
+FactsJson = Annotated[Any, Depends(json_body(limit=8))]  # 415, then 400 (facts nest little), before any work
 
 
 @router.post("/advise", response_model=Recommendation, tags=["JSON API"],
              responses={422: {"model": Errors, "description": "bad facts: each problem names its field and the allowed values"}, **ERRORS,
                         **JSON_ONLY},
              openapi_extra=FACTS_BODY)
-async def advise(request: Request) -> Any:
+async def advise(data: FactsJson, rt: RuntimeDep) -> Any:
     """Advice for one person's facts (`PatientFacts`; aliases such as `rrms` allowed): the
     `Recommendation` exactly as the library's `model_dump(mode="json")`. The decision is logged; its
     id is in the `X-Decision-Id` header."""
-    problem = json_type_problem(request.headers.get("content-type"))
-    if problem is not None:
-        return json_error(415, [{"field": "Content-Type", "message": problem}])
-    rt = request.app.state.rt
-    try:
-        data = parse_json(await request.body(), limit=8)
-    except BadBody as e:
-        return json_error(400, e.errors)
-    try:
-        rec = rt.advisor.advise(data)
-    except InvalidFacts as e:
-        return json_error(422, e.errors)
+    rec = rt.advisor.advise(data)  # bad facts: InvalidFacts, a 422 listing them (responses.HANDLERS)
     decision_id = str(uuid.uuid4())
     rt.store.log_decisions([{"id": decision_id, "channel": "advise", "kb": rt.kb_id, "facts": facts_for_log(rec.facts),
                              "rules": fired(rec), "statuses": statuses(rec), "patient_id": rec.facts.id}])
@@ -126,21 +118,26 @@ def batch_type_problem(content_type: str | None) -> str | None:
     return media_type_problem(content_type, BATCH_TYPES, "JSONL: one JSON object per line")
 
 
+async def require_jsonl(request: Request) -> None:
+    """A 415 unless the body is declared JSONL (one of BATCH_TYPES, UTF-8)."""
+    problem = batch_type_problem(request.headers.get("content-type"))
+    if problem is not None:
+        raise Refused(415, [{"field": "Content-Type", "message": problem}])
+
+
 @router.post("/batch", tags=["JSON API"], responses={
     200: {"description": "one JSON record per case, in input order (as `ms-advisor batch --format jsonl`)",
           "content": {"application/x-ndjson": {"example": '{"id":"<body>:1","source":"<body>:1","ok":true,"error":null,'
                                                            '"listed":["ocrelizumab"],"status":{"alemtuzumab":"not_applicable"}}'}}},
     415: {"model": Errors, "description": f"the body's Content-Type is not {' or '.join(BATCH_TYPES)} (UTF-8)"},
-    **ERRORS}, openapi_extra={"requestBody": {"required": True, "content": {t: _JSONL_BODY for t in BATCH_TYPES}}})
-async def batch(request: Request, full: bool = Query(False, description="put the whole Recommendation in each record")) -> Any:
+    **ERRORS}, openapi_extra={"requestBody": {"required": True, "content": {t: _JSONL_BODY for t in BATCH_TYPES}}},
+    dependencies=[Depends(require_jsonl)])
+async def batch(request: Request, rt: RuntimeDep,
+                full: bool = Query(False, description="put the whole Recommendation in each record")) -> Any:
     """JSONL cases in (one JSON object per line, optionally with `id` and `expect`; Content-Type
     `application/x-ndjson` or `application/jsonl`, UTF-8), the same JSONL records as `ms-advisor batch`
     out, streamed in input order. A bad case becomes an `ok: false` record; the others are kept. Each
     valid case is logged as a decision."""
-    problem = batch_type_problem(request.headers.get("content-type"))
-    if problem is not None:
-        return json_error(415, [{"field": "Content-Type", "message": problem}])
-    rt = request.app.state.rt
     body = await request.body()  # a line nested too deeply is that case's error record, as in ms-advisor batch
 
     def logged_blocks() -> Iterator[bytes]:
@@ -175,12 +172,11 @@ async def batch(request: Request, full: bool = Query(False, description="put the
     return StreamingResponse(stream(), media_type="application/x-ndjson")
 
 
-def drugs_json(request: Request) -> JSONResponse:
-    return JSONResponse([d.model_dump(mode="json") for d in request.app.state.rt.kb.drugs], headers={"Vary": "Accept"})
+def drugs_json(kb: KnowledgeBase) -> JSONResponse:
+    return JSONResponse([d.model_dump(mode="json") for d in kb.drugs], headers={"Vary": "Accept"})
 
 
-def rules_json(request: Request) -> JSONResponse:
-    kb = request.app.state.rt.kb
+def rules_json(kb: KnowledgeBase) -> JSONResponse:
     items = [{"kind": "status", **r.model_dump(mode="json")} for r in kb.rules]
     items += [{"kind": "caution", **c.model_dump(mode="json")} for c in kb.cautions]
     return JSONResponse(items, headers={"Vary": "Accept"})
@@ -192,17 +188,17 @@ JSON_VIEWS = {"/drugs": drugs_json, "/rules": rules_json}  # the pages answer th
 # /drugs and /rules are answered by the pages' routes (registered first), which hand every client that
 # does not ask for text/html to the functions above; these two routes document them in OpenAPI.
 @router.get("/drugs", response_model=list[Drug], tags=["Knowledge base"])
-async def drugs(request: Request) -> Any:
+async def drugs(kb: KBDep) -> Any:
     """What the article says of each drug: brand, how it works, schedule, side effects (with quotes).
     A browser (`Accept: text/html`) gets the web page instead."""
-    return drugs_json(request)
+    return drugs_json(kb)
 
 
 @router.get("/rules", response_model=list[StatusRuleOut | CautionRuleOut], tags=["Knowledge base"])
-async def rules(request: Request) -> Any:
+async def rules(kb: KBDep) -> Any:
     """Every rule: status rules (`kind: status`) then caution rules (`kind: caution`), with quotes.
     A browser (`Accept: text/html`) gets the web page instead."""
-    return rules_json(request)
+    return rules_json(kb)
 
 
 @router.get("/schema/facts", response_model=dict[str, Any], tags=["Schemas"])
@@ -218,14 +214,12 @@ async def schema_recommendation() -> Any:
 
 
 @router.get("/kb", response_model=KBInfo, tags=["Knowledge base"])
-async def kb_info(request: Request) -> Any:
+async def kb_info(rt: RuntimeDep) -> Any:
     """Which knowledge base answers: name, version, and a SHA-256 over its files and source."""
-    rt = request.app.state.rt
     return KBInfo(**rt.kb_id, source_title=rt.source_title)
 
 
 @router.get("/health", response_model=Health, tags=["Service"])
-async def health(request: Request) -> Any:
+async def health(rt: RuntimeDep) -> Any:
     """Liveness: the service is up, with its version and knowledge base."""
-    rt = request.app.state.rt
     return Health(status="ok", version=__version__, kb=KBInfo(**rt.kb_id, source_title=rt.source_title))

@@ -3,6 +3,9 @@
 ``create_app(Settings(...))`` builds it; ``ms-advisor serve`` runs it on uvicorn. With ``--workers N``
 uvicorn starts N processes, each building its own app from the settings passed in the environment
 (the durable-rules engine is serialised by a lock within a process; parallelism is processes).
+
+The handlers get the Runtime (``app.state.rt``) through dependencies (dependencies.py); what they
+refuse they raise, and the exception handlers registered here (responses.HANDLERS) answer it.
 """
 
 from __future__ import annotations
@@ -12,69 +15,23 @@ import json
 import logging
 import os
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from advisor import MSType, PatientFacts, Severity, __version__
+from advisor import PatientFacts, __version__
 from advisor.errors import ServiceError
-from advisor.kb.vocabulary import label_of
-from advisor.serve import api, cds, pages, protocol
+from advisor.serve import api, cds, pages, protocol, responses
 from advisor.serve.bodies import MAX_BODY
+from advisor.serve.runtime import Runtime, Settings as Settings, default_db as default_db  # the CLI imports them from here
 from advisor.serve.store import LogUnavailable
 
 log = logging.getLogger("advisor.serve")
 SETTINGS_ENV = "MS_ADVISOR_SERVE_SETTINGS"
-
-
-def default_db() -> str:
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(state, "ms-advisor", "decisions.sqlite3")
-
-
-@dataclass
-class Settings:
-    rules_dir: str | None = None
-    db: str = field(default_factory=default_db)
-    cors_origins: list[str] = field(default_factory=list)
-    trust: list[str] = field(default_factory=list)       # ISSUER=JWKS_FILE
-    log_patient_ids: bool = False
-    fhir_timeout: float = 5.0                             # seconds, per request to a FHIR server
-    public_url: str | None = None                         # the service's address as EHRs call it (behind a proxy)
-    header_timeout: float = 10.0                          # seconds for a request's headers to arrive
-    body_timeout: float = 20.0                            # seconds for its body to arrive after them
-
-
-class Runtime:
-    """What every request uses: the advisor, the KB's identity and FHIR codes, the log, the trust."""
-
-    def __init__(self, settings: Settings):
-        from advisor import Advisor, default_advisor
-        from advisor.kb import terminology as terminology
-        from advisor.serve.auth import load_trust
-        from advisor.serve.store import Store
-
-        self.settings = settings
-        self.advisor = Advisor(rules_dir=settings.rules_dir) if settings.rules_dir else default_advisor()
-        kb = self.advisor.kb
-        self.kb = kb
-        self.kb_id = dict(kb.identity)
-        self.source_title = kb.header.source_title
-        self.condition_labels = {c.id: label_of(c) for c in kb.conditions}  # the cards name conditions by these
-        self.terms = terminology.load(kb.directory, condition_ids(kb), [m.value for m in MSType], [s.value for s in Severity])
-        self.trust = load_trust(settings.trust)
-        self.store = Store(settings.db, log_patient_ids=settings.log_patient_ids)
-
-
-def condition_ids(kb: Any) -> list[str]:
-    """The knowledge base's condition vocabulary (rules/conditions.toml)."""
-    return [c.id for c in kb.conditions]
 
 
 class Guard:
@@ -162,17 +119,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="ms-infusion-advisor", version=__version__,
                   description="Which MS infusion drugs a patient-education article describes for a person, with every "
                               "answer explained and quoted: a JSON API and an HL7 CDS Hooks 2.0 service reading FHIR R4. "
-                              "Decision support, not a prescription.")
-    app.state.rt = rt
-    app.include_router(pages.router(rt.advisor, api.JSON_VIEWS))  # first: /drugs and /rules as pages for browsers
+                              "Decision support, not a prescription.",
+                  exception_handlers=responses.HANDLERS)  # every refusal answered in one place
+    app.state.rt = rt  # what the handlers' dependencies hand them (see dependencies.py)
+    pages.include(app, rt.advisor, api.JSON_VIEWS)  # first: /drugs and /rules as pages for browsers
     app.include_router(api.router)
     app.include_router(cds.router)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Any, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"errors": [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]},
-                            status_code=422)
-
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -14,15 +14,20 @@ from typing import Any, Callable
 import jwt
 
 from advisor.atomic import ReadError, read_limited
-from advisor.errors import ServiceError
+from advisor.errors import Refused, ServiceError
 
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
 LEEWAY = 30  # seconds of clock skew allowed on exp and iat
 LAST_EXP = 253402300799  # 9999-12-31T23:59:59Z: a later exp (2**70, 1e300) cannot be stored with the token's jti
 
 
-class AuthError(ServiceError):
-    """Why a call is refused (safe to show)."""
+class AuthError(Refused):
+    """Why a call is refused (safe to show): a 401 naming the Authorization header, asking for a Bearer token."""
+
+    headers = {"WWW-Authenticate": "Bearer"}
+
+    def __init__(self, message: str):
+        super().__init__(401, [{"field": "Authorization", "message": message}], message)
 
 
 class TrustError(ServiceError, ValueError):

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from advisor.batch.casefile import DuplicateKey, unique_keys
-from advisor.errors import ServiceError
+from advisor.errors import Refused
 from advisor.core.models import float_from_text, int_from_text
 from advisor.text import visible
 
@@ -14,12 +14,11 @@ MAX_BODY = 1024 * 1024   # bytes; larger bodies get 413 (see app.Guard)
 MAX_DEPTH = 64           # levels of arrays and objects; FHIR bundles need about a dozen
 
 
-class BadBody(ServiceError, ValueError):
-    """The body is not acceptable JSON; ``errors`` is the 4xx answer's list."""
+class BadBody(Refused, ValueError):
+    """The body is not acceptable JSON: a 400; ``errors`` is its list."""
 
     def __init__(self, message: str, field: str = "(body)"):
-        super().__init__(message)
-        self.errors = [{"field": field, "message": message}]
+        super().__init__(400, [{"field": field, "message": message}], message)
 
 
 JSON_TYPE = "application/json"

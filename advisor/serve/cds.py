@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from advisor import InvalidFacts
+from advisor.errors import Refused
 from advisor.text import visible
 from advisor.serve import cards as cardlib
 from advisor.serve import fhir
-from advisor.serve.auth import AuthError, verify
-from advisor.serve.bodies import BadBody, json_type_problem, parse_json
+from advisor.serve.dependencies import BaseURL, RuntimeDep, StoreDep, authorize, body_as, require_json
 from advisor.serve.pages import advice_url
-from advisor.serve.responses import ERRORS, JSON_ONLY, facts_for_log, fired, json_error, public_base, statuses, validation_errors
+from advisor.serve.responses import ERRORS, JSON_ONLY, facts_for_log, fired, statuses
 from advisor.serve.schemas import CardsResponse, Discovery, Errors, FeedbackRequest, FeedbackStored, HookRequest, Service
 
 router = APIRouter(prefix="/cds-services", tags=["CDS Hooks"])
@@ -29,93 +28,60 @@ SERVICE = Service(
     prefetch=fhir.PREFETCH)
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's type for `responses=`
     401: {"model": Errors, "description": "with --trust: the EHR's JWT is missing or not valid"}}
+# Each POST checks, in this order: 415 for a body that is not application/json, 401 without a valid JWT
+# (when --trust is given), then 400 for a body that is not JSON and 422 for one that is not its model.
+POST_CHECKS = [Depends(require_json), Depends(authorize)]
+HookBody = Annotated[HookRequest, Depends(body_as(HookRequest))]
+FeedbackBody = Annotated[FeedbackRequest, Depends(body_as(FeedbackRequest))]
 
 
-def _authorize(request: Request) -> JSONResponse | None:
-    rt = request.app.state.rt
-    if not rt.trust:
-        return None
-    audience = public_base(request) + request.url.path
-    try:
-        verify(request.headers.get("authorization"), audience, rt.trust, rt.store.first_use_of_jti)
-    except AuthError as e:
-        return json_error(401, [{"field": "Authorization", "message": str(e)}], headers={"WWW-Authenticate": "Bearer"})
-    return None
-
-
-@router.get("", response_model=Discovery, responses=AUTH_ERRORS)
-async def discovery(request: Request) -> Any:
+@router.get("", response_model=Discovery, responses=AUTH_ERRORS, dependencies=[Depends(authorize)])
+async def discovery() -> Any:
     """CDS Hooks discovery: one service, `ms-infusion-advisor`, on `patient-view`, with its prefetch templates."""
-    refused = _authorize(request)
-    if refused:
-        return refused
     return Discovery(services=[SERVICE])
 
-
-
-async def _request(request: Request, model: Any) -> tuple[Any, Any]:
-    """The request's body as ``model`` and None, or None and the error response: 401 without a valid
-    JWT (when --trust is given), 400 for a body that is not JSON, 422 for one that is not ``model``;
-    first, 415 for a body that is not application/json."""
-    problem = json_type_problem(request.headers.get("content-type"))
-    if problem is not None:
-        return None, json_error(415, [{"field": "Content-Type", "message": problem}])
-    refused = _authorize(request)
-    if refused:
-        return None, refused
-    try:
-        return model.model_validate(parse_json(await request.body())), None
-    except BadBody as e:
-        return None, json_error(400, e.errors)
-    except ValidationError as e:
-        return None, json_error(422, validation_errors(e))
 
 @router.post(f"/{cardlib.SERVICE_ID}", response_model=CardsResponse, responses={
     412: {"model": Errors, "description": "no prefetch, and the FHIR server could not be asked (or did not answer)"},
     422: {"model": Errors, "description": "the hook request is not valid"}, **AUTH_ERRORS, **ERRORS, **JSON_ONLY},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/HookRequest"}}}}})
-async def service(request: Request) -> Any:
+        "schema": {"$ref": "#/components/schemas/HookRequest"}}}}}, dependencies=POST_CHECKS)
+async def service(hook: HookBody, rt: RuntimeDep, base: BaseURL) -> Any:
     """The patient-view service: facts from the prefetch (or fetched from `fhirServer`), cards out,
     every card logged."""
-    hook, refused = await _request(request, HookRequest)
-    if refused:
-        return refused
-    rt = request.app.state.rt
     patient_id = hook.context.patientId
     prefetch = dict(hook.prefetch or {})
     data = {k: prefetch.get(k) for k in fhir.EXPECTED}
     malformed = [{"field": f"prefetch.{field}", "message": message}
                  for key, value in data.items() for field, message in fhir.shape_problems(key, value, patient_id)]
     if malformed:
-        return json_error(422, malformed)
+        raise Refused(422, malformed)
     wanted = [k for k, kind in (("conditions", "Condition"), ("observations", "Observation")) if not fhir.usable(data[k], kind)]
     if wanted:
         if not hook.fhirServer:
             paged = [k for k in wanted if fhir.next_link(data[k]) is not None]
             if paged:  # the first page of a longer searchset: the rest is not in the request
-                return json_error(412, [{"field": f"prefetch.{k}", "message": "is the first page of a longer searchset (it has a "
-                                         "next link) and no fhirServer was given to read the rest from: without it the facts "
-                                         "would be incomplete; send the whole searchset or fhirServer with fhirAuthorization"}
-                                        for k in paged])
-            return json_error(412, [{"field": "prefetch", "message": f"prefetch lacks {' and '.join(wanted)} and no fhirServer "
-                                     "was given to fetch them from: send the prefetch or fhirServer with fhirAuthorization"}])
+                raise Refused(412, [{"field": f"prefetch.{k}", "message": "is the first page of a longer searchset (it has a "
+                                     "next link) and no fhirServer was given to read the rest from: without it the facts "
+                                     "would be incomplete; send the whole searchset or fhirServer with fhirAuthorization"}
+                                    for k in paged])
+            raise Refused(412, [{"field": "prefetch", "message": f"prefetch lacks {' and '.join(wanted)} and no fhirServer "
+                                 "was given to fetch them from: send the prefetch or fhirServer with fhirAuthorization"}])
         token = hook.fhirAuthorization.access_token if hook.fhirAuthorization else None
         try:
             data.update(await fhir.fetch(hook.fhirServer, token, patient_id, wanted, rt.settings.fhir_timeout))
         except fhir.FetchError as e:
-            return json_error(412, [{"field": "fhirServer", "message": f"the facts could not be fetched: {e}"}])
+            raise Refused(412, [{"field": "fhirServer", "message": f"the facts could not be fetched: {e}"}]) from None
         malformed = [{"field": "fhirServer", "message": f"the FHIR server's answer for {key} is not usable: {field}: {message}"}
                      for key in wanted for field, message in fhir.shape_problems(key, data.get(key), patient_id)]
         if malformed:
-            return json_error(412, malformed)
+            raise Refused(412, malformed)
     patient = data.get("patient")
     if isinstance(patient, dict) and patient.get("resourceType") == "Patient" and patient.get("id") not in (None, patient_id):
-        return json_error(412, [{"field": "prefetch.patient", "message": "the prefetched Patient is not context.patientId"}])
+        raise Refused(412, [{"field": "prefetch.patient", "message": "the prefetched Patient is not context.patientId"}])
 
     reading = fhir.read(data, patient_id, rt.terms)
     decision_id = str(uuid.uuid4())
-    base = public_base(request)
     cards: list[dict[str, Any]] = []
     row: dict[str, Any] = {"id": decision_id, "channel": "cds", "kb": rt.kb_id, "patient_id": patient_id}
     rec = None
@@ -189,25 +155,21 @@ def feedback_problems(items: list[Any], issued: dict[str, tuple[str, str | None]
     404: {"model": Errors, "description": "a card uuid this service never issued"},
     422: {"model": Errors, "description": "the feedback is not valid"}, **AUTH_ERRORS, **ERRORS, **JSON_ONLY},
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/FeedbackRequest"}}}}})
-async def feedback(request: Request) -> Any:
+        "schema": {"$ref": "#/components/schemas/FeedbackRequest"}}}}}, dependencies=POST_CHECKS)
+async def feedback(body: FeedbackBody, store: StoreDep) -> Any:
     """CDS Hooks feedback: each card's outcome (`accepted`, or `overridden` with a reason and comment),
     stored in the decision log."""
-    body, refused = await _request(request, FeedbackRequest)
-    if refused:
-        return refused
-    rt = request.app.state.rt
     problems = feedback_problems(body.feedback)
     if problems:
-        return json_error(422, problems)
-    issued = rt.store.cards([f.card for f in body.feedback])
+        raise Refused(422, problems)
+    issued = store.cards([f.card for f in body.feedback])
     unknown = [f.card for f in body.feedback if f.card not in issued]
     if unknown:
-        return json_error(404, [{"field": "feedback.card", "message": f"no card with uuid {u!r} was issued by this service"}
-                                for u in unknown])
+        raise Refused(404, [{"field": "feedback.card", "message": f"no card with uuid {u!r} was issued by this service"}
+                            for u in unknown])
     problems = feedback_problems(body.feedback, issued)
     if problems:
-        return json_error(422, problems)
+        raise Refused(422, problems)
     items = []
     for f in body.feedback:
         reason = f.overrideReason.reason if f.overrideReason else None
@@ -215,5 +177,5 @@ async def feedback(request: Request) -> Any:
                       "reason_system": reason.system if reason else None,
                       "comment": f.overrideReason.userComment if f.overrideReason else None,
                       "outcome_time": f.outcomeTimestamp})
-    rt.store.add_feedback(items)
+    store.add_feedback(items)
     return FeedbackStored(stored=len(items))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from fastapi import APIRouter
+from fastapi import FastAPI
 
 from advisor import PatientFacts
 
@@ -17,9 +17,10 @@ def advice_url(base_url: str, facts: PatientFacts) -> str:
     return f"{base_url.rstrip('/')}{advice_path(facts)}"
 
 
-def router(advisor: Any, json_views: dict[str, Callable[..., Any]]) -> APIRouter:
-    """The pages for ``advisor``. ``/drugs`` and ``/rules`` are both a page and a JSON API endpoint:
-    a browser (Accept: text/html) gets the page, any other client the JSON API's answer."""
-    from advisor.web import router as web_router
+def include(app: FastAPI, advisor: Any, json_views: dict[str, Callable[..., Any]]) -> None:
+    """The pages for ``advisor`` in ``app`` (advisor.web.add_pages). ``/drugs`` and ``/rules`` are both
+    a page and a JSON API endpoint: a browser (Accept: text/html) gets the page, any other client the
+    JSON API's answer, ``json_views[path](kb)``."""
+    from advisor.web import add_pages
 
-    return web_router(advisor, json_views=json_views)
+    add_pages(app, advisor, json_views=json_views)

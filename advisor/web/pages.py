@@ -1,6 +1,10 @@
-"""The web pages: a router any FastAPI app can include (the service's, or the small one in tests).
+"""The web pages: a router of page handlers that ``add_pages`` puts in any FastAPI app (the service's,
+or the small one in tests), with the Site they share and the handlers of their errors.
 
-Every response the router makes carries the security headers (``SecureRoute``), so they hold in
+Each page is a function of this module on ``router``, given the Site (``app.state.site``) by the
+``SiteDep`` dependency; a page that does not exist raises ``PageNotFound``, a drug named by its
+brand ``PageMoved``, which the handlers add_pages registers answer (a 404 page, a 308). Every
+response carries the security headers (``SecureRoute``, and those handlers), so they hold in
 whichever app mounts it. Pages are rendered with Jinja2 (autoescaping on, undefined names an error)
 from templates shipped in this package; CSS and JS are served from the package too, never a CDN.
 """
@@ -11,17 +15,19 @@ import hashlib
 import re
 from datetime import date
 from importlib import resources
-from typing import Any, Callable
+from collections.abc import Awaitable
+from typing import Annotated, Any, Callable
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from jinja2 import BytecodeCache, Environment, PackageLoader, StrictUndefined, select_autoescape
 from jinja2.bccache import Bucket
 
 from advisor import InvalidFacts
-from advisor.errors import ScheduleError
+from advisor.errors import ScheduleError, ServiceError
+from advisor.kb.load import Drug
 from advisor.core.models import Status
 from advisor.render import groups
 from advisor.schedule import ics_of, is_finite, plan
@@ -123,8 +129,9 @@ def _static(name: str) -> bytes:
 class Site:
     """Everything the pages derive from one Advisor, computed once."""
 
-    def __init__(self, advisor: Any):
+    def __init__(self, advisor: Any, json_views: dict[str, Callable[[Any], Response]] | None = None):
         self.advisor = advisor
+        self.json_views = json_views or {}  # /drugs, /rules for a client that does not ask for HTML
         kb = advisor.kb
         self.kb = kb
         self.identity = kbinfo.identity(kb)
@@ -136,6 +143,11 @@ class Site:
         self.assets = {name: _static(name) for name in ASSETS}
         self.asset_version = {name: hashlib.sha256(body).hexdigest()[:12] for name, body in self.assets.items()}
         self.drugs = {d.id: d for d in kb.drugs}
+        self.names: dict[str, str] = {}  # a drug's name or brand, in any case, leads to its page
+        for d in kb.drugs:
+            for name in (d.id, d.name, d.name.split()[0], d.brand):
+                if name:
+                    self.names.setdefault(name.casefold(), d.id)
         # the schedule pages' query: the first date, how many, and each dose a lifetime maximum counts
         self.received = list(dict.fromkeys(d.schedule.received_fact for d in kb.drugs if d.schedule.received_fact))
         self.schedule_fields = ("start", "count", *self.received)
@@ -181,221 +193,275 @@ class Site:
         return response
 
 
-def router(advisor: Any = None, json_views: dict[str, Callable[[Request], Response]] | None = None) -> APIRouter:
-    """The web pages over ``advisor`` (default: the packaged knowledge base's). ``/drugs`` and ``/rules``
-    are pages for a browser (Accept: text/html); any other client gets ``json_views[path](request)``
-    when given (the service's JSON API), else the knowledge base's own JSON."""
+router = APIRouter(route_class=SecureRoute, include_in_schema=False)  # the pages; add_pages puts them in an app
+
+
+class PageNotFound(ServiceError):
+    """No such page (a drug, a file): the 404 page shows the message."""
+
+
+class PageMoved(ServiceError):
+    """The page asked for is at ``location`` (a drug named by its name or brand): a 308 to it."""
+
+    def __init__(self, location: str):
+        super().__init__(location)
+        self.location = location
+
+
+def add_pages(app: FastAPI, advisor: Any = None, json_views: dict[str, Callable[[Any], Response]] | None = None) -> Site:
+    """The web pages over ``advisor`` (default: the packaged knowledge base's) in ``app``: their Site in
+    ``app.state.site`` (which every page is given, see :func:`get_site`), the router, and the handlers
+    that answer the pages' PageNotFound and PageMoved. ``/drugs`` and ``/rules`` are pages for a browser
+    (Accept: text/html); any other client gets ``json_views[path](kb)`` when given (the service's JSON
+    API), else the knowledge base's own JSON. The pages are warmed up before this returns."""
     if advisor is None:
         from advisor import default_advisor
 
         advisor = default_advisor()
-    site = Site(advisor)
-    r = APIRouter(route_class=SecureRoute, include_in_schema=False)
+    site = Site(advisor, json_views)
+    app.state.site = site
+    app.include_router(router)
+    app.add_exception_handler(PageNotFound, not_found_page)
+    app.add_exception_handler(PageMoved, moved_page)
+    warm_up(site)
+    return site
 
-    @r.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
-    def index(request: Request) -> Response:
-        parsed = form_module.parse(list(request.query_params.multi_items()))
-        return site.page("form.html", values=parsed.values, errors={}, page_title="Which MS infusion drugs does the article describe?")
 
-    @r.api_route("/advice", methods=["GET", "HEAD"], response_class=HTMLResponse)
-    def advice(request: Request) -> Response:
-        return advice_page(list(request.query_params.multi_items()))
+async def get_site(request: Request) -> Site:
+    """The pages' Site, built once by add_pages (``app.state.site``)."""
+    site: Site = request.app.state.site
+    return site
 
-    def advice_page(items: list[tuple[str, str]]) -> Response:
-        parsed = form_module.parse(items)
-        facts = parsed.facts
-        if parsed.unknown_type:  # check the other facts with a stand-in type; its advice is not shown
-            facts = {**facts, "ms_type": site.ms_types[0][0]}
-        rec = None
-        try:  # also when the form found problems: the library names the others, all shown at once
-            rec = site.advisor.advise(facts)
-        except InvalidFacts as e:
-            form_module.add_invalid(parsed, e.errors)
-        if parsed.unknown_type and not parsed.errors:
-            return unknown_type(parsed)
-        if rec is None and not parsed.errors:
-            parsed.add("", "the facts were refused")
-        if rec is None or parsed.errors:
-            return site.page("form.html", status=422, values=parsed.values, errors=parsed.errors,
-                             page_title="Please check the facts")
-        facts = rec.facts
-        listed = [d for d in rec.drugs if d.drug in rec.listed]
-        listed.sort(key=lambda d: rec.listed.index(d.drug))
-        others = [d for d in rec.drugs if d.drug not in rec.listed]
-        what_if = {d.drug: [(w, "/advice?" + form_module.query(facts, **{w.field: w.value})) for w in d.what_if]
-                   for d in rec.drugs}
-        edit = "/?" + form_module.query(facts)
-        today = date.today().isoformat()
-        schedules = {}  # each drug's dates page, with the dose already received where a lifetime maximum counts it
-        for d in rec.drugs:
-            received = site.drugs[d.drug].schedule.received_fact
-            given = getattr(facts, received) if received else None
-            query = {"start": today, **({received: form_module.number(given)} if received and given is not None else {})}
-            schedules[d.drug] = f"/schedule/{d.drug}?" + urlencode(query)
-        return site.page("advice.html", rec=rec, facts=facts, listed=listed, others=others, what_if=what_if, groups=groups(rec),
-                         edit=edit, ms_label=MS_TYPE_HINTS.get(_value(facts.ms_type), (_value(facts.ms_type),))[0],
-                         schedules=schedules, page_title="Advice for these facts")
 
-    def unknown_type(parsed: form_module.Parsed) -> Response:
-        links = []
-        base = dict(parsed.values)
-        for t, label, hint in site.ms_types:
-            q = form_module.parse([(k, v) for k, v in _items({**base, "ms_type": t})])
-            links.append((label, hint, "/advice?" + _urlencode({**base, "ms_type": t}) if not q.errors else None))
-        return site.page("unknown_type.html", links=links, edit="/?" + _urlencode(base),
-                         page_title="If you do not know the type of MS")
+SiteDep = Annotated[Site, Depends(get_site)]
 
-    @r.api_route("/article", methods=["GET", "HEAD"], response_class=HTMLResponse)
-    def article() -> Response:
-        return site.page("article.html", page_title=f"The article: {site.kb.header.source_title}")
 
-    @r.api_route("/drugs", methods=["GET", "HEAD"], response_class=HTMLResponse)
-    def drugs(request: Request) -> Response:
-        if not _wants_html(request):
-            if json_views and "/drugs" in json_views:
-                return json_views["/drugs"](request)
-            return JSONResponse([d.model_dump(mode="json") for d in site.kb.drugs], headers={"Vary": "Accept"})
-        response = site.page("drugs.html", page_title="What the article says of each drug")
-        response.headers["Vary"] = "Accept"
-        return response
+def _schedule_drug(suffix: str) -> Callable[..., Awaitable[Drug]]:
+    """A dependency giving the drug a schedule page's path names by its id. A name or brand, in any case,
+    is a PageMoved to the page of its id (the query kept); anything else is PageNotFound."""
 
-    @r.api_route("/rules", methods=["GET", "HEAD"], response_class=HTMLResponse)
-    def rules(request: Request) -> Response:
-        if not _wants_html(request):
-            if json_views and "/rules" in json_views:
-                return json_views["/rules"](request)
-            return JSONResponse({"rules": [x.model_dump(mode="json") for x in site.kb.rules],
-                                 "cautions": [x.model_dump(mode="json") for x in site.kb.cautions],
-                                 "notes": [x.model_dump(mode="json") for x in site.kb.notes]}, headers={"Vary": "Accept"})
-        response = site.page("rules.html", page_title="The rules")
-        response.headers["Vary"] = "Accept"
-        return response
-
-    def schedule_query(drug_id: str, request: Request, default_start: str = "") -> tuple[Any, Any, dict[str, str], dict[str, str]]:
-        """The drug, its InfusionPlan (None when the query has a problem or no start), the problems by
-        field ("" for the query as a whole) and the values as given. The query's fields are the
-        schedule command's: ``start``, ``count`` and the dose a lifetime maximum counts (as the CLI's
-        ``--mitoxantrone-cumulative-mg-m2``); any other is refused, as on the advice page."""
-        drug = site.drugs.get(drug_id)
-        values = {name: "" for name in site.schedule_fields}
-        errors: dict[str, str] = {}
-        unknown: list[str] = []
-        given: set[str] = set()
-        for name, value in request.query_params.multi_items():
-            if name not in values:
-                unknown.append(f"unknown field '{form_module.clip(name)}' (allowed: {', '.join(site.schedule_fields)})")
-            elif name in given:
-                errors[name] = "is given more than once"
-            else:
-                given.add(name)
-                values[name] = value[:form_module.MAX_VALUE_LENGTH]
-        if unknown:
-            errors[""] = "; ".join(unknown[:form_module.MAX_MESSAGES]) + ("; and more" if len(unknown) > form_module.MAX_MESSAGES else "")
-        values["start"] = values["start"] or default_start
-        start = None
-        if values["start"] and "start" not in errors:
-            try:
-                if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", values["start"]):
-                    raise ValueError
-                start = date.fromisoformat(values["start"])
-                if not date(1900, 1, 1) <= start <= date(2999, 12, 31):
-                    errors["start"] = "must be a date from 1900-01-01 to 2999-12-31"
-                    start = None
-            except ValueError:
-                errors["start"] = "is not a date: choose one in the date field (in a link, write it YYYY-MM-DD, such as 2027-03-01)"
-        count = None
-        if values["count"] and "count" not in errors:
-            if re.fullmatch(r"[0-9]{1,4}", values["count"]) and 1 <= int(values["count"]) <= SCHEDULE_LIMIT:
-                count = int(values["count"])
-            else:
-                errors["count"] = f"must be a whole number from 1 to {SCHEDULE_LIMIT}"
-        received = None
-        for name in site.received:
-            text = values[name].strip()
-            if not text or name in errors:
-                continue
-            try:
-                amount = form_module.dose(text)
-            except ValueError as e:  # ValueTextError: what was expected
-                errors[name] = str(e)
-                continue
-            if drug is not None and drug.schedule.received_fact != name:  # a field this page does not show
-                errors[""] = "; ".join(filter(None, (errors.get(""), f"{name}: {drug.name} has no lifetime maximum dose in the article")))
-            else:
-                received = amount
-        result = None
-        if drug is not None and start is not None and not errors:
-            try:
-                result = plan(site.advisor, drug.id, start, count, received)
-            except ScheduleError as e:
-                errors[""] = str(e)
-        return drug, result, errors, values
-
-    def schedule_page(drug: Any, result: Any, errors: dict[str, str], values: dict[str, str], ics: str | None = None) -> Response:
-        return site.page("schedule.html", status=422 if errors else 200, drug=drug, plan=result, errors=errors, values=values,
-                         finite=is_finite(drug.schedule), ics=ics, page_title=f"{drug.name}: infusion dates")
-
-    @r.api_route("/schedule/{drug_id}.ics", methods=["GET", "HEAD"])
-    def schedule_ics(drug_id: str, request: Request) -> Response:
-        drug, result, errors, values = schedule_query(drug_id, request)
-        if drug is None:
-            return by_other_name(drug_id, request, ".ics")
-        if result is None or errors:
-            if not errors:
-                errors["start"] = "is required to make a calendar: the date of the first infusion"
-            return schedule_page(drug, None, errors, values)
-        if not result.infusions:
-            why = (f"{result.left_unknown} Give a number in “How many infusions to list”." if result.left_unknown
-                   else result.remaining)
-            return schedule_page(drug, result, {"": f"there are no infusion dates to put in a calendar: {why}"}, values)
-        try:
-            body = ics_of(result)
-        except ScheduleError as e:
-            return schedule_page(drug, None, {"": str(e)}, values)
-        return Response(body, media_type="text/calendar; charset=utf-8", headers={
-            "Content-Disposition": f'attachment; filename="{drug.id}-{values["start"]}.ics"',
-            "Cache-Control": "no-store"})
-
-    @r.api_route("/schedule/{drug_id}", methods=["GET", "HEAD"], response_class=HTMLResponse)
-    def schedule(drug_id: str, request: Request) -> Response:
-        drug, result, errors, values = schedule_query(drug_id, request, default_start=date.today().isoformat())
-        if drug is None:
-            return by_other_name(drug_id, request, "")
-        ics = None
-        if result is not None and result.infusions:
-            ics = f"/schedule/{drug.id}.ics?" + _urlencode({name: values[name] for name in site.schedule_fields})
-        return schedule_page(drug, result, errors, values, ics)
-
-    @r.api_route("/assets/{name}", methods=["GET", "HEAD"])
-    def asset(name: str) -> Response:
-        if name not in ASSETS:
-            return not_found("No such file.")
-        return Response(site.assets[name], media_type=ASSETS[name],
-                        headers={"Cache-Control": "public, max-age=86400", "ETag": f'"{site.asset_version[name]}"'})
-
-    names: dict[str, str] = {}
-    for d in site.kb.drugs:  # a drug's name or brand, in any case, leads to its page
-        for name in (d.id, d.name, d.name.split()[0], d.brand):
-            if name:
-                names.setdefault(name.casefold(), d.id)
-
-    def by_other_name(name: str, request: Request, suffix: str) -> Response:
-        drug_id = names.get(name.strip().casefold())
-        if drug_id is None:
+    async def drug(drug_id: str, request: Request, site: SiteDep) -> Drug:
+        found: Drug | None = site.drugs.get(drug_id)
+        if found is not None:
+            return found
+        other = site.names.get(drug_id.strip().casefold())
+        if other is None:
             known = ", ".join(d.id for d in site.kb.drugs)
-            return not_found(f"No drug '{name}' in the knowledge base (known: {known}).")
+            raise PageNotFound(f"No drug '{drug_id}' in the knowledge base (known: {known}).")
         query = urlencode(list(request.query_params.multi_items()))
-        return RedirectResponse(f"/schedule/{drug_id}{suffix}" + (f"?{query}" if query else ""), status_code=308)
+        raise PageMoved(f"/schedule/{other}{suffix}" + (f"?{query}" if query else ""))
 
-    def not_found(message: str) -> Response:
-        return site.page("not_found.html", status=404, message=message, page_title="Not found")
+    return drug
 
-    # Warm up before serving: one advice page for every MS type and severity (the engine's decisions
-    # for them, the recommendation and template code paths), so no user waits for a first time.
+
+ScheduleDrug = Annotated[Drug, Depends(_schedule_drug(""))]
+CalendarDrug = Annotated[Drug, Depends(_schedule_drug(".ics"))]
+
+
+async def not_found_page(request: Request, exc: Exception) -> Response:
+    site = await get_site(request)
+    return add_security_headers(site.page("not_found.html", status=404, message=str(exc), page_title="Not found"))
+
+
+async def moved_page(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageMoved)
+    return add_security_headers(RedirectResponse(exc.location, status_code=308))
+
+
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def index(request: Request, site: SiteDep) -> Response:
+    parsed = form_module.parse(list(request.query_params.multi_items()))
+    return site.page("form.html", values=parsed.values, errors={}, page_title="Which MS infusion drugs does the article describe?")
+
+
+@router.api_route("/advice", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def advice(request: Request, site: SiteDep) -> Response:
+    return advice_page(site, list(request.query_params.multi_items()))
+
+
+def advice_page(site: Site, items: list[tuple[str, str]]) -> Response:
+    parsed = form_module.parse(items)
+    facts = parsed.facts
+    if parsed.unknown_type:  # check the other facts with a stand-in type; its advice is not shown
+        facts = {**facts, "ms_type": site.ms_types[0][0]}
+    rec = None
+    try:  # also when the form found problems: the library names the others, all shown at once
+        rec = site.advisor.advise(facts)
+    except InvalidFacts as e:
+        form_module.add_invalid(parsed, e.errors)
+    if parsed.unknown_type and not parsed.errors:
+        return unknown_type(site, parsed)
+    if rec is None and not parsed.errors:
+        parsed.add("", "the facts were refused")
+    if rec is None or parsed.errors:
+        return site.page("form.html", status=422, values=parsed.values, errors=parsed.errors,
+                         page_title="Please check the facts")
+    facts = rec.facts
+    listed = [d for d in rec.drugs if d.drug in rec.listed]
+    listed.sort(key=lambda d: rec.listed.index(d.drug))
+    others = [d for d in rec.drugs if d.drug not in rec.listed]
+    what_if = {d.drug: [(w, "/advice?" + form_module.query(facts, **{w.field: w.value})) for w in d.what_if]
+               for d in rec.drugs}
+    edit = "/?" + form_module.query(facts)
+    today = date.today().isoformat()
+    schedules = {}  # each drug's dates page, with the dose already received where a lifetime maximum counts it
+    for d in rec.drugs:
+        received = site.drugs[d.drug].schedule.received_fact
+        given = getattr(facts, received) if received else None
+        query = {"start": today, **({received: form_module.number(given)} if received and given is not None else {})}
+        schedules[d.drug] = f"/schedule/{d.drug}?" + urlencode(query)
+    return site.page("advice.html", rec=rec, facts=facts, listed=listed, others=others, what_if=what_if, groups=groups(rec),
+                     edit=edit, ms_label=MS_TYPE_HINTS.get(_value(facts.ms_type), (_value(facts.ms_type),))[0],
+                     schedules=schedules, page_title="Advice for these facts")
+
+
+def unknown_type(site: Site, parsed: form_module.Parsed) -> Response:
+    links = []
+    base = dict(parsed.values)
+    for t, label, hint in site.ms_types:
+        q = form_module.parse([(k, v) for k, v in _items({**base, "ms_type": t})])
+        links.append((label, hint, "/advice?" + _urlencode({**base, "ms_type": t}) if not q.errors else None))
+    return site.page("unknown_type.html", links=links, edit="/?" + _urlencode(base),
+                     page_title="If you do not know the type of MS")
+
+
+@router.api_route("/article", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def article(site: SiteDep) -> Response:
+    return site.page("article.html", page_title=f"The article: {site.kb.header.source_title}")
+
+
+@router.api_route("/drugs", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def drugs(request: Request, site: SiteDep) -> Response:
+    if not _wants_html(request):
+        if "/drugs" in site.json_views:
+            return site.json_views["/drugs"](site.kb)
+        return JSONResponse([d.model_dump(mode="json") for d in site.kb.drugs], headers={"Vary": "Accept"})
+    response = site.page("drugs.html", page_title="What the article says of each drug")
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@router.api_route("/rules", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def rules(request: Request, site: SiteDep) -> Response:
+    if not _wants_html(request):
+        if "/rules" in site.json_views:
+            return site.json_views["/rules"](site.kb)
+        return JSONResponse({"rules": [x.model_dump(mode="json") for x in site.kb.rules],
+                             "cautions": [x.model_dump(mode="json") for x in site.kb.cautions],
+                             "notes": [x.model_dump(mode="json") for x in site.kb.notes]}, headers={"Vary": "Accept"})
+    response = site.page("rules.html", page_title="The rules")
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def schedule_query(site: Site, drug: Drug, request: Request, default_start: str = "") -> tuple[Any, dict[str, str], dict[str, str]]:
+    """The drug's InfusionPlan (None when the query has a problem or no start), the problems by
+    field ("" for the query as a whole) and the values as given. The query's fields are the
+    schedule command's: ``start``, ``count`` and the dose a lifetime maximum counts (as the CLI's
+    ``--mitoxantrone-cumulative-mg-m2``); any other is refused, as on the advice page."""
+    values = {name: "" for name in site.schedule_fields}
+    errors: dict[str, str] = {}
+    unknown: list[str] = []
+    given: set[str] = set()
+    for name, value in request.query_params.multi_items():
+        if name not in values:
+            unknown.append(f"unknown field '{form_module.clip(name)}' (allowed: {', '.join(site.schedule_fields)})")
+        elif name in given:
+            errors[name] = "is given more than once"
+        else:
+            given.add(name)
+            values[name] = value[:form_module.MAX_VALUE_LENGTH]
+    if unknown:
+        errors[""] = "; ".join(unknown[:form_module.MAX_MESSAGES]) + ("; and more" if len(unknown) > form_module.MAX_MESSAGES else "")
+    values["start"] = values["start"] or default_start
+    start = None
+    if values["start"] and "start" not in errors:
+        try:
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", values["start"]):
+                raise ValueError
+            start = date.fromisoformat(values["start"])
+            if not date(1900, 1, 1) <= start <= date(2999, 12, 31):
+                errors["start"] = "must be a date from 1900-01-01 to 2999-12-31"
+                start = None
+        except ValueError:
+            errors["start"] = "is not a date: choose one in the date field (in a link, write it YYYY-MM-DD, such as 2027-03-01)"
+    count = None
+    if values["count"] and "count" not in errors:
+        if re.fullmatch(r"[0-9]{1,4}", values["count"]) and 1 <= int(values["count"]) <= SCHEDULE_LIMIT:
+            count = int(values["count"])
+        else:
+            errors["count"] = f"must be a whole number from 1 to {SCHEDULE_LIMIT}"
+    received = None
+    for name in site.received:
+        text = values[name].strip()
+        if not text or name in errors:
+            continue
+        try:
+            amount = form_module.dose(text)
+        except ValueError as e:  # ValueTextError: what was expected
+            errors[name] = str(e)
+            continue
+        if drug.schedule.received_fact != name:  # a field this page does not show
+            errors[""] = "; ".join(filter(None, (errors.get(""), f"{name}: {drug.name} has no lifetime maximum dose in the article")))
+        else:
+            received = amount
+    result = None
+    if start is not None and not errors:
+        try:
+            result = plan(site.advisor, drug.id, start, count, received)
+        except ScheduleError as e:
+            errors[""] = str(e)
+    return result, errors, values
+
+
+def schedule_page(site: Site, drug: Any, result: Any, errors: dict[str, str], values: dict[str, str], ics: str | None = None) -> Response:
+    return site.page("schedule.html", status=422 if errors else 200, drug=drug, plan=result, errors=errors, values=values,
+                     finite=is_finite(drug.schedule), ics=ics, page_title=f"{drug.name}: infusion dates")
+
+
+@router.api_route("/schedule/{drug_id}.ics", methods=["GET", "HEAD"])
+def schedule_ics(drug: CalendarDrug, request: Request, site: SiteDep) -> Response:
+    result, errors, values = schedule_query(site, drug, request)
+    if result is None or errors:
+        if not errors:
+            errors["start"] = "is required to make a calendar: the date of the first infusion"
+        return schedule_page(site, drug, None, errors, values)
+    if not result.infusions:
+        why = (f"{result.left_unknown} Give a number in “How many infusions to list”." if result.left_unknown
+               else result.remaining)
+        return schedule_page(site, drug, result, {"": f"there are no infusion dates to put in a calendar: {why}"}, values)
+    try:
+        body = ics_of(result)
+    except ScheduleError as e:
+        return schedule_page(site, drug, None, {"": str(e)}, values)
+    return Response(body, media_type="text/calendar; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{drug.id}-{values["start"]}.ics"',
+        "Cache-Control": "no-store"})
+
+
+@router.api_route("/schedule/{drug_id}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def schedule(drug: ScheduleDrug, request: Request, site: SiteDep) -> Response:
+    result, errors, values = schedule_query(site, drug, request, default_start=date.today().isoformat())
+    ics = None
+    if result is not None and result.infusions:
+        ics = f"/schedule/{drug.id}.ics?" + _urlencode({name: values[name] for name in site.schedule_fields})
+    return schedule_page(site, drug, result, errors, values, ics)
+
+
+@router.api_route("/assets/{name}", methods=["GET", "HEAD"])
+def asset(name: str, site: SiteDep) -> Response:
+    if name not in ASSETS:
+        raise PageNotFound("No such file.")
+    return Response(site.assets[name], media_type=ASSETS[name],
+                    headers={"Cache-Control": "public, max-age=86400", "ETag": f'"{site.asset_version[name]}"'})
+
+
+def warm_up(site: Site) -> None:
+    """Before serving: one advice page for every MS type and severity (the engine's decisions for them,
+    the recommendation and template code paths), so no user waits for a first time."""
     for ms_type, _, _ in site.ms_types:
         for severity in site.severities:
-            advice_page([("ms_type", ms_type), ("severity", severity)])
-    return r
+            advice_page(site, [("ms_type", ms_type), ("severity", severity)])
 
 
 def _value(v: Any) -> Any:
@@ -423,11 +489,9 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in accept or "application/xhtml+xml" in accept
 
 
-def create_app(advisor: Any = None) -> Any:
+def create_app(advisor: Any = None) -> FastAPI:
     """A FastAPI app with only the pages (for tests and `python -m advisor.web`)."""
-    from fastapi import FastAPI
-
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    app.include_router(router(advisor))
+    add_pages(app, advisor)
     app.middleware("http")(security_headers_middleware)  # also on the framework's own 404 and 405
     return app
