@@ -12,16 +12,18 @@ import json
 import threading
 from pathlib import Path
 from types import SimpleNamespace
+from enum import Enum
 from typing import Any
+
+from pydantic import create_model
 
 import advisor.kb.load as kb_module
 from advisor.core.engine import Engine, compile_caution, compile_rule
 from advisor.core.decision import LISTED, Change, Decision
 from advisor.errors import KnowledgeBaseError, UnknownDrug
 from advisor.text import name_key
-from advisor.kb.load import TESTABLE, KnowledgeBase, NoteItem, Rule, Test
-from advisor.core.models import (ASSUMED, NOT_GIVEN, Condition, Explanation, MSType, ONLY_INCREASES, PatientFacts, Recommendation, RuleMiss,
-                                  Severity, Status)
+from advisor.kb.load import KnowledgeBase, NoteItem, Rule, Test
+from advisor.core.models import NOT_GIVEN, model_for, Condition, Explanation, PatientFacts, Recommendation, RuleMiss, Status
 
 NOTE = "note:"  # engine ids of conditional notes (a KB id never holds a colon)
 
@@ -40,6 +42,14 @@ class Advisor:
         if kb is None:
             kb = kb_module.load(rules_dir if rules_dir is not None else kb_module.default_directory())
         self.kb: KnowledgeBase = kb
+        # The KB's facts model (the packaged PatientFacts for the packaged facts) and the Recommendation
+        # that carries it: every surface validates and shows a person's facts by these.
+        self.facts_model: type[PatientFacts] = model_for(kb.facts)
+        self.recommendation_model: type[Recommendation] = Recommendation if self.facts_model is PatientFacts else \
+            create_model("Recommendation", __base__=Recommendation, __module__=Recommendation.__module__,
+                         facts=(self.facts_model, ...))
+        self._specs = kb.fact_specs
+        self._assumed = self.facts_model.assumed
         self._rules = {r.id: r for r in self.kb.rules}
         self._caution_rules = {c.id: c for c in self.kb.cautions}
         # Conditional notes are rules too: compiled into the same ruleset (ids prefixed NOTE), so the
@@ -60,7 +70,7 @@ class Advisor:
         # Numbers are keyed by where they fall among the thresholds the KB compares them with: every
         # <, <=, >, >=, ==, in test on a number has the same truth value for values in the same place.
         self._thresholds: dict[str, tuple[list[float], frozenset[float]]] = {
-            fact: (points, frozenset(points)) for fact, points in self.kb.thresholds.items() if TESTABLE[fact] in (int, float)}
+            fact: (points, frozenset(points)) for fact, points in self.kb.thresholds.items() if self._numeric(fact)}
         self._tests_on = {fact: [t for t in self.tests if t.fact == fact] for fact in self.tested_facts}
         self._classes: dict[tuple[Any, ...], tuple[bool, ...]] = {}
         self.caching = cache
@@ -74,20 +84,20 @@ class Advisor:
 
     def engine_fact(self, facts: PatientFacts) -> dict[str, Any]:
         """The fact asserted into the status ruleset: the tested fields only, as JSON values."""
-        return {name: _json_value(_decided(facts, name)) for name in self.tested_facts}
+        return {name: _json_value(self._decided(facts, name)) for name in self.tested_facts}
 
     def decision_key(self, facts: PatientFacts) -> tuple[Any, ...]:
         """The memo key: the truth value of every test the status rules make, grouped by fact. Each
         fact's part is memoized by the value's class: the value itself for vocabularies and flags, and
         for numbers its place among the KB's thresholds (which interval, whether it equals one), since
         every <, <=, >, >=, ==, in test has the same truth value across such a class."""
-        return tuple(self.fact_class(name, _decided(facts, name)) for name in self.tested_facts)
+        return tuple(self.fact_class(name, self._decided(facts, name)) for name in self.tested_facts)
 
     def fact_class(self, name: str, value: Any) -> tuple[bool, ...]:
         """One fact's part of the memo key: the truth values of the tests on ``name`` for ``value``
         (a validated value of that fact; None: not given). Equal parts for every fact mean the same decision."""
-        if value is None and name in ASSUMED:
-            value = ASSUMED[name]
+        if value is None and name in self._assumed:
+            value = self._assumed[name]
         if name in self._thresholds:
             points, exact = self._thresholds[name]
             cls: tuple[Any, ...] = (name, bisect.bisect_left(points, value), value in exact)
@@ -171,11 +181,12 @@ class Advisor:
     def candidates(self, field: str, current: Any) -> list[Any]:
         """Values worth trying for one fact: every other value of a vocabulary or flag, and for numbers
         the values at and around each threshold the KB tests (only upwards for lifetime totals)."""
-        kind = TESTABLE[field]
-        if kind is bool:
+        spec = self._specs[field]
+        if spec.kind == "yes_no":
             return [not current]
-        if kind in (MSType, Severity):
-            return [v for v in kind if v != current]
+        if spec.kind == "choice":
+            return [v for v in self.facts_model.enums[field] if v != current]
+        kind: Any = int if spec.kind == "count" else float
         points: set[Any] = set()
         for v in self._thresholds[field][0]:
             points.update({v, v + 1} if kind is int else {v})
@@ -183,7 +194,7 @@ class Advisor:
                 points.add(v - 1)
             if kind is float:
                 points.update({max(v - 0.1, 0.0), v + 0.1})
-        if field in ONLY_INCREASES:
+        if spec.only_increases:
             points = {p for p in points if p > current}
         return sorted(kind(p) for p in points if p != current and p >= 0)
 
@@ -193,7 +204,7 @@ class Advisor:
         unlisted = [d for d in self.drug_ids if decision.status[d] not in LISTED]
         if not unlisted:
             return out
-        base = {name: _decided(facts, name) for name in self.tested_facts}
+        base = {name: self._decided(facts, name) for name in self.tested_facts}
         for field in self.tested_facts:
             current = base[field]
             found: set[str] = set()
@@ -203,7 +214,7 @@ class Advisor:
                 for drug in unlisted:
                     if drug in found or other.status[drug] not in LISTED:
                         continue
-                    if TESTABLE[field] in (int, float):
+                    if self._numeric(field):
                         found.add(drug)  # the smallest number that lists it is enough
                     out.append(Change(drug, field, value, other.status[drug]))
         return out
@@ -214,13 +225,22 @@ class Advisor:
         """Validate ``facts`` (raising InvalidFacts) and return the explained recommendation."""
         from advisor.core.recommend import notes_of, recommendation, schedule_of
 
-        parsed = PatientFacts.parse(facts)
+        parsed = self.facts_model.parse(facts)
         decision = self.decide(parsed)
         if self._views is None:
             self._views = ({d.id: schedule_of(d) for d in self.kb.drugs}, notes_of(self.kb))
         schedules, notes = self._views
         return recommendation(self.kb, parsed, decision, self.caution_rules(parsed), self.changes(parsed, decision),
-                              schedules, notes)
+                              schedules, notes, self.recommendation_model)
+
+    def _numeric(self, field: str) -> bool:
+        return self._specs[field].kind in ("count", "number")
+
+    def _decided(self, facts: Any, name: str) -> Any:
+        """The value of a fact the rules decide on: the assumed one when it was not given (facts.toml's
+        ``assumed``)."""
+        value = getattr(facts, name)
+        return self._assumed[name] if value is None and name in self._assumed else value
 
 
     def drug_id(self, name: str) -> str:
@@ -240,7 +260,7 @@ class Advisor:
         # a fact not given is never shown as a number (ASSUMED holds only the dose received, decided as none)
         # a dose given is written with its own digits, as the schedule texts write doses (0, not 0.0; 139.99999)
         shown = {f: (f"{NOT_GIVEN} (decided as none received)" if not v else f"{NOT_GIVEN} (decided as {json.dumps(v)})")
-                 if f in facts.not_given else dose_text(v) if TESTABLE.get(f) is float else json.dumps(v)
+                 if f in facts.not_given else dose_text(v) if self._specs[f].kind == "number" else json.dumps(v)
                  for f, v in values.items()}
         return tuple(RuleMiss(rule=rule.id, status=rule.status,
                               failed=tuple(f"needs {t.describe()}, is {shown[t.fact]}"
@@ -261,11 +281,5 @@ class Advisor:
         return Explanation(recommendation=rec, drug=drug_id, not_fired=self.not_fired(rec.facts, drug_id))
 
 
-def _decided(facts: Any, name: str) -> Any:
-    """The value of a fact the rules decide on: the assumed one when it was not given (models.ASSUMED)."""
-    value = getattr(facts, name)
-    return ASSUMED[name] if value is None and name in ASSUMED else value
-
-
 def _json_value(value: Any) -> Any:
-    return value.value if isinstance(value, (MSType, Severity)) else value
+    return value.value if isinstance(value, Enum) else value

@@ -10,32 +10,24 @@ from typing import Any
 
 from advisor.core.decision import LISTED, Change, Decision
 from advisor.kb.load import Drug, KnowledgeBase, Rule
-from advisor.core.models import (NOT_GIVEN, Caution, Citation, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation,
-                     Schedule, Severity, SideEffect, SideEffects, WhatIf)
+from advisor.kb.facts import FactSpec
+from advisor.core.models import (FACTS, NOT_GIVEN, Caution, Citation, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation,
+                     Schedule, SideEffect, SideEffects, WhatIf)
 
-FIELD_LABELS = {
-    "ms_type": "MS type",
-    "severity": "severity",
-    "prior_failures": "prior failures",
-    "rapidly_worsening": "rapidly worsening",
-    "mitoxantrone_cumulative_mg_m2": "mitoxantrone already received (mg/m²)",
-}
-MS_TYPE_LABELS = {MSType.relapsing: "relapsing MS", MSType.spms: "secondary progressive MS (SPMS)",
-                  MSType.ppms: "primary progressive MS (PPMS)"}
+# The packaged facts' words (from facts.toml: each fact's label, each MS type's label).
+FIELD_LABELS = {f.id: f.words for f in FACTS if f.testable}
+MS_TYPE_LABELS = {MSType(v.id): v.words for v in PatientFacts.specs["ms_type"].values}
 
 
-def render_value(field: str, value: Any) -> str:
+def render_value(field: str, value: Any, specs: dict[str, FactSpec] | None = None) -> str:
+    """A fact's value in words, as a KB text's $fact shows it (``specs``: the KB's facts, by default the
+    packaged KB's)."""
+    spec = (specs if specs is not None else PatientFacts.specs).get(field)
     if value is None:
         return NOT_GIVEN
-    if isinstance(value, MSType):
-        return MS_TYPE_LABELS[value]
-    if isinstance(value, Severity):
-        return value.value
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+    if spec is not None:
+        return spec.value_words(value)
+    return str(getattr(value, "value", value))
 
 
 def fill(text: str, values: dict[str, str]) -> str:
@@ -44,7 +36,8 @@ def fill(text: str, values: dict[str, str]) -> str:
 
 
 def rendered(facts: PatientFacts) -> dict[str, str]:
-    return {f: render_value(f, getattr(facts, f)) for f in PatientFacts.model_fields}
+    specs = type(facts).specs
+    return {f: render_value(f, getattr(facts, f), specs) for f in type(facts).model_fields}
 
 
 def what_if_text(change: Change, kb: KnowledgeBase) -> str:
@@ -52,16 +45,7 @@ def what_if_text(change: Change, kb: KnowledgeBase) -> str:
     alemtuzumab for people with 2 or more prior treatment failures"): never as a goal, never as if the
     MS type could change."""
     name = kb.drug(change.drug).name.split()[0].lower()
-    if change.field == "prior_failures":
-        who = f"people with {change.value} or more prior treatment failures"
-    elif change.field == "rapidly_worsening":
-        who = "people whose MS is rapidly worsening" if change.value else "people whose MS is not rapidly worsening"
-    elif change.field == "ms_type":
-        who = f"people with {MS_TYPE_LABELS[change.value]}"
-    elif change.field == "severity":
-        who = f"people with {change.value.value} MS"
-    else:
-        who = f"people with {FIELD_LABELS.get(change.field, change.field)} = {render_value(change.field, change.value)}"
+    who = kb.fact(change.field).who_text(change.value)
     if change.status is LISTED[0]:
         return f"The article describes {name} for {who}."
     return f"The article's statements point to {name} for {who} ({change.status.info.words.lower()})."
@@ -135,7 +119,7 @@ def notes_of(kb: KnowledgeBase) -> tuple[Note, ...]:
 
 def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: Decision, caution_ids: tuple[str, ...],
                    changes: list[Change], schedules: dict[str, Schedule] | None = None,
-                   notes: tuple[Note, ...] | None = None) -> Recommendation:
+                   notes: tuple[Note, ...] | None = None, model: type[Recommendation] = Recommendation) -> Recommendation:
     """Build the explained Recommendation. ``schedules`` and ``notes`` may be passed in precomputed
     (they depend only on the KB)."""
     values = rendered(facts)
@@ -172,6 +156,6 @@ def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: Decision, c
     by_status = {n.id: (n.drug, n.statuses) for n in kb.notes if n.statuses}
     given = tuple(n for n in (notes or notes_of(kb)) if (n.id not in conditional or n.id in decision.notes)
                   and (n.id not in by_status or decision.status[by_status[n.id][0]] in by_status[n.id][1]))  # type: ignore[index]
-    return Recommendation(facts=facts, drugs=drugs, listed=decision.listed, notes=given,
+    return model(facts=facts, drugs=drugs, listed=decision.listed, notes=given,
                           disclaimer=kb.header.disclaimer, source=kb.header.source_title,
                           kb=KBIdentity(**kb.identity))

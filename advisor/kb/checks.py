@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from advisor.core.advisor import NOTE, Advisor
 from advisor.errors import KnowledgeBaseError
 from advisor.kb.load import CautionRule, KnowledgeBase, Rule, decision_space, load, value_classes
-from advisor.core.models import Condition, MSType, PatientFacts, Severity
+from advisor.core.models import Condition, PatientFacts
 from advisor.kb import terminology as terminology
 
 
@@ -42,7 +43,7 @@ def representative_values(kb: KnowledgeBase) -> dict[str, list[Any]]:
     """For each fact the status rules test, one value of each class of its values that the rules'
     tests treat alike (every value of a vocabulary or flag; each threshold and a value inside every
     interval around them), from the KB's thresholds."""
-    return {fact: value_classes(fact, points) for fact, points in kb.thresholds.items()}
+    return {fact: value_classes(fact, points, kb.fact_specs) for fact, points in kb.thresholds.items()}
 
 
 def harms_problems(kb: KnowledgeBase, advisor: Advisor, cases: list[tuple[str, dict[str, Any], tuple[str, ...]]],
@@ -57,7 +58,7 @@ def harms_problems(kb: KnowledgeBase, advisor: Advisor, cases: list[tuple[str, d
         if not listed or (drug, listed[0].value) in seen:
             continue
         seen.add((drug, listed[0].value))
-        facts = PatientFacts.model_validate({**defaults, **combo})
+        facts = advisor.facts_model.model_validate({**defaults, **combo})
         advice = advisor.advise(facts).drug(drug)
         effects = advice.side_effects
         if effects is None or not (effects.common or effects.serious):
@@ -88,7 +89,7 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
         return Report(tuple(Problem(*p) for p in e.problems + fhir), 0, 0, 0)
     advisor = Advisor(kb=kb, cache=False)
     problems: list[Problem] = []
-    space = decision_space(kb.rules, kb.drug_ids)
+    space = decision_space(kb.rules, kb.drug_ids, facts=kb.fact_specs)
     problems += [Problem(*p) for p in space.problems]
     values = representative_values(kb)
     defaults = {fact: v[0] for fact, v in values.items()}
@@ -117,8 +118,8 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
         if NOTE + note.id not in fired:
             problems.append(Problem("notes.toml", note.id, "never given: no combination of fact values meets all its tests"))
     for caution in kb.cautions:
-        facts = PatientFacts(ms_type=MSType.relapsing, severity=Severity.mild, conditions=(caution.condition,))
-        if caution.id not in advisor.caution_rules(facts):
+        facts = SimpleNamespace(conditions=(caution.condition,))  # the cautions read the conditions only
+        if caution.id not in advisor.caution_rules(facts):  # type: ignore[arg-type]
             problems.append(Problem("cautions.toml", caution.id, "never fires"))
     if require_approved:
         reviewed: list[tuple[Rule | CautionRule, str]] = [*((r, "decisions.toml") for r in kb.rules),
@@ -144,7 +145,9 @@ def fhir_problems(rules_dir: str | Path, kb: KnowledgeBase | None) -> list[tuple
         return []
     conditions = [c.id for c in kb.conditions] if kb is not None else [c.value for c in Condition]
     try:
-        terminology.load(rules_dir, conditions, [m.value for m in MSType], [s.value for s in Severity])
+        specs = kb.fact_specs if kb is not None else PatientFacts.specs
+        choices = {name: [v.id for v in specs[name].values] if name in specs else [] for name in ("ms_type", "severity")}
+        terminology.load(rules_dir, conditions, choices["ms_type"], choices["severity"])
     except KnowledgeBaseError as e:
         return list(e.problems)
     return []

@@ -12,7 +12,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from advisor.core.advisor import Advisor
-from advisor.kb.load import TESTABLE
 from advisor.kb.table import FactClass, decision_table
 
 NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
@@ -28,10 +27,10 @@ def unary_test(classes: list[FactClass], cell: frozenset[int]) -> str:
     if len(cell) == len(classes):
         return "-"
     chosen = [classes[i] for i in sorted(cell)]
-    kind = TESTABLE[chosen[0].fact]
-    if kind is bool:
-        return "true" if chosen[0].value else "false"
-    if kind not in (int, float):
+    value = chosen[0].value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if not isinstance(value, (int, float)):
         return ", ".join(f'"{c.value}"' for c in chosen)
     low, high = chosen[0].low, chosen[-1].high
     if low is not None and high is not None:
@@ -61,7 +60,7 @@ def export(advisor: Advisor) -> str:
         table = ET.SubElement(decision, q("decisionTable"), {"id": f"table_{drug.id}", "hitPolicy": "UNIQUE"})
         for f in facts:
             inp = ET.SubElement(table, q("input"), {"id": f"{drug.id}_in_{f}", "label": f})
-            expr = ET.SubElement(inp, q("inputExpression"), {"typeRef": TYPES.get(TESTABLE[f], "string")})
+            expr = ET.SubElement(inp, q("inputExpression"), {"typeRef": TYPES.get(kb.testable[f], "string")})
             ET.SubElement(expr, q("text")).text = f
         ET.SubElement(table, q("output"), {"id": f"{drug.id}_out", "name": "status", "typeRef": "string"})
         ET.SubElement(table, q("annotation"), {"name": "rules"})

@@ -21,20 +21,21 @@ from pathlib import Path
 from string import Template
 from typing import Any, Callable, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from advisor.kb.claims import overstatement, unused_allowances
 from advisor.kb.numbers import Number, number_problems, unit_problems
 from advisor.errors import KnowledgeBaseError
 from advisor.kb.vocabulary import ConditionItem, StatusItem, packaged_directory, status_problems, vocabulary_problems
-from advisor.core.models import ASSUMED, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MSType, Condition, Interval, PatientFacts, Phase, Severity, Status, \
-    float_from_text, inexact
+from advisor.kb.facts import FactSpec, fact_problems
+from advisor.core.models import FACTS, MSType, Condition, Interval, Phase, Severity, Status, float_from_text, inexact
 from advisor.text import has_unsafe, name_key, visible
 
-FILES = ("kb.toml", "statuses.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
+FILES = ("kb.toml", "facts.toml", "statuses.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
 ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 
-# The facts a status rule may test, with the type of value each test compares against.
+# The packaged KB's facts a status rule may test, with the type of value each test compares against (a
+# KB's own facts are in its facts.toml: KnowledgeBase.facts, and the rules are validated against them).
 TESTABLE: dict[str, Any] = {
     "ms_type": MSType,
     "severity": Severity,
@@ -42,6 +43,28 @@ TESTABLE: dict[str, Any] = {
     "rapidly_worsening": bool,
     "mitoxantrone_cumulative_mg_m2": float,
 }
+PACKAGED_FACTS: dict[str, FactSpec] = {f.id: f for f in FACTS}
+
+
+def facts_of(info: ValidationInfo | None) -> dict[str, FactSpec]:
+    """The facts a KB item is validated against: its KB's (load() passes them as the validation
+    context), else the packaged KB's."""
+    context = info.context if info is not None else None
+    return context["facts"] if isinstance(context, dict) and "facts" in context else PACKAGED_FACTS
+
+
+def testable(facts: dict[str, FactSpec]) -> dict[str, FactSpec]:
+    """The facts a rule may test (and a text may name as $fact): every fact but the conditions list."""
+    return {name: f for name, f in facts.items() if f.testable}
+
+
+def numeric(spec: FactSpec) -> bool:
+    return spec.kind in ("count", "number")
+
+
+def kind_type(spec: FactSpec) -> Any:
+    """The JSON type of a fact's value as a test compares it: str (a choice), bool, int or float."""
+    return {"choice": str, "yes_no": bool, "count": int, "number": float}.get(spec.kind, list)
 OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
 ORDERED_OPS = ("<", "<=", ">", ">=")
 
@@ -63,30 +86,32 @@ class Test(_KB):
 
     @field_validator("fact")
     @classmethod
-    def _fact(cls, v: str) -> str:
-        if v not in TESTABLE:
-            raise ValueError(f"unknown fact '{v}' (testable: {', '.join(TESTABLE)})")
+    def _fact(cls, v: str, info: ValidationInfo) -> str:
+        known = testable(facts_of(info))
+        if v not in known:
+            raise ValueError(f"unknown fact '{v}' (testable: {', '.join(known)})")
         return v
 
     @model_validator(mode="after")
-    def _value_fits(self) -> "Test":
-        kind = TESTABLE[self.fact]
+    def _value_fits(self, info: ValidationInfo) -> "Test":
+        spec = facts_of(info)[self.fact]
         values = self.value if isinstance(self.value, list) else [self.value]
         if (self.op in ("in", "not in")) != isinstance(self.value, list):
             raise ValueError(f"op '{self.op}' {'takes' if self.op in ('in', 'not in') else 'does not take'} a list of values")
         if values == []:
             raise ValueError(f"op '{self.op}' needs at least one value")
         for v in values:
-            if isinstance(kind, type) and issubclass(kind, MSType | Severity):
-                if v not in kind._value2member_map_:
-                    raise ValueError(f"{self.fact}: unknown value {v!r} (allowed: {', '.join(kind._value2member_map_)})")
+            if spec.kind == "choice":
+                allowed = [c.id for c in spec.values]
+                if v not in allowed:
+                    raise ValueError(f"{self.fact}: unknown value {v!r} (allowed: {', '.join(allowed)})")
                 if self.op in ORDERED_OPS:
                     raise ValueError(f"{self.fact}: op '{self.op}' does not apply to a vocabulary")
-            elif kind is bool:
+            elif spec.kind == "yes_no":
                 if not isinstance(v, bool) or self.op not in ("==", "!="):
                     raise ValueError(f"{self.fact}: tests a boolean with == or != true/false")
-            elif isinstance(v, bool) or not isinstance(v, (int, float)) or (kind is int and not isinstance(v, int)):
-                raise ValueError(f"{self.fact}: value {v!r} must be {'a whole number' if kind is int else 'a number'}")
+            elif isinstance(v, bool) or not isinstance(v, (int, float)) or (spec.kind == "count" and not isinstance(v, int)):
+                raise ValueError(f"{self.fact}: value {v!r} must be {'a whole number' if spec.kind == 'count' else 'a number'}")
         return self
 
     def holds(self, facts: dict[str, Any]) -> bool:
@@ -145,13 +170,14 @@ class Rule(Sourced, Reviewed):
 
     @field_validator("text", "text_not_given", "short")
     @classmethod
-    def _template(cls, v: str | None) -> str | None:
-        return None if v is None else _check_template(v)
+    def _template(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return None if v is None else _check_template(v, facts_of(info))
 
     @model_validator(mode="after")
-    def _not_given(self) -> "Rule":
-        if self.text_not_given is not None and not any(t.fact in ASSUMED for t in self.when):
-            raise ValueError(f"text_not_given: the rule tests no fact that may be not given ({', '.join(ASSUMED)})")
+    def _not_given(self, info: ValidationInfo) -> "Rule":
+        optional = [name for name, f in facts_of(info).items() if f.optional]
+        if self.text_not_given is not None and not any(t.fact in optional for t in self.when):
+            raise ValueError(f"text_not_given: the rule tests no fact that may be not given ({', '.join(optional)})")
         return self
 
 
@@ -222,10 +248,11 @@ class DrugSchedule(_KB):
         return self
 
     @model_validator(mode="after")
-    def _lifetime(self) -> "DrugSchedule":
-        if self.received_fact is not None and (self.received_fact not in TESTABLE or TESTABLE[self.received_fact] is not float):
-            numeric = ", ".join(f for f, k in TESTABLE.items() if k is float)
-            raise ValueError(f"received_fact '{self.received_fact}' must be a numeric fact ({numeric})")
+    def _lifetime(self, info: ValidationInfo) -> "DrugSchedule":
+        facts = facts_of(info)
+        if self.received_fact is not None and (self.received_fact not in facts or facts[self.received_fact].kind != "number"):
+            numbers = ", ".join(name for name, f in facts.items() if f.kind == "number")
+            raise ValueError(f"received_fact '{self.received_fact}' must be a numeric fact ({numbers})")
         if (self.received_fact is None) != (self.lifetime_max_mg_m2 is None):
             raise ValueError("lifetime_max_mg_m2 and received_fact go together")
         return self
@@ -265,7 +292,25 @@ class KnowledgeBase(_KB):
     rules: tuple[Rule, ...]
     cautions: tuple[CautionRule, ...]
     notes: tuple[NoteItem, ...]
+    facts: tuple[FactSpec, ...] = FACTS  # facts.toml: the facts a case gives, and so the facts model
     _index: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def fact_specs(self) -> dict[str, FactSpec]:
+        """The KB's facts by id, in facts.toml's order."""
+        found = self._index.get("\x00facts")
+        if found is None:
+            found = self._index["\x00facts"] = {f.id: f for f in self.facts}
+        return dict(found)
+
+    def fact(self, name: str) -> FactSpec:
+        """One fact of the KB (KeyError for another name)."""
+        return self.fact_specs[name]
+
+    @property
+    def testable(self) -> dict[str, Any]:
+        """The facts a rule may test, with the type of value each test compares against (str for a choice)."""
+        return {f.id: kind_type(f) for f in self.facts if f.testable}
 
     def model_post_init(self, __context: Any) -> None:
         self._index.update({d.id: d for d in self.drugs})
@@ -333,17 +378,18 @@ def _kb_files(root: Path, source: Path | None, problems: list[Any]) -> dict[str,
     return files
 
 
-def _check_template(text: str) -> str:
+def _check_template(text: str, facts: dict[str, FactSpec]) -> str:
     template = Template(text)
     if not template.is_valid():
         raise ValueError("text has a '$' that names no fact (write $$ for a dollar sign)")
-    unknown = set(template.get_identifiers()) - set(PatientFacts.model_fields)
+    unknown = set(template.get_identifiers()) - {*facts, "id"}
     if unknown:
         raise ValueError(f"text names unknown facts: {', '.join(sorted(unknown))}")
-    not_scalar = set(template.get_identifiers()) - set(TEMPLATE_FACTS)
+    scalar = testable(facts)  # the scalar facts a rule can test (not the id, which is the user's text, nor the conditions list)
+    not_scalar = set(template.get_identifiers()) - set(scalar)
     if not_scalar:
         raise ValueError(f"text names {', '.join(sorted(not_scalar))}, which is not a scalar fact "
-                         f"(placeholders: {', '.join('$' + f for f in TEMPLATE_FACTS)})")
+                         f"(placeholders: {', '.join('$' + f for f in scalar)})")
     return text
 
 
@@ -450,7 +496,8 @@ def _read_toml(path: Path, problems: list[Any]) -> dict[str, Any]:
     return raw if not any(f == path.name for f, _, _ in problems) else {}
 
 
-def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list[Any]) -> list[Any]:
+def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list[Any],
+           facts: dict[str, FactSpec] | None = None) -> list[Any]:
     if any(f == file for f, _, _ in problems):
         return []  # the file itself could not be read; that problem is already reported
     if raw is None:
@@ -463,7 +510,7 @@ def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list
     for n, item in enumerate(raw, 1):
         ident = item.get("id", f"{key} #{n}") if isinstance(item, dict) else f"{key} #{n}"
         try:
-            out.append(model.model_validate(item))
+            out.append(model.model_validate(item, context={"facts": facts} if facts is not None else None))
         except ValidationError as e:
             for err in e.errors():
                 where = ".".join(str(p) for p in err["loc"])
@@ -480,12 +527,17 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     if not root.is_dir():
         raise KnowledgeBaseError([(str(root), "", "is not a directory")])
     problems: list[tuple[str, str, str]] = []
-    raw = {name: _read_toml(root / name, problems) for name in FILES}
+    # a KB without facts.toml (one written before it existed) has the packaged KB's facts
+    own_facts = (root / "facts.toml").exists() or (root / "facts.toml").is_symlink()
+    raw = {name: _read_toml(root / name, problems) if name != "facts.toml" or own_facts else {} for name in FILES}
     header = None
     try:
         header = Header.model_validate(raw["kb.toml"])
     except ValidationError as e:
         problems += [("kb.toml", "", f"{'.'.join(map(str, err['loc']))}: {err['msg']}") for err in e.errors()]
+    fact_items = _items(FactSpec, raw["facts.toml"].get("fact"), "facts.toml", "fact", problems) if own_facts else list(FACTS)
+    problems += [("facts.toml", ident, p) for ident, p in fact_problems(fact_items)]
+    facts = {f.id: f for f in fact_items}
     statuses = _items(StatusItem, raw["statuses.toml"].get("status"), "statuses.toml", "status", problems)
     problems += [("statuses.toml", "", p) for p in status_problems(statuses)]
     if statuses and [s.id for s in statuses] != [s.value for s in Status]:
@@ -496,12 +548,16 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     if conditions and [c.id for c in conditions] != [c.value for c in Condition]:
         problems.append(("conditions.toml", "", "the facts model takes its conditions from the packaged knowledge base "
                          f"({', '.join(c.value for c in Condition)}); this one must list the same, in that order"))
-    drugs = _items(Drug, raw["drugs.toml"].get("drug"), "drugs.toml", "drug", problems)
-    rules = _items(Rule, raw["decisions.toml"].get("rule"), "decisions.toml", "rule", problems)
-    cautions = _items(CautionRule, raw["cautions.toml"].get("caution"), "cautions.toml", "caution", problems)
-    notes = _items(NoteItem, raw["notes.toml"].get("note", []), "notes.toml", "note", problems)
+    conditions_unread = any(f == "conditions.toml" for f, _, _ in problems)
+    if any(f.kind == "conditions" for f in fact_items) and not conditions and not conditions_unread:
+        problems.append(("facts.toml", "conditions", "a conditions fact needs the conditions of conditions.toml"))
+    drugs = _items(Drug, raw["drugs.toml"].get("drug"), "drugs.toml", "drug", problems, facts)
+    rules = _items(Rule, raw["decisions.toml"].get("rule"), "decisions.toml", "rule", problems, facts)
+    cautions = _items(CautionRule, raw["cautions.toml"].get("caution"), "cautions.toml", "caution", problems, facts)
+    notes = _items(NoteItem, raw["notes.toml"].get("note", []), "notes.toml", "note", problems, facts)
     for name in FILES:
-        unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "statuses.toml": {"status"}, "conditions.toml": {"condition"},
+        unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "facts.toml": {"fact"},
+                                    "statuses.toml": {"status"}, "conditions.toml": {"condition"},
                                     "drugs.toml": {"drug"},
                                     "decisions.toml": {"rule"},
                                     "cautions.toml": {"caution"}, "notes.toml": {"note"}}[name]
@@ -559,8 +615,8 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     problems += claim_problems(drugs, rules, cautions, notes)
     if header is not None:  # every statement of a named number agrees with it
         problems += unit_problems(header.numbers) + number_problems(header.numbers, raw, rules, notes, drugs)
-        problems += [("kb.toml", f"numbers.{name}", f"unknown fact '{n.fact}' (testable: {', '.join(TESTABLE)})")
-                     for name, n in header.numbers.items() if n.fact is not None and n.fact not in TESTABLE]
+        problems += [("kb.toml", f"numbers.{name}", f"unknown fact '{n.fact}' (testable: {', '.join(testable(facts))})")
+                     for name, n in header.numbers.items() if n.fact is not None and n.fact not in testable(facts)]
     if header is not None:  # shown on every surface: the disclaimer and the caution note claim nothing either
         texts = (header.disclaimer, header.caution_note)
         problems += [("kb.toml", "", p) for text in texts if (p := overstatement(text, None, header.allow))]
@@ -568,9 +624,9 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     problems += [("conditions.toml", c.id, p) for c in conditions for text in (c.description, c.label) if text
                  and (p := overstatement(text, None))]
 
-    problems += threshold_problems(rules) + rule_shape_problems(rules) + name_problems(drugs)
+    problems += threshold_problems(rules, facts) + rule_shape_problems(rules) + name_problems(drugs)
     if not problems:  # the decision space needs every rule valid
-        problems += decision_space(rules, drug_ids).problems
+        problems += decision_space(rules, drug_ids, facts=facts).problems
     sha256 = ""
     if not problems:
         files = _kb_files(root, source_file, problems)
@@ -580,7 +636,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     assert header is not None
     return KnowledgeBase(directory=str(root), header=header, sha256=sha256, source_text=source_text,
                          statuses=tuple(statuses), conditions=tuple(conditions), drugs=tuple(drugs),
-                         rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes))
+                         rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes), facts=tuple(fact_items))
 
 
 def claim_problems(drugs: list[Any], rules: list[Any], cautions: list[Any], notes: list[Any]) -> list[tuple[str, str, str]]:
@@ -634,12 +690,12 @@ MAX_KB_FILE_BYTES = 2 * 2**20  # a TOML or source file; the shipped ones are und
 MAX_KB_DEPTH = 8  # containers deep: drugs.toml's drug > schedule > phases > start is 6
 MAX_KB_INT = 10**9
 MAX_ID_LENGTH = 64
-# The facts a KB text may name as $placeholder: the scalar facts a rule can test (not the id, which is
-# the user's text, nor the conditions list).
+# The packaged facts a KB text may name as $placeholder: the scalar facts a rule can test (not the id,
+# which is the user's text, nor the conditions list); a KB's own are its testable facts.
 TEMPLATE_FACTS = tuple(TESTABLE)
-# Where each number fact's values lie, as the facts model accepts them.
-FACT_RANGES: dict[str, tuple[float, float]] = {"prior_failures": (0, MAX_PRIOR_FAILURES),
-                                                "mitoxantrone_cumulative_mg_m2": (0, MAX_DOSE_MG_M2)}
+# Where each of the packaged number facts' values lie, as the facts model accepts them (a KB's own: each
+# fact's min and max in facts.toml).
+FACT_RANGES: dict[str, tuple[float, float]] = {f.id: (f.low, f.high) for f in FACTS if numeric(f)}
 
 
 def read_kb_file(path: Path, root: Path | None, label: str, problems: list[Any]) -> bytes | None:
@@ -727,13 +783,14 @@ def raw_problems(raw: Any, file: str) -> list[tuple[str, str, str]]:
     return [(f, visible(i), m) for f, i, m in out]
 
 
-def threshold_problems(rules: list[Rule]) -> list[tuple[str, str, str]]:
+def threshold_problems(rules: list[Rule], facts: dict[str, FactSpec] | None = None) -> list[tuple[str, str, str]]:
     """A number a rule compares a fact with must be a value the facts model accepts for that fact."""
+    ranges = {name: (f.low, f.high) for name, f in (facts or PACKAGED_FACTS).items() if numeric(f)}
     out = []
     for rule in rules:
         for test in rule.when:
-            if test.fact in FACT_RANGES:
-                low, high = FACT_RANGES[test.fact]
+            if test.fact in ranges:
+                low, high = ranges[test.fact]
                 for v in (test.value if isinstance(test.value, list) else [test.value]):
                     if isinstance(v, (int, float)) and not low <= v <= high:
                         out.append(("decisions.toml", rule.id, f"{test.fact} {test.op} {v}: outside what the facts model "
@@ -803,19 +860,22 @@ def thresholds_of(items: Any, fact: str | None = None) -> dict[str, list[Any]]:
         for t in item.when:
             if fact is None or t.fact == fact:
                 out.setdefault(t.fact, {}).update(dict.fromkeys(t.value if isinstance(t.value, list) else [t.value]))
-    return {f: sorted(v) if TESTABLE[f] in (int, float) else list(v) for f, v in out.items()}
+    return {f: sorted(v) if all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v) else list(v)
+            for f, v in out.items()}
 
 
-def value_classes(fact: str, points: list[Any]) -> list[Any]:
+def value_classes(fact: str, points: list[Any], facts: dict[str, FactSpec] | None = None) -> list[Any]:
     """One value for each class of ``fact``'s values that every test against ``points`` treats alike:
     every value of a vocabulary or flag; for a number, each threshold and one value inside each
-    interval around them that holds a value the facts model accepts."""
-    kind = TESTABLE[fact]
-    if kind is bool:
+    interval around them that holds a value the facts model accepts. (``facts``: the KB's, by default
+    the packaged KB's.)"""
+    spec = (facts or PACKAGED_FACTS)[fact]
+    if spec.kind == "yes_no":
         return [False, True]
-    if kind in (MSType, Severity):
-        return [m.value for m in kind]
-    lo, hi = kind(FACT_RANGES[fact][0]), kind(FACT_RANGES[fact][1])
+    if spec.kind == "choice":
+        return [v.id for v in spec.values]
+    kind: Any = int if spec.kind == "count" else float
+    lo, hi = kind(spec.low), kind(spec.high)
     cuts = sorted({kind(p) for p in points if lo <= p <= hi})
     out: list[Any] = []
     previous = None
@@ -837,7 +897,7 @@ def value_classes(fact: str, points: list[Any]) -> list[Any]:
 
 
 def decision_space(rules: list[Rule] | tuple[Rule, ...], drug_ids: list[str] | tuple[str, ...],
-                   report_limit: int = 20) -> DecisionSpace:
+                   report_limit: int = 20, facts: dict[str, FactSpec] | None = None) -> DecisionSpace:
     """Prove that the status rules give exactly one status per drug for every value of the facts,
     and that every rule fires for some. Exact and fast: per drug, each fact's values fall into the
     classes its thresholds make; each class is a bitmask of the rules whose tests on that fact hold
@@ -845,16 +905,16 @@ def decision_space(rules: list[Rule] | tuple[Rule, ...], drug_ids: list[str] | t
     200-rule KB takes a fraction of a second rather than every combination."""
     space = DecisionSpace()
     for fact, points in thresholds_of(rules).items():
-        space.combinations *= len(value_classes(fact, points))
+        space.combinations *= len(value_classes(fact, points, facts))
     for drug in drug_ids:
         mine = [r for r in rules if r.drug == drug]
-        facts = list(dict.fromkeys(t.fact for r in mine for t in r.when))
+        tested = list(dict.fromkeys(t.fact for r in mine for t in r.when))
         everything = (1 << len(mine)) - 1
         per_fact: dict[str, list[tuple[Any, int]]] = {}
-        for fact in facts:
+        for fact in tested:
             points = thresholds_of(mine, fact)[fact]
             classes = []
-            for value in value_classes(fact, points):
+            for value in value_classes(fact, points, facts):
                 mask = 0
                 for i, r in enumerate(mine):
                     if all(t.holds({fact: value}) for t in r.when if t.fact == fact):
@@ -862,7 +922,7 @@ def decision_space(rules: list[Rule] | tuple[Rule, ...], drug_ids: list[str] | t
                 classes.append((value, mask))
             per_fact[fact] = classes
         states: dict[int, dict[str, Any]] = {everything: {}}
-        for fact in facts:
+        for fact in tested:
             nxt: dict[int, dict[str, Any]] = {}
             for mask, combo in states.items():
                 for value, fact_mask in per_fact[fact]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from advisor.kb.checks import representative_values
 from advisor.core.advisor import Advisor
-from advisor.kb.load import TESTABLE, KnowledgeBase
+from advisor.kb.load import KnowledgeBase
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,11 @@ def fact_classes(*kbs: KnowledgeBase) -> dict[str, list[FactClass]]:
         for fact, values in representative_values(kb).items():
             reps.setdefault(fact, {}).update(dict.fromkeys(values))
     out: dict[str, list[FactClass]] = {}
-    for fact in (f for f in TESTABLE if f in reps):
-        values = list(reps[fact]) if TESTABLE[fact] not in (int, float) else sorted(reps[fact])
+    kinds = {f: k for kb in reversed(kbs) for f, k in kb.testable.items()}
+    for fact in (f for f in kinds if f in reps):
+        values = list(reps[fact]) if kinds[fact] not in (int, float) else sorted(reps[fact])
         on_fact = [t for t in tests if t.fact == fact]
-        if TESTABLE[fact] not in (int, float):
+        if kinds[fact] not in (int, float):
             out[fact] = [FactClass(fact, v, str(v).lower()) for v in values]
             continue
         groups: list[list[Any]] = []
@@ -100,11 +101,16 @@ def _interval(low: tuple[float, bool] | None, high: tuple[float, bool] | None) -
     return " and ".join(parts)
 
 
+def _numeric(value: Any) -> bool:
+    """A fact class's value is a number's (a count's or a number's), not a choice's or a yes/no."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def cell_label(classes: list[FactClass], cell: frozenset[int]) -> str:
     if len(cell) == len(classes):
         return "-"
     chosen = [classes[i] for i in sorted(cell)]
-    if chosen[0].low is None and chosen[0].high is None or TESTABLE[chosen[0].fact] not in (int, float):
+    if chosen[0].low is None and chosen[0].high is None or not _numeric(chosen[0].value):
         return " or ".join(c.label for c in chosen)
     return _interval(chosen[0].low, chosen[-1].high)  # merged number cells are contiguous
 
@@ -135,7 +141,7 @@ def merge(rows: list[Row], classes: dict[str, list[FactClass]]) -> list[Row]:
     while changed:
         changed = False
         for fact in classes:
-            numeric = TESTABLE[fact] in (int, float)
+            numeric = bool(classes[fact]) and _numeric(classes[fact][0].value)
             groups: dict[tuple[Any, ...], list[Row]] = {}
             for row in rows:
                 key = (tuple((f, c) for f, c in row.cells.items() if f != fact), row.outcome())

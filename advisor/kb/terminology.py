@@ -1,4 +1,5 @@
-"""The FHIR codes of a knowledge base (``rules/fhir.toml``): MS types, severities and conditions.
+"""The FHIR codes of a knowledge base (``rules/fhir.toml``): MS types, severities and conditions; and
+the Observation codes of its facts (``rules/facts.toml``'s ``fhir``).
 
 Loaded and validated beside the KB when the service starts; a broken file raises KnowledgeBaseError
 naming ``fhir.toml``, the entry and what is wrong (an unknown condition id lists the known ones).
@@ -13,6 +14,7 @@ from typing import Iterable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from advisor import KnowledgeBaseError
+from advisor.kb.facts import FactSpec, read_facts
 
 FILE = "fhir.toml"
 # Condition ids renamed between vocabularies: an entry under either name maps to whichever one the
@@ -60,6 +62,8 @@ class Terminology:
         self.unspecified: dict[tuple[str, str], str] = unspecified
         self.conditions: dict[tuple[str, str], str] = conditions
         self.entries = entries
+        # the facts an Observation records (facts.toml's `fhir`): its code -> the fact
+        self.observations: dict[str, FactSpec] = {}
 
 
 def load(directory: str | Path, condition_ids: Iterable[str], ms_types: Iterable[str], severities: Iterable[str]) -> Terminology:
@@ -115,4 +119,7 @@ def load(directory: str | Path, condition_ids: Iterable[str], ms_types: Iterable
         conditions.update(table("condition", {cid: entry.codes}, None))
     if problems:
         raise KnowledgeBaseError(problems)
-    return Terminology(ms, sev, unspecified, conditions, data)
+    terms = Terminology(ms, sev, unspecified, conditions, data)
+    facts = read_facts(Path(directory))  # the KB's facts (load() has validated them): which Observation gives which
+    terms.observations = {f.fhir.code: f for f in facts if f.fhir is not None}
+    return terms

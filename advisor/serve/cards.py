@@ -9,7 +9,7 @@ import uuid
 from typing import Any, Sequence
 
 from advisor import Recommendation
-from advisor.core.models import NOT_GIVEN, Status
+from advisor.core.models import FACTS, Status
 from advisor.kb.vocabulary import LABELS
 
 SERVICE_ID = "ms-infusion-advisor"
@@ -24,10 +24,11 @@ OVERRIDE_REASONS = [
 SUMMARY_MAX = 139  # CDS Hooks: summary under 140 characters
 STATUS_WORDS = {s.value: s.info.label.lower() for s in Status}  # summaries: the KB's short label (rules/statuses.toml)
 STATUS_DETAIL = {s.value: s.info.words for s in Status}  # a card's detail: the KB's words
-ASSUMED_WORDS = {"prior_failures": "prior treatment failures: 0 assumed", "rapidly_worsening": "rapidly worsening: no, assumed",
-                 "mitoxantrone_cumulative_mg_m2": f"mitoxantrone already received: {NOT_GIVEN}"}
+# The packaged facts' words when no Observation records them (facts.toml's fhir.not_recorded; a KB's own
+# facts say theirs: the cards read them from the Recommendation's facts model)
+ASSUMED_WORDS = {f.id: f.not_recorded() for f in FACTS if f.fhir is not None}
 # what the detail adds for a fact that stays not given (never a 0 it was not)
-NOT_GIVEN_DETAIL = {"mitoxantrone_cumulative_mg_m2": "the reasons that depend on it say “if no mitoxantrone has been received”"}
+NOT_GIVEN_DETAIL = {f.id: f.fhir.not_recorded_detail for f in FACTS if f.fhir is not None and f.fhir.not_recorded_detail}
 
 _MD = re.compile(r"([\\`*_\[\]<>|~])")  # enough for no emphasis, code, link, HTML or table to form
 
@@ -139,7 +140,7 @@ def advice_cards(rec: Recommendation, assumed: list[str], kb: dict[str, str], so
     out = drug_cards(rec, kb, source_title, link, labels)
     out.append(general_card(rec, kb, source_title, link))
     if assumed:
-        out.append(assumed_card(assumed, kb, source_title))
+        out.append(assumed_card(assumed, kb, source_title, type(rec.facts).specs))
     return out
 
 
@@ -192,12 +193,14 @@ def missing_card(missing: list[str], problems: list[str], remarks: list[str], kb
             "extension": {EXTENSION: {"drug": None, "status": "facts-missing", "rules": [], "kb": kb}}}
 
 
-def assumed_card(assumed: list[str], kb: dict[str, str], source_title: str) -> dict[str, Any]:
+def assumed_card(assumed: list[str], kb: dict[str, str], source_title: str, specs: dict[str, Any] | None = None) -> dict[str, Any]:
     """An info card naming the optional facts the record does not hold: the defaults used, and the facts
     that stay not given."""
-    words = [ASSUMED_WORDS.get(a, a) for a in assumed]
+    facts = {f: spec for f, spec in (specs or {}).items() if spec.fhir is not None}
+    words = [facts[a].not_recorded() if a in facts else ASSUMED_WORDS.get(a, a) for a in assumed]
+    details = {a: facts[a].fhir.not_recorded_detail if a in facts else NOT_GIVEN_DETAIL.get(a) for a in assumed}
     detail_lines = ["These facts are not recorded as Observations (system `urn:ms-infusion-advisor:facts`):", ""] + \
-        [f"- {md(w)}" + (f" ({md(NOT_GIVEN_DETAIL[a])})" if a in NOT_GIVEN_DETAIL else "") for a, w in zip(assumed, words)]
+        [f"- {md(w)}" + (f" ({md(detail)})" if (detail := details[a]) else "") for a, w in zip(assumed, words)]
     return {"uuid": str(uuid.uuid4()), "summary": short("Not recorded: " + "; ".join(words)),
             "detail": "\n".join(detail_lines), "indicator": "info", "source": {"label": source_title},
             "extension": {EXTENSION: {"drug": None, "status": "defaults-assumed", "rules": [], "kb": kb,

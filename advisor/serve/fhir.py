@@ -7,9 +7,9 @@ The mapping (also in docs/service.md, whose table of codes is generated from fhi
 * Severity: that Condition's ``severity`` coded with one of the ``severity`` codes.
 * Conditions: other active Conditions whose code ``fhir.toml`` maps to a condition of the KB.
 * The facts FHIR has no standard code for: final Observations with system
-  ``urn:ms-infusion-advisor:facts`` and code ``prior-treatment-failures`` (valueInteger),
-  ``rapidly-worsening`` (valueBoolean) or ``mitoxantrone-cumulative-dose`` (valueQuantity in mg/m2);
-  the most recent one of each code counts.
+  ``urn:ms-infusion-advisor:facts`` and the code ``facts.toml`` gives the fact (its ``fhir``): in the
+  packaged KB ``prior-treatment-failures`` (valueInteger), ``rapidly-worsening`` (valueBoolean) or
+  ``mitoxantrone-cumulative-dose`` (valueQuantity in mg/m2); the most recent one of each code counts.
 
 "Active" is a clinicalStatus of active, recurrence or relapse, and a verificationStatus that is not
 refuted or entered-in-error. Resources about another patient than the hook's are ignored. Nothing is
@@ -27,18 +27,16 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 from advisor.errors import ServiceError
-from advisor.core.models import exact_float, float_from_text, inexact
+from advisor.core.models import FACTS, exact_float, float_from_text, inexact
+from advisor.kb.facts import FactSpec
 from advisor.text import visible
 from advisor.kb.vocabulary import LABELS
 from advisor.kb.terminology import Terminology
 
 FACTS_SYSTEM = "urn:ms-infusion-advisor:facts"
 UCUM = "http://unitsofmeasure.org"
-OBSERVATION_FACTS = {
-    "prior-treatment-failures": "prior_failures",
-    "rapidly-worsening": "rapidly_worsening",
-    "mitoxantrone-cumulative-dose": "mitoxantrone_cumulative_mg_m2",
-}
+# The packaged KB's Observation codes -> facts (a KB's own: Terminology.observations, from its facts.toml)
+OBSERVATION_FACTS = {f.fhir.code: f.id for f in FACTS if f.fhir is not None}
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 ACTIVE = {"active", "recurrence", "relapse"}
@@ -255,10 +253,10 @@ def _kind(value: Any) -> str:
         type(value), "a number" if isinstance(value, (int, float, Decimal)) else type(value).__name__)
 
 
-def _counts(obs: dict[str, Any], patient_id: str) -> bool:
+def _counts(obs: dict[str, Any], patient_id: str, codes: Any = OBSERVATION_FACTS) -> bool:
     """Whether an Observation is one the facts are read from: about the patient, final, one of our codes."""
     return _about(obs, patient_id) and obs.get("status") in FINAL and \
-        any(system == FACTS_SYSTEM and code in OBSERVATION_FACTS for system, code in codings(obs.get("code")))
+        any(system == FACTS_SYSTEM and code in codes for system, code in codings(obs.get("code")))
 
 
 # --- the shapes of what the EHR sends: each prefetch key holds what its query answers ------------------
@@ -363,10 +361,10 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology, now: datetim
     found: dict[str, list[tuple[dict[str, Any], tuple[datetime, datetime]]]] = {}
     future: dict[str, str] = {}
     for obs in resources(data.get("observations"), "Observation"):
-        if _counts(obs, patient_id):
+        if _counts(obs, patient_id, terms.observations):
             when = _when(obs)
             for system, code in codings(obs.get("code")):
-                if system == FACTS_SYSTEM and code in OBSERVATION_FACTS:
+                if system == FACTS_SYSTEM and code in terms.observations:
                     if _in_future(when, now):
                         future.setdefault(code, _time_text(obs))
                     else:
@@ -381,11 +379,12 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology, now: datetim
         newest = max(start for _, (start, _) in group)
         # (the newest itself always: a time at the end of what can be represented has an empty span)
         latest[code] = [obs for obs, (start, end) in group if end > newest or start == newest]
-    for code, fact in OBSERVATION_FACTS.items():
+    for code, spec in terms.observations.items():
+        fact = spec.id
         if code not in latest:
             r.assumed.append(fact)
             continue
-        read = [_value(code, obs) for obs in latest[code]]
+        read = [_value(spec, obs) for obs in latest[code]]
         problems = [problem for _, problem in read if problem]
         values = list(dict.fromkeys(repr(value) for value, problem in read if not problem))
         if problems:
@@ -406,35 +405,38 @@ def _codes(terms: Terminology, table: str) -> str:
                      for value, codes in getattr(terms.entries, table).items() for c in codes)
 
 
-def _value(code: str, obs: dict[str, Any]) -> tuple[Any, str | None]:
-    if code == "prior-treatment-failures":
+def _value(spec: FactSpec, obs: dict[str, Any]) -> tuple[Any, str | None]:
+    assert spec.fhir is not None
+    if spec.fhir.value == "integer":
         v = obs.get("valueInteger")
         if isinstance(v, bool) or not isinstance(v, int):
             return None, "needs valueInteger (a whole number)"
         return v, None
-    if code == "rapidly-worsening":
+    if spec.fhir.value == "boolean":
         v = obs.get("valueBoolean")
         if not isinstance(v, bool):
             return None, "needs valueBoolean (true or false)"
         return v, None
+    ucum, amount = spec.fhir.ucum or "", f"the {spec.amount or 'value'}"
+    units = tuple(dict.fromkeys((ucum, spec.unit or ucum)))
     q = obs.get("valueQuantity")
     if isinstance(q, dict) and q.get("comparator") is not None:  # "> 100": the dose may be anything past it
         c = q["comparator"]
         meaning = COMPARATORS.get(c) if isinstance(c, str) else None
         shown = f"'{visible(c[:10])}'" if isinstance(c, str) else _kind(c)
         return None, (f"valueQuantity has the comparator {shown}" + (f" ({meaning} the value)" if meaning else "")
-                      + ": the dose is not known exactly, so it is unclear")
+                      + f": {amount} is not known exactly, so it is unclear")
     if isinstance(q, dict) and isinstance(q.get("value"), Decimal):  # more digits than a float holds: never rounded
         exact = exact_float(q["value"])
         if exact is None:
             return None, f"valueQuantity.value {inexact(q['value'])}"
         q = {**q, "value": exact}
     if not isinstance(q, dict) or isinstance(q.get("value"), bool) or not isinstance(q.get("value"), (int, float)):
-        return None, "needs valueQuantity with a numeric value in mg/m2"
-    unit_ok = (q.get("system") == UCUM and q.get("code") == "mg/m2") or (q.get("system") is None and q.get("code") is None
-                                                                       and q.get("unit") in ("mg/m2", "mg/m²"))
+        return None, f"needs valueQuantity with a numeric value in {ucum}"
+    unit_ok = (q.get("system") == UCUM and q.get("code") == ucum) or (q.get("system") is None and q.get("code") is None
+                                                                    and q.get("unit") in units)
     if not unit_ok:
-        return None, f"the dose must be in mg/m2 (UCUM code mg/m2), got {q.get('code') or q.get('unit')!r}"
+        return None, f"{amount} must be in {ucum} (UCUM code {ucum}), got {q.get('code') or q.get('unit')!r}"
     return float(q["value"]), None
 
 
