@@ -237,25 +237,50 @@ def emit(obj: Any, fmt: str | None, explain: bool = False) -> None:
     echo(render(obj, fmt or default_format(), width=terminal_width(), explain=explain))
 
 
+def packaged_facts() -> list[dict[str, Any]]:
+    """The packaged knowledge base's facts (rules/facts.toml) as raw TOML: the named options are built
+    from them when the command is built (tomllib only: `--help` imports no pydantic; the KB loader
+    validates the file, and a --rules-dir KB's own facts are given with --fact)."""
+    import tomllib
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    for directory in (here / "rules", here.parent / "rules"):
+        if (directory / "facts.toml").is_file():
+            with (directory / "facts.toml").open("rb") as f:
+                return list(tomllib.load(f).get("fact", []))
+    return []
+
+
+def fact_option(fact: dict[str, Any]) -> list[Callable[..., Any]]:
+    """The option(s) of one packaged fact: its name (--id with hyphens, or the KB's `option`), its help,
+    and its kind's reading (a count or a number by the one grammar; a yes/no fact as --x/--not-x)."""
+    name, kind = fact["id"], fact["kind"]
+    option = fact.get("option") or "--" + name.replace("_", "-")
+    help_text = fact.get("cli_help") or (fact.get("help") or name.replace("_", " ")).capitalize() + "."
+    if kind == "yes_no":
+        return [click.option(f"{option}/--not-{option[2:]}", name, default=None, help=help_text)]
+    if kind == "conditions":
+        return [click.option(option, name, multiple=True, metavar="NAME", help=help_text),
+                click.option(f"--no-{option[2:]}", "no_conditions", is_flag=True,
+                             help="No health conditions (clears those of --case; --condition adds after it).")]
+    if kind in ("count", "number"):
+        return [click.option(option, name, type=Number(whole=kind == "count", fact=True), help=help_text)]
+    return [click.option(option, name, help=help_text)]
+
+
 def fact_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """The person's facts as options; each overrides the same fact from --case."""
+    """The person's facts as options; each overrides the same fact from --case. The packaged KB's facts
+    have their own options; --fact NAME=VALUE gives any fact of the KB in use (a --rules-dir KB's too)."""
     options = [
         click.option("--case", "case_file", metavar="FILE",
                      help="Read the facts from a case file ('-' for stdin): YAML or JSON, or one row of CSV or line of JSONL, each "
                           "also gzipped, as batch reads them; flags override it."),
-        click.option("--ms-type", help="relapsing, spms or ppms (also: rrms, relapsing-remitting, secondary progressive, primary progressive)."),
-        click.option("--severity", help="mild, moderate or severe."),
-        click.option("--prior-failures", type=Number(whole=True, fact=True),
-                     help="How many other MS medications did not work well (default 0), in ASCII digits: 2 or 2.0, not 02 or +2."),
-        click.option("--rapidly-worsening/--not-rapidly-worsening", default=None, help="Whether the MS is rapidly worsening (default: not)."),
-        click.option("--mitoxantrone-cumulative-mg-m2", type=Number(whole=False, fact=True),
-                     help="Lifetime mitoxantrone already received, mg/m² (default: not given; the advice says so)."),
-        click.option("--condition", "conditions", multiple=True, metavar="NAME",
-                     help="A health condition, by its id or label in any case ('heart failure', 'Hepatitis B'); repeatable; with "
-                          "--case, added to the file's conditions. The list: `ms-advisor conditions`."),
-        click.option("--no-condition", "no_conditions", is_flag=True,
-                     help="No health conditions (clears those of --case; --condition adds after it)."),
+        *(option for fact in packaged_facts() for option in fact_option(fact)),
         click.option("--id", "case_id", metavar="ID", help="An identifier for the person, shown in every output (overrides the case file's)."),
+        click.option("--fact", "fact_pairs", multiple=True, metavar="NAME=VALUE",
+                     help="Any fact of the knowledge base in use, as text (a --rules-dir KB's own facts too): e.g. --fact "
+                          "prior_failures=2; repeatable; overrides --case and the options above."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -287,9 +312,11 @@ def drug_id(advisor: Any, name: str) -> str:
     return str(advisor.drug_id(name))  # UnknownDrug names the allowed ids
 
 
-def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: str | None = None, **flags: Any) -> dict[str, Any]:
+def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: str | None = None,
+                  fact_pairs: tuple[str, ...] = (), advisor: Any = None, **flags: Any) -> dict[str, Any]:
     """The facts of --case, then the flags: each flag overrides its fact, --condition adds to the
-    file's conditions, --no-condition clears them first."""
+    file's conditions, --no-condition clears them first; then --fact NAME=VALUE, each read as its fact
+    of ``advisor``'s knowledge base is written as text."""
     facts: dict[str, Any] = {}
     if case_file is not None:
         from advisor.batch.case import read_case  # every format batch reads, by the one registry
@@ -308,7 +335,38 @@ def collect_facts(case_file: str | None, no_conditions: bool = False, case_id: s
             facts[name] = value
     if case_id is not None:
         facts["id"] = case_id
+    if fact_pairs:
+        facts.update(given_facts(fact_pairs, advisor))
     return facts
+
+
+def given_facts(pairs: tuple[str, ...], advisor: Any) -> dict[str, Any]:
+    """--fact NAME=VALUE pairs as facts: each value read as its fact's kind is written as text (the one
+    grammar, advisor.values); a name the KB does not have, or a value that does not read, is an error
+    naming the fact and what it takes."""
+    from advisor.values import ValueTextError
+
+    specs = advisor.facts_model.specs
+    out: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UserError(f"--fact: '{visible(pair[:80])}' is not NAME=VALUE (e.g. --fact prior_failures=2)")
+        if name not in specs:
+            errors.append({"field": name, "message": "unknown field", "allowed": list(specs)})
+            continue
+        try:
+            value = specs[name].from_text(text)
+        except ValueTextError as e:
+            errors.append({"field": name, "message": str(e), **({"allowed": specs[name].allowed()} if specs[name].allowed() else {})})
+            continue
+        if value is not None:  # an empty text: not given
+            out[name] = value
+    if errors:
+        raise InvalidFacts(errors)
+    return out
 
 
 def default_format() -> str:
@@ -364,7 +422,8 @@ def advise(case_file: str | None, fmt: str | None, explain: bool, rules_dir: str
 
     Prints a table on a terminal and JSON into a pipe or a file (scripts rely on it); choose with
     --format, or once for your shell with MS_ADVISOR_FORMAT (table, json or markdown)."""
-    emit(get_advisor(rules_dir).advise(collect_facts(case_file, **flags)), fmt, explain)
+    advisor = get_advisor(rules_dir)
+    emit(advisor.advise(collect_facts(case_file, advisor=advisor, **flags)), fmt, explain)
 
 
 @main.command(epilog="""
@@ -379,7 +438,8 @@ Examples:
 @rules_dir_option
 def explain(drug: str, case_file: str | None, fmt: str | None, rules_dir: str | None, **flags: Any) -> None:
     """The full how / why-not chain for one DRUG: rules that fired and did not, quotes, cautions, what-ifs."""
-    emit(get_advisor(rules_dir).explain(collect_facts(case_file, **flags), drug), fmt)
+    advisor = get_advisor(rules_dir)
+    emit(advisor.explain(collect_facts(case_file, advisor=advisor, **flags), drug), fmt)
 
 
 @main.command(epilog="""

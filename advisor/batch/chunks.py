@@ -40,7 +40,7 @@ class Worker:
     def __init__(self, advisor: Advisor, writer: JsonlWriter, options: CaseOptions = CaseOptions(), fast: bool = True,
                  hasher: Any = id_hash):
         self.advisor, self.writer, self.options, self.hasher = advisor, writer, options, hasher
-        self.fast = FastPath(self) if fast and options == CaseOptions() and FastPath.possible() else None
+        self.fast = FastPath(self) if fast and options == CaseOptions() and FastPath.possible(advisor.facts_model) else None
 
     def process(self, item: JsonlBlock | list[RawCase]) -> Result:
         chunk, summary = Chunk(self.writer.end(False)), Summary(self.advisor.drug_ids)

@@ -20,7 +20,7 @@ import msgspec
 
 from advisor.errors import InvalidFacts
 from advisor.core.models import PatientFacts, float_from_text
-from advisor.batch.records import KINDS
+from advisor.batch.records import kinds_of
 from advisor.batch.sources import JsonlBlock, RawCase, nonblank
 from advisor.batch.summary import Summary
 from advisor.batch.tails import Entry, Tails
@@ -42,15 +42,17 @@ _NULL = msgspec.Raw(b"null")
 
 class FastPath:
     @staticmethod
-    def possible() -> bool:
-        fields = PatientFacts.model_fields
+    def possible(model: type[PatientFacts] = PatientFacts) -> bool:
+        fields = model.model_fields
         return "id" in fields and "conditions" in fields and \
             all(not f.is_required() or _first_value(f.annotation) is not None for f in fields.values())
 
     def __init__(self, worker: Worker):
         self.worker = worker
         advisor = self.advisor = worker.advisor
-        fields = PatientFacts.model_fields
+        self.model = model = advisor.facts_model
+        fields = model.model_fields
+        KINDS = kinds_of(model)  # noqa: N806
         types = {"text": str, "int": int, "float": int | float, "bool": bool, "list": tuple[str, ...]}
         spec = [(name, types[KINDS[name]]) if f.is_required() else (name, types[KINDS[name]], None)
                 for name, f in fields.items()]
@@ -93,7 +95,7 @@ class FastPath:
         """The part number of one field's value, or _INVALID: the facts model judges the value
         (beside valid defaults for the other fields), the Advisor classes it."""
         try:
-            facts = PatientFacts.parse({**self.base, name: value})
+            facts = self.model.parse({**self.base, name: value})
         except InvalidFacts:
             found: Any = _INVALID
         else:
@@ -240,7 +242,7 @@ class FastPath:
         decision = self.decisions.get(decision_key)
         if decision is None:
             values = {n: v for n, v in msgspec.structs.asdict(case).items() if v is not None and n != "id"}
-            decision = self.decisions[decision_key] = self.advisor.decide(PatientFacts.parse(values))
+            decision = self.decisions[decision_key] = self.advisor.decide(self.model.parse(values))
             self.by_identity[id(decision)] = decision
         caution_ids = self.parts[key[-1]]
         entry = Entry(decision, caution_ids, self.tails.tail(decision, caution_ids))

@@ -206,7 +206,7 @@ def run_to_file(paths: list[str], out_path: str, *, advisor: Advisor, summary_js
     if summary_json is not None and summary_target == target:
         raise OutputError("--summary-json: the same file as --out")
     from advisor.batch.writers import writer_for
-    writer = writer_for(kwargs.get("fmt", "jsonl"), advisor.drug_ids)
+    writer = writer_for(kwargs.get("fmt", "jsonl"), advisor.drug_ids, tuple(advisor.facts_model.model_fields))
     good = [0, 0]  # bytes and records up to the end of the last whole chunk the OS took
     show = terminal_progress() if kwargs.pop("progress", True) else None
     out: OutputFile | None = None

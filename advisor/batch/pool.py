@@ -57,7 +57,7 @@ def _worker_main(tasks: Any, results: Any, close: list[Any], setup: tuple[Any, .
     else:  # spawned: a fresh interpreter gets the KB, not the compiled Advisor
         kb, fmt, options, fast = setup
         advisor = Advisor(kb=kb)
-        worker = Worker(advisor, writer_for(fmt, advisor.drug_ids), options, fast, id_hash)
+        worker = Worker(advisor, writer_for(fmt, advisor.drug_ids, tuple(advisor.facts_model.model_fields)), options, fast, id_hash)
     inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
     parent = os.getppid()
 
@@ -126,7 +126,7 @@ class Pool:
         method = start_method()
         ctx = mp.get_context("fork") if method == "fork" else mp.get_context("spawn")  # typeshed: BaseContext for a str
         _setup = (advisor, fmt, options, fast,
-                  worker or Worker(advisor, writer_for(fmt, advisor.drug_ids), options, fast, pool_hasher()))
+                  worker or Worker(advisor, writer_for(fmt, advisor.drug_ids, tuple(advisor.facts_model.model_fields)), options, fast, pool_hasher()))
         spawn_setup = (advisor.kb, fmt, options, fast) if method == "spawn" else None
         self.procs: list[Any] = []
         self.tasks: list[Any] = []

@@ -43,8 +43,15 @@ def _kind(annotation: Any) -> str:
     return {bool: "bool", int: "int", float: "float"}.get(base, "text")
 
 
-# What each fact is, read from the facts model: how a CSV cell becomes a value.
-KINDS: dict[str, str] = {name: _kind(f.annotation) for name, f in PatientFacts.model_fields.items()}
+@functools.lru_cache(maxsize=16)
+def kinds_of(model: type[BaseModel]) -> dict[str, str]:
+    """What each fact of a facts model (an Advisor's ``facts_model``: its KB's facts) is: how a CSV cell
+    becomes a value."""
+    return {name: _kind(f.annotation) for name, f in model.model_fields.items()}
+
+
+# The packaged KB's facts (an Advisor over another KB reads its own: kinds_of(advisor.facts_model)).
+KINDS: dict[str, str] = kinds_of(PatientFacts)
 FACTS = frozenset(PatientFacts.model_fields)
 _BOOLS = {"1": True, "0": False}  # a spreadsheet's checkbox, besides yes/no (advisor.values)
 
@@ -77,6 +84,11 @@ def loose(name: str) -> str:
 
 
 _LOOSE_FACTS = {loose(f): f for f in FACTS}
+
+
+@functools.lru_cache(maxsize=16)
+def _loose_facts(model: type[BaseModel]) -> dict[str, str]:
+    return {loose(f): f for f in model.model_fields}
 _NAMED = 20  # unknown or repeated columns named (with a suggestion) per header; the rest are counted
 _SHOWN = 5  # per fact, the columns named that give it (or are read loosely as it); the rest are counted
 
@@ -92,31 +104,33 @@ class Columns(NamedTuple):
 
 
 @functools.lru_cache(maxsize=256)
-def columns(header: tuple[str, ...], mapping: tuple[tuple[str, str], ...] = (), extra: str = "error") -> Columns:
+def columns(header: tuple[str, ...], mapping: tuple[tuple[str, str], ...] = (), extra: str = "error",
+            model: type[BaseModel] = PatientFacts) -> Columns:
     """The meaning of a header: a column named as a --map SOURCE is its FIELD; a fact's name (or an
     ``expect`` column) is itself; a name that is a fact's but for case and separators (``MS_Type``) is
     that fact, said once in a note; anything else is an unknown column, with the nearest fact's name
     when one is close."""
     renames = dict(mapping)
+    facts, loose_facts = frozenset(model.model_fields), _loose_facts(model)
     keys: list[str] = []
     loosely: list[str] = []
     unknown: list[tuple[str, str | None]] = []
     for name in header:
         if name in renames:
             key = renames[name]
-        elif name in FACTS or name in CASE_KEYS or name.startswith("expect."):
+        elif name in facts or name in CASE_KEYS or name.startswith("expect."):
             key = name
-        elif loose(name) in _LOOSE_FACTS:
-            key = _LOOSE_FACTS[loose(name)]
+        elif loose(name) in loose_facts:
+            key = loose_facts[loose(name)]
             loosely.append(f"'{escape_controls(name, 60)}' as {key}")
         else:
             key = name
-            close = difflib.get_close_matches(loose(name)[:100], list(_LOOSE_FACTS), n=1, cutoff=0.6) \
+            close = difflib.get_close_matches(loose(name)[:100], list(loose_facts), n=1, cutoff=0.6) \
                 if len(unknown) < _NAMED else ()
-            unknown.append((name, _LOOSE_FACTS[close[0]] if close else None))
+            unknown.append((name, loose_facts[close[0]] if close else None))
         keys.append(key)
     read = [i for i, (k, n) in enumerate(zip(keys, header))
-            if k in FACTS or k.startswith("expect") or extra == "keep" or n in renames]
+            if k in facts or k.startswith("expect") or extra == "keep" or n in renames]
     def named(k: int) -> str:  # a column, by its number (and its name, if that is not the fact's)
         via = f", --map {header[k]}={keys[k]}" if header[k] in renames else ""
         return f"{k + 1} ({escape_controls(header[k], 60)}{via})" if header[k] != keys[k] or via else f"{k + 1}"
@@ -161,12 +175,13 @@ def _given_twice(plan: Columns, cells: list[str]) -> list[dict[str, Any]]:
     return found
 
 
-def from_csv(row: CsvRow, options: CaseOptions = CaseOptions()) -> dict[str, Any]:
+def from_csv(row: CsvRow, options: CaseOptions = CaseOptions(), model: type[BaseModel] = PatientFacts) -> dict[str, Any]:
     """A CSV row (all text) as case data, each cell typed as the fact its column is (after --map): an
     empty cell means not given. A list cell separates its items with ';', ',' or '|', whichever is not
     the delimiter. A row that gives one fact in two columns of its header is refused, naming it."""
     header, cells = row.header, row.cells
-    plan = columns(header, options.mapping, options.extra)
+    plan = columns(header, options.mapping, options.extra, model)
+    kinds = kinds_of(model)
     if plan.repeated and (twice := _given_twice(plan, cells)):
         raise InvalidFacts(twice)
     if len(cells) > len(header):
@@ -185,13 +200,13 @@ def from_csv(row: CsvRow, options: CaseOptions = CaseOptions()) -> dict[str, Any
         elif key.startswith("expect.status."):
             expect.setdefault("status", {})[key.removeprefix("expect.status.")] = value
         else:
-            data[key] = _cell(KINDS.get(key, "text"), value, separators)
+            data[key] = _cell(kinds.get(key, "text"), value, separators)
     if expect:
         data["expect"] = expect
     return data
 
 
-def parse(raw: RawCase, options: CaseOptions = CaseOptions()) -> dict[str, Any]:
+def parse(raw: RawCase, options: CaseOptions = CaseOptions(), model: type[BaseModel] = PatientFacts) -> dict[str, Any]:
     if raw.kind == "error":
         raise InvalidFacts([{"field": "(case)", "message": raw.payload}])
     if raw.kind == "invalid":
@@ -214,7 +229,7 @@ def parse(raw: RawCase, options: CaseOptions = CaseOptions()) -> dict[str, Any]:
             why = "nested too deeply" if isinstance(e, RecursionError) else str(e).split(";")[0]
             raise InvalidFacts([{"field": "(case)", "message": f"not valid JSON: {why}"}]) from None
     elif raw.kind == "csv":
-        data = from_csv(raw.payload, options)
+        data = from_csv(raw.payload, options, model)
     else:
         data = raw.payload
     if not isinstance(data, dict):
@@ -253,7 +268,8 @@ def differences(exp: Expectation, decision: Decision) -> tuple[str, ...]:
     return tuple(out)
 
 
-def prepare(data: dict[str, Any], options: CaseOptions, renamed: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+def prepare(data: dict[str, Any], options: CaseOptions, renamed: bool = False,
+            model: type[BaseModel] = PatientFacts) -> tuple[dict[str, Any], dict[str, Any]]:
     """Renames (--map; ``renamed``: done already, as for a CSV row), unknown fields (--extra), and
     counts written as whole floats (2.0 is 2, in every format). Returns the data to validate and the
     unknown fields kept."""
@@ -265,7 +281,7 @@ def prepare(data: dict[str, Any], options: CaseOptions, renamed: bool = False) -
             data[target] = data.pop(source)
     kept: dict[str, Any] = {}
     if options.extra != "error":
-        for key in [k for k in data if k not in FACTS and k not in CASE_KEYS]:
+        for key in [k for k in data if k not in model.model_fields and k not in CASE_KEYS]:
             value = data.pop(key)
             if options.extra == "keep":
                 inexact: list[Decimal] = []
@@ -276,7 +292,7 @@ def prepare(data: dict[str, Any], options: CaseOptions, renamed: bool = False) -
                                                                   "a number too long, or not JSON data"}]) from None
                 kept[key] = json.loads(text) if inexact else value
     for key, value in data.items():
-        if type(value) is float and KINDS.get(key) == "int" and value.is_integer():
+        if type(value) is float and kinds_of(model).get(key) == "int" and value.is_integer():
             data[key] = int(value)
     bad = [key for key, value in data.items() if _has_surrogate(value)]
     if bad:
@@ -326,14 +342,15 @@ def assess(advisor: Advisor, raw: RawCase, options: CaseOptions = CaseOptions())
     record_id = raw.source
     kept = None
     plan = None
+    model = advisor.facts_model
     if raw.kind == "csv":  # the id is known even when the rest of the row is broken
         row = raw.payload
-        plan = columns(row.header, options.mapping, options.extra)
+        plan = columns(row.header, options.mapping, options.extra, model)
         if plan.id_index is not None and plan.id_index < len(row.cells):
             record_id = row.cells[plan.id_index].strip() or record_id
     notes = plan.notes if plan is not None else ()
     try:
-        data, kept = prepare(parse(raw, options), options, renamed=plan is not None)
+        data, kept = prepare(parse(raw, options, model), options, renamed=plan is not None, model=model)
         given = data.get("id")
         if isinstance(given, str) and given:
             record_id = given
@@ -342,10 +359,10 @@ def assess(advisor: Advisor, raw: RawCase, options: CaseOptions = CaseOptions())
         if plan is not None and plan.unknown:  # the unknown columns this row fills, with the facts' names once
             unknown = [e for e in plan.unknown if data.pop(e["field"], None) is not None]
             if unknown:
-                unknown[-1] = {**unknown[-1], "allowed": list(PatientFacts.model_fields)}
+                unknown[-1] = {**unknown[-1], "allowed": list(model.model_fields)}
         facts = expectation = None
         try:
-            facts = PatientFacts.parse({k: v for k, v in data.items() if k not in CASE_KEYS} if "expect" in data else data)
+            facts = model.parse({k: v for k, v in data.items() if k not in CASE_KEYS} if "expect" in data else data)
         except InvalidFacts as e:
             errors += e.errors
         if "expect" in data:

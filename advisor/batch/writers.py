@@ -135,10 +135,10 @@ class CsvWriter(JsonlWriter):
     run as a formula (starting with =, +, -, @, tab or CR) gets a leading apostrophe."""
     field = join = around = strings = strings_field = None  # type: ignore[assignment]  # a row is rendered whole
 
-    def __init__(self, drug_ids: tuple[str, ...] = (), fmt: Format = Format("csv")):
+    def __init__(self, drug_ids: tuple[str, ...] = (), fmt: Format = Format("csv"), facts: tuple[str, ...] | None = None):
         super().__init__(drug_ids)
         self.fmt, self.sep = fmt, fmt.delimiter
-        self.facts = list(PatientFacts.model_fields) if fmt.fact_columns else []
+        self.facts = list(PatientFacts.model_fields if facts is None else facts) if fmt.fact_columns else []
         self.inputs = list(fmt.input_columns)
         self.columns = ["id", "source", "ok", "error", "listed", *(f"status.{d}" for d in drug_ids),
                         *(f"cautions.{d}" for d in drug_ids), "rules", "expected_ok", "differences",
@@ -220,12 +220,13 @@ def _cell(value: Any) -> str:
 WRITERS = {"jsonl": JsonlWriter, "json": JsonWriter, "csv": CsvWriter}
 
 
-def writer_for(fmt: str | Format, drug_ids: tuple[str, ...]) -> JsonlWriter:
-    """The writer of a format, by name or as a :class:`Format` with its options (CSV's)."""
+def writer_for(fmt: str | Format, drug_ids: tuple[str, ...], facts: tuple[str, ...] | None = None) -> JsonlWriter:
+    """The writer of a format, by name or as a :class:`Format` with its options (CSV's); ``facts``: the
+    facts' names (an Advisor's facts model's fields; by default the packaged KB's)."""
     if isinstance(fmt, str):
         fmt = Format(fmt)
     if fmt.name == "csv":
-        return CsvWriter(drug_ids, fmt)
+        return CsvWriter(drug_ids, fmt, facts)
     return WRITERS[fmt.name](drug_ids)
 
 
