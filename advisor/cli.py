@@ -604,13 +604,15 @@ Examples:
   ms-advisor schema facts > facts.schema.json
 """)
 @click.argument("which", type=click.Choice(["facts", "recommendation"]), default="facts")
-def schema(which: str) -> None:
+@rules_dir_option
+def schema(which: str, rules_dir: str | None) -> None:
     """The JSON Schema of a case file (facts with their aliases, id, expect: what ms-advisor accepts) or of
-    the recommendation (output)."""
-    from advisor.api import default_advisor
+    the recommendation (output), of the knowledge base in use (its facts)."""
     from advisor.core.schemas import facts_schema, recommendation_schema
 
-    schema = facts_schema(default_advisor().drug_ids) if which == "facts" else recommendation_schema()
+    advisor = get_advisor(rules_dir)
+    schema = facts_schema(advisor.drug_ids, advisor.facts_model) if which == "facts" else \
+        recommendation_schema(advisor.recommendation_model)
     echo(json.dumps(schema, indent=2, ensure_ascii=False))
 
 
@@ -647,7 +649,7 @@ def interview(fmt: str | None, save_file: str | None, rules_dir: str | None) -> 
 
     advisor = get_advisor(rules_dir)
     try:
-        facts = ask_facts()
+        facts = ask_facts(advisor.facts_model)
     except click.Abort:
         raise UserError("interview: input ended before every question was answered; nothing advised") from None
     rec = advisor.advise(facts)

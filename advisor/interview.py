@@ -118,8 +118,39 @@ def say(text: str, indent: str = "", hang: str = "  ") -> None:
     click.echo(fill(text, indent, hang), err=True)
 
 
-def ask_facts() -> dict[str, Any]:
-    """Ask for each fact on the terminal; raises click.Abort at the end of input."""
+ASKED = ("ms_type", "severity", "prior_failures", "rapidly_worsening", "mitoxantrone_cumulative_mg_m2", "conditions")
+
+
+class ChoiceAnswer(click.ParamType[Any]):
+    """One of a choice fact's values, by its id or an alias (as the facts model reads it)."""
+
+    def __init__(self, spec: Any):
+        self.spec, self.name = spec, spec.words
+        self.names = spec.aliases()
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        key = _key(str(value))
+        if key in self.names:
+            return self.names[key]
+        self.fail(fill(f"'{visible(value)}' is not a {self.spec.words}; answer one of: {', '.join(v.id for v in self.spec.values)}",
+                       less=7), param, ctx)
+
+
+def ask_fact(spec: Any) -> Any:
+    """Ask for one fact of the KB as its kind reads (rules/facts.toml: its question, bounds, default)."""
+    question = spec.question or spec.heading + (" (y/n)" if spec.kind == "yes_no" else "")
+    if spec.kind == "yes_no":
+        return ask(question, type=YesNo(), default="y" if spec.default else "n", show_default=False)
+    if spec.kind == "count":
+        return ask(question, type=NumberAnswer(True, spec.high), **({"default": spec.default} if spec.default is not None else {}))
+    if spec.kind == "number":
+        return ask(question, type=NumberAnswer(False, spec.high, optional=spec.optional), default="", show_default=False)
+    return ask(question, type=ChoiceAnswer(spec))
+
+
+def ask_facts(model: Any = None) -> dict[str, Any]:
+    """Ask for each fact on the terminal (``model``: the Advisor's facts model, whose KB's further facts
+    are asked after these); raises click.Abort at the end of input."""
     say(f"MS types: {ms_type_choices()}")
     facts: dict[str, Any] = {
         "ms_type": ask("MS type", type=MSTypeAnswer()),
@@ -129,6 +160,9 @@ def ask_facts() -> dict[str, Any]:
         "mitoxantrone_cumulative_mg_m2": ask("Mitoxantrone already received (mg/m²; 0 if none, empty if not known)",
                                              type=NumberAnswer(False, MAX_DOSE_MG_M2, optional=True), default="", show_default=False),
     }
+    for spec in (model.facts_specs if model is not None else ()):
+        if spec.id not in ASKED:
+            facts[spec.id] = ask_fact(spec)
     say("Conditions (as written or by id; `ms-advisor conditions` lists them too):")
     for line in described():
         say(line, "  ", "      ")

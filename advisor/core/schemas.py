@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from advisor.core.models import MS_TYPE_ALIASES, PatientFacts, Recommendation, Severity, Status
+from advisor.core.models import PatientFacts, Recommendation, Status
 from advisor.kb.vocabulary import CONDITIONS, NAMES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -43,15 +43,15 @@ def accepting(names: list[str], conditions: bool = False) -> str:
     return r"^\s*(?:" + "|".join(_any_case(n, conditions) for n in sorted(names, key=len, reverse=True)) + r")\s*$"
 
 
-def facts_schema(drug_ids: tuple[str, ...]) -> dict[str, Any]:
-    """The JSON Schema of a case file (the facts, ``id``, ``expect``), as ``ms-advisor`` reads one."""
-    schema = PatientFacts.model_json_schema(mode="validation")
+def facts_schema(drug_ids: tuple[str, ...], model: type[PatientFacts] = PatientFacts) -> dict[str, Any]:
+    """The JSON Schema of a case file (the facts, ``id``, ``expect``), as ``ms-advisor`` reads one
+    (``model``: an Advisor's facts model, its KB's facts; by default the packaged KB's)."""
+    schema = model.model_json_schema(mode="validation")
     props = schema["properties"]
-    ms_types = list(MS_TYPE_ALIASES)
-    props["ms_type"] = {"type": "string", "pattern": accepting(ms_types), "examples": ["relapsing", "spms", "ppms"],
-                        "description": props["ms_type"]["description"] + "; any case"}
-    props["severity"] = {"type": "string", "pattern": accepting([s.value for s in Severity]),
-                         "examples": [s.value for s in Severity], "description": props["severity"]["description"] + "; any case"}
+    for spec in model.facts_specs:
+        if spec.kind == "choice":  # each value by its id and aliases, in any case
+            props[spec.id] = {"type": "string", "pattern": accepting(list(spec.aliases())), "examples": [v.id for v in spec.values],
+                              "description": props[spec.id]["description"] + "; any case"}
     conditions = list(NAMES)  # ids, aliases and labels, as condition_key writes them
     props["conditions"]["items"] = {"type": "string", "pattern": accepting(conditions, conditions=True), "examples": [c.id for c in CONDITIONS]}
     props["id"] = {"type": ["string", "null"], "maxLength": 200, "description": "an identifier echoed back in every output"}
@@ -61,12 +61,14 @@ def facts_schema(drug_ids: tuple[str, ...]) -> dict[str, Any]:
         "description": "what the case expects (checked by `ms-advisor batch`): the listed drugs and/or statuses",
         "properties": {"listed": {"type": "array", "items": {"enum": list(drug_ids)}},
                        "status": {"type": "object", "propertyNames": {"enum": list(drug_ids)}, "additionalProperties": status}}}
-    schema["$defs"] = {k: v for k, v in schema.get("$defs", {}).items() if k not in ("MSType", "Severity", "Condition")}
+    enums = {enum.__name__ for enum in model.enums.values()}
+    schema["$defs"] = {k: v for k, v in schema.get("$defs", {}).items() if k not in enums and k != "Condition"}
     if not schema["$defs"]:
         del schema["$defs"]
     return {"$schema": DIALECT, **schema, "title": "ms-advisor case file"}
 
 
-def recommendation_schema() -> dict[str, Any]:
-    """The JSON Schema of a Recommendation (the output of ``advise``)."""
-    return {"$schema": DIALECT, **Recommendation.model_json_schema(mode="serialization")}
+def recommendation_schema(model: type[Recommendation] = Recommendation) -> dict[str, Any]:
+    """The JSON Schema of a Recommendation (the output of ``advise``; ``model``: an Advisor's
+    ``recommendation_model``, with its KB's facts)."""
+    return {"$schema": DIALECT, **model.model_json_schema(mode="serialization")}

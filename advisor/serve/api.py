@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from advisor import PatientFacts, Recommendation, __version__
+from advisor import Recommendation, __version__
 from advisor.errors import Refused
 from advisor.kb.load import Drug, KnowledgeBase
 from advisor.serve.bodies import media_type_problem
@@ -202,9 +202,9 @@ async def rules(kb: KBDep) -> Any:
 
 
 @router.get("/schema/facts", response_model=dict[str, Any], tags=["Schemas"])
-async def schema_facts() -> Any:
-    """The JSON Schema of the facts (input), as `ms-advisor schema facts`."""
-    return JSONResponse(PatientFacts.model_json_schema(mode="validation"))
+async def schema_facts(rt: RuntimeDep) -> Any:
+    """The JSON Schema of the facts (input), as `ms-advisor schema facts`: the facts of the knowledge base in use."""
+    return JSONResponse(rt.advisor.facts_model.model_json_schema(mode="validation"))
 
 
 @router.get("/schema/recommendation", response_model=dict[str, Any], tags=["Schemas"])

@@ -28,6 +28,7 @@ class Parsed:
     errors: dict[str, list[str]] = field(default_factory=dict)  # form field ("" for the form) -> messages
     values: dict[str, Any] = field(default_factory=dict)        # what the user sent, to show it again
     unknown_type: bool = False
+    extras: tuple[str, ...] = ()                                # the KB's further facts, each its own field
 
     def add(self, name: str, message: str) -> None:
         messages = self.errors.setdefault(name, [])
@@ -37,14 +38,22 @@ class Parsed:
             messages.append("and more problems of the same kind")
 
 
-def parse(items: list[tuple[str, str]]) -> Parsed:
-    """Parse the query's (name, value) pairs. Never raises."""
-    out = Parsed()
+def extra_facts(model: Any) -> tuple[Any, ...]:
+    """The facts of a facts model (an Advisor's: its KB's) that the form has no field of its own for: a
+    --rules-dir KB's further facts, each shown and read as its kind (rules/facts.toml)."""
+    return tuple(f for f in model.facts_specs if f.id not in FIELDS and f.id != "conditions")
+
+
+def parse(items: list[tuple[str, str]], extras: tuple[Any, ...] = ()) -> Parsed:
+    """Parse the query's (name, value) pairs (``extras``: the KB's further facts, see :func:`extra_facts`).
+    Never raises."""
+    out = Parsed(extras=tuple(f.id for f in extras))
+    fields = (*FIELDS, *out.extras)
     singles: dict[str, str] = {}
     conditions: list[str] = []
     for name, value in items:
-        if name not in FIELDS:
-            out.add("", f"unknown field '{clip(name)}' (allowed: {', '.join(FIELDS)})")
+        if name not in fields:
+            out.add("", f"unknown field '{clip(name)}' (allowed: {', '.join(fields)})")
             continue
         if len(value) > MAX_VALUE_LENGTH:
             out.add(name, f"is longer than {MAX_VALUE_LENGTH} characters")
@@ -90,6 +99,14 @@ def parse(items: list[tuple[str, str]]) -> Parsed:
         out.add("rapidly_worsening", "must be true or false")
 
     out.facts["conditions"] = conditions
+    for spec in extras:  # read as every surface reads text (advisor.values); empty: not given
+        try:
+            value = spec.from_text(singles.get(spec.id, ""))
+        except ValueTextError as e:
+            out.add(spec.id, str(e))
+        else:
+            if value is not None:
+                out.facts[spec.id] = value
     return out
 
 
@@ -126,7 +143,7 @@ def add_invalid(out: Parsed, errors: list[dict[str, Any]]) -> None:
             message = "is required: choose one, or “I don't know”"
         elif name == "severity" and message == "is required":
             message = "is required: choose one"
-        out.add(name if name in FIELDS else "", message)
+        out.add(name if name in FIELDS or name in out.extras else "", message)
 
 
 def query(facts: Any, **change: Any) -> str:
@@ -145,6 +162,11 @@ def query(facts: Any, **change: Any) -> str:
     if values["mitoxantrone_cumulative_mg_m2"] is not None:  # not given: left out, never written as 0
         pairs.append(("mitoxantrone_cumulative_mg_m2", number(values["mitoxantrone_cumulative_mg_m2"])))
     pairs += [("condition", str(c)) for c in values["conditions"]]
+    for spec in extra_facts(type(facts)):  # the KB's further facts: each when it is not its default
+        value = getattr(values.get(spec.id, getattr(facts, spec.id)), "value", values.get(spec.id, getattr(facts, spec.id)))
+        if value is not None and value != spec.default:
+            pairs.append((spec.id, ("true" if value else "false") if isinstance(value, bool) else
+                          number(value) if isinstance(value, float) else str(value)))
     return urlencode(pairs)
 
 

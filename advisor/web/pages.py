@@ -159,7 +159,9 @@ class Site:
                                finalize=visible, bytecode_cache=_COMPILED)
         self.env.globals.update(site=self, quote_href=self.quote_href, status_label=self.status_label,
                                 asset=self.asset_url, number=form_module.number)
-        self.env.globals["labels"] = LABELS
+        # the KB's further facts (rules/facts.toml), each a field of the form, labelled by the KB
+        self.extra_facts = form_module.extra_facts(advisor.facts_model)
+        self.env.globals["labels"] = {**LABELS, **{f.id: f.heading for f in self.extra_facts}}
         labels = {c.id: c.label for c in self.conditions}
 
         def condition_label(c: Any) -> str:  # a Condition or its id
@@ -270,7 +272,7 @@ async def moved_page(request: Request, exc: Exception) -> Response:
 
 @router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def index(request: Request, site: SiteDep) -> Response:
-    parsed = form_module.parse(list(request.query_params.multi_items()))
+    parsed = form_module.parse(list(request.query_params.multi_items()), site.extra_facts)
     return site.page("form.html", values=parsed.values, errors={}, page_title="Which MS infusion drugs does the article describe?")
 
 
@@ -280,7 +282,7 @@ def advice(request: Request, site: SiteDep) -> Response:
 
 
 def advice_page(site: Site, items: list[tuple[str, str]]) -> Response:
-    parsed = form_module.parse(items)
+    parsed = form_module.parse(items, site.extra_facts)
     facts = parsed.facts
     if parsed.unknown_type:  # check the other facts with a stand-in type; its advice is not shown
         facts = {**facts, "ms_type": site.ms_types[0][0]}
@@ -319,7 +321,7 @@ def unknown_type(site: Site, parsed: form_module.Parsed) -> Response:
     links = []
     base = dict(parsed.values)
     for t, label, hint in site.ms_types:
-        q = form_module.parse([(k, v) for k, v in _items({**base, "ms_type": t})])
+        q = form_module.parse([(k, v) for k, v in _items({**base, "ms_type": t})], site.extra_facts)
         links.append((label, hint, "/advice?" + _urlencode({**base, "ms_type": t}) if not q.errors else None))
     return site.page("unknown_type.html", links=links, edit="/?" + _urlencode(base),
                      page_title="If you do not know the type of MS")
