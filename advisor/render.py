@@ -89,9 +89,35 @@ def _facts_line(rec: Recommendation) -> str:
     parts = [f"MS type: {f.ms_type.value}", f"severity: {f.severity.value}", f"prior failures: {f.prior_failures}",
              f"rapidly worsening: {'yes' if f.rapidly_worsening else 'no'}",
              f"mitoxantrone received: {_given(f.mitoxantrone_cumulative_mg_m2, 'mg/m²')}"]
+    parts += [f"{spec.words}: {words}" for spec, words in _further_facts(f)]
     parts = [p.replace(" ", nb) for p in parts] + [f"conditions:{nb}{_condition_labels(f)}"]
     line = ("" if f.id is None else f"[{visible(f.id)}] ") + "; ".join(parts)  # the id: untrusted text
     return _wrap(line, "", "  ").replace(nb, " ")
+
+
+def _further_facts(f: Any) -> list[tuple[Any, str]]:
+    """A --rules-dir KB's further facts (beyond the packaged KB's, which each rendering words itself):
+    each fact's spec (rules/facts.toml) and its value in words, with its unit."""
+    from advisor.core.models import FACTS
+
+    packaged = {spec.id for spec in FACTS}
+    out = []
+    for spec in getattr(type(f), "facts_specs", ()):
+        if spec.id not in packaged:
+            value = getattr(f, spec.id)
+            out.append((spec, spec.value_words(value) + (f" {spec.unit}" if spec.unit and value is not None else "")))
+    return out
+
+
+def _md_facts(f: Any) -> list[str]:
+    """The person's facts as a Markdown list (the report and the explanation)."""
+    out = [f"- **Id:** `{_md_code(f.id)}`"] if f.id is not None else []
+    out += [f"- **MS type:** {f.ms_type.value}", f"- **Severity:** {f.severity.value}",
+            f"- **Other MS medications that did not work:** {f.prior_failures}",
+            f"- **Rapidly worsening:** {'yes' if f.rapidly_worsening else 'no'}",
+            f"- **Mitoxantrone already received:** {_given(f.mitoxantrone_cumulative_mg_m2, 'mg/m²')}"]
+    out += [f"- **{spec.heading}:** {words}" for spec, words in _further_facts(f)]
+    return out + [f"- **Conditions:** {_condition_labels(f)}"]
 
 
 def _label(condition: str) -> str:
@@ -167,13 +193,7 @@ def _table_drug(lines: list[str], rec: Recommendation, d: DrugAdvice, explain: b
 
 def markdown(rec: Recommendation) -> str:
     out = ["# MS infusion options", "", f"> {rec.disclaimer}", "", "## Facts", ""]
-    f = rec.facts
-    out += [f"- **Id:** `{_md_code(f.id)}`"] if f.id is not None else []
-    out += [f"- **MS type:** {f.ms_type.value}", f"- **Severity:** {f.severity.value}",
-            f"- **Other MS medications that did not work:** {f.prior_failures}",
-            f"- **Rapidly worsening:** {'yes' if f.rapidly_worsening else 'no'}",
-            f"- **Mitoxantrone already received:** {_given(f.mitoxantrone_cumulative_mg_m2, 'mg/m²')}",
-            f"- **Conditions:** {_condition_labels(f)}", ""]
+    out += [*_md_facts(rec.facts), ""]
     out += ["## Listed", "", (", ".join(_drug_title(rec.drug(d)) for d in rec.listed) or "None of the four infusion drugs."), ""]
     for heading, _listed, drugs in groups(rec):
         out += [f"## {heading}", ""]
@@ -342,12 +362,7 @@ def explanation_markdown(e: Explanation) -> str:
     f = rec.facts
     out = [f"# {_drug_title(d)}: {STATUS_LABEL[d.status].lower()}" + (" (listed)" if d.drug in rec.listed else " (not listed)"),
            "", f"> {rec.disclaimer}", "", "## Facts", ""]
-    out += [f"- **Id:** `{_md_code(f.id)}`"] if f.id is not None else []
-    out += [f"- **MS type:** {f.ms_type.value}", f"- **Severity:** {f.severity.value}",
-            f"- **Other MS medications that did not work:** {f.prior_failures}",
-            f"- **Rapidly worsening:** {'yes' if f.rapidly_worsening else 'no'}",
-            f"- **Mitoxantrone already received:** {_given(f.mitoxantrone_cumulative_mg_m2, 'mg/m²')}",
-            f"- **Conditions:** {_condition_labels(f)}", "", "## Rules that fired", ""]
+    out += [*_md_facts(f), "", "## Rules that fired", ""]
     for r in d.reasons:
         out += [f"- `{r.rule}`: {r.text}", "", f"    > “{r.quote}” ({r.section})", ""]
         out += [x for a in r.also for x in (f"    > “{a.quote}” ({a.section})", "")]

@@ -99,6 +99,10 @@ def test_the_command_line_takes_any_fact_of_the_kb_with_fact(kb_dir):
     # a packaged fact by --fact too, and a value for a named option's fact
     same = run("advise", "--rules-dir", str(kb_dir), "--fact", "ms_type=spms", "--fact", "severity=severe", "--format", "json")
     assert same.exit_code == 0 and json.loads(same.output)["facts"]["ms_type"] == "spms", same.output
+    table = run("advise", *base[:-2], "--fact", "had_relapse_this_year=y", "--format", "table").output
+    assert "relapse this year: yes" in " ".join(table.split()), table
+    markdown = run("advise", *base[:-2], "--fact", "had_relapse_this_year=y", "--format", "markdown").output
+    assert "- **Relapse this year:** yes" in markdown
 
 
 def test_batch_reads_the_fact_from_csv_and_jsonl(kb_dir, tmp_path):

@@ -28,7 +28,7 @@ from jinja2.bccache import Bucket
 from advisor import InvalidFacts
 from advisor.errors import ScheduleError, ServiceError
 from advisor.kb.load import Drug
-from advisor.core.models import Status
+from advisor.core.models import PatientFacts, Status
 from advisor.render import groups
 from advisor.schedule import ics_of, is_finite, plan
 from advisor.text import visible as text_visible
@@ -75,21 +75,12 @@ async def security_headers_middleware(request: Request, call_next: Callable[...,
 
 
 # MS types: each with what the article says where it names it (it does not define the types or say how to
-# tell them apart; the form says to ask the MS team), and the other names a letter may use for it.
-MS_TYPE_HINTS = {
-    "relapsing": ("Relapsing MS",
-                  "The article names relapsing forms of MS where it describes ocrelizumab. "
-                  "The advisor takes relapsing-remitting MS (RRMS) as this type."),
-    "spms": ("Secondary progressive MS (SPMS)",
-             "The article names secondary progressive MS where it describes mitoxantrone."),
-    "ppms": ("Primary progressive MS (PPMS)",
-             "The article names primary progressive MS where it describes ocrelizumab."),
-}
-LABELS = {
-    "ms_type": "Type of MS", "severity": "Severity", "prior_failures": "Other MS medications that did not work well",
-    "rapidly_worsening": "Rapidly worsening", "mitoxantrone_cumulative_mg_m2": "Mitoxantrone already received",
-    "condition": "Health conditions",
-}
+# tell them apart; the form says to ask the MS team), and the other names a letter may use for it: each
+# value's label and description in rules/facts.toml.
+MS_TYPE_HINTS = {v.id: (v.words[:1].upper() + v.words[1:], v.description or "") for v in PatientFacts.specs["ms_type"].values}
+# Each fact's heading on the form (rules/facts.toml's title, else its label); the conditions are the
+# repeated field "condition".
+LABELS = {{"conditions": "condition"}.get(f.id, f.id): f.heading for f in PatientFacts.facts_specs}
 STATUS_LABELS = {s.value: s.info.words for s in Status}  # from the KB (rules/statuses.toml)
 
 
