@@ -360,7 +360,7 @@ def given_facts(pairs: tuple[str, ...], advisor: Any) -> dict[str, Any]:
         try:
             value = specs[name].from_text(text)
         except ValueTextError as e:
-            errors.append({"field": name, "message": str(e), **({"allowed": specs[name].allowed()} if specs[name].allowed() else {})})
+            errors.append({"field": name, "message": str(e)})  # the message says what the fact takes
             continue
         if value is not None:  # an empty text: not given
             out[name] = value

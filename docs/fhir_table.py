@@ -1,4 +1,5 @@
-"""The FHIR R4 mapping table of docs/service.md, generated from rules/fhir.toml.
+"""The FHIR R4 mapping table of docs/service.md, generated from rules/fhir.toml (and the Observation
+codes of rules/facts.toml).
 
 `python docs/fhir_table.py` rewrites the table between its markers in docs/service.md;
 tests/test_readme.py checks that the table there is what this prints for the shipped fhir.toml.
@@ -48,12 +49,16 @@ def table(fhir_toml: Path = FHIR_TOML) -> str:
         f"| `severity` | that Condition's `severity`: {severities} (two different severities on the MS "
         "Conditions: no advice) |",
         f"| `conditions` | other active Conditions whose code `fhir.toml` maps to a condition: {conditions} |",
-        "| `prior_failures` | `Observation`, system `urn:ms-infusion-advisor:facts`, code "
-        "`prior-treatment-failures`, `valueInteger` |",
-        "| `rapidly_worsening` | same system, code `rapidly-worsening`, `valueBoolean` |",
-        "| `mitoxantrone_cumulative_mg_m2` | same system, code `mitoxantrone-cumulative-dose`, `valueQuantity` "
-        "in UCUM `mg/m2` |",
     ]
+    # the facts an Observation records: each fact's `fhir` in facts.toml, beside fhir.toml
+    facts_toml = fhir_toml.parent / "facts.toml"  # (a KB without one has the packaged facts)
+    facts = tomllib.loads((facts_toml if facts_toml.exists() else ROOT / "rules" / "facts.toml").read_text("utf-8"))["fact"]
+    observed = [f for f in facts if "fhir" in f]
+    for n, fact in enumerate(observed):
+        fhir = fact["fhir"]
+        where = "`Observation`, system `urn:ms-infusion-advisor:facts`" if n == 0 else "same system"
+        value = f'`value{fhir["value"].capitalize()}`' + (f' in UCUM `{fhir["ucum"]}`' if fhir.get("ucum") else "")
+        rows.append(f'| `{fact["id"]}` | {where}, code `{fhir["code"]}`, {value} |')
     return "\n".join(rows) + "\n"
 
 

@@ -100,8 +100,11 @@ def parse(items: list[tuple[str, str]], extras: tuple[Any, ...] = ()) -> Parsed:
 
     out.facts["conditions"] = conditions
     for spec in extras:  # read as every surface reads text (advisor.values); empty: not given
+        text = singles.get(spec.id, "")
+        if spec.kind == "yes_no" and text.strip().lower() == "on":  # a checkbox without a value sends "on"
+            text = "yes"
         try:
-            value = spec.from_text(singles.get(spec.id, ""))
+            value = spec.from_text(text)
         except ValueTextError as e:
             out.add(spec.id, str(e))
         else:
