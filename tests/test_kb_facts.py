@@ -99,6 +99,9 @@ def test_the_command_line_takes_any_fact_of_the_kb_with_fact(kb_dir):
     # a packaged fact by --fact too, and a value for a named option's fact
     same = run("advise", "--rules-dir", str(kb_dir), "--fact", "ms_type=spms", "--fact", "severity=severe", "--format", "json")
     assert same.exit_code == 0 and json.loads(same.output)["facts"]["ms_type"] == "spms", same.output
+    explained = run("explain", "alemtuzumab", *base, "--fact", "had_relapse_this_year=yes")
+    assert explained.exit_code == 0 and "Warning" not in explained.output, explained.output
+    assert json.loads(explained.output)["recommendation"]["facts"]["had_relapse_this_year"] is True
     table = run("advise", *base[:-2], "--fact", "had_relapse_this_year=y", "--format", "table").output
     assert "relapse this year: yes" in " ".join(table.split()), table
     markdown = run("advise", *base[:-2], "--fact", "had_relapse_this_year=y", "--format", "markdown").output

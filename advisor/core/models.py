@@ -7,7 +7,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
 from advisor.core.facts import (MAX_CONDITIONS as MAX_CONDITIONS, NOT_GIVEN as NOT_GIVEN, FactsBase as FactsBase,
                                 facts_model, type_name as type_name)
@@ -263,7 +263,7 @@ class Explanation(_Out):
         ('alemtuzumab', 'not_applicable')
     """
     model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use: `advise` never needs it
-    recommendation: Recommendation
+    recommendation: SerializeAsAny[Recommendation]  # an Advisor's own Recommendation, with its KB's facts, dumped as itself
     drug: str
     not_fired: tuple[RuleMiss, ...]
 
