@@ -623,13 +623,17 @@ Examples:
   ms-advisor advise --ms-type relapsing --severity mild --condition "heart failure"
 """)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def conditions(fmt: str) -> None:
+@rules_dir_option
+def conditions(fmt: str, rules_dir: str | None) -> None:
     """The health conditions a person's facts can name (--condition, case files, batch, the API): id,
     description and other accepted names. A name is matched in any case, with spaces or hyphens for
     its underscores ('Heart failure' is heart_failure)."""
-    from advisor.kb.vocabulary import CONDITIONS
+    if rules_dir is None:
+        from advisor.kb.vocabulary import CONDITIONS
 
-    emit(list(CONDITIONS), fmt)
+        emit(list(CONDITIONS), fmt)
+    else:
+        emit(list(get_advisor(rules_dir).kb.conditions), fmt)
 
 
 @main.command(epilog="""

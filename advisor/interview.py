@@ -12,7 +12,7 @@ import click
 from advisor.core.models import AMBIGUOUS_MS_TYPES, MAX_DOSE_MG_M2, MAX_PRIOR_FAILURES, MS_TYPE_ALIASES, MSType, PatientFacts, Severity
 from advisor.text import fill, visible
 from advisor.values import ValueTextError, count_value, number_value, yes_no_value
-from advisor.kb.vocabulary import described, lookup
+from advisor.kb.vocabulary import PACKAGED, Vocabulary
 
 NUMBER_WORDS = {"zero": 0, "none": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
                 "eight": 8, "nine": 9, "ten": 10}
@@ -94,7 +94,7 @@ class YesNo(click.ParamType[Any]):
         self.fail(fill(f"'{visible(value)}': answer y, yes, n or no", less=7), param, ctx)
 
 
-def conditions_answer(raw: str) -> tuple[list[str], list[str]]:
+def conditions_answer(raw: str, vocabulary: Vocabulary = PACKAGED) -> tuple[list[str], list[str]]:
     """The conditions named in ``raw`` (separated by commas or semicolons; named as everywhere else:
     'heart failure' and 'heart_failure' alike), and why each other item names none."""
     found, unknown = [], []
@@ -102,7 +102,7 @@ def conditions_answer(raw: str) -> tuple[list[str], list[str]]:
         if not item.strip():
             continue
         try:
-            found.append(lookup(item.strip()).value)
+            found.append(vocabulary.lookup(item.strip()).value)
         except ValueError as e:
             unknown.append(str(e))
     return list(dict.fromkeys(found)), unknown
@@ -164,11 +164,12 @@ def ask_facts(model: Any = None) -> dict[str, Any]:
         if spec.id not in ASKED:
             facts[spec.id] = ask_fact(spec)
     say("Conditions (as written or by id; `ms-advisor conditions` lists them too):")
-    for line in described():
+    vocabulary = model.vocabulary if model is not None else PACKAGED  # the KB's conditions
+    for line in vocabulary.described():
         say(line, "  ", "      ")
     while True:
         raw = ask("Conditions, separated by commas (empty for none)", default="", show_default=False)
-        items, unknown = conditions_answer(raw)
+        items, unknown = conditions_answer(raw, vocabulary)
         if not unknown:
             break
         say(f"Error: {visible('; '.join(unknown))}")

@@ -120,18 +120,16 @@ def _md_facts(f: Any) -> list[str]:
     return out + [f"- **Conditions:** {_condition_labels(f)}"]
 
 
-def _label(condition: str) -> str:
-    """A condition's label in the KB ("Heart failure"), as the web page and cards name it."""
-    from advisor.kb.vocabulary import LABELS
+def _label(condition: Any) -> str:
+    """A condition's label in its KB ("Heart failure"), as the web page and cards name it."""
+    from advisor.kb.vocabulary import label
 
-    return LABELS.get(condition, condition)
+    return label(condition)
 
 
 def _condition_labels(f: Any) -> str:
     """The person's conditions by the KB's labels ("Heart failure, PML"), as the web page and cards name them."""
-    from advisor.kb.vocabulary import LABELS
-
-    return ", ".join(LABELS.get(c.value, c.value) for c in f.conditions) or "none"
+    return ", ".join(_label(c) for c in f.conditions) or "none"
 
 
 def _drug_title(d: DrugAdvice) -> str:
@@ -178,7 +176,7 @@ def _table_drug(lines: list[str], rec: Recommendation, d: DrugAdvice, explain: b
     if d.side_effects is not None and d.side_effects.attribution:
         lines.append(_wrap(d.side_effects.attribution, "        "))
     for c in d.cautions:
-        wrapped = _wrap(f"caution ({_label(c.condition.value)}): {c.text}", "      ")  # wrap first: colour codes have no width
+        wrapped = _wrap(f"caution ({_label(c.condition)}): {c.text}", "      ")  # wrap first: colour codes have no width
         lines.append(wrapped.replace("caution", style("caution", fg="red"), 1))
         if explain:
             lines.append(_wrap(f"“{c.quote}” — {c.section} [{c.rule}]", "        "))

@@ -220,3 +220,67 @@ def test_kb_check_refuses_a_rule_on_a_fact_or_value_the_kb_does_not_have(kb_dir,
 def test_kb_check_passes_the_kb_with_the_new_fact(kb_dir):
     result = run("kb", "check", "--rules-dir", str(kb_dir))
     assert result.exit_code == 0, result.output
+
+
+# --- a condition the KB adds (conditions.toml and a caution in cautions.toml): no code change either ---
+
+NEW_CONDITION = '''
+[[condition]]
+id = "migraine"
+label = "Migraine"
+description = "migraine headaches"
+'''
+NEW_CAUTION = '''
+[[caution]]
+id = "alemtuzumab.migraine"
+drug = "alemtuzumab"
+condition = "migraine"
+text = "Headache is among the more common side effects in the list taken by position as alemtuzumab's."
+quote = "headache"
+section = "Side Effects of the Drugs — the first unheaded list (taken by position as alemtuzumab’s)"
+'''
+
+
+@pytest.fixture(scope="module")
+def condition_kb(tmp_path_factory):
+    target = make_kb(tmp_path_factory.mktemp("conditions") / "rules")
+    for name, text in (("conditions.toml", NEW_CONDITION), ("cautions.toml", NEW_CAUTION)):
+        (target / name).write_text((target / name).read_text("utf-8") + text, "utf-8")
+    return target
+
+
+def test_a_condition_the_kb_adds_works_on_every_surface(condition_kb, tmp_path):
+    person = {**BASE, "conditions": ["Migraine"]}
+    rec = Advisor(condition_kb).advise(person)
+    assert [c.condition.value for c in rec.drug("alemtuzumab").cautions] == ["migraine"]
+    assert rec.model_dump(mode="json")["facts"]["conditions"] == ["migraine"]
+    with pytest.raises(InvalidFacts, match="conditions: item 1: unknown condition 'migraine'"):  # the packaged KB's own
+        Advisor().advise({**BASE, "conditions": ["migraine"]})
+    base = ["--rules-dir", str(condition_kb), "--ms-type", "relapsing", "--severity", "severe", "--prior-failures", "2"]
+    table = run("advise", *base, "--condition", "migraine", "--format", "table")
+    assert table.exit_code == 0 and "caution (Migraine)" in table.output, table.output
+    assert "migraine — Migraine" in run("conditions", "--rules-dir", str(condition_kb)).output
+    schema = json.loads(run("schema", "facts", "--rules-dir", str(condition_kb)).output)
+    assert "migraine" in schema["properties"]["conditions"]["items"]["examples"]
+    csv = tmp_path / "cases.csv"
+    csv.write_text("id,ms_type,severity,conditions\na,relapsing,severe,migraine\n")
+    out = tmp_path / "out.jsonl"
+    assert run("batch", str(csv), "--out", str(out), "--rules-dir", str(condition_kb)).exit_code == 0
+    assert json.loads(out.read_text())["cautions"]["alemtuzumab"] == ["migraine"]
+    interview = run("interview", "--rules-dir", str(condition_kb), "--format", "json", input="relapsing\nsevere\n0\nn\n\nn\nmigraine\n")
+    assert interview.exit_code == 0 and "migraine: migraine headaches" in interview.output, interview.output
+
+
+def test_the_service_and_the_form_take_a_condition_the_kb_adds(condition_kb, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from advisor.serve.app import Settings, create_app
+
+    app = create_app(Settings(rules_dir=str(condition_kb), db=str(tmp_path / "log.db")))
+    with TestClient(app) as client:
+        r = client.post("/advise", json={**BASE, "conditions": ["migraine"]})
+        assert r.status_code == 200, r.text
+        assert [c["condition"] for d in r.json()["drugs"] for c in d["cautions"]] == ["migraine"]
+        assert 'value="migraine"' in client.get("/").text
+        page = client.get("/advice", params=[*BASE.items(), ("condition", "migraine")])
+        assert page.status_code == 200 and "Migraine" in page.text, page.text

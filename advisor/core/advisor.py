@@ -23,7 +23,8 @@ from advisor.core.decision import LISTED, Change, Decision
 from advisor.errors import KnowledgeBaseError, UnknownDrug
 from advisor.text import name_key
 from advisor.kb.load import KnowledgeBase, NoteItem, Rule, Test
-from advisor.core.models import NOT_GIVEN, model_for, Condition, Explanation, PatientFacts, Recommendation, RuleMiss, Status
+from advisor.kb.vocabulary import PACKAGED
+from advisor.core.models import NOT_GIVEN, Caution, DrugAdvice, model_for, Condition, Explanation, PatientFacts, Recommendation, RuleMiss, Status
 
 NOTE = "note:"  # engine ids of conditional notes (a KB id never holds a colon)
 
@@ -44,10 +45,18 @@ class Advisor:
         self.kb: KnowledgeBase = kb
         # The KB's facts model (the packaged PatientFacts for the packaged facts) and the Recommendation
         # that carries it: every surface validates and shows a person's facts by these.
-        self.facts_model: type[PatientFacts] = model_for(kb.facts)
-        self.recommendation_model: type[Recommendation] = Recommendation if self.facts_model is PatientFacts else \
-            create_model("Recommendation", __base__=Recommendation, __module__=Recommendation.__module__,
-                         facts=(self.facts_model, ...))
+        self.vocabulary = kb.vocabulary  # its conditions (conditions.toml)
+        self.facts_model: type[PatientFacts] = model_for(kb.facts, self.vocabulary)
+        self.caution_model, self.drug_model, self.recommendation_model = Caution, DrugAdvice, Recommendation
+        if self.vocabulary is not PACKAGED:  # a Caution names a condition of this KB
+            self.caution_model = create_model("Caution", __base__=Caution, __module__=Caution.__module__,
+                                              condition=(self.vocabulary.enum, ...))
+            self.drug_model = create_model("DrugAdvice", __base__=DrugAdvice, __module__=DrugAdvice.__module__,
+                                           cautions=(tuple[self.caution_model, ...], ...))  # type: ignore[name-defined]
+        if self.facts_model is not PatientFacts or self.drug_model is not DrugAdvice:
+            self.recommendation_model = create_model(
+                "Recommendation", __base__=Recommendation, __module__=Recommendation.__module__,
+                facts=(self.facts_model, ...), drugs=(tuple[self.drug_model, ...], ...))  # type: ignore[name-defined]
         self._specs = kb.fact_specs
         self._assumed = self.facts_model.assumed
         self._rules = {r.id: r for r in self.kb.rules}
@@ -231,7 +240,7 @@ class Advisor:
             self._views = ({d.id: schedule_of(d) for d in self.kb.drugs}, notes_of(self.kb))
         schedules, notes = self._views
         return recommendation(self.kb, parsed, decision, self.caution_rules(parsed), self.changes(parsed, decision),
-                              schedules, notes, self.recommendation_model)
+                              schedules, notes, self.recommendation_model, self.drug_model, self.caution_model)
 
     def _numeric(self, field: str) -> bool:
         return self._specs[field].kind in ("count", "number")

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from advisor.errors import InvalidFacts
 from advisor.kb.facts import FactSpec, text_key
-from advisor.kb.vocabulary import Condition, described, lookup as condition_lookup
+from advisor.kb.vocabulary import PACKAGED, Vocabulary
 from advisor.text import visible
 from advisor.values import exact_float, inexact
 
@@ -63,6 +63,7 @@ class FactsBase(BaseModel):
     specs: ClassVar[dict[str, FactSpec]] = {}
     enums: ClassVar[dict[str, type[Enum]]] = {}
     assumed: ClassVar[dict[str, Any]] = {}  # facts that may be not given -> the value the rules decide on
+    vocabulary: ClassVar[Vocabulary] = PACKAGED  # the KB's conditions (conditions.toml)
 
     def decided(self, name: str) -> Any:
         """The value of fact ``name`` that the rules decide on: the value given, or the one assumed
@@ -125,7 +126,7 @@ class FactsBase(BaseModel):
         elif top == "id":
             entry["message"] = f"must be a string of at most {MAX_ID_LENGTH} characters ({msg})"
         if spec is not None and "allowed" not in entry:
-            allowed = spec.allowed() if spec.kind != "conditions" else [c.value for c in Condition]
+            allowed = spec.allowed() if spec.kind != "conditions" else cls.vocabulary.ids
             if allowed is not None:
                 entry["allowed"] = allowed
         return entry
@@ -203,8 +204,9 @@ def _number(spec: FactSpec) -> Any:
     return check
 
 
-def _conditions(spec: FactSpec) -> Any:
+def _conditions(spec: FactSpec, vocabulary: Vocabulary) -> Any:
     most = spec.max_items or MAX_CONDITIONS
+    condition_lookup = vocabulary.lookup
 
     def check(v: Any) -> Any:
         if isinstance(v, (str, bytes, dict)) or not isinstance(v, (list, tuple)):
@@ -224,7 +226,7 @@ def _conditions(spec: FactSpec) -> Any:
     return check
 
 
-def _field(spec: FactSpec, enums: dict[str, type[Enum]], module: str) -> tuple[Any, Any, Any]:
+def _field(spec: FactSpec, enums: dict[str, type[Enum]], module: str, vocabulary: Vocabulary) -> tuple[Any, Any, Any]:
     """One fact's (annotation, FieldInfo, before-validator or None)."""
     description = spec.description
     default: Any = ... if spec.required else spec.default
@@ -240,17 +242,19 @@ def _field(spec: FactSpec, enums: dict[str, type[Enum]], module: str) -> tuple[A
         return annotation, Field(None if spec.optional else default, ge=spec.low, allow_inf_nan=False, description=description), \
             _number(spec)
     most = spec.max_items or MAX_CONDITIONS
-    return (tuple[Condition, ...], Field((), description=f"{description} (at most {most}): " + "; ".join(described()),
-                                         json_schema_extra={"maxItems": most}), _conditions(spec))
+    condition: Any = vocabulary.enum
+    return (tuple[condition, ...], Field((), description=f"{description} (at most {most}): " + "; ".join(vocabulary.described()),
+                                               json_schema_extra={"maxItems": most}), _conditions(spec, vocabulary))
 
 
-def facts_model(specs: tuple[FactSpec, ...], module: str = "advisor.core.models") -> type[FactsBase]:
-    """The facts model of a knowledge base's facts: one field per fact, in the KB's order, then ``id``."""
+def facts_model(specs: tuple[FactSpec, ...], module: str = "advisor.core.models", vocabulary: Vocabulary = PACKAGED) -> type[FactsBase]:
+    """The facts model of a knowledge base's facts (and its conditions, ``vocabulary``): one field per
+    fact, in the KB's order, then ``id``."""
     fields: dict[str, Any] = {}
     validators: dict[str, Any] = {}
     enums: dict[str, type[Enum]] = {}
     for spec in specs:
-        annotation, info, check = _field(spec, enums, module)
+        annotation, info, check = _field(spec, enums, module, vocabulary)
         fields[spec.id] = (annotation, info)
         if check is not None:
             validators[f"_check_{spec.id}"] = field_validator(spec.id, mode="before")(_as_classmethod(check))
@@ -260,6 +264,7 @@ def facts_model(specs: tuple[FactSpec, ...], module: str = "advisor.core.models"
     model.facts_specs = specs
     model.specs = {s.id: s for s in specs}
     model.enums = enums
+    model.vocabulary = vocabulary
     model.assumed = {s.id: float(s.assumed) for s in specs if s.optional and s.assumed is not None}
     return model
 

@@ -13,7 +13,7 @@ from advisor.core.facts import (MAX_CONDITIONS as MAX_CONDITIONS, NOT_GIVEN as N
                                 facts_model, type_name as type_name)
 from advisor.errors import UnknownDrug
 from advisor.kb.facts import FactsFile, FactSpec, read_facts
-from advisor.kb.vocabulary import Condition as Condition, Status as Status, packaged_directory
+from advisor.kb.vocabulary import PACKAGED, Condition as Condition, Status as Status, Vocabulary, packaged_directory
 from advisor.text import name_key
 from advisor.values import (EXACT_DIGITS as EXACT_DIGITS, INT_TEXT as INT_TEXT, MAX_INT_DIGITS as MAX_INT_DIGITS,
                             NUMBER_TEXT as NUMBER_TEXT, OversizedInt as OversizedInt, exact_float as exact_float,
@@ -68,16 +68,16 @@ ALLOWED: dict[str, list[str]] = {f.id: allowed for f in FACTS if (allowed := f.a
 
 
 @functools.lru_cache(maxsize=16)
-def _built(key: str) -> type[FactsBase]:
-    return facts_model(FactsFile.model_validate_json(key).fact, __name__)
+def _built(key: str, vocabulary: Vocabulary) -> type[FactsBase]:
+    return facts_model(FactsFile.model_validate_json(key).fact, __name__, vocabulary)
 
 
-def model_for(specs: tuple[FactSpec, ...]) -> type[PatientFacts]:
-    """The facts model of a KB's facts: ``PatientFacts`` for the packaged KB's, else one built for them
-    (and kept, for the next Advisor over the same facts)."""
-    if specs == FACTS:
+def model_for(specs: tuple[FactSpec, ...], vocabulary: Vocabulary = PACKAGED) -> type[PatientFacts]:
+    """The facts model of a KB's facts and conditions: ``PatientFacts`` for the packaged KB's, else one
+    built for them (and kept, for the next Advisor over the same facts and conditions)."""
+    if specs == FACTS and vocabulary is PACKAGED:
         return PatientFacts
-    return _built(FactsFile(fact=specs).model_dump_json())  # type: ignore[return-value]
+    return _built(FactsFile(fact=specs).model_dump_json(), vocabulary)  # type: ignore[return-value]
 
 
 # --- the recommendation ----------------------------------------------------------------------------

@@ -119,7 +119,8 @@ def notes_of(kb: KnowledgeBase) -> tuple[Note, ...]:
 
 def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: Decision, caution_ids: tuple[str, ...],
                    changes: list[Change], schedules: dict[str, Schedule] | None = None,
-                   notes: tuple[Note, ...] | None = None, model: type[Recommendation] = Recommendation) -> Recommendation:
+                   notes: tuple[Note, ...] | None = None, model: type[Recommendation] = Recommendation,
+                   drug_model: type[DrugAdvice] = DrugAdvice, caution_model: type[Caution] = Caution) -> Recommendation:
     """Build the explained Recommendation. ``schedules`` and ``notes`` may be passed in precomputed
     (they depend only on the KB)."""
     values = rendered(facts)
@@ -137,14 +138,14 @@ def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: Decision, c
     cautions: dict[str, list[Caution]] = {d.id: [] for d in kb.drugs}
     for rule_id in caution_ids:
         c = kb.rule(rule_id)
-        cautions[c.drug].append(Caution(condition=c.condition, rule=c.id, text=c.text, quote=c.quote, section=c.section,  # type: ignore[union-attr]
+        cautions[c.drug].append(caution_model(condition=c.condition, rule=c.id, text=c.text, quote=c.quote, section=c.section,  # type: ignore[union-attr]
                                         attribution=attribution_of(kb.drug(c.drug), c.section), note=kb.header.caution_note))
     what_ifs: dict[str, list[WhatIf]] = {d.id: [] for d in kb.drugs}
     for change in changes:
         what_ifs[change.drug].append(WhatIf(field=change.field, value=getattr(change.value, "value", change.value),
                                             text=what_if_text(change, kb), status=change.status))
     drugs = tuple(
-        DrugAdvice(drug=drug.id, name=drug.name, brand=drug.brand, status=decision.status[drug.id],
+        drug_model(drug=drug.id, name=drug.name, brand=drug.brand, status=decision.status[drug.id],
                    reasons=tuple(reasons[drug.id]), cautions=tuple(cautions[drug.id]),
                    schedule=personal_schedule(drug, schedules[drug.id] if schedules else schedule_of(drug), facts),
                    what_if=tuple(what_ifs[drug.id]),

@@ -15,7 +15,6 @@ import re
 from typing import Any
 
 from advisor.core.models import PatientFacts, Recommendation, Status
-from advisor.kb.vocabulary import CONDITIONS, NAMES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -52,8 +51,9 @@ def facts_schema(drug_ids: tuple[str, ...], model: type[PatientFacts] = PatientF
         if spec.kind == "choice":  # each value by its id and aliases, in any case
             props[spec.id] = {"type": "string", "pattern": accepting(list(spec.aliases())), "examples": [v.id for v in spec.values],
                               "description": props[spec.id]["description"] + "; any case"}
-    conditions = list(NAMES)  # ids, aliases and labels, as condition_key writes them
-    props["conditions"]["items"] = {"type": "string", "pattern": accepting(conditions, conditions=True), "examples": [c.id for c in CONDITIONS]}
+    conditions = list(model.vocabulary.names)  # the KB's ids, aliases and labels, as condition_key writes them
+    props["conditions"]["items"] = {"type": "string", "pattern": accepting(conditions, conditions=True),
+                                    "examples": model.vocabulary.ids}
     props["id"] = {"type": ["string", "null"], "maxLength": 200, "description": "an identifier echoed back in every output"}
     status = {"enum": [s.value for s in Status]}
     props["expect"] = {

@@ -21,14 +21,16 @@ from pathlib import Path
 from string import Template
 from typing import Any, Callable, Literal, Union
 
+from pydantic_core import PydanticCustomError
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from advisor.kb.claims import overstatement, unused_allowances
 from advisor.kb.numbers import Number, number_problems, unit_problems
 from advisor.errors import KnowledgeBaseError
-from advisor.kb.vocabulary import ConditionItem, StatusItem, packaged_directory, status_problems, vocabulary_problems
+from advisor.kb.vocabulary import (PACKAGED, ConditionItem, StatusItem, Vocabulary, packaged_directory, status_problems,
+                                  vocabulary_for, vocabulary_problems)
 from advisor.kb.facts import FactSpec, fact_problems
-from advisor.core.models import FACTS, MSType, Condition, Interval, Phase, Severity, Status, float_from_text, inexact
+from advisor.core.models import FACTS, MSType, Interval, Phase, Severity, Status, float_from_text, inexact
 from advisor.text import has_unsafe, name_key, visible
 
 FILES = ("kb.toml", "facts.toml", "statuses.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
@@ -51,6 +53,13 @@ def facts_of(info: ValidationInfo | None) -> dict[str, FactSpec]:
     context), else the packaged KB's."""
     context = info.context if info is not None else None
     return context["facts"] if isinstance(context, dict) and "facts" in context else PACKAGED_FACTS
+
+
+def vocabulary_of(info: ValidationInfo | None) -> Vocabulary:
+    """The conditions a KB item is validated against: its KB's conditions.toml (load() passes them as
+    the validation context), else the packaged KB's."""
+    context = info.context if info is not None else None
+    return context["vocabulary"] if isinstance(context, dict) and "vocabulary" in context else PACKAGED
 
 
 def testable(facts: dict[str, FactSpec]) -> dict[str, FactSpec]:
@@ -184,8 +193,19 @@ class Rule(Sourced, Reviewed):
 class CautionRule(Sourced, Reviewed):
     id: str = Field(pattern=ID)
     drug: str
-    condition: Condition
+    condition: Any  # a Condition of the KB's own conditions.toml (see vocabulary_of)
     text: str = Field(min_length=1)
+
+    @field_validator("condition", mode="before")
+    @classmethod
+    def _condition(cls, v: Any, info: ValidationInfo) -> Any:
+        enum = vocabulary_of(info).enum
+        try:
+            return v if isinstance(v, enum) else enum(v)
+        except (ValueError, TypeError):
+            values = [m.value for m in enum.__members__.values()]
+            expected = ", ".join(f"'{x}'" for x in values[:-1]) + f" or '{values[-1]}'"
+            raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected}) from None
 
 
 class NoteItem(_KB):
@@ -306,6 +326,11 @@ class KnowledgeBase(_KB):
     def fact(self, name: str) -> FactSpec:
         """One fact of the KB (KeyError for another name)."""
         return self.fact_specs[name]
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The KB's conditions (conditions.toml) as every surface uses them: the Condition enum, labels, lookup."""
+        return vocabulary_for(self.conditions)
 
     @property
     def testable(self) -> dict[str, Any]:
@@ -497,7 +522,7 @@ def _read_toml(path: Path, problems: list[Any]) -> dict[str, Any]:
 
 
 def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list[Any],
-           facts: dict[str, FactSpec] | None = None) -> list[Any]:
+           context: dict[str, Any] | None = None) -> list[Any]:
     if any(f == file for f, _, _ in problems):
         return []  # the file itself could not be read; that problem is already reported
     if raw is None:
@@ -510,7 +535,7 @@ def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list
     for n, item in enumerate(raw, 1):
         ident = item.get("id", f"{key} #{n}") if isinstance(item, dict) else f"{key} #{n}"
         try:
-            out.append(model.model_validate(item, context={"facts": facts} if facts is not None else None))
+            out.append(model.model_validate(item, context=context))
         except ValidationError as e:
             for err in e.errors():
                 where = ".".join(str(p) for p in err["loc"])
@@ -545,16 +570,15 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
                          f"({', '.join(s.value for s in Status)}); this one must list the same, in that order"))
     conditions = _items(ConditionItem, raw["conditions.toml"].get("condition"), "conditions.toml", "condition", problems)
     problems += [("conditions.toml", "", p) for p in vocabulary_problems(conditions)]
-    if conditions and [c.id for c in conditions] != [c.value for c in Condition]:
-        problems.append(("conditions.toml", "", "the facts model takes its conditions from the packaged knowledge base "
-                         f"({', '.join(c.value for c in Condition)}); this one must list the same, in that order"))
+    vocabulary = vocabulary_for(tuple(conditions)) if conditions and not vocabulary_problems(conditions) else PACKAGED
+    context = {"facts": facts, "vocabulary": vocabulary}
     conditions_unread = any(f == "conditions.toml" for f, _, _ in problems)
     if any(f.kind == "conditions" for f in fact_items) and not conditions and not conditions_unread:
         problems.append(("facts.toml", "conditions", "a conditions fact needs the conditions of conditions.toml"))
-    drugs = _items(Drug, raw["drugs.toml"].get("drug"), "drugs.toml", "drug", problems, facts)
-    rules = _items(Rule, raw["decisions.toml"].get("rule"), "decisions.toml", "rule", problems, facts)
-    cautions = _items(CautionRule, raw["cautions.toml"].get("caution"), "cautions.toml", "caution", problems, facts)
-    notes = _items(NoteItem, raw["notes.toml"].get("note", []), "notes.toml", "note", problems, facts)
+    drugs = _items(Drug, raw["drugs.toml"].get("drug"), "drugs.toml", "drug", problems, context)
+    rules = _items(Rule, raw["decisions.toml"].get("rule"), "decisions.toml", "rule", problems, context)
+    cautions = _items(CautionRule, raw["cautions.toml"].get("caution"), "cautions.toml", "caution", problems, context)
+    notes = _items(NoteItem, raw["notes.toml"].get("note", []), "notes.toml", "note", problems, context)
     for name in FILES:
         unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "facts.toml": {"fact"},
                                     "statuses.toml": {"status"}, "conditions.toml": {"condition"},

@@ -118,10 +118,15 @@ class ValueEnum(str, Enum):
         return format(str(self.value), spec)
 
 
+_ALIASES_OF: dict[type, dict[str, str]] = {}  # each Condition enum's aliases (old name -> id)
+_BY_ENUM: dict[type, "Vocabulary"] = {}  # each Condition enum's vocabulary
+
+
 class _ConditionBase(ValueEnum):
     @classmethod
     def _missing_(cls, value: object) -> Any:
-        return cls.__members__.get(ALIASES[value]) if isinstance(value, str) and value in ALIASES else None
+        aliases = _ALIASES_OF.get(cls, {})
+        return cls.__members__.get(aliases[value]) if isinstance(value, str) and value in aliases else None
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> Any:
@@ -131,38 +136,82 @@ class _ConditionBase(ValueEnum):
         return schema
 
 
-Condition = _ConditionBase(  # type: ignore[call-overload]
-    "Condition", [(c.id, c.id) for c in CONDITIONS] + [(alias, target) for alias, target in ALIASES.items()],
-    module=__name__.rsplit(".", 1)[0] + ".models", qualname="Condition")
-Condition.__doc__ = "A health condition: " + "; ".join(f"{c.id}: {c.description}" for c in CONDITIONS) + (
-    "".join(f" (also accepted: {alias} for {target})" for alias, target in ALIASES.items()))
+class Vocabulary:
+    """A knowledge base's conditions (``conditions.toml``) as every surface uses them: the ``Condition``
+    enum (aliases are enum aliases of the condition they name), the labels, every name a user may give,
+    and :meth:`lookup`. The packaged KB's is :data:`PACKAGED`; :func:`vocabulary_for` gives another KB's."""
+
+    def __init__(self, items: tuple[ConditionItem, ...]):
+        self.items = items
+        self.labels: dict[str, str] = {c.id: label_of(c) for c in items}
+        self.aliases: dict[str, str] = {alias: c.id for c in items for alias in c.aliases}
+        self.names: dict[str, str] = names_of(items)
+        self.max_name_length = max(map(len, self.names))
+        enum = _ConditionBase(  # type: ignore[call-overload]
+            "Condition", [(c.id, c.id) for c in items] + [(alias, target) for alias, target in self.aliases.items()],
+            module=__name__.rsplit(".", 2)[0] + ".core.models", qualname="Condition")
+        enum.__doc__ = "A health condition: " + "; ".join(f"{c.id}: {c.description}" for c in items) + (
+            "".join(f" (also accepted: {alias} for {target})" for alias, target in self.aliases.items()))
+        _ALIASES_OF[enum] = self.aliases
+        _BY_ENUM[enum] = self
+        self.enum: Any = enum
+        self.nearest = functools.lru_cache(maxsize=1024)(self._nearest)  # a batch repeats its typos
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.items]
+
+    def lookup(self, value: Any) -> Any:
+        """The Condition a user's value names: its id, an alias or its label, in any case and with spaces or
+        hyphens for the underscores (as people and the web page write them: 'Heart failure'), surrounding
+        space ignored. An unknown name raises ValueError, with the nearest name when one is close ('hep_b':
+        did you mean 'hepatitis_b'?)."""
+        if isinstance(value, self.enum):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string, got {type(value).__name__}")
+        key = condition_key(value)
+        if key.isascii() and key in self.names:  # no other script's look-alike letter ('K', 'İ') stands for an ASCII one
+            return self.enum(self.names[key])
+        shown = value[:100].encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot go into an error
+        near = self.nearest(key) if len(key) <= self.max_name_length * 2 else None  # a text far longer than any name is no typo of one
+        raise ValueError(f"unknown condition '{shown}'" + ("..." if len(value) > 100 else "") + (f", did you mean '{near}'?" if near else ""))
+
+    def _nearest(self, key: str) -> str | None:
+        """The condition id whose name (id, alias or label) is closest to ``key``, if one is close (difflib's
+        ratio of at least 0.6, its default), else None."""
+        import difflib
+
+        close = difflib.get_close_matches(key, list(self.names), n=1)
+        return self.names[close[0]] if close else None
+
+    def described(self) -> list[str]:
+        """'id: description' for each condition, in the vocabulary's order, with the accepted aliases."""
+        return [f"{c.id}: {c.description}" + (f" (also accepted: {', '.join(c.aliases)})" if c.aliases else "") for c in self.items]
 
 
-def lookup(value: Any) -> Any:
-    """The Condition a user's value names: its id, an alias or its label, in any case and with spaces or
-    hyphens for the underscores (as people and the web page write them: 'Heart failure'), surrounding
-    space ignored. An unknown name raises ValueError, with the nearest name when one is close ('hep_b':
-    did you mean 'hepatitis_b'?)."""
-    if isinstance(value, Condition):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"must be a string, got {type(value).__name__}")
-    key = condition_key(value)
-    if key.isascii() and key in NAMES:  # no other script's look-alike letter ('K', 'İ') stands for an ASCII one
-        return Condition(NAMES[key])
-    shown = value[:100].encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot go into an error
-    near = nearest(key) if len(key) <= MAX_NAME_LENGTH * 2 else None  # a text far longer than any name is no typo of one
-    raise ValueError(f"unknown condition '{shown}'" + ("..." if len(value) > 100 else "") + (f", did you mean '{near}'?" if near else ""))
+PACKAGED = Vocabulary(CONDITIONS)
+Condition = PACKAGED.enum
+lookup = PACKAGED.lookup
+nearest = PACKAGED.nearest
 
 
-@functools.lru_cache(maxsize=1024)  # a batch repeats its typos
-def nearest(key: str) -> str | None:
-    """The condition id whose name (id, alias or label) is closest to ``key``, if one is close (difflib's
-    ratio of at least 0.6, its default), else None."""
-    import difflib
+def label(condition: Any) -> str:
+    """A condition's label in its KB ("Heart failure"; a Condition of any KB's vocabulary, or an id of the
+    packaged one's), as the web page and cards name it."""
+    value = str(getattr(condition, "value", condition))
+    return _BY_ENUM.get(type(condition), PACKAGED).labels.get(value, value)
 
-    close = difflib.get_close_matches(key, list(NAMES), n=1)
-    return NAMES[close[0]] if close else None
+
+@functools.lru_cache(maxsize=16)
+def _vocabulary(items: tuple[ConditionItem, ...]) -> Vocabulary:
+    return Vocabulary(items)
+
+
+def vocabulary_for(items: tuple[ConditionItem, ...]) -> Vocabulary:
+    """The vocabulary of a KB's conditions: the packaged one for the packaged conditions, else one built
+    for them (and kept, for the next Advisor over the same conditions)."""
+    return PACKAGED if tuple(items) == CONDITIONS else _vocabulary(tuple(items))
 
 
 # --- statuses (rules/statuses.toml): what a status rule may conclude ----------------------------------
@@ -232,4 +281,4 @@ LISTED_STATUSES: tuple[Any, ...] = tuple(Status(s.id) for s in STATUSES if s.lis
 
 def described() -> list[str]:
     """'id: description' for each condition, in the vocabulary's order, with the accepted aliases."""
-    return [f"{c.id}: {c.description}" + (f" (also accepted: {', '.join(c.aliases)})" if c.aliases else "") for c in CONDITIONS]
+    return PACKAGED.described()
