@@ -611,7 +611,7 @@ def schema(which: str, rules_dir: str | None) -> None:
     from advisor.core.schemas import facts_schema, recommendation_schema
 
     advisor = get_advisor(rules_dir)
-    schema = facts_schema(advisor.drug_ids, advisor.facts_model) if which == "facts" else \
+    schema = facts_schema(advisor.drug_ids, advisor.facts_model, advisor.status_set.enum) if which == "facts" else \
         recommendation_schema(advisor.recommendation_model)
     echo(json.dumps(schema, indent=2, ensure_ascii=False))
 

@@ -50,7 +50,7 @@ def groups(rec: Recommendation) -> list[tuple[str, bool, list[DrugAdvice]]]:
     """The drugs of a recommendation in the KB's status groups, in its status order: (heading, listed,
     drugs); the listed group always (listed drugs in ``rec.listed``'s order), the others when not empty."""
     out: dict[str, tuple[bool, list[DrugAdvice]]] = {}
-    for status in Status:
+    for status in (type(rec.drugs[0].status) if rec.drugs else Status):  # the KB's statuses, in its order
         out.setdefault(status.info.group, (status.info.listed, []))
     for d in [*(rec.drug(i) for i in rec.listed), *(d for d in rec.drugs if d.drug not in rec.listed)]:
         out[d.status.info.group][1].append(d)
@@ -159,9 +159,9 @@ def table(rec: Recommendation, explain: bool = False) -> str:
 def _table_drug(lines: list[str], rec: Recommendation, d: DrugAdvice, explain: bool) -> None:
     """One drug's lines of the table: status and name, every reason, its side effects when listed, the
     cautions (each with its notes), the schedule and the what-ifs."""
-    label = f"{STATUS_LABEL[d.status]:<{LABEL_WIDTH}}"
+    label = f"{d.status.info.label:<{LABEL_WIDTH}}"
     title = _wrap(f"{label} {_drug_title(d)}", "  ", " " * (LABEL_WIDTH + 3))  # wrap first: colour codes have no width
-    lines.append(title.replace(label, style(label, fg=STATUS_COLOUR[d.status], bold=d.status.info.listed), 1))
+    lines.append(title.replace(label, style(label, fg=d.status.info.colour, bold=d.status.info.listed), 1))
     for r in d.reasons:
         lines.append(_wrap("why: " + r.text, "      "))
         if explain:
@@ -230,7 +230,7 @@ def _markdown_effects(d: DrugAdvice) -> list[str]:
 
 
 def _markdown_drug(d: DrugAdvice) -> list[str]:
-    out = [f"### {_drug_title(d)}: {STATUS_LABEL[d.status].lower()}", ""]
+    out = [f"### {_drug_title(d)}: {d.status.info.label.lower()}", ""]
     for r in d.reasons:
         out += [f"- {r.text}", "", f"    > “{r.quote}” ({r.section}; rule `{r.rule}`)", ""]
         out += [x for a in r.also for x in (f"    > “{a.quote}” ({a.section})", "")]
@@ -311,7 +311,7 @@ def explain_drug(advisor: Any, rec: Recommendation, drug_id: str) -> str:
 def explanation_table(e: Explanation) -> str:
     """How (or why not) one drug got its status: every rule of that drug, fired or not, and why."""
     rec, d, drug_id = e.recommendation, e.advice, e.drug
-    title = f"{_drug_title(d)}: {STATUS_LABEL[d.status]}" + (" (listed)" if d.drug in rec.listed else " (not listed)")
+    title = f"{_drug_title(d)}: {d.status.info.label}" + (" (listed)" if d.drug in rec.listed else " (not listed)")
     lines = [_facts_line(rec), "", _wrap(title, "", "  "), ""]
     lines.append("Rules that fired:")
     for r in d.reasons:
@@ -358,7 +358,7 @@ def explanation_markdown(e: Explanation) -> str:
     """The explanation of one drug as a Markdown report."""
     rec, d = e.recommendation, e.advice
     f = rec.facts
-    out = [f"# {_drug_title(d)}: {STATUS_LABEL[d.status].lower()}" + (" (listed)" if d.drug in rec.listed else " (not listed)"),
+    out = [f"# {_drug_title(d)}: {d.status.info.label.lower()}" + (" (listed)" if d.drug in rec.listed else " (not listed)"),
            "", f"> {rec.disclaimer}", "", "## Facts", ""]
     out += [*_md_facts(f), "", "## Rules that fired", ""]
     for r in d.reasons:

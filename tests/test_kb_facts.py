@@ -284,3 +284,55 @@ def test_the_service_and_the_form_take_a_condition_the_kb_adds(condition_kb, tmp
         assert 'value="migraine"' in client.get("/").text
         page = client.get("/advice", params=[*BASE.items(), ("condition", "migraine")])
         assert page.status_code == 200 and "Migraine" in page.text, page.text
+
+
+# --- a status the KB adds (statuses.toml): no code change either ----------------------------------------
+
+NEW_STATUS = '''
+[[status]]
+id = "ask_the_team"
+label = "ASK THE TEAM"
+words = "Ask the MS team"
+meaning = "a test status: the test KB gives it without a relapse this year"
+group = "The other drugs"
+listed = false
+'''
+
+
+@pytest.fixture(scope="module")
+def status_kb(tmp_path_factory):
+    target = make_kb(tmp_path_factory.mktemp("statuses") / "rules")
+    (target / "statuses.toml").write_text((target / "statuses.toml").read_text("utf-8") + NEW_STATUS, "utf-8")
+    decisions = (target / "decisions.toml").read_text("utf-8")
+    (target / "decisions.toml").write_text(decisions.replace('id = "alemtuzumab.no_relapse_this_year"\ndrug = "alemtuzumab"\n'
+                                                             'status = "not_applicable"',
+                                                             'id = "alemtuzumab.no_relapse_this_year"\ndrug = "alemtuzumab"\n'
+                                                             'status = "ask_the_team"'), "utf-8")
+    return target
+
+
+def test_a_status_the_kb_adds_works_on_every_surface(status_kb, tmp_path):
+    assert run("kb", "check", "--rules-dir", str(status_kb)).exit_code == 0
+    rec = Advisor(status_kb).advise(BASE)
+    assert rec.drug("alemtuzumab").status.value == "ask_the_team" and rec.drug("alemtuzumab").status.info.words == "Ask the MS team"
+    assert alemtuzumab(rec.model_dump(mode="json")) == "ask_the_team"
+    base = ["--rules-dir", str(status_kb), "--ms-type", "relapsing", "--severity", "severe", "--prior-failures", "2"]
+    assert "ASK THE TEAM" in run("advise", *base, "--format", "table").output
+    explained = run("explain", "alemtuzumab", *base, "--format", "json")
+    assert explained.exit_code == 0 and "Warning" not in explained.output, explained.output
+    jsonl = tmp_path / "cases.jsonl"
+    jsonl.write_text(json.dumps({**BASE, "expect": {"status": {"alemtuzumab": "ask_the_team"}}}) + "\n")
+    summary = tmp_path / "summary.json"
+    result = run("batch", str(jsonl), "--out", str(tmp_path / "out.jsonl"), "--rules-dir", str(status_kb), "--summary-json", str(summary))
+    assert result.exit_code == 0, result.output
+    assert json.loads(summary.read_text())["status"]["alemtuzumab"]["ask_the_team"] == 1
+    schema = json.loads(run("schema", "facts", "--rules-dir", str(status_kb)).output)
+    assert "ask_the_team" in schema["properties"]["expect"]["properties"]["status"]["additionalProperties"]["enum"]
+
+    from fastapi.testclient import TestClient
+
+    from advisor.serve.app import Settings, create_app
+
+    with TestClient(create_app(Settings(rules_dir=str(status_kb), db=str(tmp_path / "log.db")))) as client:
+        assert alemtuzumab(client.post("/advise", json=BASE).json()) == "ask_the_team"
+        assert "Ask the MS team" in client.get("/advice", params=BASE).text

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from advisor.batch.casefile import CASE_KEYS, DuplicateKey, unique_keys
 from advisor.core.advisor import Advisor
@@ -242,12 +242,28 @@ def parse(raw: RawCase, options: CaseOptions = CaseOptions(), model: type[BaseMo
 class Expectation(BaseModel):
     model_config = ConfigDict(extra="forbid")
     listed: list[str] | None = None
-    status: dict[str, Status] | None = None
+    status: dict[str, Any] | None = None  # drug -> a Status of the KB in use (validated with it as the context)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _statuses(cls, v: Any, info: ValidationInfo) -> Any:
+        if not isinstance(v, dict):
+            return v  # left to the dict check, which names it
+        enum = info.context.get("statuses", Status) if isinstance(info.context, dict) else Status
+        return {d: _status(enum, s) for d, s in v.items()}
 
 
-def check_expectation(raw: Any, drug_ids: tuple[str, ...]) -> Expectation:
+def _status(enum: Any, value: Any) -> Any:
+    from advisor.kb.vocabulary import enum_value
+
+    return enum_value(enum, value)
+
+
+def check_expectation(raw: Any, drug_ids: tuple[str, ...], statuses: Any = Status) -> Expectation:
+    """An ``expect`` block, checked against the drugs and the statuses (``statuses``: the Status enum of
+    the KB in use) of the Advisor."""
     try:
-        exp = Expectation.model_validate(raw)
+        exp = Expectation.model_validate(raw, context={"statuses": statuses})
     except ValidationError as e:
         raise InvalidFacts([{"field": ".".join(["expect", *map(str, err["loc"])]), "message": err["msg"].lower(),
                              **({"allowed": list(Expectation.model_fields)} if err["type"] == "extra_forbidden" else {})}
@@ -367,7 +383,7 @@ def assess(advisor: Advisor, raw: RawCase, options: CaseOptions = CaseOptions())
             errors += e.errors
         if "expect" in data:
             try:
-                expectation = check_expectation(data["expect"], advisor.drug_ids)
+                expectation = check_expectation(data["expect"], advisor.drug_ids, advisor.status_set.enum)
             except InvalidFacts as e:
                 errors += e.errors
         errors += unknown

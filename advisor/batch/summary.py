@@ -132,7 +132,7 @@ class Summary:
                  + (f"  duplicate ids: {self.duplicate_ids} (flagged duplicate_id; every case kept)" if self.duplicate_ids else "")]
         width = max((len(d) for d in self.statuses), default=0) + 1
         for d, c in self.statuses.items():
-            lines.append(f"  {escape_controls(d):<{width}} " + "  ".join(f"{s.value}: {c.get(s.value, 0)}" for s in Status))
+            lines.append(f"  {escape_controls(d):<{width}} " + "  ".join(f"{s.value}: {c.get(s.value, 0)}" for s in _statuses(kb)))
         lines += [escape_controls(note, 400) for note in self.notes]
         if self.messages or self.other_messages:
             common = self.common_errors(SHOWN)
@@ -156,7 +156,7 @@ class Summary:
             "cases": self.cases, "valid": self.valid, "invalid": self.invalid,
             "expectations": self.expectations, "expectation_failures": self.expectation_failures,
             "duplicate_ids": self.duplicate_ids, "duplicate_check_stopped_at": self.duplicate_check_stopped_at,
-            "status": {d: {s.value: c.get(s.value, 0) for s in Status} for d, c in self.statuses.items()},
+            "status": {d: {s.value: c.get(s.value, 0) for s in _statuses(kb)} for d, c in self.statuses.items()},
             "rule_coverage": {"rules": len(self.all_rules), "fired": len(self.all_rules) - len(self.unfired()),
                               "not_fired": self.unfired()},
             "invalid_cases": self.invalid_examples, "expectation_failure_cases": self.failure_examples,
@@ -165,3 +165,8 @@ class Summary:
             "seconds": round(seconds, 3), "cases_per_second": round(self.cases / seconds) if seconds > 0 else None,
         }
         return json_safe(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"  # ids: controls as \u escapes
+
+
+def _statuses(kb: Any) -> Any:
+    """The statuses counted, in their order: the KB's own (statuses.toml), the packaged ones without a KB."""
+    return kb.status_set.enum if kb is not None and hasattr(kb, "status_set") else Status

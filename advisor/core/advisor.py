@@ -19,12 +19,13 @@ from pydantic import create_model
 
 import advisor.kb.load as kb_module
 from advisor.core.engine import Engine, compile_caution, compile_rule
-from advisor.core.decision import LISTED, Change, Decision
+from advisor.core.decision import Change, Decision
 from advisor.errors import KnowledgeBaseError, UnknownDrug
 from advisor.text import name_key
 from advisor.kb.load import KnowledgeBase, NoteItem, Rule, Test
-from advisor.kb.vocabulary import PACKAGED
-from advisor.core.models import NOT_GIVEN, Caution, DrugAdvice, model_for, Condition, Explanation, PatientFacts, Recommendation, RuleMiss, Status
+from advisor.kb.vocabulary import PACKAGED, PACKAGED_STATUSES
+from advisor.core.models import (NOT_GIVEN, Caution, DrugAdvice, WhatIf, model_for, Condition,
+                                  Explanation, PatientFacts, Recommendation, RuleMiss, Status)
 
 NOTE = "note:"  # engine ids of conditional notes (a KB id never holds a colon)
 
@@ -46,17 +47,28 @@ class Advisor:
         # The KB's facts model (the packaged PatientFacts for the packaged facts) and the Recommendation
         # that carries it: every surface validates and shows a person's facts by these.
         self.vocabulary = kb.vocabulary  # its conditions (conditions.toml)
+        self.status_set = kb.status_set  # its statuses (statuses.toml)
+        self.listed: tuple[Any, ...] = self.status_set.listed  # the listed statuses, in the KB's order
         self.facts_model: type[PatientFacts] = model_for(kb.facts, self.vocabulary)
-        self.caution_model, self.drug_model, self.recommendation_model = Caution, DrugAdvice, Recommendation
+        self.caution_model, self.what_if_model, self.rule_miss_model = Caution, WhatIf, RuleMiss
+        self.drug_model, self.recommendation_model = DrugAdvice, Recommendation
+        condition: Any = self.vocabulary.enum
+        status: Any = self.status_set.enum
         if self.vocabulary is not PACKAGED:  # a Caution names a condition of this KB
-            self.caution_model = create_model("Caution", __base__=Caution, __module__=Caution.__module__,
-                                              condition=(self.vocabulary.enum, ...))
+            self.caution_model = create_model("Caution", __base__=Caution, __module__=Caution.__module__, condition=(condition, ...))
+        if self.status_set is not PACKAGED_STATUSES:  # a drug's status, a what-if's and a rule's are this KB's
+            self.what_if_model = create_model("WhatIf", __base__=WhatIf, __module__=WhatIf.__module__, status=(status, ...))
+            self.rule_miss_model = create_model("RuleMiss", __base__=RuleMiss, __module__=RuleMiss.__module__, status=(status, ...))
+        if self.caution_model is not Caution or self.what_if_model is not WhatIf:
+            cautions: Any = tuple[self.caution_model, ...]  # type: ignore[name-defined]
+            what_ifs: Any = tuple[self.what_if_model, ...]  # type: ignore[name-defined]
             self.drug_model = create_model("DrugAdvice", __base__=DrugAdvice, __module__=DrugAdvice.__module__,
-                                           cautions=(tuple[self.caution_model, ...], ...))  # type: ignore[name-defined]
+                                           status=(status, ...), cautions=(cautions, ...), what_if=(what_ifs, ...))
         if self.facts_model is not PatientFacts or self.drug_model is not DrugAdvice:
+            drugs: Any = tuple[self.drug_model, ...]  # type: ignore[name-defined]
             self.recommendation_model = create_model(
                 "Recommendation", __base__=Recommendation, __module__=Recommendation.__module__,
-                facts=(self.facts_model, ...), drugs=(tuple[self.drug_model, ...], ...))  # type: ignore[name-defined]
+                facts=(self.facts_model, ...), drugs=(drugs, ...))
         self._specs = kb.fact_specs
         self._assumed = self.facts_model.assumed
         self._rules = {r.id: r for r in self.kb.rules}
@@ -151,7 +163,7 @@ class Advisor:
                 what = "no rule gave a status" if not statuses else f"rules disagree ({', '.join(sorted(s.value for s in statuses))})"
                 raise KnowledgeBaseError([("decisions.toml", drug, f"{what} for facts {self.engine_fact(facts)}")])
             status[drug] = statuses.pop()
-        listed = tuple(d for s in LISTED for d in self.drug_ids if status[d] is s)
+        listed = tuple(d for s in self.listed for d in self.drug_ids if status[d] is s)
         notes = tuple(i.removeprefix(NOTE) for i in fired if i.startswith(NOTE))
         return Decision(status=status, fired=tuple(i for i in fired if not i.startswith(NOTE)), listed=listed, notes=notes)
 
@@ -210,7 +222,7 @@ class Advisor:
     def changes(self, facts: PatientFacts, decision: Decision) -> list[Change]:
         """For each drug not listed, the single-fact changes that would list it (smallest first)."""
         out: list[Change] = []
-        unlisted = [d for d in self.drug_ids if decision.status[d] not in LISTED]
+        unlisted = [d for d in self.drug_ids if decision.status[d] not in self.listed]
         if not unlisted:
             return out
         base = {name: self._decided(facts, name) for name in self.tested_facts}
@@ -221,7 +233,7 @@ class Advisor:
                 # Only the tested facts matter to a decision: a light copy with one of them changed.
                 other = self.decide(SimpleNamespace(**{**base, field: value}))  # type: ignore[arg-type]
                 for drug in unlisted:
-                    if drug in found or other.status[drug] not in LISTED:
+                    if drug in found or other.status[drug] not in self.listed:
                         continue
                     if self._numeric(field):
                         found.add(drug)  # the smallest number that lists it is enough
@@ -240,7 +252,7 @@ class Advisor:
             self._views = ({d.id: schedule_of(d) for d in self.kb.drugs}, notes_of(self.kb))
         schedules, notes = self._views
         return recommendation(self.kb, parsed, decision, self.caution_rules(parsed), self.changes(parsed, decision),
-                              schedules, notes, self.recommendation_model, self.drug_model, self.caution_model)
+                              schedules, notes, self)
 
     def _numeric(self, field: str) -> bool:
         return self._specs[field].kind in ("count", "number")
@@ -271,7 +283,7 @@ class Advisor:
         shown = {f: (f"{NOT_GIVEN} (decided as none received)" if not v else f"{NOT_GIVEN} (decided as {json.dumps(v)})")
                  if f in facts.not_given else dose_text(v) if self._specs[f].kind == "number" else json.dumps(v)
                  for f, v in values.items()}
-        return tuple(RuleMiss(rule=rule.id, status=rule.status,
+        return tuple(self.rule_miss_model(rule=rule.id, status=rule.status,
                               failed=tuple(f"needs {t.describe()}, is {shown[t.fact]}"
                                            for t in rule.when if not t.holds(values)))
                      for rule in self.kb.rules if rule.drug == drug and rule.id not in fired)

@@ -265,7 +265,7 @@ class Explanation(_Out):
     model_config = ConfigDict(frozen=True, defer_build=True)  # built on first use: `advise` never needs it
     recommendation: SerializeAsAny[Recommendation]  # an Advisor's own Recommendation, with its KB's facts, dumped as itself
     drug: str
-    not_fired: tuple[RuleMiss, ...]
+    not_fired: tuple[SerializeAsAny[RuleMiss], ...]  # an Advisor's own, with its KB's statuses
 
     @property
     def advice(self) -> DrugAdvice:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from string import Template
 from typing import Any
 
-from advisor.core.decision import LISTED, Change, Decision
+from advisor.core.decision import Change, Decision
 from advisor.kb.load import Drug, KnowledgeBase, Rule
 from advisor.kb.facts import FactSpec
 from advisor.core.models import (FACTS, NOT_GIVEN, Caution, Citation, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation,
@@ -46,7 +46,7 @@ def what_if_text(change: Change, kb: KnowledgeBase) -> str:
     MS type could change."""
     name = kb.drug(change.drug).name.split()[0].lower()
     who = kb.fact(change.field).who_text(change.value)
-    if change.status is LISTED[0]:
+    if change.status is kb.status_set.listed[0]:
         return f"The article describes {name} for {who}."
     return f"The article's statements point to {name} for {who} ({change.status.info.words.lower()})."
 
@@ -119,10 +119,15 @@ def notes_of(kb: KnowledgeBase) -> tuple[Note, ...]:
 
 def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: Decision, caution_ids: tuple[str, ...],
                    changes: list[Change], schedules: dict[str, Schedule] | None = None,
-                   notes: tuple[Note, ...] | None = None, model: type[Recommendation] = Recommendation,
-                   drug_model: type[DrugAdvice] = DrugAdvice, caution_model: type[Caution] = Caution) -> Recommendation:
+                   notes: tuple[Note, ...] | None = None, models: Any = None) -> Recommendation:
     """Build the explained Recommendation. ``schedules`` and ``notes`` may be passed in precomputed
-    (they depend only on the KB)."""
+    (they depend only on the KB); ``models``: what holds the Advisor's own models (its ``recommendation_model``,
+    ``drug_model``, ``caution_model``, ``what_if_model``: its KB's facts, conditions and statuses), by default
+    the packaged KB's."""
+    model = getattr(models, "recommendation_model", Recommendation)
+    drug_model = getattr(models, "drug_model", DrugAdvice)
+    caution_model = getattr(models, "caution_model", Caution)
+    what_if_model = getattr(models, "what_if_model", WhatIf)
     values = rendered(facts)
     not_given = set(facts.not_given)
     reasons: dict[str, list[Reason]] = {d.id: [] for d in kb.drugs}
@@ -142,14 +147,14 @@ def recommendation(kb: KnowledgeBase, facts: PatientFacts, decision: Decision, c
                                         attribution=attribution_of(kb.drug(c.drug), c.section), note=kb.header.caution_note))
     what_ifs: dict[str, list[WhatIf]] = {d.id: [] for d in kb.drugs}
     for change in changes:
-        what_ifs[change.drug].append(WhatIf(field=change.field, value=getattr(change.value, "value", change.value),
+        what_ifs[change.drug].append(what_if_model(field=change.field, value=getattr(change.value, "value", change.value),
                                             text=what_if_text(change, kb), status=change.status))
     drugs = tuple(
         drug_model(drug=drug.id, name=drug.name, brand=drug.brand, status=decision.status[drug.id],
                    reasons=tuple(reasons[drug.id]), cautions=tuple(cautions[drug.id]),
                    schedule=personal_schedule(drug, schedules[drug.id] if schedules else schedule_of(drug), facts),
                    what_if=tuple(what_ifs[drug.id]),
-                   side_effects=side_effects_of(drug) if decision.status[drug.id] in LISTED else None)
+                   side_effects=side_effects_of(drug) if decision.status[drug.id].info.listed else None)
         for drug in kb.drugs)
     # Notes without `when` are in every recommendation; the others when the engine found their tests hold.
     # A drug's note with `statuses` only where the drug has one of them.

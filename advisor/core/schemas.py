@@ -42,7 +42,7 @@ def accepting(names: list[str], conditions: bool = False) -> str:
     return r"^\s*(?:" + "|".join(_any_case(n, conditions) for n in sorted(names, key=len, reverse=True)) + r")\s*$"
 
 
-def facts_schema(drug_ids: tuple[str, ...], model: type[PatientFacts] = PatientFacts) -> dict[str, Any]:
+def facts_schema(drug_ids: tuple[str, ...], model: type[PatientFacts] = PatientFacts, statuses: Any = Status) -> dict[str, Any]:
     """The JSON Schema of a case file (the facts, ``id``, ``expect``), as ``ms-advisor`` reads one
     (``model``: an Advisor's facts model, its KB's facts; by default the packaged KB's)."""
     schema = model.model_json_schema(mode="validation")
@@ -55,7 +55,7 @@ def facts_schema(drug_ids: tuple[str, ...], model: type[PatientFacts] = PatientF
     props["conditions"]["items"] = {"type": "string", "pattern": accepting(conditions, conditions=True),
                                     "examples": model.vocabulary.ids}
     props["id"] = {"type": ["string", "null"], "maxLength": 200, "description": "an identifier echoed back in every output"}
-    status = {"enum": [s.value for s in Status]}
+    status = {"enum": [s.value for s in statuses]}
     props["expect"] = {
         "type": "object", "additionalProperties": False,
         "description": "what the case expects (checked by `ms-advisor batch`): the listed drugs and/or statuses",

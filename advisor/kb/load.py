@@ -27,10 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from advisor.kb.claims import overstatement, unused_allowances
 from advisor.kb.numbers import Number, number_problems, unit_problems
 from advisor.errors import KnowledgeBaseError
-from advisor.kb.vocabulary import (PACKAGED, ConditionItem, StatusItem, Vocabulary, packaged_directory, status_problems,
-                                  vocabulary_for, vocabulary_problems)
+from advisor.kb.vocabulary import (PACKAGED, PACKAGED_STATUSES, ConditionItem, StatusItem, Statuses, Vocabulary, enum_value,
+                                  packaged_directory, status_problems, statuses_for, vocabulary_for, vocabulary_problems)
 from advisor.kb.facts import FactSpec, fact_problems
-from advisor.core.models import FACTS, MSType, Interval, Phase, Severity, Status, float_from_text, inexact
+from advisor.core.models import FACTS, MSType, Interval, Phase, Severity, float_from_text, inexact
 from advisor.text import has_unsafe, name_key, visible
 
 FILES = ("kb.toml", "facts.toml", "statuses.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
@@ -60,6 +60,12 @@ def vocabulary_of(info: ValidationInfo | None) -> Vocabulary:
     the validation context), else the packaged KB's."""
     context = info.context if info is not None else None
     return context["vocabulary"] if isinstance(context, dict) and "vocabulary" in context else PACKAGED
+
+
+def statuses_of(info: ValidationInfo | None) -> Statuses:
+    """The statuses a KB item is validated against: its KB's statuses.toml, else the packaged KB's."""
+    context = info.context if info is not None else None
+    return context["statuses"] if isinstance(context, dict) and "statuses" in context else PACKAGED_STATUSES
 
 
 def testable(facts: dict[str, FactSpec]) -> dict[str, FactSpec]:
@@ -168,7 +174,7 @@ class Cited(_KB):
 class Rule(Sourced, Reviewed):
     id: str = Field(pattern=ID)
     drug: str
-    status: Status
+    status: Any  # a Status of the KB's own statuses.toml (see statuses_of)
     # the quotes of the further parts of the text, each its own (the text may claim what any of its quotes says)
     also: tuple[Cited, ...] = Field((), max_length=4)
     when: tuple[Test, ...] = ()  # no tests: the rule fires for every set of facts
@@ -176,6 +182,11 @@ class Rule(Sourced, Reviewed):
     # the text when a fact the rule tests was not given and its assumed value decided (see models.ASSUMED)
     text_not_given: str | None = Field(None, min_length=1)
     short: str | None = Field(None, min_length=1, max_length=90)  # a CDS card's summary: keeps the number that matters
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status(cls, v: Any, info: ValidationInfo) -> Any:
+        return enum_value(statuses_of(info).enum, v)
 
     @field_validator("text", "text_not_given", "short")
     @classmethod
@@ -199,13 +210,7 @@ class CautionRule(Sourced, Reviewed):
     @field_validator("condition", mode="before")
     @classmethod
     def _condition(cls, v: Any, info: ValidationInfo) -> Any:
-        enum = vocabulary_of(info).enum
-        try:
-            return v if isinstance(v, enum) else enum(v)
-        except (ValueError, TypeError):
-            values = [m.value for m in enum.__members__.values()]
-            expected = ", ".join(f"'{x}'" for x in values[:-1]) + f" or '{values[-1]}'"
-            raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected}) from None
+        return enum_value(vocabulary_of(info).enum, v)
 
 
 class NoteItem(_KB):
@@ -218,7 +223,14 @@ class NoteItem(_KB):
     silent: bool = False
     allow: tuple[str, ...] = ()
     when: tuple[Test, ...] = ()  # a note given only when all these tests hold (decided by the engine)
-    statuses: tuple[Status, ...] = ()  # a drug's note: given only when the drug has one of these statuses
+    statuses: tuple[Any, ...] = ()  # a drug's note: given only when the drug has one of these statuses (its KB's)
+
+    @field_validator("statuses", mode="before")
+    @classmethod
+    def _statuses(cls, v: Any, info: ValidationInfo) -> Any:
+        if not isinstance(v, (list, tuple)):
+            raise PydanticCustomError("tuple_type", "Input should be a valid tuple")
+        return tuple(enum_value(statuses_of(info).enum, s) for s in v)
 
     @model_validator(mode="after")
     def _quoted_or_silent(self) -> "NoteItem":
@@ -326,6 +338,11 @@ class KnowledgeBase(_KB):
     def fact(self, name: str) -> FactSpec:
         """One fact of the KB (KeyError for another name)."""
         return self.fact_specs[name]
+
+    @property
+    def status_set(self) -> Statuses:
+        """The KB's statuses (statuses.toml): the Status enum and the listed ones."""
+        return statuses_for(self.statuses) if self.statuses else PACKAGED_STATUSES
 
     @property
     def vocabulary(self) -> Vocabulary:
@@ -565,13 +582,11 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     facts = {f.id: f for f in fact_items}
     statuses = _items(StatusItem, raw["statuses.toml"].get("status"), "statuses.toml", "status", problems)
     problems += [("statuses.toml", "", p) for p in status_problems(statuses)]
-    if statuses and [s.id for s in statuses] != [s.value for s in Status]:
-        problems.append(("statuses.toml", "", "the recommendation model takes its statuses from the packaged knowledge base "
-                         f"({', '.join(s.value for s in Status)}); this one must list the same, in that order"))
     conditions = _items(ConditionItem, raw["conditions.toml"].get("condition"), "conditions.toml", "condition", problems)
     problems += [("conditions.toml", "", p) for p in vocabulary_problems(conditions)]
     vocabulary = vocabulary_for(tuple(conditions)) if conditions and not vocabulary_problems(conditions) else PACKAGED
-    context = {"facts": facts, "vocabulary": vocabulary}
+    status_set = statuses_for(tuple(statuses)) if statuses and not status_problems(statuses) else PACKAGED_STATUSES
+    context = {"facts": facts, "vocabulary": vocabulary, "statuses": status_set}
     conditions_unread = any(f == "conditions.toml" for f, _, _ in problems)
     if any(f.kind == "conditions" for f in fact_items) and not conditions and not conditions_unread:
         problems.append(("facts.toml", "conditions", "a conditions fact needs the conditions of conditions.toml"))
@@ -952,7 +967,7 @@ def decision_space(rules: list[Rule] | tuple[Rule, ...], drug_ids: list[str] | t
                 for value, fact_mask in per_fact[fact]:
                     nxt.setdefault(mask & fact_mask, {**combo, fact: value})
             states = nxt
-        by_status = {s: sum(1 << i for i, r in enumerate(mine) if r.status is s) for s in Status}
+        by_status = {s: sum(1 << i for i, r in enumerate(mine) if r.status is s) for s in dict.fromkeys(r.status for r in mine)}
         fired_ever = 0
         reported = 0
         for mask, combo in states.items():

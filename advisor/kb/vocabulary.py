@@ -1,9 +1,11 @@
-"""The condition vocabulary, read from the packaged knowledge base (``rules/conditions.toml``).
+"""The condition vocabulary and the statuses of a knowledge base (``conditions.toml``, ``statuses.toml``).
 
-The facts model validates conditions against it, the command line and the JSON Schema describe them
-from it, and :mod:`advisor.kb.load` checks a knowledge base's cautions against it: adding a condition is a
-KB edit, not a code change. ``Condition`` is a ``str`` enum whose ``str()`` is its value, as a StrEnum's
-(its values are the condition ids, so JSON output is the same strings); aliases (older names) are enum aliases of the condition they name.
+The packaged KB's are read at import (``Condition``, ``Status``, the defaults); :func:`vocabulary_for` and
+:func:`statuses_for` give another KB's. The facts model validates conditions against its KB's vocabulary,
+the command line and the JSON Schema describe them from it, and :mod:`advisor.kb.load` checks a knowledge
+base's cautions and rules against its own: adding a condition or a status is a KB edit, not a code change.
+``Condition`` is a ``str`` enum whose ``str()`` is its value, as a StrEnum's (its values are the condition
+ids, so JSON output is the same strings); aliases (older names) are enum aliases of the condition they name.
 """
 
 from __future__ import annotations
@@ -264,19 +266,56 @@ def read_statuses(directory: Path) -> tuple[StatusItem, ...]:
 
 STATUSES: tuple[StatusItem, ...] = read_statuses(packaged_directory())
 STATUS_INFO: dict[str, StatusItem] = {s.id: s for s in STATUSES}
+_INFO_OF: dict[type, dict[str, StatusItem]] = {}  # each Status enum's definitions
 
 
 class _StatusBase(ValueEnum):
     @property
     def info(self) -> StatusItem:
-        """The status's definition in the knowledge base."""
-        return STATUS_INFO[self.value]
+        """The status's definition in its knowledge base (statuses.toml)."""
+        return _INFO_OF[type(self)][self.value]
 
 
-Status = _StatusBase(  # type: ignore[call-overload]
-    "Status", [(s.id, s.id) for s in STATUSES], module=__name__.rsplit(".", 1)[0] + ".models", qualname="Status")
-Status.__doc__ = "A drug's status: " + "; ".join(f"{s.id}: {s.meaning}" for s in STATUSES)
-LISTED_STATUSES: tuple[Any, ...] = tuple(Status(s.id) for s in STATUSES if s.listed)
+class Statuses:
+    """A knowledge base's statuses (``statuses.toml``): the ``Status`` enum, in the KB's order, and the
+    listed ones (applicable, then consider, in the packaged KB). The packaged KB's is
+    :data:`PACKAGED_STATUSES`; :func:`statuses_for` gives another KB's."""
+
+    def __init__(self, items: tuple[StatusItem, ...]):
+        self.items = items
+        enum = _StatusBase(  # type: ignore[call-overload]
+            "Status", [(s.id, s.id) for s in items], module=__name__.rsplit(".", 1)[0] + ".models", qualname="Status")
+        enum.__doc__ = "A drug's status: " + "; ".join(f"{s.id}: {s.meaning}" for s in items)
+        _INFO_OF[enum] = {s.id: s for s in items}
+        self.enum: Any = enum
+        self.listed: tuple[Any, ...] = tuple(enum(s.id) for s in items if s.listed)
+
+
+PACKAGED_STATUSES = Statuses(STATUSES)
+Status = PACKAGED_STATUSES.enum
+LISTED_STATUSES: tuple[Any, ...] = PACKAGED_STATUSES.listed
+
+
+@functools.lru_cache(maxsize=16)
+def _statuses(items: tuple[StatusItem, ...]) -> Statuses:
+    return Statuses(items)
+
+
+def statuses_for(items: tuple[StatusItem, ...]) -> Statuses:
+    """The statuses of a KB's statuses.toml: the packaged ones for the packaged file, else built for them."""
+    return PACKAGED_STATUSES if tuple(items) == STATUSES else _statuses(tuple(items))
+
+
+def enum_value(enum: Any, v: Any) -> Any:
+    """``v`` as a member of a KB's enum (a Status or a Condition), or pydantic's own enum error."""
+    from pydantic_core import PydanticCustomError
+
+    try:
+        return v if isinstance(v, enum) else enum(v)
+    except (ValueError, TypeError):
+        values = [m.value for m in enum.__members__.values()]
+        expected = ", ".join(f"'{x}'" for x in values[:-1]) + f" or '{values[-1]}'"
+        raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected}) from None
 
 
 def described() -> list[str]:

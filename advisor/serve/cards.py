@@ -24,6 +24,19 @@ OVERRIDE_REASONS = [
 SUMMARY_MAX = 139  # CDS Hooks: summary under 140 characters
 STATUS_WORDS = {s.value: s.info.label.lower() for s in Status}  # summaries: the KB's short label (rules/statuses.toml)
 STATUS_DETAIL = {s.value: s.info.words for s in Status}  # a card's detail: the KB's words
+
+
+def _words(status: Any) -> str:
+    """A status's short label for a summary: its KB's (a --rules-dir KB's own statuses too)."""
+    return str(status.info.label.lower() if hasattr(status, "info") else STATUS_WORDS.get(status, str(status)))
+
+
+def _detail_words(status: Any) -> str:
+    return str(status.info.words if hasattr(status, "info") else STATUS_DETAIL.get(status, str(status)))
+
+
+def _listed(status: Any) -> bool:
+    return bool(status.info.listed) if hasattr(status, "info") else Status(status).info.listed
 # The packaged facts' words when no Observation records them (facts.toml's fhir.not_recorded; a KB's own
 # facts say theirs: the cards read them from the Recommendation's facts model)
 ASSUMED_WORDS = {f.id: f.not_recorded() for f in FACTS if f.fhir is not None}
@@ -62,7 +75,7 @@ def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link:
         cautions = [_v(c.condition) for c in d.cautions]
         if d.drug in rec.listed:
             indicator = "warning" if cautions else "info"
-            summary = f"{title}: {STATUS_WORDS.get(status, status)} per the MS infusions article"
+            summary = f"{title}: {_words(d.status)} per the MS infusions article"
             if d.schedule.remaining_mg_m2 is not None and d.schedule.lifetime_max_mg_m2 is not None:  # the number that matters
                 summary += f"; {d.schedule.remaining_mg_m2:g} of the {d.schedule.lifetime_max_mg_m2:g} mg/m² lifetime maximum remains"
             if cautions:
@@ -71,7 +84,7 @@ def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link:
             indicator = "warning"
             shorts = [r.short for r in d.reasons if r.short]  # a rule's own summary keeps the number that matters
             why = shorts[0] if shorts else d.reasons[0].text if d.reasons else ""
-            summary = f"{title}: {STATUS_WORDS.get(status, status)}" + (f": {why}" if why else "")
+            summary = f"{title}: {_words(d.status)}" + (f": {why}" if why else "")
         cards.append({
             "uuid": str(uuid.uuid4()),
             "summary": short(summary),
@@ -90,8 +103,7 @@ def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None, notes:
     """A card's detail; ``notes`` are the recommendation's notes on this drug (the KB gives each only where it
     concerns the drug's status), shown beside its side effects as the table, Markdown and page show them."""
     labels = LABELS if labels is None else labels
-    status = _v(d.status)
-    lines = [f"**{md(d.name)}: {md(STATUS_DETAIL.get(status, status))}**", ""]
+    lines = [f"**{md(d.name)}: {md(_detail_words(d.status))}**", ""]
     if d.reasons:
         lines.append("Why:")
         for r in d.reasons:
@@ -123,11 +135,11 @@ def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None, notes:
             # under each caution: the list's attribution by position; that a caution changes no status
             lines += [f"  *{md(text)}*" for text in (c.attribution, c.note) if text]
         lines.append("")
-    if not Status(status).info.listed and d.what_if:
+    if not _listed(d.status) and d.what_if:
         lines.append("What the article describes for other facts:")
         lines += [f"- {md(w.text)}" for w in d.what_if]
         lines.append("")
-    if Status(status).info.listed:  # a drug the article rules out gets no schedule
+    if _listed(d.status):  # a drug the article rules out gets no schedule
         lines += [f"Schedule: {md(d.schedule.text)}", ""]
     lines += [f"_{md(disclaimer)}_"]
     return "\n".join(lines)

@@ -176,6 +176,8 @@ class Site:
 
     @staticmethod
     def status_label(status: Any) -> str:
+        if hasattr(status, "info"):  # a Status of the KB's own statuses.toml
+            return str(status.info.words)
         value = getattr(status, "value", status)
         return str(STATUS_LABELS.get(value, str(value).replace("_", " ")))
 
