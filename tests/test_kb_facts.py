@@ -336,3 +336,21 @@ def test_a_status_the_kb_adds_works_on_every_surface(status_kb, tmp_path):
     with TestClient(create_app(Settings(rules_dir=str(status_kb), db=str(tmp_path / "log.db")))) as client:
         assert alemtuzumab(client.post("/advise", json=BASE).json()) == "ask_the_team"
         assert "Ask the MS team" in client.get("/advice", params=BASE).text
+
+
+def test_kb_check_passes_a_required_fact_no_rule_tests(kb_dir, tmp_path):
+    kb = tmp_path / "rules"
+    shutil.copytree(kb_dir, kb)
+    (kb / "facts.toml").write_text((kb / "facts.toml").read_text("utf-8") + '''
+[[fact]]
+id = "route"
+kind = "choice"
+required = true
+values = [{ id = "infusion" }, { id = "other" }]
+''', "utf-8")
+    result = run("kb", "check", "--rules-dir", str(kb))
+    assert result.exit_code == 0, result.output
+    missing = run("advise", "--rules-dir", str(kb), "--ms-type", "spms", "--severity", "mild")
+    assert missing.exit_code == 2 and "route: is required" in missing.output, missing.output
+    given = run("advise", "--rules-dir", str(kb), "--ms-type", "spms", "--severity", "mild", "--fact", "route=Infusion", "--format", "json")
+    assert json.loads(given.output)["facts"]["route"] == "infusion"

@@ -100,7 +100,9 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
         if got != expected:
             problems.append(Problem("decisions.toml", drug, f"the rules engine fired [{', '.join(got)}] for {combo}, "
                                                             f"the rules say [{', '.join(expected)}]"))
-    problems += harms_problems(kb, advisor, space.cases, defaults)
+    # a required fact no rule tests still needs a value to advise on: its first value
+    required: dict[str, Any] = {f.id: f.values[0].id for f in kb.facts if f.required and f.kind == "choice" and f.id not in defaults}
+    problems += harms_problems(kb, advisor, space.cases, {**required, **defaults})
     problems += status_problems(kb)
     for note in kb.notes:
         if note.drug is not None and not note.statuses:
