@@ -24,6 +24,7 @@ default = false
 label = "relapse this year"
 help = "whether the person had a relapse in the last year"
 question = "A relapse in the last year? (y/n)"
+column = "relapse_last_year"
 fhir = { code = "relapse-this-year", value = "boolean" }
 '''
 # alemtuzumab is described only with a relapse this year, in this test KB (its quote is the article's;
@@ -110,7 +111,7 @@ def test_the_command_line_takes_any_fact_of_the_kb_with_fact(kb_dir):
 
 def test_batch_reads_the_fact_from_csv_and_jsonl(kb_dir, tmp_path):
     csv = tmp_path / "cases.csv"
-    csv.write_text("id,ms_type,severity,prior_failures,had_relapse_this_year\na,relapsing,severe,2,yes\nb,relapsing,severe,2,no\n")
+    csv.write_text("id,ms_type,severity,prior_failures,Relapse last year\na,relapsing,severe,2,yes\nb,relapsing,severe,2,no\n")
     jsonl = tmp_path / "cases.jsonl.gz"
     jsonl.write_bytes(gzip.compress(b"".join(json.dumps({"id": i, **BASE, "had_relapse_this_year": v}).encode() + b"\n"
                                              for i, v in (("a", True), ("b", False)))))

@@ -88,7 +88,10 @@ _LOOSE_FACTS = {loose(f): f for f in FACTS}
 
 @functools.lru_cache(maxsize=16)
 def _loose_facts(model: type[BaseModel]) -> dict[str, str]:
-    return {loose(f): f for f in model.model_fields}
+    """Each fact's name as a column may write it (case and separators aside), and each fact's ``column``
+    in its KB's facts.toml (another name for its column)."""
+    specs = getattr(model, "facts_specs", ())
+    return {loose(f.column): f.id for f in specs if f.column} | {loose(f): f for f in model.model_fields}
 _NAMED = 20  # unknown or repeated columns named (with a suggestion) per header; the rest are counted
 _SHOWN = 5  # per fact, the columns named that give it (or are read loosely as it); the rest are counted
 

@@ -83,6 +83,7 @@ class FactSpec(_Spec):
     question: str | None = Field(None, min_length=1, max_length=120, pattern=_TEXT)
     who: Union[str, dict[Literal["yes", "no"], str], None] = None
     option: str | None = Field(None, pattern=r"^--[a-z][a-z0-9-]*$", max_length=60)
+    column: str | None = Field(None, min_length=1, max_length=60, pattern=_TEXT)  # a CSV column's other name for it
     values: tuple[ChoiceValue, ...] = ()
     ambiguous: dict[str, str] = {}
     fhir: Observation | None = None
@@ -251,7 +252,8 @@ def fact_problems(facts: list[FactSpec] | tuple[FactSpec, ...]) -> list[tuple[st
     for f in facts:
         if f.id in RESERVED:
             out.append((f.id, f"'{f.id}' is a case's own key, not a fact"))
-        for what, name in (("fact id", f.id), ("option", f.option_name), ("Observation code", f.fhir.code if f.fhir else None)):
+        for what, name in (("fact id", f.id), ("option", f.option_name), ("Observation code", f.fhir.code if f.fhir else None),
+                           ("column", f.column)):
             if name is None:
                 continue
             if (what, name) in seen:
