@@ -152,12 +152,13 @@ def ask_facts(model: Any = None) -> dict[str, Any]:
     """Ask for each fact on the terminal (``model``: the Advisor's facts model, whose KB's further facts
     are asked after these); raises click.Abort at the end of input."""
     say(f"MS types: {ms_type_choices()}")
+    question = {f.id: f.question or f.heading for f in PatientFacts.facts_specs}  # facts.toml's questions
     facts: dict[str, Any] = {
-        "ms_type": ask("MS type", type=MSTypeAnswer()),
-        "severity": ask("Severity (mild, moderate, severe)", type=SeverityAnswer()),
-        "prior_failures": ask("Other MS medications that did not work well", type=NumberAnswer(True, MAX_PRIOR_FAILURES), default=0),
-        "rapidly_worsening": ask("Is the MS rapidly worsening? (y/n)", type=YesNo(), default="n", show_default=False),
-        "mitoxantrone_cumulative_mg_m2": ask("Mitoxantrone already received (mg/m²; 0 if none, empty if not known)",
+        "ms_type": ask(question["ms_type"], type=MSTypeAnswer()),
+        "severity": ask(question["severity"], type=SeverityAnswer()),
+        "prior_failures": ask(question["prior_failures"], type=NumberAnswer(True, MAX_PRIOR_FAILURES), default=0),
+        "rapidly_worsening": ask(question["rapidly_worsening"], type=YesNo(), default="n", show_default=False),
+        "mitoxantrone_cumulative_mg_m2": ask(question["mitoxantrone_cumulative_mg_m2"],
                                              type=NumberAnswer(False, MAX_DOSE_MG_M2, optional=True), default="", show_default=False),
     }
     for spec in (model.facts_specs if model is not None else ()):

@@ -152,6 +152,7 @@ class Site:
                                 asset=self.asset_url, number=form_module.number)
         # the KB's further facts (rules/facts.toml), each a field of the form, labelled by the KB
         self.extra_facts = form_module.extra_facts(advisor.facts_model)
+        self.fact = lambda name: PatientFacts.specs[name]  # the packaged facts' words (facts.toml), for their own fields
         self.env.globals["labels"] = {**LABELS, **{f.id: f.heading for f in self.extra_facts}}
         labels = {c.id: c.label for c in self.conditions}
 
