@@ -192,6 +192,7 @@ def test_a_cds_card_reads_the_fact_from_its_observation(kb_dir, tmp_path):
      "facts.toml: had_relapse_this_year: a yes_no fact is required (required = true) or has a default"),
     (lambda t: t.replace('values = [{ id = "mild" }', 'values = [{ id = "mild", aliases = ["moderate"] }'),
      "facts.toml: severity: 'moderate' names two values (ids and aliases must be unique)"),
+    (lambda t: t.replace('id = "had_relapse_this_year"', 'id = "parse"'), "facts.toml: parse: 'parse' is a name the facts model has itself"),
 ])
 def test_kb_check_refuses_a_broken_facts_file_one_line_per_problem(kb_dir, tmp_path, edit, problem):
     broken = tmp_path / "rules"
@@ -355,3 +356,10 @@ values = [{ id = "infusion" }, { id = "other" }]
     assert missing.exit_code == 2 and "route: is required" in missing.output, missing.output
     given = run("advise", "--rules-dir", str(kb), "--ms-type", "spms", "--severity", "mild", "--fact", "route=Infusion", "--format", "json")
     assert json.loads(given.output)["facts"]["route"] == "infusion"
+
+
+def test_every_name_the_facts_model_has_itself_is_refused_as_a_fact_id():
+    from advisor.core.facts import FactsBase
+    from advisor.kb.facts import MODEL_NAMES
+
+    assert {n for n in dir(FactsBase) if not n.startswith(("_", "model_"))} <= MODEL_NAMES

@@ -21,6 +21,10 @@ from ..values import count_value, number_value, yes_no_value
 
 FACT_ID = r"^[a-z][a-z0-9_]*$"
 RESERVED = ("id", "expect")  # a case's own keys, never a fact
+# names the facts model has itself (advisor.core.facts.FactsBase and pydantic's BaseModel): never a fact's
+MODEL_NAMES = frozenset({"assumed", "construct", "copy", "decided", "dict", "enums", "error_entry", "facts_specs", "from_orm",
+                         "json", "not_given", "parse", "parse_file", "parse_obj", "parse_raw", "schema", "schema_json", "specs",
+                         "update_forward_refs", "validate", "vocabulary"})
 KINDS = ("choice", "count", "number", "yes_no", "conditions")
 _TEXT = r"^[^\n\r\t\x00-\x1f\x7f]*$"
 Kind = Literal["choice", "count", "number", "yes_no", "conditions"]
@@ -252,6 +256,8 @@ def fact_problems(facts: list[FactSpec] | tuple[FactSpec, ...]) -> list[tuple[st
     for f in facts:
         if f.id in RESERVED:
             out.append((f.id, f"'{f.id}' is a case's own key, not a fact"))
+        elif f.id in MODEL_NAMES or f.id.startswith("model_"):
+            out.append((f.id, f"'{f.id}' is a name the facts model has itself: choose another id"))
         for what, name in (("fact id", f.id), ("option", f.option_name), ("Observation code", f.fhir.code if f.fhir else None),
                            ("column", f.column)):
             if name is None:
