@@ -193,6 +193,8 @@ def test_a_cds_card_reads_the_fact_from_its_observation(kb_dir, tmp_path):
     (lambda t: t.replace('values = [{ id = "mild" }', 'values = [{ id = "mild", aliases = ["moderate"] }'),
      "facts.toml: severity: 'moderate' names two values (ids and aliases must be unique)"),
     (lambda t: t.replace('id = "had_relapse_this_year"', 'id = "parse"'), "facts.toml: parse: 'parse' is a name the facts model has itself"),
+    (lambda t: t + "".join(f'\n[[fact]]\nid = "f{i}"\nkind = "yes_no"\ndefault = false\n' for i in range(60)),
+     "facts.toml: 67 facts (at most 64)"),
 ])
 def test_kb_check_refuses_a_broken_facts_file_one_line_per_problem(kb_dir, tmp_path, edit, problem):
     broken = tmp_path / "rules"

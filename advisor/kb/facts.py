@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -26,6 +26,8 @@ MODEL_NAMES = frozenset({"assumed", "construct", "copy", "decided", "dict", "enu
                          "json", "not_given", "parse", "parse_file", "parse_obj", "parse_raw", "schema", "schema_json", "specs",
                          "update_forward_refs", "validate", "vocabulary"})
 KINDS = ("choice", "count", "number", "yes_no", "conditions")
+MAX_FACTS = 64  # facts in a KB, values of a choice: a facts model and a form stay a size people can use
+MAX_VALUES = 64
 _TEXT = r"^[^\n\r\t\x00-\x1f\x7f]*$"
 Kind = Literal["choice", "count", "number", "yes_no", "conditions"]
 
@@ -50,7 +52,7 @@ class ChoiceValue(_Spec):
     id: str = Field(pattern=FACT_ID, max_length=60)
     label: str | None = Field(None, min_length=1, max_length=80, pattern=_TEXT)
     description: str | None = Field(None, min_length=1, max_length=200, pattern=_TEXT)
-    aliases: tuple[str, ...] = ()
+    aliases: tuple[Annotated[str, Field(min_length=1, max_length=60, pattern=_TEXT)], ...] = Field((), max_length=32)
 
     @property
     def words(self) -> str:
@@ -88,8 +90,8 @@ class FactSpec(_Spec):
     who: Union[str, dict[Literal["yes", "no"], str], None] = None
     option: str | None = Field(None, pattern=r"^--[a-z][a-z0-9-]*$", max_length=60)
     column: str | None = Field(None, min_length=1, max_length=60, pattern=_TEXT)  # a CSV column's other name for it
-    values: tuple[ChoiceValue, ...] = ()
-    ambiguous: dict[str, str] = {}
+    values: tuple[ChoiceValue, ...] = Field((), max_length=MAX_VALUES)
+    ambiguous: dict[Annotated[str, Field(max_length=60)], Annotated[str, Field(max_length=200, pattern=_TEXT)]] = Field({}, max_length=16)
     fhir: Observation | None = None
 
     @model_validator(mode="after")
@@ -276,6 +278,8 @@ def fact_problems(facts: list[FactSpec] | tuple[FactSpec, ...]) -> list[tuple[st
                         out.append((f.id, f"'{name}' names two values (ids and aliases must be unique)"))
                     owner[key] = v.id
             out += [(f.id, f"ambiguous '{a}' is also a value's name") for a in f.ambiguous if text_key(a) in owner]
+    if len(facts) > MAX_FACTS:
+        out.append(("", f"{len(facts)} facts (at most {MAX_FACTS})"))
     if sum(f.kind == "conditions" for f in facts) > 1:
         out.append(("conditions", "more than one conditions fact"))
     return out
