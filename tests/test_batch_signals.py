@@ -1,8 +1,11 @@
-"""Stopping signals in `ms-advisor batch` from its first moment to its last, and what a full device
-really took (issue 14, appended items). Each test fails without the fix it names."""
+"""Stopping signals in `ms-advisor batch` from its first moment to its last, what a full device really
+took, and the dead workers and errors that end a run without a hang (exceptions that cross a process
+boundary, a killed worker, SIGTERM and SIGHUP, a KB error in the main process or a worker)."""
 
+import io
 import json
 import os
+import pickle
 import signal
 import stat
 import subprocess
@@ -12,6 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+
+from advisor.batch import run
+from advisor.batch.casefile import CaseFileError
+from advisor.batch.errors import BatchError, Interrupted, OutputError, WorkerFailed
+from advisor.errors import InvalidFacts, KnowledgeBaseError
 
 EXE = str(Path(sys.executable).parent / "ms-advisor")
 STOPPING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -272,6 +280,7 @@ def test_a_stop_during_a_write_to_stdout_counts_the_records_the_stream_took(tmp_
     """stdout takes 64 KiB per write; SIGTERM comes as the third write begins: the message counts the
     whole records already on the stream (it said 0)."""
     import io
+
     from advisor.api import default_advisor
     from advisor.batch import Interrupted, run_to_file
 
@@ -320,3 +329,87 @@ def test_a_signal_as_an_errors_clean_up_begins_still_leaves_no_temporary_file(tm
     partial = [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]
     assert "interrupted after 10 complete case record(s)" in str(e.value) and len(partial) <= 1
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.jsonl.") and p.name not in partial]
+
+
+def _children(pid):
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def _start(tmp_path, n=400_000):
+    f = tmp_path / "big.jsonl"
+    f.write_text("".join(f'{{"id":"c{i}","ms_type":"spms","severity":"mild","prior_failures":{i % 5}}}\n' for i in range(n)))
+    p = subprocess.Popen([EXE, "batch", str(f), "--out", str(tmp_path / "o.jsonl"), "--workers", "2"],
+                         stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(_children(p.pid)) < 2:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    return p
+
+
+CASE = '{"id":"ok","ms_type":"spms","severity":"mild"}\n'
+
+
+# --- dead workers and errors that end a run, never a hang ---------------------------------------------------
+
+@pytest.mark.parametrize("exc", [
+    InvalidFacts([{"field": "x", "message": "bad", "allowed": ["a"]}]),
+    KnowledgeBaseError([("decisions.toml", "r", "two statuses")]),
+    CaseFileError("f: not valid YAML"), BatchError("b"), OutputError("o"), Interrupted("i"), WorkerFailed("w"),
+])
+def test_every_exception_crossing_a_process_boundary_pickles(exc):
+    copy = pickle.loads(pickle.dumps(exc))
+    assert type(copy) is type(exc) and str(copy) == str(exc)
+    assert getattr(copy, "errors", None) == getattr(exc, "errors", None)
+    assert getattr(copy, "problems", None) == getattr(exc, "problems", None)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_ends_the_run_within_30_seconds(tmp_path):
+    p = _start(tmp_path)
+    workers = _children(p.pid)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    try:
+        _, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert p.returncode == 2 and "worker" in err and "signal 9" in err and "Traceback" not in err
+    time.sleep(0.5)
+    assert not any(Path(f"/proc/{w}").exists() and "zombie" not in Path(f"/proc/{w}/status").read_text() for w in workers)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGTERM])
+def test_sigterm_and_sighup_end_the_run_every_time(tmp_path, sig):
+    p = _start(tmp_path)
+    workers = _children(p.pid)
+    p.send_signal(sig)
+    try:
+        _, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert p.returncode == 2 and "interrupted after" in err and "Traceback" not in err
+    time.sleep(0.5)
+    assert not any(Path(f"/proc/{w}").exists() and "zombie" not in Path(f"/proc/{w}/status").read_text() for w in workers)
+
+
+@pytest.mark.parametrize("where", ["main", "worker"])
+def test_a_kb_error_stops_the_run(tmp_path, monkeypatch, where):
+    """Raised where the first unit is assessed (the main process) or in a worker (a later unit)."""
+    from advisor.core.advisor import Advisor as A
+    main_pid, original = os.getpid(), A._decide_uncached
+
+    def broken(self, facts):
+        if where == "main" or os.getpid() != main_pid:
+            raise KnowledgeBaseError([("decisions.toml", "ocrelizumab", "rules disagree")])
+        return original(self, facts)
+    monkeypatch.setattr(A, "_decide_uncached", broken)  # forked workers inherit it
+    f = tmp_path / "c.jsonl"
+    # more than one 256 KB unit; the later units hold a case the first does not (not in any cache)
+    f.write_text(CASE * 6000 + CASE.replace("mild", "severe") * 6000)
+    with pytest.raises(KnowledgeBaseError, match="rules disagree"):
+        run([str(f)], io.StringIO(), advisor=A(), workers=2)

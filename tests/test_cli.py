@@ -1,14 +1,17 @@
-"""Each ms-advisor command, and each of its error paths (exit 2, one line on stderr, nothing on stdout)."""
+"""Each ms-advisor command, and each of its error paths (exit 2, one line on stderr, nothing on stdout);
+what a command imports; the facts schema."""
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
+from conftest import SHARED_SOURCE
 
 from advisor import __version__, advise
 from advisor.cli import main
-from conftest import SHARED_SOURCE
 
 FACTS = ["--ms-type", "spms", "--severity", "mild", "--prior-failures", "1"]
 
@@ -251,3 +254,62 @@ def test_schedule_errors(args, word):
 def test_kb_check_against_the_projects_shared_source():
     r = run("kb", "check", "--source", str(SHARED_SOURCE))
     assert r.exit_code == 0, r.stderr
+
+
+def modules_after(*args):
+    """The modules a fresh `ms-advisor ARGS` process has imported when it ends (its exit code, the modules)."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: sys.__stderr__.write('\\nMODULES ' + ' '.join(sorted(sys.modules))))\n"
+            "from advisor.cli import main\n"
+            "main(sys.argv[1:], prog_name='ms-advisor')\n")
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    return r.returncode, set(r.stderr.rsplit("MODULES ", 1)[1].split())
+
+
+SERVICE_BATCH_WEB = ["advisor.batch", "advisor.serve", "advisor.web", "advisor.batch.casefile", "advisor.interview", "advisor.kb.table",
+                     "yaml", "fastapi", "starlette", "uvicorn", "jinja2", "httpx", "msgspec", "multiprocessing", "sqlite3", "jwt"]
+
+
+PYDANTIC = ["pydantic", "pydantic_core", "advisor.core.models", "advisor.kb.vocabulary", "advisor.kb"]
+
+
+RELAPSING_SEVERE = ["--ms-type", "relapsing", "--severity", "severe", "--prior-failures", "2"]
+
+
+def run_at_100_columns(*args, input=None, env=None, color=False):
+    return CliRunner().invoke(main, list(args), input=input, env={"COLUMNS": "100", **(env or {})}, color=color)
+
+
+# --- what a command imports ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args,absent", [
+    (["advise", *RELAPSING_SEVERE], SERVICE_BATCH_WEB),
+    (["advise", *RELAPSING_SEVERE, "--format", "table", "--condition", "heart failure"], SERVICE_BATCH_WEB),
+    (["--help"], SERVICE_BATCH_WEB + PYDANTIC),
+    (["advise", "--help"], SERVICE_BATCH_WEB + PYDANTIC),
+])
+def test_a_command_does_not_import_the_service_batch_or_web_stacks(args, absent):
+    code, modules = modules_after(*args)
+    assert code == 0 and "advisor.cli" in modules
+    assert not modules & set(absent), sorted(modules & set(absent))
+
+
+# --- the facts schema ---------------------------------------------------------------------------------------
+
+def test_the_facts_schema_accepts_what_ms_advisor_accepts():
+    schema = json.loads(run_at_100_columns("schema", "facts").stdout)
+    props = schema["properties"]
+    assert schema["additionalProperties"] is False and {"id", "expect"} <= set(props)
+    from advisor.core.models import MS_TYPE_ALIASES
+    from advisor.kb.vocabulary import ALIASES, CONDITIONS
+
+    for name in MS_TYPE_ALIASES:
+        for variant in (name, name.upper(), f"  {name.title()} "):
+            assert re.fullmatch(props["ms_type"]["pattern"], variant)
+            advise({"ms_type": variant, "severity": "mild"})  # and the tool takes it too
+    assert not re.fullmatch(props["ms_type"]["pattern"], "progressive")
+    for name in [c.id for c in CONDITIONS] + list(ALIASES):
+        assert re.fullmatch(props["conditions"]["items"]["pattern"], name.upper())
+    assert not re.fullmatch(props["conditions"]["items"]["pattern"], "gout")
+    assert set(props["expect"]["properties"]) == {"listed", "status"}
+    assert props["expect"]["properties"]["listed"]["items"]["enum"] == ["alemtuzumab", "natalizumab", "mitoxantrone", "ocrelizumab"]

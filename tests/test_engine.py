@@ -1,13 +1,16 @@
-"""The durable-rules wrapper's edges: sessions, unmatched facts, control keys, threads, the cache."""
+"""The durable-rules wrapper's edges: sessions, unmatched facts, control keys (also as facts or ids),
+threads, two knowledge bases side by side, memory over 100,000 runs, the cache."""
 
 import itertools
+import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
-from advisor import Advisor, PatientFacts
+from advisor import Advisor, InvalidFacts, PatientFacts, advise
 from advisor.core.engine import Engine
 
 RULES = {
@@ -139,3 +142,90 @@ def test_a_hundred_rules_matching_one_fact_all_fire_without_crashing_durable():
         "print('ok')\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0 and p.stdout.strip() == "ok", (p.returncode, p.stderr[-500:])
+
+
+def _all_facts():
+    return [{"ms_type": t, "severity": s, "prior_failures": pf, "rapidly_worsening": rw, "mitoxantrone_cumulative_mg_m2": d,
+             "conditions": c} for t in ("relapsing", "spms", "ppms") for s in ("mild", "severe") for pf in (0, 2)
+            for rw in (False, True) for d in (0, 140) for c in ([], ["pml", "cancer"])]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+# --- facts that look like the engine's control keys ---------------------------------------------------------
+
+@pytest.mark.parametrize("key", ["sid", "$s", "$and", "advisor_case"])
+def test_engine_control_keys_in_facts_are_unknown_fields(key):
+    with pytest.raises(InvalidFacts, match=key.replace("$", r"\$")):
+        advise({"ms_type": "spms", "severity": "mild", key: "0"})
+
+
+def test_an_id_that_looks_like_an_engine_key_is_just_echoed():
+    for given_id in ("sid", "0", "$s", "sid-0"):
+        rec = advise({"ms_type": "spms", "severity": "mild", "id": given_id})
+        assert rec.facts.id == given_id and rec.listed == ()
+
+
+# --- threads, two knowledge bases, memory -------------------------------------------------------------------
+
+def test_eight_threads_give_the_same_answers_as_one():
+    facts = _all_facts()
+    fresh = Advisor()
+    expected = [fresh.advise(f).model_dump() for f in facts]
+    shared = Advisor()
+    results: dict[int, list] = {}
+
+    def work(n):
+        results[n] = [shared.advise(f).model_dump() for f in (facts[n::8] + facts[:n:8])]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for n in range(8):
+        assert results[n] == expected[n::8] + expected[:n:8]
+
+
+@pytest.mark.slow
+def test_two_knowledge_bases_side_by_side_do_not_mix(kb_copy):
+    path = kb_copy / "decisions.toml"
+    text = path.read_text("utf-8").replace('op = ">=", value = 2 }', 'op = ">=", value = 3 }', 1)
+    text = text.replace('op = "<", value = 2 }', 'op = "<", value = 3 }', 1)
+    path.write_text(text, "utf-8")
+    strict, default = Advisor(rules_dir=kb_copy, cache=False), Advisor(cache=False)
+    facts = {"ms_type": "spms", "severity": "mild", "prior_failures": 2}
+    out: dict[str, set] = {"strict": set(), "default": set()}
+
+    def work(name, advisor):
+        for _ in range(300):
+            out[name].add(advisor.advise(facts).drug("alemtuzumab").status.value)
+
+    threads = [threading.Thread(target=work, args=a) for a in [("strict", strict), ("default", default)] * 4]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert out == {"strict": {"not_applicable"}, "default": {"applicable"}}
+
+
+@pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="needs /proc")
+@pytest.mark.slow
+def test_rss_stays_flat_over_100000_advise_calls_and_100000_engine_runs():
+    facts = _all_facts()
+    for f in facts:
+        advise(f)
+    before = rss_mb()
+    for i in range(100_000):
+        advise(facts[i % len(facts)])
+    after_advise = rss_mb()
+    engine = Engine("memory", {"r": {"all": [{"m": {"$gte": {"n": 5}}}]}})
+    for i in range(100_000):  # every run opens a durable-rules session; each must be deleted
+        engine.evaluate({"n": i % 10})
+    after_engine = rss_mb()
+    print(f"RSS: {before:.1f} MB after warm-up, {after_advise:.1f} MB after 100,000 advise(), {after_engine:.1f} MB after 100,000 engine runs")
+    assert after_advise - before < 10
+    assert after_engine - after_advise < 10

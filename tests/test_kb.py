@@ -1,13 +1,16 @@
-"""The knowledge base: every quote verbatim in the source; a broken KB fails naming file and rule."""
+"""The knowledge base: every quote verbatim in the source (each quote of a reason, checked at load and
+before any batch or advice); a broken KB fails naming file and rule."""
 
 import tomllib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from conftest import SHARED_SOURCE
 
 from advisor import Advisor, KnowledgeBaseError
+from advisor.cli import main
 from advisor.kb.load import default_directory, load, normalize
-from conftest import SHARED_SOURCE
 
 KB_DIR = default_directory()
 
@@ -135,3 +138,36 @@ def test_a_kb_object_with_a_gap_is_still_refused_at_decision_time_not_guessed(kb
     other = Advisor(kb=KnowledgeBase(**{k: getattr(gap, k) for k in KnowledgeBase.model_fields}))
     with pytest.raises(KnowledgeBaseError, match="no rule gave a status"):
         other.advise({"ms_type": "spms", "severity": "mild", "prior_failures": 1})
+
+
+# --- quotes checked verbatim, before any use ----------------------------------------------------------------
+
+def test_each_quote_of_a_reason_is_checked_verbatim(kb_copy):
+    path = kb_copy / "decisions.toml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count('also = [{ quote = "Because of the risk') == 2
+    path.write_text(text.replace('also = [{ quote = "Because of the risk', 'also = [{ quote = "Owing to the risk', 1), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as e:
+        load(kb_copy)
+    assert any(i == "mitoxantrone.severe_spms" and "quote not found verbatim" in m and "Owing to" in m
+               for _, i, m in e.value.problems)
+
+
+def test_a_further_quote_is_validated_at_load(kb_copy):
+    path = kb_copy / "decisions.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('also = [{ quote = "Because', 'also = [{ page = 3, quote = "Because', 1), encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError) as e:
+        load(kb_copy)
+    assert any(i == "mitoxantrone.severe_spms" and "also.0.page" in m for _, i, m in e.value.problems)
+
+
+def test_a_rules_dir_whose_quote_is_not_in_the_source_is_refused_before_use(kb_copy, tmp_path):
+    path = kb_copy / "cautions.toml"
+    path.write_text(path.read_text("utf-8").replace('quote = "kidney failure"', 'quote = "kidney stones"'), "utf-8")
+    f = tmp_path / "c.jsonl"
+    f.write_text('{"ms_type":"spms","severity":"mild"}\n')
+    r = CliRunner().invoke(main, ["batch", str(f), "--out", str(tmp_path / "o.jsonl"), "--rules-dir", str(kb_copy)])
+    assert r.exit_code == 2 and "mitoxantrone.kidney_disease" in r.stderr and not (tmp_path / "o.jsonl").exists()
+    r = CliRunner().invoke(main, ["advise", "--ms-type", "spms", "--severity", "mild", "--rules-dir", str(kb_copy)])
+    assert r.exit_code == 2 and "kidney stones" in r.stderr

@@ -1,18 +1,24 @@
-"""Numbers the rules engine compares: every number the facts model accepts evaluates, and every
-comparison durable-rules makes is the comparison Python makes (issue 9)."""
+"""Numbers: every number the facts model accepts evaluates, and every comparison durable-rules makes is
+the comparison Python makes; one rule for numbers written as text on every path (library, flag, case
+file, batch, service, web form: ASCII digits only, a count written 2.0 is 2, 2.5 refused); minus zero
+shown as 0; one plausible bound for ints and floats."""
 
+import io
 import json
 import math
 import operator
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
+from serve_helpers import serve_app  # noqa: F401 (fixture)
 
-from advisor import Advisor
+from advisor import Advisor, InvalidFacts, advise
+from advisor.batch import run
 from advisor.cli import main
 from advisor.core.engine import Engine, ordered_int
-from serve_helpers import serve_app  # noqa: F401 (fixture)
+from advisor.core.models import number_from_text
 
 OPS = {"$lt": operator.lt, "$lte": operator.le, "$gt": operator.gt, "$gte": operator.ge, "$neq": operator.ne, "==": operator.eq}
 HARD = [0.0, -0.0, 5e-324, 1e-323, 2.2250738585072014e-308, 1e-05, 2e-05, 1.5e-05, 0.1, 1.0, 1e16, 1e+300,
@@ -100,7 +106,7 @@ def test_exponent_form_doses_on_the_command_line_and_in_the_interview(text, stat
     assert json.loads(r.stdout)["drugs"][2]["status"] == status
 
 
-# --- ASCII digits only, in every number and date the CLI reads (issue 14, appended item) -------------------
+# --- ASCII digits only, in every number and date the CLI reads ----------------------------------------------
 
 ADVISE = ["advise", "--ms-type", "spms", "--severity", "mild"]
 SCHEDULE = ["schedule", "natalizumab", "--start", "2027-01-04"]
@@ -165,7 +171,7 @@ def test_other_scripts_digits_in_a_case_file_are_refused_naming_the_field(tmp_pa
     assert r.exit_code == 2 and text.split(":")[0] in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
 
 
-# --- numbers no float holds exactly are refused, never rounded (review finding) ---------------------
+# --- numbers no float holds exactly are refused, never rounded ------------------------------------
 # 139.99999999999999999 is below the 140 mg/m² lifetime maximum, but a 64-bit float reads it as 140.0;
 # 1.99999999999999999999 prior failures would read as 2 (alemtuzumab's threshold); 1e-400 as 0.0.
 INEXACT = {"mitoxantrone_cumulative_mg_m2": ["139.99999999999999999", "1e-400", "140.0000000000000000001"],
@@ -254,9 +260,8 @@ def test_batch_refuses_a_number_no_float_holds_in_every_format_and_keeps_the_oth
 
 def test_batch_extra_keep_keeps_an_unknown_field_with_a_long_number_as_its_float(tmp_path):
     from advisor.batch import evaluate
-    from advisor.batch.sources import RawCase
-
     from advisor.batch.records import CaseOptions
+    from advisor.batch.sources import RawCase
 
     record = next(evaluate([RawCase("x:1", "line", b'{"ms_type":"spms","severity":"mild","lab":0.100000000000000000001}')],
                            options=CaseOptions(extra="keep")))
@@ -298,8 +303,133 @@ def test_the_service_web_page_and_cds_refuse_a_dose_no_float_holds(serve_app):
 def test_a_number_with_more_digits_than_a_float_is_called_a_number_in_messages():
     from decimal import Decimal
 
-    from advisor.errors import InvalidFacts
     from advisor.core.models import PatientFacts
+    from advisor.errors import InvalidFacts
     with pytest.raises(InvalidFacts) as e:
         PatientFacts.parse({"ms_type": "spms", "severity": "mild", "conditions": Decimal("1.00000000000000000001")})
     assert "must be a list of conditions, got number" in str(e.value) and "Decimal" not in str(e.value)
+
+
+BASE = {"ms_type": "spms", "severity": "severe"}
+
+
+FACTS = {"ms_type": "spms", "severity": "severe"}
+
+
+def records(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def run_text(paths, **kw):
+    out = io.StringIO()
+    summary = run([str(p) for p in paths], out, **kw)
+    return out.getvalue(), summary
+
+
+def run_records(paths, fmt="jsonl", **kw):
+    out = io.StringIO()
+    summary = run([str(p) for p in paths], out, fmt=fmt, **kw)
+    text = out.getvalue()
+    return (text if fmt != "jsonl" else [json.loads(line) for line in text.splitlines()]), summary
+
+
+def advise_case(path, fmt="json"):
+    return CliRunner().invoke(main, ["advise", "--case", str(path), "--format", fmt])
+
+
+# --- one number rule on every path --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["١٤٠", "١٤", "1_0", "0x2", "012", "inf", "nan", "+5", "1.", ".5", " 5x", "", "۵", "５"])
+def test_number_text_refuses_non_ascii_digits_underscores_and_other_forms(text):
+    assert number_from_text(text) is None
+
+
+@pytest.mark.parametrize("flag,text", [("--prior-failures", "١٤"), ("--prior-failures", "1_0"), ("--prior-failures", "0x2"),
+                                       ("--mitoxantrone-cumulative-mg-m2", "١٤٠"), ("--mitoxantrone-cumulative-mg-m2", "1_40"),
+                                       ("--mitoxantrone-cumulative-mg-m2", "inf"), ("--prior-failures", "２")])
+def test_command_line_numbers_follow_the_same_rule(flag, text):
+    r = CliRunner().invoke(main, ["advise", *sum(([f"--{k.replace('_', '-')}", v] for k, v in BASE.items()), []), flag, text])
+    assert r.exit_code == 2 and flag in r.stderr and "ASCII digits" in r.stderr, r.output
+
+
+def test_library_flag_case_file_and_batch_agree(tmp_path):
+    assert advise({**FACTS, "prior_failures": 2.0}).drug("alemtuzumab").status.value == "applicable"
+    with pytest.raises(InvalidFacts, match="prior_failures"):
+        advise({**FACTS, "prior_failures": 2.5})
+    r = CliRunner().invoke(main, ["advise", "--ms-type", "spms", "--severity", "severe", "--prior-failures", "2.0", "--format", "json"])
+    assert r.exit_code == 0 and json.loads(r.output)["facts"]["prior_failures"] == 2
+    assert CliRunner().invoke(main, ["advise", "--ms-type", "spms", "--severity", "severe", "--prior-failures", "2.5"]).exit_code == 2
+    case = tmp_path / "p.json"
+    case.write_text(json.dumps({**FACTS, "prior_failures": 2.0}))
+    assert json.loads(CliRunner().invoke(main, ["advise", "--case", str(case), "--format", "json"]).output)["facts"]["prior_failures"] == 2
+    out = io.StringIO()
+    run([str(case)], out, advisor=Advisor())
+    assert json.loads(out.getvalue())["status"]["alemtuzumab"] == "applicable"
+
+
+def test_the_service_and_the_web_form_agree(serve_app):
+    _, client = serve_app()
+    r = client.post("/advise", json={**FACTS, "prior_failures": 2.0})
+    assert r.status_code == 200 and r.json()["facts"]["prior_failures"] == 2
+    assert client.post("/advise", json={**FACTS, "prior_failures": 2.5}).status_code == 422
+    page = client.get("/advice?ms_type=spms&severity=severe&prior_failures=2.0", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and 'data-drug="alemtuzumab" data-status="applicable"' in page.text
+    assert client.get("/advice?ms_type=spms&severity=severe&prior_failures=2.5", headers={"Accept": "text/html"}).status_code == 422
+
+
+def test_counts_written_2_0_are_2_in_every_format(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"id":"j","ms_type":"spms","severity":"severe","prior_failures":2.0}\n'
+                                      '{"id":"k","ms_type":"spms","severity":"severe","prior_failures":2.5}\n')
+    (tmp_path / "b.json").write_text('{"id":"n","ms_type":"spms","severity":"severe","prior_failures":2.0}')
+    (tmp_path / "c.yaml").write_text("id: y\nms_type: spms\nseverity: severe\nprior_failures: 2.0\n")
+    recs = {r["id"]: r for r in records(run_text([tmp_path])[0])}
+    for i in "jny":
+        assert recs[i]["ok"] and recs[i]["status"]["alemtuzumab"] == "applicable", recs[i]
+    assert not recs["k"]["ok"]
+
+
+def test_exponent_form_doses_in_a_batch_evaluate_on_both_paths(tmp_path):
+    f = tmp_path / "e.jsonl"
+    f.write_text("".join(json.dumps({"id": f"d{i}", "ms_type": "ppms", "severity": "severe"})[:-1]
+                         + f',"mitoxantrone_cumulative_mg_m2":{v}}}\n' for i, v in enumerate(["1e-05", "2e-05", "1e16", "5e-324", "1.4e2"])))
+    for advisor, fast in ((Advisor(), True), (Advisor(cache=False), False)):  # each value reaches the engine
+        recs, _ = run_records([f], advisor=advisor, fast=fast)
+        assert [r["ok"] for r in recs] == [True, True, False, True, True]
+        assert recs[2]["error"].startswith("mitoxantrone_cumulative_mg_m2: is not a plausible dose")  # 1e16
+        assert recs[4]["status"]["mitoxantrone"] == "excluded" and recs[0]["status"]["mitoxantrone"] != "excluded"
+
+
+def test_csv_refuses_non_ascii_digits_and_reads_counts_written_as_floats(tmp_path):
+    f = tmp_path / "n.csv"
+    f.write_text("id,ms_type,severity,prior_failures,mitoxantrone_cumulative_mg_m2\n"
+                 "a,ppms,severe,,١٤٠\nb,ppms,severe,٢,\nc,ppms,severe,2.0,1_0\nd,ppms,severe,2.0,140\n", encoding="utf-8")
+    recs, _ = run_records([f])
+    assert [r["ok"] for r in recs] == [False, False, False, True]
+    assert "mitoxantrone_cumulative_mg_m2" in recs[0]["error"] and "prior_failures" in recs[1]["error"]
+    assert "mitoxantrone_cumulative_mg_m2" in recs[2]["error"] and recs[3]["status"]["mitoxantrone"] == "excluded"
+
+
+# --- minus zero and the plausible bound ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("dose", [-0.0, 0, 0.0])
+def test_minus_zero_is_shown_as_zero(dose):
+    rec = advise({**BASE, "mitoxantrone_cumulative_mg_m2": dose})
+    assert math.copysign(1, rec.facts.mitoxantrone_cumulative_mg_m2) == 1
+    assert '"mitoxantrone_cumulative_mg_m2": 0.0' in json.dumps(rec.model_dump(mode="json"))
+
+
+def test_minus_zero_in_a_case_file_is_shown_as_zero(tmp_path):
+    f = tmp_path / "case.yaml"
+    f.write_text("ms_type: spms\nseverity: severe\nmitoxantrone_cumulative_mg_m2: -0.0\n")
+    for fmt, shown in (("json", '"mitoxantrone_cumulative_mg_m2": 0.0'), ("table", "mitoxantrone received: 0 mg/m²"),
+                       ("markdown", "**Mitoxantrone already received:** 0 mg/m²")):
+        r = advise_case(f, fmt)
+        assert r.exit_code == 0 and shown in r.stdout and "-0" not in r.stdout, r.output
+
+
+@pytest.mark.parametrize("dose", [10**9 + 1, 1e9 + 1, 1e16, 10**16, -(10**16), -1e16])
+def test_the_plausible_dose_bound_is_the_same_for_ints_and_floats(dose):
+    with pytest.raises(InvalidFacts, match="mitoxantrone_cumulative_mg_m2: is not a plausible dose"):
+        advise({**BASE, "mitoxantrone_cumulative_mg_m2": dose})
+    for ok in (10**9, 1e9):
+        assert advise({**BASE, "mitoxantrone_cumulative_mg_m2": ok}).drug("mitoxantrone").status.value == "excluded"

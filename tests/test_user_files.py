@@ -77,7 +77,7 @@ def test_kb_export_into_a_fifo_with_no_reader_is_an_error_not_a_hang(nodes, hang
 
 def test_kb_export_keeps_an_existing_file_whole(tmp_path):
     out = tmp_path / "kb.dmn"
-    out.write_text("<?xml old")  # an earlier export (another kind of file is refused: test_schedule_files.py)
+    out.write_text("<?xml old")  # an earlier export (another kind of file is refused: test_output_files.py)
     out.chmod(0o600)
     assert run("kb", "export", "--dmn", str(out)).exit_code == 0
     assert out.read_text().startswith("<?xml") and stat.S_IMODE(out.stat().st_mode) == 0o600

@@ -1,6 +1,6 @@
-"""`--case FILE` reads through the batch reader registry (issue 11: readers.py, "also used by advise
---case, so a new format is one function in one place"): every format and gzip as batch reads them,
-a file of several cases refused naming how many and pointing to batch."""
+"""`advise --case FILE` and `explain --case FILE` read through the batch reader registry: every format and
+its gzip as batch reads them, stdin and unknown suffixes, a file of several cases refused naming how many
+and pointing to batch, a gzip bomb refused in one line, and read_case as the library's reader."""
 
 import gzip
 import json
@@ -12,7 +12,21 @@ from advisor.batch import read_case, readers
 from advisor.cli import main
 from advisor.errors import CaseFileError, InvalidFacts, SeveralCases
 
+
+def write(tmp_path, name, text, gz=False):
+    path = tmp_path / (name + (".gz" if gz else ""))
+    data = text.encode()
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, list(args), input=input)
+
+
 PERSON = {"id": "p-1", "ms_type": "spms", "severity": "severe", "prior_failures": 1, "conditions": ["pml", "cancer"]}
+
+
 FILES = {  # one person, in each format the registry knows
     "p.yaml": "id: p-1\nms_type: spms\nseverity: severe\nprior_failures: 1\nconditions: [pml, cancer]\n",
     "p.yml": "id: p-1\nms_type: spms\nseverity: severe\nprior_failures: 1\nconditions: [pml, cancer]\n",
@@ -22,17 +36,6 @@ FILES = {  # one person, in each format the registry knows
     "p.csv": "id,ms_type,severity,prior_failures,conditions\np-1,spms,severe,1,pml;cancer\n",
     "p.tsv.txt": None,  # an unknown suffix: YAML, as before (reads JSON too)
 }
-
-
-def run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input)
-
-
-def write(tmp_path, name, text, gz=False):
-    path = tmp_path / (name + (".gz" if gz else ""))
-    data = text.encode()
-    path.write_bytes(gzip.compress(data) if gz else data)
-    return path
 
 
 @pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzipped"])
@@ -119,16 +122,3 @@ def test_a_gzip_bomb_or_a_broken_gzip_is_refused_in_one_line(tmp_path):
     broken.write_bytes(gzip.compress(FILES["p.yaml"].encode())[:20])
     r = run("advise", "--case", str(broken))
     assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1 and f"{broken}: not valid gzip" in r.stderr
-
-
-def test_batch_json_keeps_the_other_cases_of_a_file_with_a_huge_or_deep_value(tmp_path):
-    """The JSON reader --case and batch share reads numbers of any length and names the fact a too-deep
-    value is under: in batch, that case alone is refused (before, the whole file was one error)."""
-    good = json.dumps({"id": "ok", "ms_type": "spms", "severity": "mild"})
-    path = write(tmp_path, "c.json", f'[{{"id": "huge", "ms_type": "spms", "severity": "mild", "prior_failures": {"9" * 5000}}}, {good}]')
-    b = run("batch", str(path), "--out", "-")
-    huge, ok = [json.loads(line) for line in b.stdout.splitlines()]
-    assert huge["id"] == "huge" and huge["error"].startswith("prior_failures: must be a whole number") and ok["ok"]
-    deep = write(tmp_path, "deep.json", '[{"id": "d", "conditions": ' + "[" * 100_000 + "]" * 100_000 + "}]")
-    [record] = [json.loads(line) for line in run("batch", str(deep), "--out", "-").stdout.splitlines()]
-    assert record["error"] == "conditions: is nested deeper than 20 levels"
