@@ -2,8 +2,8 @@
 
 Columns: MS type, severity, prior failures, rapidly worsening, mitoxantrone received (mg/m²) | the
 status of alemtuzumab, natalizumab, mitoxantrone, ocrelizumab: A applicable, C consider,
-N no_criteria, - not applicable, X excluded. Written from the decision semantics of issue 3 (the
-document's rules) as issue 20 revised them (natalizumab: no criteria for any facts; mitoxantrone
+N no_criteria, - not applicable, X excluded. Written from the decision semantics of the article
+(natalizumab: no criteria for any facts; mitoxantrone
 excluded for MS that is not severe: "…so mitoxantrone should only be used in severe MS cases."), not
 from the knowledge base, so a KB change that alters any answer fails here.
 """

@@ -1,5 +1,7 @@
 """A knowledge base from anywhere (--rules-dir, Advisor(rules_dir=...)) is validated completely before
-any work, and refused, naming file and item, for everything issue 9 lists."""
+any work, and refused, naming file and item: files linked outside it, FIFOs, devices and oversized files,
+deep nesting, numbers and thresholds out of range, blank quotes, control characters, confusable drug
+names, rules beyond what the engine compiles, gaps and overlaps in the decision space."""
 
 import os
 import stat
@@ -10,10 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from advisor import Advisor, KnowledgeBaseError
-from advisor.kb.checks import check
 from advisor.cli import main
+from advisor.kb.checks import check
 from advisor.kb.load import MAX_KB_FILE_BYTES, decision_space, load, name_key, value_classes
-
 
 MITOXANTRONE_QUOTE = ("You receive this drug once every three months for a lifetime maximum cumulative dose (140 mg/m2) "
                       "that will likely be reached within two to three years.")
