@@ -254,7 +254,7 @@ def _md_code(text: str) -> str:
 
 
 def rule_text(rule: Any) -> str:
-    from advisor.kb.load import Rule
+    from advisor.kb.schema import Rule
 
     if isinstance(rule, Rule):
         when = " and ".join(t.describe() for t in rule.when) or "always (the rule tests no fact)"
@@ -451,7 +451,7 @@ def _dump(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_dump(o) for o in obj]
     if hasattr(obj, "model_dump"):
-        from advisor.kb.load import CautionRule, Rule
+        from advisor.kb.schema import CautionRule, Rule
 
         data = obj.model_dump(mode="json")
         kind = "status" if isinstance(obj, Rule) else "caution" if isinstance(obj, CautionRule) else None
@@ -473,7 +473,7 @@ def emit(obj: Any, fmt: str, width: int | None = None, explain: bool = False) ->
         if isinstance(obj, dict):  # a plain mapping (kb info): one "key: value" line each
             return "\n".join(_wrap(f"{k}: {', '.join(v) if isinstance(v, list) else v}", "", "  ", break_words=False) for k, v in obj.items())
         if isinstance(obj, (list, tuple)):  # drugs of the KB, or its rules
-            from advisor.kb.load import Drug
+            from advisor.kb.schema import Drug
             from advisor.kb.vocabulary import ConditionItem
 
             if obj and all(isinstance(o, ConditionItem) for o in obj):

@@ -10,7 +10,8 @@ from conftest import SHARED_SOURCE
 
 from advisor import Advisor, KnowledgeBaseError
 from advisor.cli import main
-from advisor.kb.load import default_directory, load, normalize
+from advisor.kb.load import default_directory, load
+from advisor.kb.source import normalize
 
 KB_DIR = default_directory()
 
@@ -131,7 +132,7 @@ def test_kb_with_a_gap_is_refused_when_loaded_not_at_decision_time(kb_copy):
 
 
 def test_a_kb_object_with_a_gap_is_still_refused_at_decision_time_not_guessed(kb_copy):
-    from advisor.kb.load import KnowledgeBase
+    from advisor.kb.schema import KnowledgeBase
 
     kb = load(kb_copy)
     gap = kb.model_copy(update={"rules": tuple(r for r in kb.rules if r.id != "alemtuzumab.fewer_than_two_failures")})

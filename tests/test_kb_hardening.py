@@ -14,7 +14,10 @@ from click.testing import CliRunner
 from advisor import Advisor, KnowledgeBaseError
 from advisor.cli import main
 from advisor.kb.checks import check
-from advisor.kb.load import MAX_KB_FILE_BYTES, decision_space, load, name_key, value_classes
+from advisor.kb.files import MAX_KB_FILE_BYTES
+from advisor.kb.load import load
+from advisor.kb.space import decision_space, value_classes
+from advisor.text import name_key
 
 MITOXANTRONE_QUOTE = ("You receive this drug once every three months for a lifetime maximum cumulative dose (140 mg/m2) "
                       "that will likely be reached within two to three years.")

@@ -69,7 +69,8 @@ def test_the_modules_import_each_other_without_circles():
 
 
 SURFACES = ("advisor.cli", "advisor.interview", "advisor.serve", "advisor.web", "advisor.batch")
-KB_DATA = ("advisor.kb.load", "advisor.kb.claims", "advisor.kb.numbers", "advisor.kb.vocabulary", "advisor.kb.terminology",
+KB_DATA = ("advisor.kb.load", "advisor.kb.schema", "advisor.kb.files", "advisor.kb.source", "advisor.kb.problems", "advisor.kb.space",
+           "advisor.kb.claims", "advisor.kb.numbers", "advisor.kb.vocabulary", "advisor.kb.terminology",
            "advisor.kb.facts")
 
 

@@ -17,7 +17,7 @@ with warnings.catch_warnings():  # starlette's TestClient prefers httpx2; httpx 
     from fastapi.testclient import TestClient
 
 from advisor import Advisor, PatientFacts, advise, default_advisor
-from advisor.kb.load import normalize
+from advisor.kb.source import normalize
 from advisor.schedule import infusions
 from advisor.web import create_app, kbinfo
 

@@ -22,7 +22,7 @@ from advisor.core.engine import Engine, compile_caution, compile_rule
 from advisor.core.decision import Change, Decision
 from advisor.errors import KnowledgeBaseError, UnknownDrug
 from advisor.text import name_key
-from advisor.kb.load import KnowledgeBase, NoteItem, Rule, Test
+from advisor.kb.schema import KnowledgeBase, NoteItem, Rule, Test
 from advisor.kb.vocabulary import PACKAGED, PACKAGED_STATUSES
 from advisor.core.models import (NOT_GIVEN, Caution, DrugAdvice, WhatIf, model_for, Condition,
                                   Explanation, PatientFacts, Recommendation, RuleMiss, Status)

@@ -59,7 +59,7 @@ from types import ModuleType
 from typing import Any, NoReturn
 
 from advisor.errors import AdvisorError
-from advisor.kb.load import CautionRule, NoteItem, Rule, Test
+from advisor.kb.schema import CautionRule, NoteItem, Rule, Test
 
 LAZY_BINDING = sys.version_info >= (3, 13)  # durable's extension references a symbol 3.13 removed
 _EPOCH = datetime.datetime(1970, 1, 1)  # what durable computes as datetime.utcfromtimestamp(0)

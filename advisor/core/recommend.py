@@ -9,7 +9,7 @@ from string import Template
 from typing import Any
 
 from advisor.core.decision import Change, Decision
-from advisor.kb.load import Drug, KnowledgeBase, Rule
+from advisor.kb.schema import Drug, KnowledgeBase, Rule
 from advisor.kb.facts import FactSpec
 from advisor.core.models import (FACTS, NOT_GIVEN, Caution, Citation, DrugAdvice, KBIdentity, MSType, Note, PatientFacts, Reason, Recommendation,
                      Schedule, SideEffect, SideEffects, WhatIf)

@@ -10,7 +10,9 @@ from typing import Any
 
 from advisor.core.advisor import NOTE, Advisor
 from advisor.errors import KnowledgeBaseError
-from advisor.kb.load import CautionRule, KnowledgeBase, Rule, decision_space, load, value_classes
+from advisor.kb.load import load
+from advisor.kb.schema import CautionRule, KnowledgeBase, Rule
+from advisor.kb.space import decision_space, value_classes
 from advisor.core.models import Condition, PatientFacts
 from advisor.kb import terminology as terminology
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from advisor.kb.checks import representative_values
 from advisor.core.advisor import Advisor
-from advisor.kb.load import KnowledgeBase
+from advisor.kb.schema import KnowledgeBase
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ class Terminology:
 
 def load(directory: str | Path, condition_ids: Iterable[str], ms_types: Iterable[str], severities: Iterable[str]) -> Terminology:
     """Read and validate ``fhir.toml`` in the KB ``directory`` against the advisor's vocabularies."""
-    from advisor.kb.load import read_kb_file
+    from advisor.kb.files import read_kb_file
 
     path = Path(directory) / FILE
     read: list[tuple[str, str, str]] = []

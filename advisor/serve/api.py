@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from advisor import Recommendation, __version__
 from advisor.errors import Refused
-from advisor.kb.load import Drug, KnowledgeBase
+from advisor.kb.schema import Drug, KnowledgeBase
 from advisor.serve.bodies import media_type_problem
 from advisor.serve.dependencies import KBDep, RuntimeDep, json_body
 from advisor.serve.responses import ERRORS, JSON_ONLY, facts_for_log, fired, statuses

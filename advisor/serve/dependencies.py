@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from advisor.errors import Refused
-from advisor.kb.load import KnowledgeBase
+from advisor.kb.schema import KnowledgeBase
 from advisor.serve.auth import verify
 from advisor.serve.bodies import MAX_DEPTH, json_type_problem, parse_json
 from advisor.serve.responses import validation_errors

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from advisor.kb.load import CautionRule, Rule
+from advisor.kb.schema import CautionRule, Rule
 
 
 class ErrorItem(BaseModel):

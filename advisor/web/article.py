@@ -13,7 +13,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from advisor.kb.load import headings, normalize, section_scope
+from advisor.kb.source import headings, normalize, section_scope
 
 
 @functools.lru_cache(maxsize=4096)

@@ -27,7 +27,7 @@ from jinja2.bccache import Bucket
 
 from advisor import InvalidFacts
 from advisor.errors import ScheduleError, ServiceError
-from advisor.kb.load import Drug
+from advisor.kb.schema import Drug
 from advisor.core.models import PatientFacts, Status
 from advisor.render import groups
 from advisor.schedule import ics_of, is_finite, plan
