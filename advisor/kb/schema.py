@@ -70,6 +70,8 @@ def numeric(spec: FactSpec) -> bool:
 def kind_type(spec: FactSpec) -> Any:
     """The JSON type of a fact's value as a test compares it: str (a choice), bool, int or float."""
     return {"choice": str, "yes_no": bool, "count": int, "number": float}.get(spec.kind, list)
+
+
 OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
 ORDERED_OPS = ("<", "<=", ">", ">=")
 

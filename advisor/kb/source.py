@@ -10,6 +10,7 @@ from typing import Any
 
 from advisor.kb.files import read_kb_file
 
+
 def normalize(text: str) -> str:
     """Fold white space and curly quotes, so a quote matches the source however it was typed. (str.replace
     and str.split: ~20 times faster than a translate table and a regular expression, on every KB load.)"""

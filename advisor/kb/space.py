@@ -10,6 +10,7 @@ from typing import Any
 from advisor.kb.schema import PACKAGED_FACTS, Rule, thresholds_of
 from advisor.kb.facts import FactSpec
 
+
 @dataclass
 class DecisionSpace:
     """The status rules' decision space, by classes of fact values: for each drug, one fact
