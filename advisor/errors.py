@@ -27,8 +27,8 @@
         ├── StoreError (RuntimeError)        advisor.serve.store: the decision log cannot be used
         │   └── LogUnavailable               a write to the log failed while serving
         ├── FetchError                       advisor.serve.fhir: the FHIR server could not give resources
-        ├── PageNotFound                     advisor.web.pages: no such page (the 404 page says why)
-        └── PageMoved                        advisor.web.pages: the page is at another address (a 308)
+        ├── PageNotFound                     advisor.web.site: no such page (the 404 page says why)
+        └── PageMoved                        advisor.web.site: the page is at another address (a 308)
 
 A second base in brackets is kept for callers that catch the built-in (``except KeyError``). Each error
 is defined beside the code that raises it and importable from there; the library's own (this module's,
@@ -36,7 +36,7 @@ and ``FileError``, ``ServiceError``) also from ``advisor``. Module-private error
 inside one module derive from the subtree of their module too. The command line turns every one into
 a one-line message and exit 2 in one place (``advisor.cli``); the service turns a :class:`Refused` into
 its answer in one place (the exception handlers of ``advisor.serve.responses``), the pages a
-``PageNotFound`` or ``PageMoved`` (``advisor.web.pages``).
+``PageNotFound`` or ``PageMoved`` (raised from ``advisor.web.site``, answered by ``advisor.web.pages``).
 
     >>> from advisor import advise, AdvisorError
     >>> try:

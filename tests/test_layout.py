@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,13 +131,24 @@ def test_the_handlers_are_given_what_they_use_and_raise_their_refusals():
         source = MODULES[module].read_text()
         assert "app.state" not in source and "json_error(" not in source and "JSONResponse | None" not in source, module
         assert "advisor.serve.dependencies" in own(module), module
-    from fastapi import APIRouter
+    import importlib
+
+    from fastapi import APIRouter, FastAPI
+    from fastapi.routing import APIRoute
 
     from advisor.web import pages
 
-    assert isinstance(pages.router, APIRouter) and len(pages.router.routes) >= 8
-    for route in pages.router.routes:  # plain functions of the module, not one closure's
-        assert "<locals>" not in route.endpoint.__qualname__ and route.endpoint.__module__ == "advisor.web.pages", route.path
+    assert isinstance(pages.router, APIRouter)
+    app = FastAPI()
+    app.include_router(pages.router)  # the one router has every page: its own and those it includes
+    routes = [(name, route) for name in ("advisor.web.pages", "advisor.web.schedule_pages", "advisor.web.reference_pages")
+              for route in importlib.import_module(name).router.routes if isinstance(route, APIRoute)]
+    assert len(routes) >= 8
+    for name, route in routes:  # plain functions of the page modules, not one closure's
+        module = sys.modules[route.endpoint.__module__]
+        assert "<locals>" not in route.endpoint.__qualname__ and module.__name__ == name, route.path
+        assert app.url_path_for(route.name, **dict.fromkeys(route.param_convertors, "x")) == re.sub(r"{[^}]+}", "x", route.path)
+        assert getattr(module, route.endpoint.__qualname__) is route.endpoint, route.path
 
 
 def test_the_cli_renders_nothing_itself():

@@ -384,7 +384,7 @@ def test_a_page_escapes_exactly_what_text_visible_escapes(client):
     from urllib.parse import quote
 
     from advisor.text import has_unsafe, visible as text_visible
-    from advisor.web.pages import visible as page_visible
+    from advisor.web.site import visible as page_visible
 
     every = "".join(map(chr, range(0x110000)))
     if page_visible(every) != text_visible(every):
@@ -464,7 +464,7 @@ def test_the_templates_and_assets_are_package_data():
 def test_another_app_in_the_same_process_reuses_the_compiled_templates_and_an_edit_is_recompiled(monkeypatch):
     from jinja2 import DictLoader, Environment
 
-    from advisor.web import pages
+    from advisor.web import site
 
     create_app(default_advisor())  # compiles every template, unless an earlier app did
     compiled = []
@@ -479,7 +479,7 @@ def test_another_app_in_the_same_process_reuses_the_compiled_templates_and_an_ed
     assert compiled == [] and "Which MS infusion drugs" in client.get("/").text
     # The cache is checked against each template's source: a changed template is compiled again, never served stale.
     for text in ("first {{ 1 }}", "second {{ 2 }}"):
-        env = Environment(loader=DictLoader({"t.html": text}), bytecode_cache=pages._COMPILED)
+        env = Environment(loader=DictLoader({"t.html": text}), bytecode_cache=site._COMPILED)
         assert env.get_template("t.html").render() == text.replace("{{ 1 }}", "1").replace("{{ 2 }}", "2")
     assert compiled == ["t.html", "t.html"]
 

@@ -9,8 +9,8 @@ Server-rendered (Jinja2, shipped in this package), usable without JavaScript, no
 """
 
 from advisor.web.form import advice_path
-from advisor.web.pages import (CSP, SECURITY_HEADERS, SecureRoute, add_pages, add_security_headers, create_app, router,
-                               security_headers_middleware)
+from advisor.web.pages import add_pages, create_app, router
+from advisor.web.security import CSP, SECURITY_HEADERS, SecureRoute, add_security_headers, security_headers_middleware
 
 __all__ = ["advice_path", "CSP", "SECURITY_HEADERS", "SecureRoute", "add_pages", "add_security_headers", "create_app", "router",
            "security_headers_middleware"]

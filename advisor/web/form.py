@@ -191,3 +191,19 @@ def number(value: float) -> str:
 
 def clip(text: str, n: int = 40) -> str:
     return text if len(text) <= n else text[:n] + "…"
+
+
+def pairs(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """The query's pairs for the form's values as parsed (a list a repeated field; empty ones left out)."""
+    out = []
+    for k, v in values.items():
+        if isinstance(v, list):
+            out += [(k, str(x)) for x in v]
+        elif v not in ("", None):
+            out.append((k, str(v)))
+    return out
+
+
+def encode(values: dict[str, Any]) -> str:
+    """The query string of those values (:func:`pairs`)."""
+    return urlencode(pairs(values))
