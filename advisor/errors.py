@@ -34,7 +34,7 @@ A second base in brackets is kept for callers that catch the built-in (``except 
 is defined beside the code that raises it and importable from there; the library's own (this module's,
 and ``FileError``, ``ServiceError``) also from ``advisor``. Module-private errors used for control flow
 inside one module derive from the subtree of their module too. The command line turns every one into
-a one-line message and exit 2 in one place (``advisor.cli``); the service turns a :class:`Refused` into
+a one-line message and exit 2 in one place (``advisor.cli.common``); the service turns a :class:`Refused` into
 its answer in one place (the exception handlers of ``advisor.serve.responses``), the pages a
 ``PageNotFound`` or ``PageMoved`` (raised from ``advisor.web.site``, answered by ``advisor.web.pages``).
 

@@ -266,7 +266,7 @@ def modules_after(*args):
     return r.returncode, set(r.stderr.rsplit("MODULES ", 1)[1].split())
 
 
-SERVICE_BATCH_WEB = ["advisor.batch", "advisor.serve", "advisor.web", "advisor.batch.casefile", "advisor.interview", "advisor.kb.table",
+SERVICE_BATCH_WEB = ["advisor.batch", "advisor.serve", "advisor.web", "advisor.batch.casefile", "advisor.cli.interview", "advisor.kb.table",
                      "yaml", "fastapi", "starlette", "uvicorn", "jinja2", "httpx", "msgspec", "multiprocessing", "sqlite3", "jwt"]
 
 

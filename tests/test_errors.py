@@ -36,7 +36,7 @@ def test_every_exception_class_of_the_package_is_an_advisor_error():
     # Not errors of the tree, by design: the CLI's own click exceptions are what the boundary turns every
     # AdvisorError into (click prints them), and Stop is a KeyboardInterrupt, a signal that must pass
     # every `except Exception`. Any other class outside the tree fails here.
-    assert outside == ["advisor.cli.OneLineUsageError", "advisor.cli.UserError", "advisor.stopping.Stop"]
+    assert outside == ["advisor.cli.common.OneLineUsageError", "advisor.cli.common.UserError", "advisor.stopping.Stop"]
 
 
 def drawn_tree():
@@ -137,11 +137,11 @@ def test_the_cli_shows_each_error_as_before(case, tmp_path):
 
 
 def test_an_advisor_error_from_any_command_is_one_line_and_exit_2(monkeypatch):
-    from advisor import cli
+    from advisor.cli import advice
 
     def broken(*args, **kwargs):
         raise ServiceError("the log is\x1b[31m locked")
 
-    monkeypatch.setattr(cli, "emit", broken)  # `conditions` had no handler of its own
+    monkeypatch.setattr(advice, "emit", broken)  # `conditions` had no handler of its own
     r = CliRunner().invoke(main, ["conditions"])
     assert (r.exit_code, r.stdout, r.stderr) == (2, "", "ms-advisor: the log is\\x1b[31m locked\n")

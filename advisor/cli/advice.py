@@ -1,0 +1,211 @@
+"""The commands a person asks for advice with: advise, explain, schedule and interview, and the
+reference they read beside it (drugs, rules, conditions, the decision table, the JSON Schemas)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from advisor.cli.common import FORMAT, TEXT_FORMAT, Command, Day, Number, PathName, UserError, Where, drug_id, echo, emit, \
+    get_advisor, rules_dir_option
+from advisor.cli.facts import collect_facts, fact_options
+from advisor.text import visible
+
+
+@click.command(cls=Command, epilog="""
+\b
+Examples:
+  ms-advisor advise --ms-type relapsing --severity severe --prior-failures 2
+  ms-advisor advise --ms-type spms --severity mild --condition "heart failure"
+  ms-advisor advise --case person.yaml --explain
+  ms-advisor advise --case person.yaml --format json | jq .listed
+  export MS_ADVISOR_FORMAT=table
+""")
+@fact_options
+@FORMAT
+@click.option("--explain", is_flag=True, help="Show every reason's quote and section.")
+@rules_dir_option
+def advise(case_file: str | None, fmt: str | None, explain: bool, rules_dir: str | None, **flags: Any) -> None:
+    """Advise on the four infusion drugs for one person's facts.
+
+    Prints a table on a terminal and JSON into a pipe or a file (scripts rely on it); choose with
+    --format, or once for your shell with MS_ADVISOR_FORMAT (table, json or markdown)."""
+    advisor = get_advisor(rules_dir)
+    emit(advisor.advise(collect_facts(case_file, advisor=advisor, **flags)), fmt, explain)
+
+
+@click.command(cls=Command, epilog="""
+\b
+Examples:
+  ms-advisor explain alemtuzumab --ms-type spms --severity mild --prior-failures 1
+  ms-advisor explain Tysabri --case person.yaml
+""")
+@click.argument("drug")
+@fact_options
+@TEXT_FORMAT
+@rules_dir_option
+def explain(drug: str, case_file: str | None, fmt: str | None, rules_dir: str | None, **flags: Any) -> None:
+    """The full how / why-not chain for one DRUG: rules that fired and did not, quotes, cautions, what-ifs."""
+    advisor = get_advisor(rules_dir)
+    emit(advisor.explain(collect_facts(case_file, advisor=advisor, **flags), drug), fmt)
+
+
+@click.command(cls=Command, epilog="""
+\b
+Examples:
+  ms-advisor drugs
+  ms-advisor drugs natalizumab --format json
+""")
+@click.argument("drug", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@rules_dir_option
+def drugs(drug: str | None, fmt: str, rules_dir: str | None) -> None:
+    """What the document says of each drug (or of DRUG): brand, how it works, schedule, side effects."""
+    advisor = get_advisor(rules_dir)
+    emit([advisor.kb.drug(drug_id(advisor, drug))] if drug else list(advisor.kb.drugs), fmt)
+
+
+@click.command(cls=Command, epilog="""
+\b
+Examples:
+  ms-advisor rules
+  ms-advisor rules --format json
+""")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@rules_dir_option
+def rules(fmt: str, rules_dir: str | None) -> None:
+    """Every rule of the knowledge base: id, drug, tests, conclusion and quote."""
+    kb = get_advisor(rules_dir).kb
+    emit([*kb.rules, *kb.cautions], fmt)
+
+
+@click.command(cls=Command, epilog="""
+\b
+Examples:
+  ms-advisor table
+  ms-advisor table --drug mitoxantrone
+  ms-advisor table --format csv > decisions.csv
+""")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "json"]), default="markdown", show_default=True)
+@click.option("--drug", "drug_names", multiple=True, help="Only this drug's status and rules (repeatable).")
+@rules_dir_option
+def table(fmt: str, drug_names: tuple[str, ...], rules_dir: str | None) -> None:
+    """The complete decision table: one row per class of fact values the rules distinguish, with each
+    drug's status and the rules that fire; rows merged where a fact does not matter (shown as -)."""
+    from advisor.kb.table import decision_table, render
+
+    advisor = get_advisor(rules_dir)
+    drugs = [drug_id(advisor, d) for d in drug_names] or None
+    classes, rows = decision_table(advisor, drugs)
+    echo(render(classes, rows, fmt))
+
+
+@click.command(cls=Command, epilog="""
+\b
+Examples:
+  ms-advisor schema facts > facts.schema.json
+""")
+@click.argument("which", type=click.Choice(["facts", "recommendation"]), default="facts")
+@rules_dir_option
+def schema(which: str, rules_dir: str | None) -> None:
+    """The JSON Schema of a case file (facts with their aliases, id, expect: what ms-advisor accepts) or of
+    the recommendation (output), of the knowledge base in use (its facts)."""
+    from advisor.core.schemas import facts_schema, recommendation_schema
+
+    advisor = get_advisor(rules_dir)
+    schema = facts_schema(advisor.drug_ids, advisor.facts_model, advisor.status_set.enum) if which == "facts" else \
+        recommendation_schema(advisor.recommendation_model)
+    echo(json.dumps(schema, indent=2, ensure_ascii=False))
+
+
+@click.command(cls=Command, epilog="""
+\b
+Examples:
+  ms-advisor conditions
+  ms-advisor advise --ms-type relapsing --severity mild --condition "heart failure"
+""")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@rules_dir_option
+def conditions(fmt: str, rules_dir: str | None) -> None:
+    """The health conditions a person's facts can name (--condition, case files, batch, the API): id,
+    description and other accepted names. A name is matched in any case, with spaces or hyphens for
+    its underscores ('Heart failure' is heart_failure)."""
+    if rules_dir is None:
+        from advisor.kb.vocabulary import CONDITIONS
+
+        emit(list(CONDITIONS), fmt)
+    else:
+        emit(list(get_advisor(rules_dir).kb.conditions), fmt)
+
+
+@click.command(cls=Command, epilog="""
+\b
+Examples:
+  ms-advisor interview
+  printf 'spms\\nsevere\\n1\\nn\\n0\\n\\n' | ms-advisor interview --format json
+""")
+@FORMAT
+@click.option("--save", "save_file", type=PathName(dir_okay=False), metavar="FILE",
+              help="Also write the answers as a case file (YAML; JSON if FILE ends in .json) for --case and batch.")
+@rules_dir_option
+def interview(fmt: str | None, save_file: str | None, rules_dir: str | None) -> None:
+    """Ask for each fact in turn, with the allowed choices, then print the advice. End of input before
+    every question is answered: exit 2."""
+    from advisor.cli.interview import ask_facts, case_file_text
+
+    advisor = get_advisor(rules_dir)
+    try:
+        facts = ask_facts(advisor.facts_model)
+    except click.Abort:
+        raise UserError("interview: input ended before every question was answered; nothing advised") from None
+    rec = advisor.advise(facts)
+    if save_file is not None:
+        from advisor.atomic import Kind, write_atomically
+
+        with Where(f"--save: {save_file}"):
+            write_atomically(save_file, case_file_text(rec.facts, save_file).encode("utf-8"),
+                             Kind("a case file written by ms-advisor interview", (b"# ms-advisor case file", b"{")))
+        click.echo(f"Saved the answers to {visible(save_file)}", err=True)
+    emit(rec, fmt)
+
+
+@click.command(cls=Command, epilog="""
+\b
+Examples:
+  ms-advisor schedule ocrelizumab --start 2027-01-04
+  ms-advisor schedule natalizumab --start 2027-01-04 --count 13 --ics natalizumab.ics
+""")
+@click.argument("drug")
+@click.option("--start", type=Day(), required=True, metavar="YYYY-MM-DD", help="Date of the first infusion (YYYY-MM-DD).")
+@click.option("--count", type=Number(whole=True, low=1, high=1000),
+              help="How many infusions to list, 1 to 1000 (default: all of a finite schedule, else 10); never past the end of a finite course.")
+@click.option("--mitoxantrone-cumulative-mg-m2", "received", type=Number(whole=False, low=0),
+              help="Lifetime mitoxantrone already received, mg/m²: says how much of the lifetime maximum remains.")
+@click.option("--ics", "ics_file", type=PathName(dir_okay=False), help="Also write the dates to an iCalendar file.")
+@click.option("--id", "case_id", metavar="ID", help="An identifier for the person: shown, and in each calendar event's UID.")
+@TEXT_FORMAT
+@rules_dir_option
+def schedule(drug: str, start: Any, count: int | None, received: float | None, ics_file: str | None, case_id: str | None,
+             fmt: str | None, rules_dir: str | None) -> None:
+    """The infusion dates the article's dosing gives for DRUG, from --start (weekend dates marked)."""
+    from advisor.schedule import ics_of, plan
+
+    result = plan(get_advisor(rules_dir), drug, start.date(), count, received, case_id)
+    if ics_file is not None and result.left_unknown and not result.infusions:
+        raise UserError(f"--ics: no dates to write. {result.left_unknown} Give --count N to list N infusions from --start.")
+    if ics_file is not None:
+        from advisor.atomic import Kind, write_atomically
+
+        ics = ics_of(result).encode("utf-8")  # complete before any file is touched
+        with Where(f"--ics: {ics_file}"):  # never truncates the old file before the new one is whole, nor replaces another kind of file
+            write_atomically(ics_file, ics, Kind("an iCalendar file", (b"BEGIN:VCALENDAR",)))
+    emit(result, fmt)
+    if ics_file is not None:
+        click.echo(f"Wrote {len(result.infusions)} infusion(s) to {visible(ics_file)}", err=True)
+
+
+
+
+COMMANDS = (advise, explain, drugs, rules, table, schema, conditions, interview, schedule)
