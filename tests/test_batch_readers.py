@@ -268,6 +268,26 @@ def test_map_targets_are_checked_before_any_work(tmp_path, maps, message):
     assert not out.exists() and list(tmp_path.iterdir()) == [f]  # nothing read, nothing written
 
 
+def test_the_batch_options_are_checked_by_the_library_with_the_projects_errors():
+    """A program running batches checks a person's --map, --delimiter and --encoding as the command does:
+    the same message (without the option's name, which the command adds), as a BatchError."""
+    from advisor import AdvisorError
+    from advisor.batch import BatchError, options
+
+    assert options.map_pairs(["patient_id = id", "type=ms_type", "patient_id=id"]) == [("patient_id", "id"), ("type", "ms_type")]
+    assert options.delimiter("tab") == "\t" and options.delimiter(";") == ";" and options.delimiter(None) is None
+    assert options.encoding("cp1252") == "cp1252"
+    for call, message in [
+        (lambda: options.map_pairs(["patient_id=ident"]), f"'patient_id=ident': 'ident' is not a field (FIELD one of: {ALLOWED_FIELDS})"),
+        (lambda: options.map_pairs(["a=id", "a=ms_type"]), "'a' is renamed twice (to id and to ms_type): which is meant cannot be known"),
+        (lambda: options.delimiter('"'), "one character (not a quote, a line break or another control character), or 'tab'"),
+        (lambda: options.encoding("klingon"), "unknown encoding 'klingon'"),
+    ]:
+        with pytest.raises(BatchError) as e:
+            call()
+        assert str(e.value) == message and isinstance(e.value, AdvisorError)
+
+
 def test_map_may_rename_two_sources_to_one_field_for_files_that_differ(tmp_path):
     (tmp_path / "a.csv").write_text("patient_id,ms_type,severity\np1,spms,mild\n")
     (tmp_path / "b.csv").write_text("pid,ms_type,severity\np2,spms,mild\n")

@@ -124,6 +124,31 @@ def test_serve_on_a_busy_port_or_an_unknown_host_is_one_line_and_exit_2(tmp_path
     assert r.exit_code == 2 and "--host 0.0.0.0.0: not an address" in r.output
 
 
+def test_the_service_start_refuses_a_busy_port_and_bad_settings_with_a_service_error(tmp_path):
+    """What `serve` says before its port opens comes from the library (advisor.serve.start), as a
+    ServiceError: a program starting the service gets the same one-line reasons."""
+    import socket
+
+    from advisor.errors import ServiceError
+    from advisor.serve import Settings
+    from advisor.serve.start import can_listen, check, start_up_lines
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ServiceError, match=rf"^--port {port}: cannot listen on 127.0.0.1:{port}: "):
+            can_listen("127.0.0.1", port)
+    with pytest.raises(ServiceError, match="^--host 0.0.0.0.0: not an address"):
+        can_listen("0.0.0.0.0", 0)
+    with pytest.raises(ServiceError, match="^--trust needs --public-url"):
+        check(Settings(db=str(tmp_path / "log.sqlite3"), trust=["https://ehr.example.org=keys.json"]))
+    with pytest.raises(ServiceError, match="^--public-url: 'ftp://x' is not an http"):
+        check(Settings(db=str(tmp_path / "log.sqlite3"), public_url="ftp://x"))
+    lines = start_up_lines(Settings(db="/x/log.sqlite3"), "::1", 8000)
+    assert lines[0].startswith("pages at http://[::1]:8000/ ") and "no patient ids stored" in lines[1]
+
+
 def test_read_paths_refuses_one_path_given_as_a_string(tmp_path):
     from advisor.batch import read_paths
 
