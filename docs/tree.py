@@ -48,13 +48,16 @@ def imported(module: str) -> frozenset[str]:
             base = ".".join(package[: len(package) - node.level + 1] + ([node.module] if node.module else [])) \
                 if node.level else str(node.module)
             found |= {base} | {f"{base}.{a.name}" for a in node.names}
-    return frozenset(m for m in found if m in MODULES and m != module and not m.startswith(module + ".") and m != "advisor")
+    return frozenset(m for m in found if m in MODULES and m != module and m != "advisor")
 
 
 @cache
-def rank(module: str) -> int:
-    """How high a module stands: one above the highest module it imports."""
-    return 1 + max((rank(m) for m in imported(module)), default=0)
+def rank(module: str, _seen: frozenset[str] = frozenset()) -> int:
+    """How high a module stands: one above the highest module it imports. A package's ``__init__`` that
+    names its own modules stands above them; a module's import of its own package's ``__init__`` (for a
+    shared helper, or a lazy export) is passed over where it would close a circle."""
+    seen = _seen | {module}
+    return 1 + max((rank(m, seen) for m in imported(module) if m not in seen), default=0)
 
 
 def first_sentence(text: str) -> str:

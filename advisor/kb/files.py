@@ -1,7 +1,7 @@
 """Reading a knowledge base's files safely: regular files inside its directory, within size, depth and
 number limits; TOML parsed with its floats kept exact; and the fingerprint (SHA-256) over the files.
 
-Kept apart from the schema: what a knowledge base from anywhere (--rules-dir) may not do (issue 9) is
+Kept apart from the schema: what a knowledge base from anywhere (--rules-dir) may not do is
 checked here, before any model is built.
 """
 

@@ -1,4 +1,4 @@
-"""The ASGI app: JSON API, CDS Hooks and (issue 13) the pages, over one Advisor and one decision log.
+"""The ASGI app: JSON API, CDS Hooks and the pages, over one Advisor and one decision log.
 
 ``create_app(Settings(...))`` builds it; ``ms-advisor serve`` runs it on uvicorn. With ``--workers N``
 uvicorn starts N processes, each building its own app from the settings passed in the environment
