@@ -13,7 +13,9 @@ from click.testing import CliRunner
 from advisor import Advisor, Condition, advise, default_advisor
 from advisor.cli import main
 from advisor.kb.load import default_directory, load
-from advisor.render import emit, explain_drug, markdown, table
+from advisor.render import emit
+from advisor.render.report import markdown
+from advisor.render.terminal import explain_drug, table
 from advisor.serve.cards import detail
 from advisor.web import create_app
 

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 from advisor import advise, default_advisor
 from advisor.cli import main
-from advisor.render import markdown, table
+from advisor.render.report import markdown
+from advisor.render.terminal import table
 from advisor.schedule import ics_of, infusions, plan
 from advisor.serve.cards import drug_cards
 from advisor.web import create_app

@@ -16,7 +16,9 @@ from advisor import advise, default_advisor
 from advisor.cli import main
 from advisor.core.models import Status
 from advisor.kb.load import default_directory
-from advisor.render import emit, markdown, table
+from advisor.render import emit
+from advisor.render.report import markdown
+from advisor.render.terminal import table
 from advisor.serve.cards import drug_cards
 from advisor.web import create_app
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from advisor import InvalidFacts
-from advisor.render import groups
+from advisor.render.common import groups
 
 from advisor.web import form as form_module
 from advisor.web import reference_pages, schedule_pages
