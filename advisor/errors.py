@@ -26,7 +26,7 @@
         ├── TrustError (ValueError)          advisor.serve.auth: a --trust option cannot be used
         ├── StoreError (RuntimeError)        advisor.serve.store: the decision log cannot be used
         │   └── LogUnavailable               a write to the log failed while serving
-        ├── FetchError                       advisor.serve.fhir: the FHIR server could not give resources
+        ├── FetchError                       advisor.serve.fhir_fetch: the FHIR server could not give resources
         ├── PageNotFound                     advisor.web.site: no such page (the 404 page says why)
         └── PageMoved                        advisor.web.site: the page is at another address (a 308)
 

@@ -29,7 +29,7 @@ def exception_classes():
 def test_every_exception_class_of_the_package_is_an_advisor_error():
     classes = exception_classes()
     for name in ("advisor.serve.auth.AuthError", "advisor.serve.auth.TrustError", "advisor.serve.store.StoreError",
-                 "advisor.serve.fhir.FetchError", "advisor.serve.bodies.BadBody", "advisor.atomic.WriteError",
+                 "advisor.serve.fhir_fetch.FetchError", "advisor.serve.bodies.BadBody", "advisor.atomic.WriteError",
                  "advisor.atomic.ReadError", "advisor.batch.errors.BatchError", "advisor.batch.casefile.DuplicateKey"):
         assert name in classes  # the walk finds the modules
     outside = sorted(name for name, cls in classes.items() if not issubclass(cls, AdvisorError))

@@ -417,7 +417,7 @@ def test_a_next_page_on_another_server_is_not_read_and_no_advice_is_given_withou
 
 
 def test_a_searchset_longer_than_the_page_limit_is_412_not_cut_short(client):
-    from advisor.serve.fhir import MAX_PAGES
+    from advisor.serve.fhir_fetch import MAX_PAGES
 
     conds, obs = person("spms", "severe")
     with FhirStub({}) as stub:
@@ -607,7 +607,7 @@ def test_a_next_link_with_another_scheme_is_not_followed(client):
 def test_next_links_must_have_fhir_servers_scheme_host_and_port(link, same):
     from urllib.parse import urlsplit
 
-    from advisor.serve.fhir import same_origin
+    from advisor.serve.fhir_fetch import same_origin
 
     assert same_origin(link, urlsplit("https://ehr.example.org/fhir")) is same
 

@@ -13,7 +13,7 @@ from advisor import InvalidFacts
 from advisor.errors import Refused
 from advisor.text import visible
 from advisor.serve import cards as cardlib
-from advisor.serve import fhir
+from advisor.serve import fhir, fhir_fetch, fhir_time
 from advisor.serve.dependencies import BaseURL, RuntimeDep, StoreDep, authorize, body_as, require_json
 from advisor.serve.pages import advice_url
 from advisor.serve.responses import ERRORS, JSON_ONLY, facts_for_log, fired, statuses
@@ -69,8 +69,8 @@ async def service(hook: HookBody, rt: RuntimeDep, base: BaseURL) -> Any:
                                  "was given to fetch them from: send the prefetch or fhirServer with fhirAuthorization"}])
         token = hook.fhirAuthorization.access_token if hook.fhirAuthorization else None
         try:
-            data.update(await fhir.fetch(hook.fhirServer, token, patient_id, wanted, rt.settings.fhir_timeout))
-        except fhir.FetchError as e:
+            data.update(await fhir_fetch.fetch(hook.fhirServer, token, patient_id, wanted, rt.settings.fhir_timeout))
+        except fhir_fetch.FetchError as e:
             raise Refused(412, [{"field": "fhirServer", "message": f"the facts could not be fetched: {e}"}]) from None
         malformed = [{"field": "fhirServer", "message": f"the FHIR server's answer for {key} is not usable: {field}: {message}"}
                      for key in wanted for field, message in fhir.shape_problems(key, data.get(key), patient_id)]
@@ -119,7 +119,7 @@ def feedback_problems(items: list[Any], issued: dict[str, tuple[str, str | None]
     first: dict[str, int] = {}
     for i, f in enumerate(items):
         at = f"feedback.{i}"
-        when = fhir.interval(f.outcomeTimestamp, "instant")
+        when = fhir_time.interval(f.outcomeTimestamp, "instant")
         if issued is None:
             if when is None:
                 out.append({"field": f"{at}.outcomeTimestamp", "message": f"'{visible(f.outcomeTimestamp)}' is not an RFC 3339 "

@@ -1,4 +1,6 @@
-"""FHIR R4 in, the advisor's facts out; and fetching the resources when the EHR did not prefetch them.
+"""FHIR R4 in, the advisor's facts out: what the resources say, and what in them is missing, unclear or
+not the shape their query answers. Fetching the resources the EHR did not prefetch is ``fhir_fetch``;
+FHIR's times are ``fhir_time``.
 
 The mapping (also in docs/service.md, whose table of codes is generated from fhir.toml):
 
@@ -19,19 +21,17 @@ no advice is given.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
 
-from advisor.errors import ServiceError
-from advisor.core.models import FACTS, exact_float, float_from_text, inexact
+from advisor.core.models import FACTS, exact_float, inexact
 from advisor.kb.facts import FactSpec
 from advisor.text import visible
 from advisor.kb.vocabulary import LABELS
 from advisor.kb.terminology import Terminology
+from advisor.serve.fhir_time import TIME_EXAMPLES, TIME_FIELDS, in_future, interval, time_text, when_made
 
 FACTS_SYSTEM = "urn:ms-infusion-advisor:facts"
 UCUM = "http://unitsofmeasure.org"
@@ -42,7 +42,6 @@ VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 ACTIVE = {"active", "recurrence", "relapse"}
 NOT_TRUE = {"refuted", "entered-in-error"}
 FINAL = {"final", "amended", "corrected"}
-FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
@@ -64,7 +63,7 @@ class Reading:
         return not self.missing and not self.problems
 
 
-def _list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
@@ -79,7 +78,7 @@ def next_link(bundle: Any) -> Any:
     """The url of a searchset Bundle's next page (None where it names none, or for what is no Bundle)."""
     if not isinstance(bundle, dict):
         return None
-    return next((link.get("url") for link in _list(bundle.get("link"))
+    return next((link.get("url") for link in as_list(bundle.get("link"))
                  if isinstance(link, dict) and link.get("relation") == "next"), None)
 
 
@@ -92,7 +91,7 @@ def resources(bundle_or_resource: Any, kind: str) -> list[dict[str, Any]]:
     if bundle_or_resource.get("resourceType") != "Bundle":
         return []
     out = []
-    for entry in _list(bundle_or_resource.get("entry")):
+    for entry in as_list(bundle_or_resource.get("entry")):
         res = entry.get("resource") if isinstance(entry, dict) else None
         if isinstance(res, dict) and res.get("resourceType") == kind:
             out.append(res)
@@ -102,7 +101,7 @@ def resources(bundle_or_resource: Any, kind: str) -> list[dict[str, Any]]:
 def codings(concept: Any) -> list[tuple[str, str]]:
     if not isinstance(concept, dict):
         return []
-    return [(c["system"], c["code"]) for c in _list(concept.get("coding"))
+    return [(c["system"], c["code"]) for c in as_list(concept.get("coding"))
             if isinstance(c, dict) and isinstance(c.get("system"), str) and isinstance(c.get("code"), str)]
 
 
@@ -110,7 +109,7 @@ def _status(concept: Any, system: str) -> set[str]:
     """Codes of a status CodeableConcept in its HL7 code system (a coding without a system counts too)."""
     if not isinstance(concept, dict):
         return set()
-    return {c["code"] for c in _list(concept.get("coding"))
+    return {c["code"] for c in as_list(concept.get("coding"))
             if isinstance(c, dict) and isinstance(c.get("code"), str) and c.get("system") in (None, system)}
 
 
@@ -144,87 +143,6 @@ def _status_problem(condition: dict[str, Any]) -> str | None:
         return (f"its clinicalStatus is {' and '.join(sorted(codes))} but it has {abated}{shown} "
                 "(FHIR con-4: an abated Condition is inactive, resolved or in remission)")
     return None
-
-
-# --- FHIR dateTime and instant (R4): a time needs a zone; a date may be partial (2026, 2026-03) -------
-_DATETIME = re.compile(r"(?P<y>[0-9]{4})(?:-(?P<m>0[1-9]|1[0-2])(?:-(?P<d>0[1-9]|[12][0-9]|3[01])"
-                       r"(?P<t>T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]{1,9})?"
-                       r"(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?", re.ASCII)
-_INSTANT = re.compile(r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)"
-                      r"(?:\.[0-9]{1,9})?(?:Z|[+-](?:(?:0[0-9]|1[0-3]):[0-5][0-9]|14:00))", re.ASCII)
-TIME_FIELDS = {"effectiveDateTime": "dateTime", "effectiveInstant": "instant", "issued": "instant"}
-TIME_EXAMPLES = {"dateTime": "2026-01-31T10:00:00Z, 2026-01-31 or 2026-01", "instant": "2026-01-31T10:00:00Z"}
-_TICK = timedelta(microseconds=1)
-_NEVER = (datetime.min.replace(tzinfo=timezone.utc), datetime.min.replace(tzinfo=timezone.utc) + _TICK)
-_END = datetime.max.replace(tzinfo=timezone.utc)
-_LAST_MONTH = datetime(9999, 12, 1, tzinfo=timezone.utc)
-
-
-def interval(text: Any, kind: str = "dateTime") -> tuple[datetime, datetime] | None:
-    """The span of time a FHIR ``dateTime`` (or ``instant``) denotes, as [start, end); None if ``text``
-    is not one (``yesterday``, ``2026-02-30``, a time without a zone). A time is one microsecond wide;
-    a date, a month or a year the whole of it (taken in UTC, as a date carries no zone)."""
-    if not isinstance(text, str) or not (_INSTANT if kind == "instant" else _DATETIME).fullmatch(text):
-        return None
-    try:
-        if "T" in text:
-            leap = ":60" in text[16:19]
-            moment = datetime.fromisoformat((text[:17] + "59" + text[19:] if leap else text).replace("Z", "+00:00"))
-            moment = _plus(moment, timedelta(seconds=1)) if leap else moment
-            return moment, _plus(moment, _TICK)
-        parts = [int(p) for p in text.split("-")]
-        year, month, day = (*parts, 1, 1)[:3]  # a year, or a month, stands for its first day
-        start = datetime(year, month, day, tzinfo=timezone.utc)
-    except ValueError:  # a day the month does not have, or year 0
-        return None
-    if len(parts) == 3:
-        return start, _plus(start, timedelta(days=1))
-    if len(parts) == 2:
-        return start, _plus(start, timedelta(days=32)).replace(day=1) if start < _LAST_MONTH else _END
-    return start, start.replace(year=start.year + 1) if start.year < 9999 else _END
-
-
-def _plus(moment: datetime, delta: timedelta) -> datetime:
-    """``moment + delta``, or the end of time past the year 9999."""
-    try:
-        return moment + delta
-    except OverflowError:
-        return _END
-
-
-def _when(obs: dict[str, Any]) -> tuple[datetime, datetime]:
-    """When an Observation was made, as a span (see :func:`interval`); an Observation without a time
-    is older than any with one. The times are valid (see :func:`observation_problems`)."""
-    for key, kind in TIME_FIELDS.items():
-        span = interval(obs.get(key), kind)
-        if span is not None:
-            return span
-    period = obs.get("effectivePeriod")
-    if isinstance(period, dict):
-        spans = [s for s in (interval(period.get("start")), interval(period.get("end"))) if s is not None]
-        if spans:
-            return spans[-1]
-    return _NEVER
-
-
-FUTURE_SKEW = timedelta(minutes=5)  # between the EHR's clock and ours, for a time
-DATE_SKEW = timedelta(hours=14)     # for a date, which has no zone: it may be today somewhere (UTC+14)
-
-
-def _in_future(span: tuple[datetime, datetime], now: datetime) -> bool:
-    start, end = span
-    return start > now + (FUTURE_SKEW if end - start <= _TICK else DATE_SKEW)
-
-
-def _time_text(obs: dict[str, Any]) -> str:
-    """The time an Observation gives, as written (for messages)."""
-    for key in TIME_FIELDS:
-        if isinstance(obs.get(key), str):
-            return str(obs[key])
-    period = obs.get("effectivePeriod")
-    if isinstance(period, dict):
-        return " to ".join(str(period[k]) for k in ("start", "end") if isinstance(period.get(k), str))
-    return "?"
 
 
 def observation_problems(obs: dict[str, Any]) -> list[tuple[str, str]]:
@@ -362,11 +280,11 @@ def read(data: dict[str, Any], patient_id: str, terms: Terminology, now: datetim
     future: dict[str, str] = {}
     for obs in resources(data.get("observations"), "Observation"):
         if _counts(obs, patient_id, terms.observations):
-            when = _when(obs)
+            when = when_made(obs)
             for system, code in codings(obs.get("code")):
                 if system == FACTS_SYSTEM and code in terms.observations:
-                    if _in_future(when, now):
-                        future.setdefault(code, _time_text(obs))
+                    if in_future(when, now):
+                        future.setdefault(code, time_text(obs))
                     else:
                         found.setdefault(code, []).append((obs, when))
     for code, text in future.items():  # a date mistyped (2099): never taken as the latest value
@@ -441,111 +359,3 @@ def _value(spec: FactSpec, obs: dict[str, Any]) -> tuple[Any, str | None]:
 
 
 COMPARATORS = {"<": "less than", "<=": "at most", ">=": "at least", ">": "more than", "ad": "sufficient to achieve"}
-
-
-# --- fetching ------------------------------------------------------------------------------------
-
-class FetchError(ServiceError):
-    """The FHIR server could not give the resources (message is safe to show)."""
-
-
-MAX_RESPONSE = 5 * 1024 * 1024
-MAX_PAGES = 10
-
-
-async def fetch(server: str, token: str | None, patient_id: str, keys: list[str], timeout: float) -> dict[str, Any]:
-    """GET the prefetch queries ``keys`` from ``server`` (httpx, with timeouts, no redirects, bounded
-    responses; a searchset's next pages are followed on the same server, up to a limit; a next page it
-    cannot follow is a FetchError, since the facts would be incomplete without it)."""
-    import httpx
-
-    try:
-        parts = urlsplit(server)
-        parts.port  # noqa: B018 (a port that is not a number, or out of range, raises here)
-        httpx.URL(server)  # what httpx will not send to: control characters, a bad host
-    except (ValueError, httpx.InvalidURL):
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FetchError("fhirServer must be an http(s) URL")
-    if not FHIR_ID.match(patient_id):
-        raise FetchError("context.patientId is not a FHIR id")
-    base = server.rstrip("/")
-    headers = {"Accept": "application/fhir+json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    queries = {
-        "patient": (f"{base}/Patient/{patient_id}", None),
-        "conditions": (f"{base}/Condition", {"patient": patient_id}),
-        "observations": (f"{base}/Observation", {"patient": patient_id, "code": f"{FACTS_SYSTEM}|"}),
-    }
-    out: dict[str, Any] = {}
-    limits = httpx.Timeout(timeout, connect=min(timeout, 2.0))
-    async with httpx.AsyncClient(timeout=limits, follow_redirects=False, trust_env=False) as client:
-        for key in keys:
-            url, params = queries[key]
-            entries: list[Any] = []
-            first = None
-            for page in range(1, MAX_PAGES + 1):
-                data = await _get_json(client, url, params, headers, key)
-                if first is None:
-                    first = data
-                if data.get("resourceType") != "Bundle":
-                    break
-                entries += _list(data.get("entry"))
-                nxt = next_link(data)
-                if nxt is None:
-                    break
-                # A page left unread would leave the facts incomplete: refused, never guessed around.
-                if not isinstance(nxt, str) or not same_origin(nxt, parts):  # the token goes to fhirServer only
-                    raise FetchError(f"the FHIR server's answer for {key} goes on at a next page that is not on fhirServer's "
-                                     "scheme, host and port: it is not read (the token goes to fhirServer only), and "
-                                     "without it the facts would be incomplete")
-                if page == MAX_PAGES:
-                    raise FetchError(f"the FHIR server's answer for {key} goes on past {MAX_PAGES} pages: "
-                                     "the rest is not read, and without it the facts would be incomplete")
-                url, params = nxt, None
-            out[key] = {**first, "entry": entries} if isinstance(first, dict) and first.get("resourceType") == "Bundle" else first
-    return out
-
-
-def same_origin(url: str, server: SplitResult) -> bool:
-    """Whether ``url`` has the scheme, host and port of ``server`` (a default port written out or not)."""
-    try:
-        other = urlsplit(url)
-        ports = (other.port or DEFAULT_PORTS.get(other.scheme.lower()), server.port or DEFAULT_PORTS.get(server.scheme.lower()))
-    except ValueError:  # a port that is not a number, or out of range
-        return False
-    return (other.scheme.lower() == server.scheme.lower() and other.hostname is not None
-            and other.hostname == server.hostname and ports[0] == ports[1] and other.username is None and other.password is None)
-
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-async def _get_json(client: Any, url: str, params: Any, headers: dict[str, Any], key: str) -> dict[str, Any]:
-    import json
-
-    import httpx
-
-    try:
-        async with client.stream("GET", url, params=params, headers=headers) as response:
-            if response.status_code != 200:
-                raise FetchError(f"the FHIR server answered {response.status_code} for {key}")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_RESPONSE:
-                    raise FetchError(f"the FHIR server's answer for {key} is larger than {MAX_RESPONSE // (1024 * 1024)} MB")
-    except httpx.TimeoutException:
-        raise FetchError(f"the FHIR server did not answer in time for {key}") from None
-    except httpx.InvalidURL:  # a next link with control characters, say (not an HTTPError)
-        raise FetchError(f"the FHIR server gave an address for {key} that is not a valid URL") from None
-    except httpx.HTTPError as e:
-        raise FetchError(f"the FHIR server could not be reached for {key} ({type(e).__name__})") from None
-    try:
-        data = json.loads(bytes(body), parse_float=float_from_text)
-    except (ValueError, RecursionError):
-        raise FetchError(f"the FHIR server's answer for {key} is not JSON") from None
-    if not isinstance(data, dict):
-        raise FetchError(f"the FHIR server's answer for {key} is not a FHIR resource")
-    return data
