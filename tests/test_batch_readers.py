@@ -353,7 +353,8 @@ def test_an_unknown_column_gets_did_you_mean_and_the_facts_once_and_a_note_once_
 
 
 def test_a_header_of_many_unknown_or_repeated_columns_is_named_in_bounded_text():
-    from advisor.batch.records import columns, from_csv
+    from advisor.batch.csv_columns import columns
+    from advisor.batch.records import from_csv
     from advisor.batch.sources import CsvRow
     from advisor.errors import InvalidFacts
     pairs = tuple(f"c{i // 2}" for i in range(20_000))
@@ -373,7 +374,7 @@ def test_a_header_of_many_unknown_or_repeated_columns_is_named_in_bounded_text()
 def test_many_columns_read_as_one_fact_are_named_a_few_and_counted_so_the_note_keeps_its_end(tmp_path):
     """100,000 columns each a spelling of ms_type: the notes were cut mid-list (the first silently after
     7 names, the second at the summary's 400 characters, losing what happens to a row)."""
-    from advisor.batch.records import columns
+    from advisor.batch.csv_columns import columns
     header = ("id",) + tuple(("MS TYPE", "ms-type")[i % 2] for i in range(100_000))
     read, twice = columns(header, (), "error").notes
     assert read == "columns read as facts: 'MS TYPE' as ms_type, 'ms-type' as ms_type"

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from advisor import default_advisor
-from advisor.batch.records import _cell
+from advisor.batch.csv_columns import typed_cell
 from advisor.cli import main
 from advisor.errors import InvalidFacts
 from advisor.core.models import PatientFacts
@@ -88,7 +88,7 @@ def test_every_surface_gives_the_same_answer_for_a_count_written_as_text(tmp_pat
 @pytest.mark.parametrize("text,expected", [("140", 140.0), (" 1.4e2 ", 140.0), ("72.5", 72.5), ("0", 0.0), ("", None)])
 def test_a_dose_reads_the_same_in_the_parser_a_csv_cell_and_the_form(text, expected):
     assert number_value(text) == expected
-    assert _cell("float", text.strip(), ",") == (expected if text.strip() else "")
+    assert typed_cell("float", text.strip(), ",") == (expected if text.strip() else "")
 
 
 @pytest.mark.parametrize("text", ["0140", "+140", "١٤٠", "inf", "nan", "1.", ".5", "1_40"])

@@ -1,5 +1,5 @@
 """CSV cases: one row a case, read in bounded pieces (a quote never closed stops at the cell limit and says
-where), the delimiter sniffed or given, each cell typed later by the facts it names (``records``)."""
+where), the delimiter sniffed or given, each cell typed later by the facts it names (``csv_columns``)."""
 
 from __future__ import annotations
 import csv

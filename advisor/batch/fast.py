@@ -20,7 +20,7 @@ import msgspec
 
 from advisor.errors import InvalidFacts
 from advisor.core.models import PatientFacts, float_from_text
-from advisor.batch.records import kinds_of
+from advisor.batch.csv_columns import kinds_of
 from advisor.batch.sources import JsonlBlock, RawCase, nonblank
 from advisor.batch.summary import Summary
 from advisor.batch.tails import Entry, Tails

@@ -32,7 +32,7 @@ def encoding(name: str) -> str:
 def map_pairs(mapping: tuple[str, ...] | list[str]) -> list[tuple[str, str]]:
     """SOURCE=FIELD pairs (renamed input fields or columns), checked before any work: FIELD must be a
     fact (or a case file's `expect`), and one SOURCE cannot be renamed twice."""
-    from advisor.batch.records import FACTS
+    from advisor.batch.csv_columns import FACTS
     from advisor.batch.casefile import CASE_KEYS
     from advisor.core.models import PatientFacts
 
@@ -55,7 +55,7 @@ def kept_columns(paths: tuple[str, ...] | list[str], read: Any, options: Any) ->
     if options.extra != "keep":
         return ()
     from advisor.batch.readers import csv_headers
-    from advisor.batch.records import FACTS, columns
+    from advisor.batch.csv_columns import FACTS, columns
 
     kept: dict[str, None] = {}
     for header in csv_headers(paths, read):
