@@ -149,6 +149,10 @@ def test_sigterm_early_in_a_real_run_ends_it_the_documented_way(tmp_path, delay)
     if p.returncode == 0:  # a fast machine finished the run before the signal came: then it is all there
         assert leftovers(tmp_path, "big.jsonl") == ["out.jsonl"] and len(out.read_text().splitlines()) == 200_000
         return
+    if p.returncode == -signal.SIGTERM:  # a loaded machine: the signal came while the interpreter itself was
+        # starting, before the command's first line could hold it; then nothing of the run exists yet
+        assert leftovers(tmp_path, "big.jsonl") == [] and "Traceback" not in err, err
+        return
     assert p.returncode == 2 and "Traceback" not in err and err.startswith("ms-advisor: interrupted after "), (p.returncode, err)
     n = int(err.split("interrupted after ")[1].split()[0])
     left = leftovers(tmp_path, "big.jsonl")
