@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from operator import attrgetter
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -26,8 +26,16 @@ from advisor.batch.summary import Summary
 from advisor.batch.tails import Entry, Tails
 from advisor.batch.writers import Chunk
 
-if TYPE_CHECKING:
-    from advisor.batch.chunks import Worker
+
+
+class Worker(Protocol):
+    """What the fast path uses of the worker that runs it (``chunks.Worker``): its advisor, writer and id
+    hasher, and its plain path for a line the fast path does not take."""
+    advisor: Any
+    writer: Any
+    hasher: Any
+
+    def plain(self, raw: RawCase, chunk: Chunk, summary: Summary) -> None: ...
 
 _CACHE_LIMIT = 100_000  # distinct values (or decisions) remembered per field
 
@@ -80,7 +88,7 @@ class FastPath:
     def _part(self, name: str, norm: Any) -> int:
         part: tuple[str, ...] | tuple[bool, ...]
         if name == "conditions":
-            part = self.advisor.caution_rules(SimpleNamespace(conditions=norm))  # type: ignore[arg-type]
+            part = self.advisor.caution_rules(SimpleNamespace(conditions=norm))
         elif name in self.keyed:
             part = self.advisor.fact_class(name, norm)
         else:
