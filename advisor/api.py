@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import threading
 
 from advisor.core.advisor import Advisor
 from advisor.core.models import PatientFacts, Recommendation
+
+if TYPE_CHECKING:
+    from advisor.grid import Comparison
 
 _default: Advisor | None = None
 _default_lock = threading.Lock()
@@ -33,3 +36,17 @@ def advise(facts: dict[str, Any] | PatientFacts) -> Recommendation:
 
     Raises :class:`advisor.InvalidFacts` (an :class:`advisor.AdvisorError`) naming each bad field."""
     return default_advisor().advise(facts)
+
+
+def compare(facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str] | None = None) -> "Comparison":
+    """The comparison grid (an Option Grid) of the packaged knowledge base: the drugs side by side, in
+    its order, on the questions people ask; with ``facts``, each drug's status first and the side
+    effects the person's conditions meet marked. ``drugs`` picks 2 to 4 (ids, names or brands).
+
+        >>> from advisor import compare
+        >>> grid = compare({"ms_type": "spms", "severity": "severe", "rapidly_worsening": True})
+        >>> [(s.drug, s.status) for s in grid.status][2], grid.row("course_ends").cell("natalizumab").silent
+        (('mitoxantrone', 'applicable'), True)
+
+    Raises :class:`advisor.InvalidFacts` (bad facts, or fewer than 2 drugs) or :class:`advisor.UnknownDrug`."""
+    return default_advisor().compare(facts, drugs)

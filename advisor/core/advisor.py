@@ -13,9 +13,12 @@ import threading
 from pathlib import Path
 from types import SimpleNamespace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import create_model
+
+if TYPE_CHECKING:
+    from advisor.grid import Comparison
 
 import advisor.kb.load as kb_module
 from advisor.core.engine import Engine, compile_caution, compile_rule
@@ -300,6 +303,12 @@ class Advisor:
         drug_id = self.drug_id(drug)
         rec = self.advise(facts)
         return Explanation(recommendation=rec, drug=drug_id, not_fired=self.not_fired(rec.facts, drug_id))
+
+    def compare(self, facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str] | None = None) -> Comparison:
+        """The comparison grid of this knowledge base (see :func:`advisor.grid.comparison`)."""
+        from advisor.grid import comparison
+
+        return comparison(self, facts, drugs)
 
 
 def _json_value(value: Any) -> Any:

@@ -16,12 +16,13 @@ from pydantic import BaseModel, ValidationError
 from advisor.kb.claims import overstatement, unused_allowances
 from advisor.kb.numbers import number_problems, unit_problems
 from advisor.errors import KnowledgeBaseError
+from advisor.kb.compare import cited as compare_cited, compare_problems
 from advisor.kb.vocabulary import (PACKAGED, PACKAGED_STATUSES, ConditionItem, StatusItem, packaged_directory, status_problems,
                                   statuses_for, vocabulary_for, vocabulary_problems)
 from advisor.kb.facts import FactSpec, fact_problems
 from advisor.kb.files import fingerprint, kb_files, read_toml
 from advisor.kb.problems import claim_problems, name_problems, rule_shape_problems, threshold_problems
-from advisor.kb.schema import CautionRule, Drug, Header, KnowledgeBase, NoteItem, Rule, testable
+from advisor.kb.schema import CautionRule, CompareRow, Drug, Header, KnowledgeBase, NoteItem, Rule, testable
 from advisor.kb.source import quote_problem, read_source
 from advisor.kb.space import decision_space
 from advisor.core.models import FACTS
@@ -63,6 +64,9 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     # a KB without facts.toml (one written before it existed) has the packaged KB's facts
     own_facts = (root / "facts.toml").exists() or (root / "facts.toml").is_symlink()
     raw = {name: read_toml(root / name, problems) if name != "facts.toml" or own_facts else {} for name in FILES}
+    # compare.toml (the comparison grid) is optional: a KB without it has no grid
+    own_compare = (root / "compare.toml").exists() or (root / "compare.toml").is_symlink()
+    raw_compare = read_toml(root / "compare.toml", problems) if own_compare else {}
     header = None
     try:
         header = Header.model_validate(raw["kb.toml"])
@@ -85,6 +89,9 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     rules = _items(Rule, raw["decisions.toml"].get("rule"), "decisions.toml", "rule", problems, context)
     cautions = _items(CautionRule, raw["cautions.toml"].get("caution"), "cautions.toml", "caution", problems, context)
     notes = _items(NoteItem, raw["notes.toml"].get("note", []), "notes.toml", "note", problems, context)
+    rows = _items(CompareRow, raw_compare.get("row"), "compare.toml", "row", problems, context) if own_compare else []
+    if set(raw_compare) - {"row"}:
+        problems.append(("compare.toml", "", f"unknown keys: {', '.join(sorted(set(raw_compare) - {'row'}))}"))
     for name in FILES:
         unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "facts.toml": {"fact"},
                                     "statuses.toml": {"status"}, "conditions.toml": {"condition"},
@@ -136,6 +143,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
         cited += [("decisions.toml", r.id, q.quote, q.under or q.section) for r in rules for q in (r, *r.also)]
         cited += [("cautions.toml", c.id, c.quote, c.under or c.section) for c in cautions]
         cited += [("notes.toml", n.id, n.quote, n.under or n.section or "") for n in notes if n.quote]
+        cited += compare_cited(rows)
         if header is not None:
             cited += [("kb.toml", f"numbers.{name}", n.quote, n.section) for name, n in header.numbers.items()]
         for file, ident, quote, section in cited:
@@ -143,6 +151,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
             if problem:
                 problems.append((file, ident, problem))
     problems += claim_problems(drugs, rules, cautions, notes)
+    problems += compare_problems(rows, drugs, notes)
     if header is not None:  # every statement of a named number agrees with it
         problems += unit_problems(header.numbers) + number_problems(header.numbers, raw, rules, notes, drugs)
         problems += [("kb.toml", f"numbers.{name}", f"unknown fact '{n.fact}' (testable: {', '.join(testable(facts))})")
@@ -166,7 +175,8 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     assert header is not None
     return KnowledgeBase(directory=str(root), header=header, sha256=sha256, source_text=source_text,
                          statuses=tuple(statuses), conditions=tuple(conditions), drugs=tuple(drugs),
-                         rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes), facts=tuple(fact_items))
+                         rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes), facts=tuple(fact_items),
+                         compare=tuple(rows))
 
 
 def _duplicates(ids: list[str], file: str, kind: str, problems: list[Any]) -> None:

@@ -294,6 +294,46 @@ class Drug(_KB):
     side_effects: SideEffects
 
 
+COMPUTED = ("infusions_first_year", "infusions_later_years", "course_ends")  # what a compare cell may compute
+FROM_KB = ("how_it_works", "schedule", "common_side_effects", "serious_side_effects")  # a drug's item; or note.<id>
+
+
+class CompareCell(_KB):
+    """One drug's cell of a compare row (compare.toml): the article's words (``quote`` + ``section``,
+    with ``text`` beside them if given), an item the KB already holds (``from``), a value worked out from
+    the drug's schedule (``computed``), or ``silent = true`` (the article does not say). Exactly one."""
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    quote: str | None = Field(None, min_length=1)
+    section: str | None = Field(None, min_length=1)
+    under: str | None = None
+    text: str | None = Field(None, min_length=1)
+    allow: tuple[str, ...] = ()
+    also: tuple[Cited, ...] = Field((), max_length=4)
+    from_: str | None = Field(None, alias="from", pattern=r"^(how_it_works|schedule|common_side_effects|serious_side_effects|note\.[a-z0-9_]+)$")
+    computed: Literal["infusions_first_year", "infusions_later_years", "course_ends"] | None = None
+    silent: bool = False
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "CompareCell":
+        kinds = [k for k, on in (("quote", self.quote is not None), ("from", self.from_ is not None),
+                                 ("computed", self.computed is not None), ("silent", self.silent)) if on]
+        if len(kinds) != 1:
+            raise ValueError("a cell is exactly one of: quote (with section), from, computed, silent = true"
+                             + (f" (it has {', '.join(kinds)})" if kinds else " (it has none)"))
+        if self.quote is not None and self.section is None:
+            raise ValueError("a quoted cell needs its section")
+        if self.quote is None and (self.section or self.under or self.text or self.also or self.allow):
+            raise ValueError("section, under, text, also and allow go with a quote")
+        return self
+
+
+class CompareRow(_KB):
+    """A row of the comparison grid: the question people ask (UI words) and each drug's cell."""
+    id: str = Field(pattern=ID)
+    question: str = Field(min_length=1, max_length=120)
+    cells: dict[str, CompareCell]
+
+
 class Header(_KB):
     name: str
     version: str
@@ -317,6 +357,7 @@ class KnowledgeBase(_KB):
     cautions: tuple[CautionRule, ...]
     notes: tuple[NoteItem, ...]
     facts: tuple[FactSpec, ...] = FACTS  # facts.toml: the facts a case gives, and so the facts model
+    compare: tuple[CompareRow, ...] = ()  # compare.toml: the comparison grid's rows (none without the file)
     _index: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
