@@ -208,4 +208,25 @@ def schedule(drug: str, start: Any, count: int | None, received: float | None, i
 
 
 
-COMMANDS = (advise, explain, drugs, rules, table, schema, conditions, interview, schedule)
+@click.command(cls=Command, epilog="""
+\b
+Examples:
+  ms-advisor compare --format table
+  ms-advisor compare --drug natalizumab --drug ocrelizumab
+  ms-advisor compare --ms-type relapsing --severity severe --prior-failures 2 --condition cancer
+""")
+@fact_options
+@click.option("--drug", "drug_names", multiple=True, metavar="DRUG",
+              help="Compare this drug (repeat: 2 to 4 drugs; default all four). They keep the article's order.")
+@FORMAT
+@rules_dir_option
+def compare(case_file: str | None, drug_names: tuple[str, ...], fmt: str | None, rules_dir: str | None, **flags: Any) -> None:
+    """The drugs side by side on the questions people ask: what the article says of each, or that it
+    does not say. With facts, each drug's status comes first and your conditions are marked."""
+    advisor = get_advisor(rules_dir)
+    given = case_file is not None or any(v not in (None, (), False) for v in flags.values())
+    facts = collect_facts(case_file, advisor=advisor, **flags) if given else None
+    emit(advisor.compare(facts, list(drug_names) or None), fmt)
+
+
+COMMANDS = (advise, compare, explain, drugs, rules, table, schema, conditions, interview, schedule)

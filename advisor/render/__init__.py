@@ -65,6 +65,12 @@ def emit(obj: Any, fmt: str, width: int | None = None, explain: bool = False) ->
             return explanation_markdown(obj) if fmt == "markdown" else explanation_table(obj)
         if isinstance(obj, InfusionPlan):
             return plan_markdown(obj) if fmt == "markdown" else plan_table(obj)
+        from advisor.grid import Comparison
+
+        if isinstance(obj, Comparison):
+            from advisor.render.compare import grid_markdown, grid_table
+
+            return grid_markdown(obj) if fmt == "markdown" else grid_table(obj)
         raise TypeError(f"cannot render {type(obj).__name__}")
     finally:
         columns.reset(token)
