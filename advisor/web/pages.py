@@ -22,13 +22,14 @@ from advisor import InvalidFacts
 from advisor.render.common import groups
 
 from advisor.web import form as form_module
-from advisor.web import reference_pages, schedule_pages
+from advisor.web import compare_page, reference_pages, schedule_pages
 from advisor.web.security import SecureRoute, add_security_headers, security_headers_middleware
 from advisor.web.site import ASSETS, MS_TYPE_HINTS, PageMoved, PageNotFound, Site, SiteDep, get_site, value_of
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)  # the pages; add_pages puts them in an app
 router.include_router(schedule_pages.router)
 router.include_router(reference_pages.router)
+router.include_router(compare_page.router)
 
 
 def add_pages(app: FastAPI, advisor: Any = None, json_views: dict[str, Callable[[Any], Response]] | None = None) -> Site:
@@ -95,6 +96,7 @@ def advice_page(site: Site, items: list[tuple[str, str]]) -> Response:
     what_if = {d.drug: [(w, "/advice?" + form_module.query(facts, **{w.field: w.value})) for w in d.what_if]
                for d in rec.drugs}
     edit = "/?" + form_module.query(facts)
+    compare = "/compare?" + form_module.query(facts)
     today = date.today().isoformat()
     schedules = {}  # each drug's dates page, with the dose already received where a lifetime maximum counts it
     for d in rec.drugs:
@@ -104,7 +106,7 @@ def advice_page(site: Site, items: list[tuple[str, str]]) -> Response:
         schedules[d.drug] = f"/schedule/{d.drug}?" + urlencode(query)
     return site.page("advice.html", rec=rec, facts=facts, listed=listed, others=others, what_if=what_if, groups=groups(rec),
                      edit=edit, ms_label=MS_TYPE_HINTS.get(value_of(facts.ms_type), (value_of(facts.ms_type),))[0],
-                     schedules=schedules, page_title="Advice for these facts")
+                     schedules=schedules, compare=compare, page_title="Advice for these facts")
 
 
 def unknown_type(site: Site, parsed: form_module.Parsed) -> Response:

@@ -1,0 +1,50 @@
+"""The compare page (``/compare``): the drugs side by side on the questions people ask (an Option
+Grid, :mod:`advisor.grid`), with a form to pick the drugs and give facts; with facts, each drug's status
+comes first and the side effects the person's conditions meet are marked. Drugs keep the KB's order."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from advisor import InvalidFacts, UnknownDrug
+from advisor.web import form as form_module
+from advisor.web.security import SecureRoute
+from advisor.web.site import Site, SiteDep
+
+router = APIRouter(route_class=SecureRoute, include_in_schema=False)
+# the decision aid's own fields (the "what matters to you" answers): kept in the links, not used here
+CARRIED = ("matters", "matters_unsure", "avoid")
+TITLE = "Compare the options"
+
+
+@router.api_route("/compare", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def compare(request: Request, site: SiteDep) -> Response:
+    return compare_page(site, list(request.query_params.multi_items()))
+
+
+def compare_page(site: Site, items: list[tuple[str, str]]) -> Response:
+    picked = [v for k, v in items if k == "drug" and v]
+    carried = [(k, v) for k, v in items if k in CARRIED]
+    fact_items = [(k, v) for k, v in items if k != "drug" and k not in CARRIED]
+    parsed = form_module.parse(fact_items, site.extra_facts)
+    given = any(v.strip() for _, v in fact_items)
+    if parsed.unknown_type:
+        parsed.add("ms_type", "choose a type of MS to see each drug's status, or leave the facts empty")
+    grid = None
+    try:
+        grid = site.advisor.compare(parsed.facts if given and not parsed.errors else None, picked or None)
+    except InvalidFacts as e:
+        for err in e.errors:
+            name = str(err.get("field", "")).split(".")[0]
+            message = str(err.get("message", "")) + (f" (allowed: {', '.join(map(str, err['allowed']))})" if err.get("allowed") else "")
+            parsed.add("drug" if name == "drug" else "condition" if name == "conditions" else name, message)
+    except UnknownDrug as e:
+        parsed.add("drug", str(e).strip("'\""))
+    if given and not parsed.errors:  # the library may still refuse facts the form read (it names the field)
+        pass
+    status = 422 if parsed.errors else 200
+    chosen = set(picked) if picked else {d.id for d in site.advisor.kb.drugs}
+    return site.page("compare.html", status=status, grid=grid if not parsed.errors else None, values=parsed.values,
+                     errors=parsed.errors, chosen=chosen, carried=carried, given=given, page_title=TITLE,
+                     advice=("/advice?" + form_module.encode(parsed.values)) if given and not parsed.errors else None)
