@@ -88,7 +88,8 @@ def get(client, url, status=200):
 
 
 PAGES = ["/", CASE, "/advice?ms_type=unknown&severity=mild", "/article", "/drugs", "/rules",
-         "/schedule/ocrelizumab?start=2027-01-04", "/schedule/natalizumab"]
+         "/schedule/ocrelizumab?start=2027-01-04", "/schedule/natalizumab", "/compare",
+         "/compare?ms_type=relapsing&severity=severe&prior_failures=2&condition=cancer&drug=natalizumab&drug=ocrelizumab"]
 
 
 @pytest.mark.parametrize("url", PAGES)

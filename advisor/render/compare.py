@@ -63,8 +63,10 @@ def _facts_line(cmp: Any) -> list[str]:
     if cmp.facts is None:
         return []
     shown = {k: v for k, v in cmp.facts.items() if v not in (None, [], "") and k != "id"}
-    return [wrap("Facts: " + "; ".join(f"{k.replace('_', ' ')}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                                        for k, v in shown.items()), "", "  "), ""]
+    def words(v: Any) -> str:
+        return ", ".join(map(str, v)) if isinstance(v, list) else ("yes" if v else "no") if isinstance(v, bool) else str(v)
+
+    return [wrap("Facts: " + "; ".join(f"{k.replace('_', ' ')}: {words(v)}" for k, v in shown.items()), "", "  "), ""]
 
 
 def grid_table(cmp: Any) -> str:
