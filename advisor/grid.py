@@ -182,7 +182,7 @@ def _cell(advisor: Advisor, row: str, drug: Drug, cell: CompareCell, meets: dict
     if cell.silent:
         return Cell(drug=drug.id, row=row, silent=True, text=SILENT)
     if cell.quote is not None:
-        quotes = tuple(Citation(quote=q.quote, section=q.section) for q in (cell, *cell.also))  # type: ignore[arg-type]
+        quotes = tuple(Citation(quote=q.quote, section=q.section) for q in cell.citations())
         return Cell(drug=drug.id, row=row, text=cell.text, quotes=quotes)
     if cell.computed is not None:
         value, assumptions = computed(drug, cell.computed)

@@ -40,7 +40,7 @@ def compare_problems(rows: list[CompareRow], drugs: list[Drug], notes: list[Note
             if d is not None and cell.computed == "course_ends" and d.schedule.course_within is None:
                 out.append((FILE, where, "computed = course_ends: the drug's schedule has no course_within"))
             if cell.text is not None and cell.quote is not None:
-                quotes = " ".join(q.quote for q in (cell, *cell.also) if q.quote)
+                quotes = " ".join(q.quote for q in cell.citations())
                 if (p := overstatement(cell.text, quotes, cell.allow)):
                     out.append((FILE, where, p))
                 out += [(FILE, where, p) for p in unused_allowances(cell.allow, [cell.text])]
@@ -49,8 +49,8 @@ def compare_problems(rows: list[CompareRow], drugs: list[Drug], notes: list[Note
 
 def cited(rows: list[CompareRow]) -> list[tuple[str, str, str, str]]:
     """(file, item, quote, heading path) of every quote the rows carry, for the verbatim check."""
-    return [(FILE, f"{row.id}.{drug}", q.quote, q.under or q.section)  # type: ignore[misc]
-            for row in rows for drug, cell in row.cells.items() if cell.quote for q in (cell, *cell.also)]
+    return [(FILE, f"{row.id}.{drug}", q.quote, q.under or q.section)
+            for row in rows for drug, cell in row.cells.items() for q in cell.citations()]
 
 
 def raw_rows(raw: dict[str, Any]) -> Any:

@@ -326,6 +326,12 @@ class CompareCell(_KB):
             raise ValueError("section, under, text, also and allow go with a quote")
         return self
 
+    def citations(self) -> tuple[Cited, ...]:
+        """The cell's own quote and its further ones (none for a cell of another kind)."""
+        if self.quote is None or self.section is None:
+            return ()
+        return (Cited(quote=self.quote, section=self.section, under=self.under), *self.also)
+
 
 class CompareRow(_KB):
     """A row of the comparison grid: the question people ask (UI words) and each drug's cell."""

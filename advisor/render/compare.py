@@ -48,7 +48,7 @@ def cell_lines(cell: Any, notes: _Notes, quotes: bool = True) -> list[str]:
 
 
 def _title(column: Any) -> str:
-    return column.name + (f" ({column.brand})" if column.brand else "")
+    return str(column.name) + (f" ({column.brand})" if column.brand else "")
 
 
 def _status_lines(s: Any) -> list[str]:

@@ -52,8 +52,7 @@ def _cited_where(kb: Any) -> list[tuple[str, str | None, str | None]]:
     out += [item(q.quote, q) for r in kb.rules for q in (r, *getattr(r, "also", ()))]
     out += [item(c.quote, c) for c in kb.cautions]
     out += [item(n.quote, n) for n in kb.notes if n.quote]
-    out += [item(q.quote, q) for row in getattr(kb, "compare", ()) for cell in row.cells.values() if cell.quote
-            for q in (cell, *cell.also)]
+    out += [item(q.quote, q) for row in getattr(kb, "compare", ()) for cell in row.cells.values() for q in cell.citations()]
     return list(dict.fromkeys(out))
 
 
