@@ -54,6 +54,8 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
                  "(one value for each class of values the rules tell apart)", "every status one the KB defines",
                  "every drug shown as applicable or consider carries its side effects",
                  "every drug's note only where the drug has a status it names",
+                 f"every drug fills each of the {report.compare_rows} rows of the comparison grid (compare.toml), "
+                 "or its cell says the article does not say" if report.compare_rows else "no comparison grid (compare.toml)",
                  f"every statement of a named number (kb.toml [numbers]) agrees with it: {report.numbers}" if report.numbers
                  else "no named numbers (kb.toml [numbers]) to compare",
                  "the FHIR codes (fhir.toml) valid" if report.fhir

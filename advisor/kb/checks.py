@@ -35,6 +35,7 @@ class Report:
     combinations: int
     fhir: bool = False  # the KB has FHIR codes (fhir.toml), checked
     numbers: str = ""  # its named numbers, as "name = value unit", checked against every statement
+    compare_rows: int = 0  # the comparison grid's rows (compare.toml), each with a cell for every drug
 
     @property
     def ok(self) -> bool:
@@ -139,7 +140,8 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
     problems += [Problem(*p) for p in fhir_problems(rules_dir, kb)]
     return Report(tuple(problems), len(kb.rules), len(kb.cautions), space.combinations,
                   fhir=(Path(rules_dir) / terminology.FILE).exists(),
-                  numbers=", ".join(f"{name} = {n.value:g} {n.unit}" for name, n in kb.header.numbers.items()))
+                  numbers=", ".join(f"{name} = {n.value:g} {n.unit}" for name, n in kb.header.numbers.items()),
+                  compare_rows=len(kb.compare))
 
 
 def fhir_problems(rules_dir: str | Path, kb: KnowledgeBase | None) -> list[tuple[str, str, str]]:
