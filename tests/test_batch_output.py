@@ -57,6 +57,10 @@ def five_drugs(kb_copy):
     block = rules[rules.index("[[rule]]\nid = \"ocrelizumab.relapsing\""):]
     block = block.replace('id = "ocrelizumab.', 'id = "testdrug.').replace('drug = "ocrelizumab"', 'drug = "testdrug"')
     (kb_copy / "decisions.toml").write_text(rules + "\n" + block, "utf-8")
+    # every drug fills every row of the comparison grid: the fifth drug's cells are ocrelizumab's
+    grid = (kb_copy / "compare.toml").read_text("utf-8")
+    grid = re.sub(r"(\[row\.cells\.ocrelizumab\]\n)((?:(?!\[)[^\n]*\n)*)", lambda m: m.group(0) + "[row.cells.testdrug]\n" + m.group(2), grid)
+    (kb_copy / "compare.toml").write_text(grid, "utf-8")
     return kb_copy
 
 

@@ -16,7 +16,7 @@ REPO_RULES = Path(__file__).resolve().parent.parent / "rules"
 def test_default_kb_is_found_and_matches_the_checkout():
     kb_dir = default_directory()
     files = sorted(p.relative_to(kb_dir) for p in kb_dir.rglob("*") if p.suffix in (".toml", ".txt"))
-    assert [str(f) for f in files] == ["cautions.toml", "conditions.toml", "decisions.toml", "drugs.toml", "facts.toml", "fhir.toml", "kb.toml",
+    assert [str(f) for f in files] == ["cautions.toml", "compare.toml", "conditions.toml", "decisions.toml", "drugs.toml", "facts.toml", "fhir.toml", "kb.toml",
                                        "notes.toml",
                                        "sources/ms-infusions.txt", "statuses.toml"]
     for f in files:
