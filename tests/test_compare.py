@@ -295,6 +295,14 @@ def test_page_bad_choices_are_422_naming_the_field(client, query, field):
     assert r.status_code == 422 and f'href="#field-{field}"' in r.text and "compare-grid" not in r.text
 
 
+def test_the_form_sent_with_drugs_only_compares_without_facts(client):
+    # what the page's own form sends when only drugs are picked (its prior-failures field holds "0")
+    r = client.get("/compare?drug=natalizumab&drug=ocrelizumab&prior_failures=0&mitoxantrone_cumulative_mg_m2=")
+    assert r.status_code == 200 and "data-status" not in r.text and 'data-row="for_whom"' in r.text
+    r = client.get("/compare?drug=natalizumab&drug=ocrelizumab&prior_failures=3")  # a fact without the MS type
+    assert r.status_code == 422 and 'href="#field-ms_type"' in r.text
+
+
 def test_form_and_advice_pages_link_to_compare(client):
     assert 'href="/compare"' in client.get("/").text
     advice = client.get("/advice?ms_type=relapsing&severity=severe&prior_failures=2&condition=cancer").text

@@ -28,7 +28,8 @@ def compare_page(site: Site, items: list[tuple[str, str]]) -> Response:
     carried = [(k, v) for k, v in items if k in CARRIED]
     fact_items = [(k, v) for k, v in items if k != "drug" and k not in CARRIED]
     parsed = form_module.parse(fact_items, site.extra_facts)
-    given = any(v.strip() for _, v in fact_items)
+    # facts are given when any field has a value, but the form's own prefilled "0" prior failures alone is none
+    given = any(v.strip() and not (k == "prior_failures" and v.strip() == "0") for k, v in fact_items)
     if parsed.unknown_type:
         parsed.add("ms_type", "choose a type of MS to see each drug's status, or leave the facts empty")
     grid = None
@@ -41,8 +42,6 @@ def compare_page(site: Site, items: list[tuple[str, str]]) -> Response:
             parsed.add("drug" if name == "drug" else "condition" if name == "conditions" else name, message)
     except UnknownDrug as e:
         parsed.add("drug", str(e).strip("'\""))
-    if given and not parsed.errors:  # the library may still refuse facts the form read (it names the field)
-        pass
     status = 422 if parsed.errors else 200
     chosen = set(picked) if picked else {d.id for d in site.advisor.kb.drugs}
     return site.page("compare.html", status=status, grid=grid if not parsed.errors else None, values=parsed.values,
