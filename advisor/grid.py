@@ -170,7 +170,7 @@ def computed(drug: Drug, what: str) -> tuple[str, tuple[str, ...]]:
             parts = [f"{_range(s)} in year {k}" for k, s in enumerate(later, 2)]
             return "; ".join(parts) + ". After that, the article does not say.", _assumptions(drug)
         return (f"{_range(later[0])} a year" if same else "; ".join(f"{_range(s)} in year {k}" for k, s in enumerate(later, 2))), \
-            _assumptions(drug)
+            (*_assumptions(drug), f"The later years counted here are years 2 to {len(per_year)}.")
     # course_ends: a course with an end (the lifetime maximum)
     sched = drug.schedule
     cap = f" of {sched.lifetime_max_mg_m2:g} mg/m²" if sched.lifetime_max_mg_m2 is not None else ""
