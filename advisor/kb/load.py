@@ -22,12 +22,14 @@ from advisor.kb.vocabulary import (PACKAGED, PACKAGED_STATUSES, ConditionItem, S
 from advisor.kb.facts import FactSpec, fact_problems
 from advisor.kb.files import fingerprint, kb_files, read_toml
 from advisor.kb.problems import claim_problems, name_problems, rule_shape_problems, threshold_problems
-from advisor.kb.schema import CautionRule, CompareRow, Drug, Header, KnowledgeBase, NoteItem, Rule, testable
+from advisor.kb.schema import CautionRule, CompareRow, Drug, Header, KnowledgeBase, NoteItem, Rule, Term, testable
 from advisor.kb.source import quote_problem, read_source
 from advisor.kb.space import decision_space
 from advisor.core.models import FACTS
 
-FILES = ("kb.toml", "facts.toml", "statuses.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml")
+FILES = ("kb.toml", "facts.toml", "statuses.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml",
+         "terms.toml")
+OPTIONAL = ("facts.toml", "terms.toml")  # a KB written before these files existed has none
 
 
 def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list[Any],
@@ -62,8 +64,9 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
         raise KnowledgeBaseError([(str(root), "", "is not a directory")])
     problems: list[tuple[str, str, str]] = []
     # a KB without facts.toml (one written before it existed) has the packaged KB's facts
-    own_facts = (root / "facts.toml").exists() or (root / "facts.toml").is_symlink()
-    raw = {name: read_toml(root / name, problems) if name != "facts.toml" or own_facts else {} for name in FILES}
+    present = {name: (root / name).exists() or (root / name).is_symlink() for name in OPTIONAL}
+    own_facts = present["facts.toml"]
+    raw = {name: read_toml(root / name, problems) if present.get(name, True) else {} for name in FILES}
     # compare.toml (the comparison grid) is optional: a KB without it has no grid
     own_compare = (root / "compare.toml").exists() or (root / "compare.toml").is_symlink()
     raw_compare = read_toml(root / "compare.toml", problems) if own_compare else {}
@@ -92,12 +95,13 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     rows = _items(CompareRow, raw_compare.get("row"), "compare.toml", "row", problems, context) if own_compare else []
     if set(raw_compare) - {"row"}:
         problems.append(("compare.toml", "", f"unknown keys: {', '.join(sorted(set(raw_compare) - {'row'}))}"))
+    terms = _items(Term, raw["terms.toml"].get("term", []), "terms.toml", "term", problems)
     for name in FILES:
         unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "facts.toml": {"fact"},
                                     "statuses.toml": {"status"}, "conditions.toml": {"condition"},
                                     "drugs.toml": {"drug"},
                                     "decisions.toml": {"rule"},
-                                    "cautions.toml": {"caution"}, "notes.toml": {"note"}}[name]
+                                    "cautions.toml": {"caution"}, "notes.toml": {"note"}, "terms.toml": {"term"}}[name]
         if unknown:
             problems.append((name, "", f"unknown keys: {', '.join(sorted(unknown))}"))
 
@@ -121,6 +125,8 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     _duplicates(drug_ids, "drugs.toml", "drug", problems)
     _duplicates([r.id for r in rules] + [c.id for c in cautions], "decisions.toml/cautions.toml", "rule", problems)
     _duplicates([n.id for n in notes], "notes.toml", "note", problems)
+    _duplicates([t.id for t in terms], "terms.toml", "term", problems)
+    _duplicates([w.casefold() for t in terms for w in t.words], "terms.toml", "term word", problems)
     for file, items in (("decisions.toml", rules), ("cautions.toml", cautions), ("notes.toml", notes)):
         for item in items:
             if item.drug is not None and item.drug not in drug_ids:
@@ -144,6 +150,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
         cited += [("cautions.toml", c.id, c.quote, c.under or c.section) for c in cautions]
         cited += [("notes.toml", n.id, n.quote, n.under or n.section or "") for n in notes if n.quote]
         cited += compare_cited(rows)
+        cited += [("terms.toml", t.id, t.quote, t.under or t.section) for t in terms]
         if header is not None:
             cited += [("kb.toml", f"numbers.{name}", n.quote, n.section) for name, n in header.numbers.items()]
         for file, ident, quote, section in cited:
@@ -152,6 +159,8 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
                 problems.append((file, ident, problem))
     problems += claim_problems(drugs, rules, cautions, notes)
     problems += compare_problems(rows, drugs, notes)
+    problems += [("terms.toml", t.id, p) for t in terms if t.meaning and (p := overstatement(t.meaning, t.quote, t.allow))]
+    problems += [("terms.toml", t.id, p) for t in terms for p in unused_allowances(t.allow, [t.meaning or ""])]
     if header is not None:  # every statement of a named number agrees with it
         problems += unit_problems(header.numbers) + number_problems(header.numbers, raw, rules, notes, drugs)
         problems += [("kb.toml", f"numbers.{name}", f"unknown fact '{n.fact}' (testable: {', '.join(testable(facts))})")
@@ -176,7 +185,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     return KnowledgeBase(directory=str(root), header=header, sha256=sha256, source_text=source_text,
                          statuses=tuple(statuses), conditions=tuple(conditions), drugs=tuple(drugs),
                          rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes), facts=tuple(fact_items),
-                         compare=tuple(rows))
+                         compare=tuple(rows), terms=tuple(terms))
 
 
 def _duplicates(ids: list[str], file: str, kind: str, problems: list[Any]) -> None:

@@ -340,6 +340,47 @@ class CompareRow(_KB):
     cells: dict[str, CompareCell]
 
 
+class Term(_KB):
+    """A word the article explains (terms.toml): the pages mark it up where it is used (``<dfn>`` at its
+    first use on a page, ``<abbr>`` for an abbreviation), with the article's own words as the quote."""
+    id: str = Field(pattern=ID)
+    term: str = Field(min_length=2, max_length=80)  # the words, as the pages use them ("infusion reaction")
+    abbreviation: str | None = Field(None, pattern=r"^[A-Z]{2,6}$")  # "PML": stands in the quote
+    forms: tuple[str, ...] = Field((), max_length=8)  # other forms used on the pages ("infusion reactions", "WBCs")
+    meaning: str | None = Field(None, min_length=1, max_length=200)  # what it is, in short (may claim only what the quote says)
+    quote: str = Field(min_length=1)
+    section: str = Field(min_length=1)
+    under: str | None = None
+    allow: tuple[str, ...] = ()
+
+    @field_validator("forms")
+    @classmethod
+    def _forms(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if any(len(f) < 2 or len(f) > 80 for f in v):
+            raise ValueError("each form is 2 to 80 characters")
+        return v
+
+    @model_validator(mode="after")
+    def _explained(self) -> "Term":
+        if self.meaning is None and self.abbreviation is None:
+            raise ValueError("a term needs its meaning, or is an abbreviation (abbreviation = ...) the quote spells out")
+        if self.abbreviation is not None and self.abbreviation not in self.quote:
+            raise ValueError(f"abbreviation '{self.abbreviation}' does not stand in the quote")
+        if self.abbreviation is not None and self.term.casefold() not in " ".join(self.quote.split()).casefold():
+            raise ValueError(f"the quote does not spell out '{self.abbreviation}' as '{self.term}'")
+        return self
+
+    @property
+    def title(self) -> str:
+        """What a reader is shown for the term: its meaning, else the words its abbreviation stands for."""
+        return self.meaning or self.term
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Every way the pages write it: the term, its abbreviation and its other forms."""
+        return tuple(w for w in (self.term, self.abbreviation, *self.forms) if w)
+
+
 class Header(_KB):
     name: str
     version: str
@@ -349,6 +390,14 @@ class Header(_KB):
     caution_note: str = Field(min_length=1)  # shown wherever cautions are: they never change a status
     allow: tuple[str, ...] = ()  # claim words or numbers the disclaimer and caution note may use (see claims.py)
     numbers: dict[str, Number] = {}  # named figures of the article, each stated in several places (see numbers.py)
+    # About this information (the /about page, `kb info`): where the source came from and who keeps the KB.
+    # Not medical claims; a KB without them says "not recorded".
+    source_origin: str | None = Field(None, min_length=1, max_length=400)  # where the copy of the source came from
+    source_date: date | Literal["undated"] | None = None  # the article's own date, or "undated": it carries none
+    source_taken_on: date | None = None  # when this copy of the article was taken
+    review_policy: str | None = Field(None, min_length=1, max_length=600)  # how and when the KB is reviewed
+    made_by: str | None = Field(None, min_length=1, max_length=200)
+    funding: str | None = Field(None, min_length=1, max_length=200)
 
 
 class KnowledgeBase(_KB):
@@ -364,6 +413,9 @@ class KnowledgeBase(_KB):
     notes: tuple[NoteItem, ...]
     facts: tuple[FactSpec, ...] = FACTS  # facts.toml: the facts a case gives, and so the facts model
     compare: tuple[CompareRow, ...] = ()  # compare.toml: the comparison grid's rows (none without the file)
+
+
+    terms: tuple[Term, ...] = ()  # terms.toml: the words the article explains
     _index: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property
@@ -410,8 +462,13 @@ class KnowledgeBase(_KB):
 
     def info(self) -> dict[str, Any]:
         """Which knowledge base this is: name, version, SHA-256s, directory, source, and what it holds."""
-        return {**self.identity, "directory": self.directory, "source": self.header.source_title, "drugs": list(self.drug_ids),
-                "status_rules": len(self.rules), "caution_rules": len(self.cautions), "notes": len(self.notes)}
+        h = self.header
+        about = {"source_origin": h.source_origin, "source_date": h.source_date, "source_taken_on": h.source_taken_on,
+                 "review_policy": h.review_policy, "made_by": h.made_by, "funding": h.funding}
+        return {**self.identity, "directory": self.directory, "source": h.source_title,
+                **{k: "not recorded" if v is None else str(v) for k, v in about.items()},
+                "drugs": list(self.drug_ids), "status_rules": len(self.rules), "caution_rules": len(self.cautions),
+                "notes": len(self.notes), "terms": len(self.terms)}
 
     def drug(self, drug_id: str) -> Drug:
         item = self._index.get(drug_id)
