@@ -22,7 +22,7 @@ from advisor import InvalidFacts
 from advisor.render.common import groups
 
 from advisor.web import form as form_module
-from advisor.web import compare_page, reference_pages, schedule_pages
+from advisor.web import about_pages, compare_page, reference_pages, schedule_pages
 from advisor.web.security import SecureRoute, add_security_headers, security_headers_middleware
 from advisor.web.site import ASSETS, MS_TYPE_HINTS, PageMoved, PageNotFound, Site, SiteDep, get_site, value_of
 
@@ -30,6 +30,7 @@ router = APIRouter(route_class=SecureRoute, include_in_schema=False)  # the page
 router.include_router(schedule_pages.router)
 router.include_router(reference_pages.router)
 router.include_router(compare_page.router)
+router.include_router(about_pages.router)
 
 
 def add_pages(app: FastAPI, advisor: Any = None, json_views: dict[str, Callable[[Any], Response]] | None = None) -> Site:

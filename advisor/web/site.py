@@ -24,6 +24,7 @@ from advisor.text import visible as text_visible
 from advisor.web import article as article_module
 from advisor.web import form as form_module
 from advisor.web import kbinfo
+from advisor.web.terms import Terms
 
 ASSETS = {"web.css": "text/css; charset=utf-8", "web.js": "text/javascript; charset=utf-8", "icon.svg": "image/svg+xml"}
 
@@ -116,6 +117,8 @@ class Site:
 
         self.env.globals["condition_label"] = condition_label
         self.env.filters["words"] = lambda v: str(value_of(v)).replace("_", " ")
+        self.terms = Terms(getattr(kb, "terms", ()))
+        self.env.filters["terms"] = self.terms.mark  # the words the article explains, marked up (terms.py)
         self.env.filters["value"] = value_of
         for name in self.env.list_templates(extensions=["html"]):
             self.env.get_template(name)  # compile once now, not on a user's first request
@@ -137,7 +140,8 @@ class Site:
         return str(STATUS_LABELS.get(value, str(value).replace("_", " ")))
 
     def page(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        html = self.env.get_template(template).render(**context)
+        with self.terms.page():  # each term's first use on this page is its <dfn>
+            html = self.env.get_template(template).render(**context)
         response = HTMLResponse(html, status_code=status)
         response.headers["Cache-Control"] = "no-store"  # the facts are health data
         return response
