@@ -89,7 +89,7 @@ def get(client, url, status=200):
 
 PAGES = ["/", CASE, "/advice?ms_type=unknown&severity=mild", "/article", "/drugs", "/rules",
          "/schedule/ocrelizumab?start=2027-01-04", "/schedule/natalizumab", "/compare",
-         "/compare?ms_type=relapsing&severity=severe&prior_failures=2&condition=cancer&drug=natalizumab&drug=ocrelizumab"]
+         "/compare?ms_type=relapsing&severity=severe&prior_failures=2&condition=cancer&drug=natalizumab&drug=ocrelizumab", "/about"]
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -437,7 +437,7 @@ def test_markup_in_a_rules_dir_kbs_texts_is_escaped_on_every_page(kb_copy):
     client = TestClient(create_app(advisor))
     urls = ["/", "/advice?ms_type=relapsing&severity=severe&prior_failures=2&condition=cancer&condition=pml&condition=heart_failure",
             "/advice?ms_type=ppms&severity=mild", "/advice?ms_type=unknown&severity=mild", "/advice?ms_type=bad&severity=mild",
-            "/article", "/drugs", "/rules", "/schedule/alemtuzumab?start=2027-01-01", "/schedule/nothing"]
+            "/article", "/drugs", "/rules", "/schedule/alemtuzumab?start=2027-01-01", "/schedule/nothing", "/about"]
     for url in urls:
         r = client.get(url, headers=HTML)
         assert r.status_code in (200, 404, 422)
