@@ -215,9 +215,12 @@ def quoted_texts(kb):
 def test_the_about_page_lists_every_term_with_the_articles_words(client):
     html = get_html(client, "/about")
     terms = section(html, "terms")
+    article = get_html(client, "/article")
     for t in default_advisor().kb.terms:
         item = re.search(rf'<div id="about-term-{t.id}">(.*?)</div>', terms, re.S).group(1)
         assert " ".join(t.quote.split()) in text_of(item), t.id
+        anchor = re.search(r'<a href="/article#([\w-]+)">Read it in the article</a>', item).group(1)  # lands on it
+        assert f'id="{anchor}"' in article, t.id
 
 
 def test_terms_are_matched_as_whole_words_abbreviations_exactly(client):

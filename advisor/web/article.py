@@ -53,6 +53,7 @@ def _cited_where(kb: Any) -> list[tuple[str, str | None, str | None]]:
     out += [item(c.quote, c) for c in kb.cautions]
     out += [item(n.quote, n) for n in kb.notes if n.quote]
     out += [item(q.quote, q) for row in getattr(kb, "compare", ()) for cell in row.cells.values() for q in cell.citations()]
+    out += [item(t.quote, t) for t in getattr(kb, "terms", ())]  # the words the article explains (terms.toml)
     return list(dict.fromkeys(out))
 
 
