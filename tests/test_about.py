@@ -174,9 +174,10 @@ def dfns(html):
 def test_the_advice_page_marks_each_term_at_its_first_use_with_the_articles_words(client):
     html = get_html(client, CASE)
     found = dfns(html)
-    assert found["flushing"][0] == "the reddening and warming of the skin"
-    assert found["infusion_reaction"][0] == "a drug reaction on the skin"
-    assert found["pml"][0] == "a rare and deadly brain infection"
+    # titled with the article's own words
+    assert found["flushing"] == ("flushing, or the reddening and warming of your skin", "flushing")
+    assert found["infusion_reaction"][0] == "This is a drug reaction on your skin."
+    assert found["pml"][0] == "a rare and deadly brain infection called progressive multifocal leukoencephalopathy (PML)"
     assert found["uti"][1] == "urinary tract infection"
     # each term defined once on the page (first use); later uses of an abbreviation are <abbr>
     assert all(html.count(f'id="term-{t}"') == 1 for t in found)
@@ -187,7 +188,7 @@ def test_the_advice_page_marks_each_term_at_its_first_use_with_the_articles_word
 def test_the_drugs_page_marks_the_terms_of_every_drug(client):
     found = dfns(get_html(client, "/drugs"))
     assert {"wbc", "lymphocytes", "immunosuppressant", "chf", "amenorrhea", "myelin", "pml", "uti"} <= set(found)
-    assert found["amenorrhea"] == ("a lack of menstrual periods", "amenorrhea")
+    assert found["amenorrhea"] == ("amenorrhea, or a lack of menstrual periods", "amenorrhea")
 
 
 def test_a_term_inside_a_quote_is_only_wrapped_the_quote_stays_verbatim(client):
@@ -230,10 +231,10 @@ def test_terms_are_matched_as_whole_words_abbreviations_exactly(client):
     assert str(mark("Flushing")) == "Flushing"  # outside a page: no <dfn> (no first use to keep)
     with site.terms.page():  # words case-blind, the first use only
         assert str(mark("Flushing, then flushing")) == \
-            '<dfn id="term-flushing" title="the reddening and warming of the skin">Flushing</dfn>, then flushing'
-        assert str(mark("PML or PML")) == ('<dfn id="term-pml" title="a rare and deadly brain infection"><abbr title="progressive '
-                                           'multifocal leukoencephalopathy">PML</abbr></dfn> or <abbr title="progressive '
-                                           'multifocal leukoencephalopathy">PML</abbr>')
+            '<dfn id="term-flushing" title="flushing, or the reddening and warming of your skin">Flushing</dfn>, then flushing'
+        assert str(mark("PML or PML")) == ('<dfn id="term-pml" title="a rare and deadly brain infection called progressive multifocal '
+                                           'leukoencephalopathy (PML)"><abbr title="progressive multifocal leukoencephalopathy">'
+                                           'PML</abbr></dfn> or <abbr title="progressive multifocal leukoencephalopathy">PML</abbr>')
     with site.terms.page():  # a new page defines the term again
         assert str(mark("flushing")).startswith('<dfn id="term-flushing"')
 
@@ -244,16 +245,17 @@ def with_terms(kb_copy, extra):
 
 
 @pytest.mark.parametrize("extra, message", [
-    ('[[term]]\nid = "rash"\nterm = "rash"\nmeaning = "a red skin"\nquote = "a rash of red skin"\nsection = "Side Effects of the Drugs"\n',
+    ('[[term]]\nid = "rash"\nterm = "rash"\nquote = "a rash of red skin"\nsection = "Side Effects of the Drugs"\n',
      "quote not found verbatim"),
-    ('[[term]]\nid = "hives"\nterm = "hives"\nmeaning = "a deadly skin reaction"\nquote = "hives"\n'
-     'section = "Side Effects of the Multiple sclerosis Infusions"\n', "deadly"),
+    ('[[term]]\nid = "hives"\nterm = "hives"\nquote = "hives"\nsection = "Alemtuzumab (Lemtrada)"\n', "not under section"),
+    ('[[term]]\nid = "cns2"\nterm = "central brain system"\nabbreviation = "CNS"\nquote = "central nervous system (CNS)"\n'
+     'section = "Multiple Sclerosis Infusions"\n', "does not spell out"),
     ('[[term]]\nid = "ms"\nterm = "multiple sclerosis"\nabbreviation = "MSX"\nquote = "Multiple sclerosis Infusions"\n'
      'section = "Multiple Sclerosis Infusions"\n', "does not stand in the quote"),
-    ('[[term]]\nid = "uti_again"\nterm = "UTI"\nmeaning = "an infection"\nquote = "urinary tract infection (UTI)"\n'
+    ('[[term]]\nid = "uti_again"\nterm = "UTI"\nquote = "urinary tract infection (UTI)"\n'
      'section = "Side Effects of the Drugs"\n', "duplicate term word"),
-    ('[[term]]\nid = "chills"\nterm = "chills"\nquote = "chills"\nsection = "Side Effects of the Multiple sclerosis Infusions"\n',
-     "needs its meaning"),
+    ('[[term]]\nid = "chills"\nterm = "chills"\nforms = ["c"]\nquote = "chills"\n'
+     'section = "Side Effects of the Multiple sclerosis Infusions"\n', "each form is 2 to 80 characters"),
 ])
 def test_a_bad_term_is_refused_at_load(kb_copy, extra, message):
     with_terms(kb_copy, extra)
@@ -273,22 +275,27 @@ def test_a_kb_without_terms_toml_loads_and_its_pages_mark_nothing(kb_copy):
 
 
 def test_markup_around_and_in_a_term_stays_escaped(kb_copy):
-    """A --rules-dir KB whose texts and term meanings carry markup: the term is wrapped, the markup is shown
-    as text."""
+    """A --rules-dir KB whose texts and term quotes (and so its source) carry markup: the term is wrapped,
+    the markup is shown as text."""
     drugs = kb_copy / "drugs.toml"
     text = drugs.read_text(encoding="utf-8")
     old = '{ text = "UTI", quote = "UTI" }'
     assert old in text
     drugs.write_text(text.replace(old, '{ text = "<i>UTI</i><script>x()</script>", quote = "UTI" }'), encoding="utf-8")
-    terms = kb_copy / "terms.toml"
-    t = terms.read_text(encoding="utf-8")
-    terms.write_text(t.replace('meaning = "a lack of menstrual periods"', 'meaning = "a lack of \\"menstrual\\" <b>periods</b>"'),
-                     encoding="utf-8")
-    html = get_html(TestClient(create_app(Advisor(kb_copy))), SPMS)
-    assert re.search(r'&lt;i&gt;(<dfn id="term-uti" title="urinary tract infection">)?<abbr title="urinary tract infection">UTI</abbr>'
+    sentence, marked = "Flare-ups are the periods when you have symptoms.", 'Flare-ups are the "periods" <b>when</b> & symptoms.'
+    for name in ("sources/ms-infusions.txt", "terms.toml"):
+        path = kb_copy / name
+        text = path.read_text(encoding="utf-8")
+        assert sentence in text
+        path.write_text(text.replace(sentence, marked.replace('"', '\\"') if name == "terms.toml" else marked), encoding="utf-8")
+    client = TestClient(create_app(Advisor(kb_copy)))
+    html = get_html(client, SPMS)
+    assert re.search(r'&lt;i&gt;(<dfn id="term-uti" title="urinary tract infection \(UTI\)">)?<abbr title="urinary tract infection">UTI</abbr>'
                      r'(</dfn>)?&lt;/i&gt;&lt;script&gt;x\(\)&lt;/script&gt;', html)
-    assert 'title="a lack of &#34;menstrual&#34; &lt;b&gt;periods&lt;/b&gt;"' in html
-    assert "<script>x()" not in html and "<b>periods" not in html
+    assert "<script>x()" not in html
+    drugs_page = get_html(client, "/drugs")  # mitoxantrone's "flare-up" is titled with the marked-up quote
+    assert 'title="Flare-ups are the &#34;periods&#34; &lt;b&gt;when&lt;/b&gt; &amp; symptoms."' in drugs_page
+    assert "<b>when" not in drugs_page
 
 
 # --- in a real browser (the fixtures of tests/test_web_browser.py: the distribution's Chromium, the pages served) ---

@@ -159,8 +159,6 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
                 problems.append((file, ident, problem))
     problems += claim_problems(drugs, rules, cautions, notes)
     problems += compare_problems(rows, drugs, notes)
-    problems += [("terms.toml", t.id, p) for t in terms if t.meaning and (p := overstatement(t.meaning, t.quote, t.allow))]
-    problems += [("terms.toml", t.id, p) for t in terms for p in unused_allowances(t.allow, [t.meaning or ""])]
     if header is not None:  # every statement of a named number agrees with it
         problems += unit_problems(header.numbers) + number_problems(header.numbers, raw, rules, notes, drugs)
         problems += [("kb.toml", f"numbers.{name}", f"unknown fact '{n.fact}' (testable: {', '.join(testable(facts))})")

@@ -342,16 +342,14 @@ class CompareRow(_KB):
 
 class Term(_KB):
     """A word the article explains (terms.toml): the pages mark it up where it is used (``<dfn>`` at its
-    first use on a page, ``<abbr>`` for an abbreviation), with the article's own words as the quote."""
+    first use on a page, titled with the article's own words, the quote; ``<abbr>`` for an abbreviation)."""
     id: str = Field(pattern=ID)
     term: str = Field(min_length=2, max_length=80)  # the words, as the pages use them ("infusion reaction")
     abbreviation: str | None = Field(None, pattern=r"^[A-Z]{2,6}$")  # "PML": stands in the quote
     forms: tuple[str, ...] = Field((), max_length=8)  # other forms used on the pages ("infusion reactions", "WBCs")
-    meaning: str | None = Field(None, min_length=1, max_length=200)  # what it is, in short (may claim only what the quote says)
-    quote: str = Field(min_length=1)
+    quote: str = Field(min_length=1, max_length=300)  # the article's words that explain it, shown with the term
     section: str = Field(min_length=1)
     under: str | None = None
-    allow: tuple[str, ...] = ()
 
     @field_validator("forms")
     @classmethod
@@ -361,19 +359,12 @@ class Term(_KB):
         return v
 
     @model_validator(mode="after")
-    def _explained(self) -> "Term":
-        if self.meaning is None and self.abbreviation is None:
-            raise ValueError("a term needs its meaning, or is an abbreviation (abbreviation = ...) the quote spells out")
+    def _spelled_out(self) -> "Term":
         if self.abbreviation is not None and self.abbreviation not in self.quote:
             raise ValueError(f"abbreviation '{self.abbreviation}' does not stand in the quote")
         if self.abbreviation is not None and self.term.casefold() not in " ".join(self.quote.split()).casefold():
             raise ValueError(f"the quote does not spell out '{self.abbreviation}' as '{self.term}'")
         return self
-
-    @property
-    def title(self) -> str:
-        """What a reader is shown for the term: its meaning, else the words its abbreviation stands for."""
-        return self.meaning or self.term
 
     @property
     def words(self) -> tuple[str, ...]:

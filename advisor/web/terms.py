@@ -1,5 +1,5 @@
 """The words the article explains (``rules/terms.toml``), marked up where the pages use them: ``<dfn>`` at
-a term's first use on a page (its meaning as the title), ``<abbr title="...">`` for an abbreviation.
+a term's first use on a page (titled with the article's words that explain it), ``<abbr title="...">`` for an abbreviation.
 
 One Jinja filter, ``terms``, does it. The text is only wrapped, never changed: a quote stays the
 article's words. Every piece of text is escaped (and its unsafe characters written as escapes, as
@@ -68,7 +68,7 @@ class Terms:
                      else _safe(word))
             if seen is not None and term.id not in seen:
                 seen.add(term.id)
-                inner = Markup('<dfn id="term-{}" title="{}">{}</dfn>').format(term.id, _safe(term.title), inner)
+                inner = Markup('<dfn id="term-{}" title="{}">{}</dfn>').format(term.id, _safe(term.quote), inner)
             out += inner
             pos = m.end()
         return out + _safe(text[pos:])
