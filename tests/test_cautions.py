@@ -54,7 +54,7 @@ def page_text(client, url):
 @pytest.mark.parametrize("drug", ["alemtuzumab", "natalizumab", "ocrelizumab"])
 def test_drugs_say_the_list_is_taken_by_position(drug):
     out = flat(run("drugs", drug).stdout)
-    assert f"The article prints this list without a drug name; by its position it is taken as {drug}'s" in out
+    assert f"The article prints this list without a drug name. By its position it is taken as {drug}'s" in out
 
 
 def test_section_labels_never_read_as_another_drugs():
@@ -71,14 +71,14 @@ def test_every_caution_on_an_unheaded_list_carries_the_attribution():
     for d in rec.drugs:
         for c in d.cautions:
             if "Side Effects of the Drugs —" in c.section:
-                assert c.attribution and f"by its position it is taken as {d.drug}'s" in c.attribution, c.rule
+                assert c.attribution and f"By its position it is taken as {d.drug}'s" in c.attribution, c.rule
                 assert f"taken by position as {d.drug}'s" in c.text, c.rule
             else:
                 assert c.attribution is None, c.rule
     md = markdown(rec)
     for drug in ("alemtuzumab", "natalizumab", "ocrelizumab"):
-        assert f"by its position it is taken as {drug}'s" in md
-    assert "by its position it is taken as" in flat(table(rec))
+        assert f"By its position it is taken as {drug}'s" in md
+    assert "By its position it is taken as" in flat(table(rec))
 
 
 def test_each_caution_carries_the_attribution_and_the_caution_note(client):
@@ -104,7 +104,7 @@ def test_each_caution_carries_the_attribution_and_the_caution_note(client):
     mito = advise({**facts, "severity": "severe"}).drug("mitoxantrone")
     assert len(mito.cautions) == 2 and flat(detail(mito, "d")).count(flat(note)) == 2
     card = flat(detail(advise({**facts, "severity": "severe", "prior_failures": 2}).drug("alemtuzumab"), "d"))
-    assert card.count(flat(note)) == 1 and card.count("by its position it is taken as alemtuzumab's") == 2  # the list, the caution
+    assert card.count(flat(note)) == 1 and card.count("By its position it is taken as alemtuzumab's") == 2  # the list, the caution
 
 
 # --- which conditions meet which cautions -------------------------------------------------------------------

@@ -29,9 +29,9 @@ def check(kb_dir):
 # --- an overstatement fails ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("file,old,new,rule,word", [
-    ("decisions.toml", "and does not mention SPMS for it.", "not for SPMS.", "ocrelizumab.secondary_progressive", "'not for'"),
+    ("decisions.toml", "It does not mention SPMS for it.", "not for SPMS.", "ocrelizumab.secondary_progressive", "'not for'"),
     ("cautions.toml", "Cancer is among the very serious", "Cancer is the only very serious", "alemtuzumab.cancer", "'only'"),
-    ("cautions.toml", "Kidney failure is among mitoxantrone's serious side effects.",
+    ("cautions.toml", "Kidney failure is among the serious side effects of mitoxantrone.",
      "Mitoxantrone is contraindicated with kidney failure.", "mitoxantrone.kidney_disease", "'contraindicated'"),
     ("notes.toml", "within the first 2 hours", "within the first 3 hours", "infusion_reaction_window", "'3'"),
     ("notes.toml", "ask your doctor about these.", "you must ask your doctor about these.", "not_said", "'must'"),
@@ -40,19 +40,19 @@ def check(kb_dir):
      "'contraindicated'"),
     ("conditions.toml", 'label = "Blood disorder"', 'label = "Blood disorder (contraindicated)"', "blood_disorder", "'contraindicated'"),
     # the wider claim words (review finding): each overstates a quote that does not make the claim
-    ("decisions.toml", "the article says doctors give alemtuzumab", "the article says doctors should always give alemtuzumab",
+    ("decisions.toml", "The article says doctors give alemtuzumab", "The article says doctors should always give alemtuzumab",
      "alemtuzumab.two_or_more_failures", "'always', 'should'"),
     ("decisions.toml", "ocrelizumab is used to treat relapsing forms of MS.", "ocrelizumab is the first-line, proven treatment for relapsing MS.",
      "ocrelizumab.relapsing", "'first-line', 'proven'"),
     ("decisions.toml", "ocrelizumab is the first drug approved to treat PPMS.", "ocrelizumab is the best drug approved to treat PPMS.",
      "ocrelizumab.primary_progressive", "'best'"),
-    ("cautions.toml", "Congestive heart failure (CHF) is among mitoxantrone's serious side effects.",
+    ("cautions.toml", "Congestive heart failure (CHF) is among the serious side effects of mitoxantrone.",
      "Mitoxantrone cannot be given to people with congestive heart failure (CHF).", "mitoxantrone.heart_failure", "'cannot'"),
     ("cautions.toml", "PML, a rare and deadly brain infection, is among", "PML, a rare but never fatal brain infection, is among",
      "natalizumab.pml", "'never'"),
     ("notes.toml", "Still, many people have found them helpful.", "Still, they are safe for most people and required for none.",
      "not_right_for_everyone", "'most', 'none', 'required', 'safe'"),
-    ("drugs.toml", "which may reduce inflammation and damage to nerve cells.", "which cures inflammation and prevents damage to nerve cells.",
+    ("drugs.toml", "This may reduce inflammation and damage to nerve cells.", "This cures inflammation and prevents damage to nerve cells.",
      "alemtuzumab", "'cure', 'prevent'"),
     ("drugs.toml", "Stops the damaging immune cells", "Completely eliminates the damaging immune cells", "natalizumab",
      "'completely', 'eliminate'"),
@@ -83,7 +83,7 @@ def test_a_reason_claims_only_what_one_of_its_quotes_says(kb_copy):
 def test_a_disclaimer_claiming_more_than_the_article_fails_the_kb(kb_copy):
     path = kb_copy / "kb.toml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("not a prescription: a doctor who knows the person can help decide on a treatment.",
+    path.write_text(text.replace("not a prescription. A doctor who knows the person can help decide on a treatment.",
                                  "not a prescription. Only a doctor who knows the person can decide on a treatment."),
                     encoding="utf-8")
     with pytest.raises(KnowledgeBaseError) as e:

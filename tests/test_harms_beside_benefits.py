@@ -92,7 +92,7 @@ def test_side_effects_in_every_format(fmt):
                  "reactivation of hepatitis B or shingles", "cancer, including breast cancer"):
         assert item in out, item
     for drug in ("alemtuzumab", "ocrelizumab"):  # the by-position attribution
-        assert f"by its position it is taken as {drug}'s" in out
+        assert f"By its position it is taken as {drug}'s" in out
     if fmt != "json":
         assert "infections; allergic reactions" not in out  # natalizumab's list: not shown, it is not listed
 
@@ -100,10 +100,10 @@ def test_side_effects_in_every_format(fmt):
 def test_side_effects_on_the_page_and_the_card(client):
     text = page_text(client, "/advice?ms_type=ppms&severity=mild")
     assert "Side effects the article names for Ocrelizumab" in text and "cancer, including breast cancer" in text
-    assert "by its position it is taken as ocrelizumab's" in text
+    assert "By its position it is taken as ocrelizumab's" in text
     card = cards_of(advise({"ms_type": "ppms", "severity": "mild"}))["ocrelizumab"]
     assert "Side effects the article names for it" in card["detail"] and "cancer, including breast cancer" in card["detail"]
-    assert "by its position it is taken as ocrelizumab's" in card["detail"]
+    assert "By its position it is taken as ocrelizumab's" in card["detail"]
 
 
 def test_drugs_calls_the_first_list_the_more_common_side_effects_as_the_article_does():

@@ -37,7 +37,7 @@ id = "alemtuzumab.no_relapse_this_year"
 drug = "alemtuzumab"
 status = "not_applicable"
 when = [{ fact = "prior_failures", op = ">=", value = 2 }, { fact = "had_relapse_this_year", op = "==", value = false }]
-text = "The article describes alemtuzumab for people who have not responded well to at least two other MS medications."
+text = "The article says doctors give alemtuzumab to people who have not responded well to at least two other MS drugs."
 quote = "Doctors give alemtuzumab (Lemtrada) to people who haven’t responded well to at least two other MS medications."
 section = "Alemtuzumab (Lemtrada)"
 '''

@@ -59,7 +59,7 @@ def client():
 HTML = {"accept": "text/html"}
 
 
-WHOLE_COURSE = "dates are given up to three years after the first infusion"
+WHOLE_COURSE = "Dates are given up to three years after the first infusion"
 
 
 def page_text(client, url):
@@ -114,7 +114,7 @@ def test_mitoxantrone_schedule_ends_within_three_years_whatever_count_says(tmp_p
     assert ics.read_bytes().count(b"BEGIN:VEVENT") == 13
     assert b"DTSTART;VALUE=DATE:2030" in ics.read_bytes() and b"DTSTART;VALUE=DATE:2031" not in ics.read_bytes()
     out = flat(r.stdout)
-    assert "it ends when the cumulative dose reaches the lifetime maximum of 140 mg/m², likely within 2 to 3 years" in out
+    assert "It ends when the total dose reaches the lifetime maximum of 140 mg/m², likely within 2 to 3 years" in out
     assert "The article gives no dose per infusion" in out
     assert "... and on" not in out
 
@@ -329,7 +329,7 @@ def test_ics_events_carry_the_reaction_window_the_disclaimer_and_the_assumption(
     for event in ocr.split("BEGIN:VEVENT")[1:]:
         assert "more likely within the first 2 hours" in event and "up to 24 hours later" in event
         assert "not a prescription" in event
-        assert "counted here from the second 300 mg infusion: an assumption" in event
+        assert "counted here from the second 300 mg infusion. This is an assumption" in event
     nat = ics_text(tmp_path, "natalizumab")
     assert "not a prescription" in nat and "24 hours" in nat and "300 mg" not in nat
 

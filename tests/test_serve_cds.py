@@ -471,7 +471,7 @@ def test_a_cards_cautions_carry_the_caution_note_and_the_lists_attribution():
     for drug in ("alemtuzumab", "ocrelizumab"):
         caution_count = len(rec.drug(drug).cautions)
         assert caution_count and cards[drug]["detail"].count(note) == caution_count  # under each caution (issue 24, item 8)
-        assert f"by its position it is taken as {drug}" in cards[drug]["detail"]
+        assert f"By its position it is taken as {drug}" in cards[drug]["detail"]
     assert note not in cards["mitoxantrone"]["detail"]  # no condition of this person meets its side effects
 
 

@@ -56,7 +56,7 @@ def test_the_notes_each_person_gets():
     severe = {n.id: n for n in advise({"ms_type": "relapsing", "severity": "severe"}).notes}
     maxed = {n.id: n for n in advise({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 140}).notes}
     # 6: the closing paragraph, whole, to everyone
-    assert mild["progressive_ask_your_doctor"].text.startswith("If you have progressive MS or are looking for a better way to manage")
+    assert mild["progressive_ask_your_doctor"].text.startswith("Do you have progressive MS, or are you looking for a better way to manage")
     # 8: mitoxantrone's watch only where it is applicable or consider, worded "If you receive mitoxantrone"
     assert "mitoxantrone_watched_closely" not in mild and "mitoxantrone_watched_closely" not in maxed
     assert severe["mitoxantrone_watched_closely"].text.startswith("If you receive mitoxantrone, your doctor will watch you very closely")
@@ -67,15 +67,16 @@ def test_everyone_gets_the_whole_closing_paragraph(ms_type):
     # issue 20, item 6: to everyone, whole (it was SPMS/PPMS only, and cut)
     rec = advise({"ms_type": ms_type, "severity": "mild"})
     n = {n.id: n for n in rec.notes}["progressive_ask_your_doctor"]
-    assert n.text == ("If you have progressive MS or are looking for a better way to manage your symptoms, the article says to ask "
-                      "your doctor about infusion treatments: they can help you decide if these drugs might be a good choice for you.")
+    assert n.text == ("Do you have progressive MS, or are you looking for a better way to manage your symptoms? Then the article "
+                      "says to ask your doctor about infusion treatments. They can help you decide if these drugs might be a good "
+                      "choice for you.")
     assert n.quote.startswith("If you have progressive MS or are looking for a better way to manage your symptoms")
 
 
 def test_mild_spms_with_nothing_listed_still_gets_the_pointer():
     out = flat(run("advise", "--ms-type", "spms", "--severity", "mild", "--format", "table").stdout)
     assert "Drugs the article describes for these facts: none of the four infusion drugs" in out
-    assert "If you have progressive MS or are looking for a better way to manage your symptoms, the article says to ask" in out
+    assert "Do you have progressive MS, or are you looking for a better way to manage your symptoms? Then the article says to ask" in out
 
 
 @pytest.mark.parametrize("facts", [{"ms_type": "spms", "severity": "severe"}, {"ms_type": "relapsing", "severity": "mild"},
@@ -125,15 +126,15 @@ def test_the_silences_are_named_never_filled_in():
 
 def test_the_silences_note_names_only_topics_the_article_does_not_touch():
     text = {n.id: n for n in advise({"ms_type": "ppms", "severity": "mild"}).notes}["not_said"].text
-    assert text == ("The article says nothing about pregnancy, breastfeeding, vaccination, how long an infusion takes, or cost: "
-                    "ask your doctor about these.")
+    assert text == ("The article says nothing about pregnancy, breastfeeding, vaccination, how long an infusion takes, or cost. "
+                    "Please ask your doctor about these.")
 
 
 # --- each drug's own notes ----------------------------------------------------------------------------------
 
 def test_explain_shows_the_drugs_own_notes():
     nat = flat(run("explain", "natalizumab", "--ms-type", "relapsing", "--severity", "mild").stdout)
-    assert "The article describes natalizumab (how it works and how often it is given) but gives no criteria" in nat
+    assert "The article says how natalizumab works and how often it is given. But it gives no criteria" in nat
     mito = flat(run("explain", "mitoxantrone", "--ms-type", "spms", "--severity", "severe").stdout)
     assert "If you receive mitoxantrone, your doctor will watch you very closely for signs of side effects" in mito
 

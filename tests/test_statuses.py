@@ -90,8 +90,8 @@ def test_natalizumab_has_no_criteria_for_every_fact_set_and_is_never_listed(fact
     rec = advise(facts)
     nat = rec.drug("natalizumab")
     assert nat.status.value == "no_criteria" and "natalizumab" not in rec.listed
-    assert nat.reasons[0].text == ("The article describes natalizumab (how it works and how often it is given) but gives no "
-                                   "criteria for choosing it, and neither recommends nor rules it out for any facts; ask your doctor.")
+    assert nat.reasons[0].text == ("The article says how natalizumab works and how often it is given. But it gives no criteria "
+                                   "for choosing it. It neither recommends it nor rules it out for any facts. Ask your doctor.")
     assert nat.side_effects is None and nat.what_if == ()
 
 
@@ -99,16 +99,16 @@ def test_natalizumab_in_its_own_group_on_the_table_the_markdown_and_the_page(cli
     facts = {"ms_type": "relapsing", "severity": "severe", "rapidly_worsening": True}
     rec = advise(facts)
     out = table(rec)
-    group = out.index("Described in the article without criteria:")
+    group = out.index("Described in the article with no criteria:")
     assert out.index("Drugs the article describes for these facts:") < out.index("Ocrelizumab") < group < out.index("Natalizumab")
     assert "not applicable  Natalizumab" not in out and "NO CRITERIA" in out
     md = markdown(rec)
-    assert md.index("## Described in the article without criteria") < md.index("### Natalizumab (Tysabri): no criteria")
+    assert md.index("## Described in the article with no criteria") < md.index("### Natalizumab (Tysabri): no criteria")
     assert md.index("## Drugs the article describes for these facts") < md.index("### Ocrelizumab")
     text = page_text(client, "/advice?ms_type=relapsing&severity=severe&rapidly_worsening=true")
-    listed_part = text[text.index("Drugs the article describes for these facts"):text.index("Described in the article without criteria")]
+    listed_part = text[text.index("Drugs the article describes for these facts"):text.index("Described in the article with no criteria")]
     assert "Natalizumab" not in listed_part
-    own = text[text.index("Described in the article without criteria"):]
+    own = text[text.index("Described in the article with no criteria"):]
     assert own.index("Natalizumab") < own.index("Described without criteria")
 
 
@@ -116,8 +116,8 @@ def test_the_aggressive_or_advanced_line_is_a_note_to_everyone_about_all_four(cl
     for facts in EVERY_FACTS[::11]:
         note = {n.id: n for n in advise(facts).notes}["aggressive_or_advanced"]
         assert note.drug is None and note.quote == "These infusion treatments may be especially helpful to people with aggressive or advanced MS."
-        assert note.text == ("About all four infusion drugs, the article says these infusion treatments may be especially helpful "
-                             "to people with aggressive or advanced MS.")
+        assert note.text == ("This is about all four infusion drugs. The article says these infusion treatments may be especially "
+                             "helpful to people with aggressive or advanced MS.")
     reasons = [r.text for f in EVERY_FACTS for d in advise(f).drugs for r in d.reasons]
     assert not [t for t in reasons if "aggressive or advanced" in t]  # no drug's status rests on it any more
 
@@ -126,8 +126,8 @@ def test_natalizumabs_reason_says_the_article_gives_no_criteria():
     d = advise({"ms_type": "relapsing", "severity": "mild"}).drug("natalizumab")
     assert d.status.value == "no_criteria"  # issue 20, item 1
     text = d.reasons[0].text
-    assert text == ("The article describes natalizumab (how it works and how often it is given) but gives no criteria for "
-                    "choosing it, and neither recommends nor rules it out for any facts; ask your doctor.")
+    assert text == ("The article says how natalizumab works and how often it is given. But it gives no criteria for "
+                    "choosing it. It neither recommends it nor rules it out for any facts. Ask your doctor.")
 
 
 # --- mitoxantrone and ocrelizumab ---------------------------------------------------------------------------
@@ -143,8 +143,8 @@ def test_mitoxantrone_is_excluded_for_ms_that_is_not_severe(severity):
 
 def test_ocrelizumab_for_spms_says_the_article_does_not_mention_it():
     reason = advise({"ms_type": "spms", "severity": "mild"}).drug("ocrelizumab").reasons[0]
-    assert reason.text == ("Secondary progressive MS (SPMS): the article says ocrelizumab is used to treat relapsing or "
-                           "primary progressive forms of MS, and does not mention SPMS for it.")
+    assert reason.text == ("Secondary progressive MS (SPMS). The article says ocrelizumab is used to treat relapsing or "
+                           "primary progressive forms of MS. It does not mention SPMS for it.")
     assert "not for" not in reason.text and " only" not in reason.text
 
 

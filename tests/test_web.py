@@ -542,7 +542,7 @@ def test_cautions_on_the_page_say_they_change_no_status_and_how_the_unheaded_lis
     rec = default_advisor().advise({"ms_type": "relapsing", "severity": "severe", "prior_failures": 2, "conditions": ["pml", "cancer"]})
     # under each caution, with the attribution of the list it rests on (issue 24, item 8)
     assert page.count(kb.header.caution_note) == sum(len(d.cautions) for d in rec.drugs) == 4
-    assert "by its position it is taken as ocrelizumab" in page and "by its position it is taken as natalizumab" in page
+    assert "By its position it is taken as ocrelizumab" in page and "By its position it is taken as natalizumab" in page
     assert "caution-note" not in get(client, "/advice?ms_type=relapsing&severity=severe").text
 
 
