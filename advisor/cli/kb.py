@@ -33,10 +33,13 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
     (a claim word such as "only", "must", "never", "safe", "best" or "recommended", or a number, that
     the quote does not hold, unless the item's `allow` lists it), every rule valid and reachable,
     exactly one status per drug for every combination of the fact values the rules test, every
-    statement of a named number (kb.toml [numbers]) agreeing with it, and the FHIR codes (fhir.toml)
-    as `serve` reads them. Exit 1 on any problem."""
+    statement of a named number (kb.toml [numbers]) agreeing with it, the FHIR codes (fhir.toml)
+    as `serve` reads them, and the KB's own texts in plain words (a Flesch–Kincaid reading grade of
+    at most 10 for each, unless its `grade_reason` says why, and a median of at most 8). Exit 1 on
+    any problem."""
     from advisor.kb.checks import check
     from advisor.kb.load import default_directory
+    from advisor.kb.readability import MAX_GRADE, MEDIAN_GOAL, MIN_WORDS
 
     if rules_dir is not None and ("\x00" in rules_dir or not os.path.isdir(rules_dir)):
         raise UserError(f"--rules-dir: {rules_dir}: no such directory")
@@ -59,8 +62,13 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
                  f"every statement of a named number (kb.toml [numbers]) agrees with it: {report.numbers}" if report.numbers
                  else "no named numbers (kb.toml [numbers]) to compare",
                  "the FHIR codes (fhir.toml) valid" if report.fhir
-                 else "no fhir.toml: `ms-advisor serve` refuses this knowledge base until it has one"):
+                 else "no fhir.toml: `ms-advisor serve` refuses this knowledge base until it has one",
+                 *((f"the KB's own texts in plain words (Flesch–Kincaid reading grade of each text of {MIN_WORDS} words "
+                    f"or more, quotes not measured; at most {MAX_GRADE:g}, median at most {MEDIAN_GOAL:g}): {report.readability[0][1]}",)
+                   if report.readability else ())):
         echo(click.wrap_text(line, terminal_width(), initial_indent="  - ", subsequent_indent="    "))
+    for file, summary in report.readability[1:]:
+        echo(click.wrap_text(f"{file}: {summary}", terminal_width(), initial_indent="      ", subsequent_indent="        "))
 
 
 @kb.command("info", epilog="""

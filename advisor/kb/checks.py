@@ -10,11 +10,12 @@ from typing import Any
 
 from advisor.core.advisor import NOTE, Advisor
 from advisor.errors import KnowledgeBaseError
+from advisor.kb.files import read_toml
 from advisor.kb.load import load
 from advisor.kb.schema import CautionRule, KnowledgeBase, Rule
 from advisor.kb.space import decision_space, value_classes
 from advisor.core.models import Condition, PatientFacts
-from advisor.kb import terminology as terminology
+from advisor.kb import readability, terminology as terminology
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Report:
     fhir: bool = False  # the KB has FHIR codes (fhir.toml), checked
     numbers: str = ""  # its named numbers, as "name = value unit", checked against every statement
     compare_rows: int = 0  # the comparison grid's rows (compare.toml), each with a cell for every drug
+    readability: tuple[tuple[str, str], ...] = ()  # the reading grade of its own texts: ("all", summary), then per file
 
     @property
     def ok(self) -> bool:
@@ -138,8 +140,10 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
         if condition.id not in met:
             problems.append(Problem("cautions.toml", condition.id, "no caution names this condition (say so in a note if the source is silent)"))
     problems += [Problem(*p) for p in fhir_problems(rules_dir, kb)]
+    measured, reasons = readability.measure({p.name: read_toml(p, []) for p in sorted(Path(rules_dir).glob("*.toml"))})
+    problems += [Problem(*p) for p in readability.grade_problems(measured) + reasons]
     return Report(tuple(problems), len(kb.rules), len(kb.cautions), space.combinations,
-                  fhir=(Path(rules_dir) / terminology.FILE).exists(),
+                  fhir=(Path(rules_dir) / terminology.FILE).exists(), readability=readability.summaries(measured),
                   numbers=", ".join(f"{name} = {n.value:g} {n.unit}" for name, n in kb.header.numbers.items()),
                   compare_rows=len(kb.compare))
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import KnowledgeBaseError
+from .readability import without_reasons
 from ..values import count_value, number_value, yes_no_value
 
 FACT_ID = r"^[a-z][a-z0-9_]*$"
@@ -290,7 +291,7 @@ def read_facts(directory: Path) -> tuple[FactSpec, ...]:
     path = directory / "facts.toml"
     try:
         with path.open("rb") as f:
-            items = FactsFile.model_validate(tomllib.load(f)).fact
+            items = FactsFile.model_validate(without_reasons(tomllib.load(f))).fact
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, ValidationError, TypeError) as e:
         raise KnowledgeBaseError([(str(path), "", f"the facts cannot be read: {e}")]) from None
     problems = fact_problems(items)

@@ -21,6 +21,7 @@ from advisor.kb.vocabulary import (PACKAGED, PACKAGED_STATUSES, ConditionItem, S
                                   statuses_for, vocabulary_for, vocabulary_problems)
 from advisor.kb.facts import FactSpec, fact_problems
 from advisor.kb.files import fingerprint, kb_files, read_toml
+from advisor.kb.readability import reason_problems
 from advisor.kb.problems import claim_problems, name_problems, rule_shape_problems, threshold_problems
 from advisor.kb.schema import CautionRule, CompareRow, Drug, Header, KnowledgeBase, NoteItem, Rule, Term, testable
 from advisor.kb.source import quote_problem, read_source
@@ -67,9 +68,12 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     present = {name: (root / name).exists() or (root / name).is_symlink() for name in OPTIONAL}
     own_facts = present["facts.toml"]
     raw = {name: read_toml(root / name, problems) if present.get(name, True) else {} for name in FILES}
+    for name in FILES:  # a text's reason to read above the grade limit, for kb check (see readability.py)
+        problems += reason_problems(raw[name], name)
     # compare.toml (the comparison grid) is optional: a KB without it has no grid
     own_compare = (root / "compare.toml").exists() or (root / "compare.toml").is_symlink()
     raw_compare = read_toml(root / "compare.toml", problems) if own_compare else {}
+    problems += reason_problems(raw_compare, "compare.toml")
     header = None
     try:
         header = Header.model_validate(raw["kb.toml"])

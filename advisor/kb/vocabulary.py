@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor.errors import KnowledgeBaseError
+from advisor.kb.readability import without_reasons
 
 CONDITION_ID = r"^[a-z][a-z0-9_]*$"
 
@@ -72,7 +73,7 @@ def read_conditions(directory: Path) -> tuple[ConditionItem, ...]:
     path = directory / "conditions.toml"
     try:
         with path.open("rb") as f:
-            raw = tomllib.load(f).get("condition")
+            raw = without_reasons(tomllib.load(f)).get("condition")
         items = [ConditionItem.model_validate(item) for item in raw] if isinstance(raw, list) else None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, ValidationError, TypeError) as e:
         raise KnowledgeBaseError([(str(path), "", f"the condition vocabulary cannot be read: {e}")]) from None
@@ -252,7 +253,7 @@ def read_statuses(directory: Path) -> tuple[StatusItem, ...]:
     path = directory / "statuses.toml"
     try:
         with path.open("rb") as f:
-            raw = tomllib.load(f).get("status")
+            raw = without_reasons(tomllib.load(f)).get("status")
         items = [StatusItem.model_validate(item) for item in raw] if isinstance(raw, list) else None
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, ValidationError, TypeError) as e:
         raise KnowledgeBaseError([(str(path), "", f"the statuses cannot be read: {e}")]) from None
