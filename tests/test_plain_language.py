@@ -94,12 +94,12 @@ def test_a_stale_or_malformed_grade_reason_is_refused(kb_copy):
 
 
 def test_any_text_field_of_any_kb_file_is_measured(kb_copy):
-    # a file and a field the checker has never heard of (another part's new KB file, say)
-    (kb_copy / "compare.toml").write_text(f'[[row]]\nid = "cost"\nblurb = "{HARD}"\nquote = "{HARD}"\n', "utf-8")
+    # a file and a field the checker has never heard of (a new KB file that another part adds, say)
+    (kb_copy / "glossary.toml").write_text(f'[[row]]\nid = "cost"\nblurb = "{HARD}"\nquote = "{HARD}"\n', "utf-8")
     r = run("kb", "check", "--rules-dir", str(kb_copy))
     assert r.exit_code == 1
-    assert any(line.startswith("problem: compare.toml: cost: blurb reads at grade") for line in r.stderr.splitlines()), r.stderr
-    assert not any("compare.toml: cost: quote" in line for line in r.stderr.splitlines())
+    assert any(line.startswith("problem: glossary.toml: cost: blurb reads at grade") for line in r.stderr.splitlines()), r.stderr
+    assert not any("glossary.toml: cost: quote" in line for line in r.stderr.splitlines())
 
 
 def test_a_median_over_the_goal_fails():
