@@ -673,3 +673,21 @@ def test_a_next_link_that_is_not_a_valid_url_is_412_not_500(client, path):
         r = client.post(URL, json=hook(None, None, fhirServer=stub.url, fhirAuthorization={"access_token": "t"}))
     assert r.status_code == 412 and r.json()["errors"] == [{"field": "fhirServer", "message": "the facts could not be fetched: "
                                                             "the FHIR server gave an address for conditions that is not a valid URL"}]
+
+
+def test_every_card_links_to_the_explanation_and_the_comparison_with_the_patients_facts(client):
+    """Each card's links open the advice page and the compare grid for the same facts (absolute, labelled):
+    the grid then shows each drug's status for them, as /advice does."""
+    conds, obs = person("spms", "severe", failures=0, worsening=True, dose=0, conditions=("84114007",))
+    cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
+    assert len(cards) >= 2
+    for c in cards:
+        assert [link["label"] for link in c["links"]] == ["Full explanation for these facts", "Compare the options side by side"]
+        assert all(link["type"] == "absolute" for link in c["links"])
+        advice, compare = (link["url"] for link in c["links"])
+        assert advice.startswith("http://testserver/advice?") and compare.startswith("http://testserver/compare?")
+        assert advice.split("?", 1)[1] == compare.split("?", 1)[1]  # the same facts
+        assert "condition=heart_failure" in compare and "rapidly_worsening=true" in compare
+    page = client.get(compare.removeprefix("http://testserver"), headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert 'data-drug="mitoxantrone"' in page.text and 'data-status="applicable"' in page.text

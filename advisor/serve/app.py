@@ -169,7 +169,7 @@ def _examples(app: FastAPI, schema: dict[str, Any]) -> None:
     reading = fhir.read(hook["prefetch"], hook["context"]["patientId"], rt.terms)
     hook_rec = rt.advisor.advise(reading.facts)
     base = rt.settings.public_url or "http://127.0.0.1:8000"
-    example = cards.advice_cards(hook_rec, reading.assumed, rt.kb_id, rt.source_title, pages.advice_url(base, hook_rec.facts),
+    example = cards.advice_cards(hook_rec, reading.assumed, rt.kb_id, rt.source_title, pages.card_links(base, hook_rec.facts),
                                  rt.condition_labels)
     paths["/cds-services/ms-infusion-advisor"]["post"]["responses"]["200"]["content"]["application/json"]["example"] = {"cards": example}
     paths["/kb"]["get"]["responses"]["200"]["content"]["application/json"]["example"] = {**rt.kb_id, "source_title": rt.source_title}

@@ -61,7 +61,7 @@ def _v(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link: str,
+def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, links: list[dict[str, str]],
                labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Cards for the listed drugs (info, or warning when a caution applies) and the excluded ones; a
     condition is named by its label (``labels``: condition id -> label, default the packaged KB's)."""
@@ -92,7 +92,7 @@ def drug_cards(rec: Recommendation, kb: dict[str, str], source_title: str, link:
             "indicator": indicator,
             "source": {"label": source_title},
             "overrideReasons": OVERRIDE_REASONS,
-            "links": [{"label": "Full explanation for these facts", "url": link, "type": "absolute"}],
+            "links": links,
             "extension": {EXTENSION: {"drug": d.drug, "status": status,
                                       "rules": [r.rule for r in d.reasons] + [c.rule for c in d.cautions], "kb": kb}},
         })
@@ -145,18 +145,18 @@ def detail(d: Any, disclaimer: str, labels: dict[str, str] | None = None, notes:
     return "\n".join(lines)
 
 
-def advice_cards(rec: Recommendation, assumed: list[str], kb: dict[str, str], source_title: str, link: str,
+def advice_cards(rec: Recommendation, assumed: list[str], kb: dict[str, str], source_title: str, links: list[dict[str, str]],
                  labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """The cards for a decided recommendation, in the order an EHR shows them: one per listed or excluded drug,
     the one general card (the article's general notes, natalizumab), and the card naming the facts assumed."""
-    out = drug_cards(rec, kb, source_title, link, labels)
-    out.append(general_card(rec, kb, source_title, link))
+    out = drug_cards(rec, kb, source_title, links, labels)
+    out.append(general_card(rec, kb, source_title, links))
     if assumed:
         out.append(assumed_card(assumed, kb, source_title, type(rec.facts).specs))
     return out
 
 
-def general_card(rec: Recommendation, kb: dict[str, str], source_title: str, link: str) -> dict[str, Any]:
+def general_card(rec: Recommendation, kb: dict[str, str], source_title: str, links: list[dict[str, str]]) -> dict[str, Any]:
     """One ``info`` card with what the article says in general (its general notes, each quoted, and
     its closing paragraph) and the drugs it describes without criteria (natalizumab), which get no card of
     their own: said once, beside the drug cards, never a card per note."""
@@ -180,7 +180,7 @@ def general_card(rec: Recommendation, kb: dict[str, str], source_title: str, lin
     lines.append(f"_{md(rec.disclaimer)}_")
     return {"uuid": str(uuid.uuid4()), "summary": short(summary), "detail": "\n".join(lines), "indicator": "info",
             "source": {"label": source_title},
-            "links": [{"label": "Full explanation for these facts", "url": link, "type": "absolute"}],
+            "links": links,
             "extension": {EXTENSION: {"drug": None, "status": "general-notes",
                                       "rules": [r.rule for d in unjudged for r in d.reasons], "kb": kb,
                                       "notes": [n.id for n in rec.notes if n.drug is None]}}}

@@ -15,7 +15,7 @@ from advisor.text import visible
 from advisor.serve import cards as cardlib
 from advisor.serve import fhir, fhir_fetch, fhir_time
 from advisor.serve.dependencies import BaseURL, RuntimeDep, StoreDep, authorize, body_as, require_json
-from advisor.serve.pages import advice_url
+from advisor.serve.pages import card_links
 from advisor.serve.responses import ERRORS, JSON_ONLY, facts_for_log, fired, statuses
 from advisor.serve.schemas import CardsResponse, Discovery, Errors, FeedbackRequest, FeedbackStored, HookRequest, Service
 
@@ -94,7 +94,7 @@ async def service(hook: HookBody, rt: RuntimeDep, base: BaseURL) -> Any:
         cards.append(cardlib.missing_card(reading.missing, reading.problems, reading.remarks, rt.kb_id, rt.source_title))
         row.update(facts=reading.facts, outcome="not decided: " + "; ".join(reading.missing + reading.problems))
     else:
-        cards += cardlib.advice_cards(rec, reading.assumed, rt.kb_id, rt.source_title, advice_url(base, rec.facts),
+        cards += cardlib.advice_cards(rec, reading.assumed, rt.kb_id, rt.source_title, card_links(base, rec.facts),
                                       rt.condition_labels)
         row.update(facts=facts_for_log(rec.facts), rules=fired(rec), statuses=statuses(rec))
     rt.store.log_decisions([row], [{"uuid": c["uuid"], "decision_id": decision_id, "indicator": c["indicator"],

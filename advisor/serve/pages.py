@@ -1,5 +1,5 @@
-"""The web pages (:mod:`advisor.web`) in the service's app, and the advice page's address for a set of
-facts, which each CDS Hooks card links to as its full explanation."""
+"""The web pages (:mod:`advisor.web`) in the service's app, and the pages each CDS Hooks card links to
+for a person's facts: the full explanation and the decision aid's pages."""
 
 from __future__ import annotations
 
@@ -10,11 +10,19 @@ from fastapi import FastAPI
 from advisor import PatientFacts
 
 
-def advice_url(base_url: str, facts: PatientFacts) -> str:
-    """The advice page for ``facts`` (doses written so that they read back exactly)."""
-    from advisor.web import advice_path
+# The pages a CDS Hooks card links to for a person's facts, in the order an EHR shows them: the full
+# explanation first, then the decision aid's pages (each an absolute link with its label).
+CARD_LINKS = (("Full explanation for these facts", "/advice"),
+              ("Compare the options side by side", "/compare"))
 
-    return f"{base_url.rstrip('/')}{advice_path(facts)}"
+
+def card_links(base_url: str, facts: PatientFacts) -> list[dict[str, str]]:
+    """The links of a card for ``facts``: each page of CARD_LINKS with the same facts in its query (doses
+    written so that they read back exactly)."""
+    from advisor.web.form import query
+
+    base, facts_query = base_url.rstrip("/"), query(facts)
+    return [{"label": label, "url": f"{base}{path}?{facts_query}", "type": "absolute"} for label, path in CARD_LINKS]
 
 
 def include(app: FastAPI, advisor: Any, json_views: dict[str, Callable[..., Any]]) -> None:
