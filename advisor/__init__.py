@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "advise": "api", "compare": "api", "default_advisor": "api", "Comparison": "grid", "Advisor": "core.advisor",
+    "advise": "api", "compare": "api", "default_advisor": "api", "summary": "api", "Comparison": "grid", "Summary": "core.summary",
+    "Advisor": "core.advisor",
     "PatientFacts": "core.models", "Recommendation": "core.models", "Status": "core.models", "MSType": "core.models",
     "Severity": "core.models", "Condition": "core.models",
     "AdvisorError": "errors", "InvalidFacts": "errors", "KnowledgeBaseError": "errors", "CaseFileError": "errors",
@@ -26,8 +27,9 @@ _EXPORTS = {
 __all__ = [*_EXPORTS, "__version__"]
 
 if TYPE_CHECKING:
-    from advisor.api import advise as advise, compare as compare, default_advisor as default_advisor
+    from advisor.api import advise as advise, compare as compare, default_advisor as default_advisor, summary as summary
     from advisor.grid import Comparison as Comparison
+    from advisor.core.summary import Summary as Summary
     from advisor.core.advisor import Advisor as Advisor
     from advisor.errors import AdvisorError as AdvisorError, CaseFileError as CaseFileError, InvalidFacts as InvalidFacts
     from advisor.errors import KnowledgeBaseError as KnowledgeBaseError, ScheduleError as ScheduleError, UnknownDrug as UnknownDrug

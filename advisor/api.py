@@ -8,6 +8,7 @@ import threading
 
 from advisor.core.advisor import Advisor
 from advisor.core.models import PatientFacts, Recommendation
+from advisor.core.summary import Summary
 
 if TYPE_CHECKING:
     from advisor.grid import Comparison
@@ -50,3 +51,18 @@ def compare(facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str]
 
     Raises :class:`advisor.InvalidFacts` (bad facts, or fewer than 2 drugs) or :class:`advisor.UnknownDrug`."""
     return default_advisor().compare(facts, drugs)
+
+
+def summary(facts: dict[str, Any] | PatientFacts, matters: Any = (), unsure: Any = (), avoid: Any = ()) -> Summary:
+    """The one-page summary for the clinic, with the packaged knowledge base: the facts, each drug's
+    status with its reason and quote, what matters to the person (``matters``: concern ids answered yes,
+    ``unsure``: answered don't know, ``avoid``: side effects by name), questions to ask, the source.
+    The answers never change a status or the drugs' order.
+
+        >>> from advisor import summary
+        >>> s = summary({"ms_type": "ppms", "severity": "moderate"}, matters=["fewer_visits"])
+        >>> [c.answer for c in s.concerns]
+        ['yes', 'no', 'no', 'no']
+
+    Raises :class:`advisor.InvalidFacts` naming each bad field (a fact, or matters / unsure / avoid)."""
+    return default_advisor().summary(facts, matters=matters, unsure=unsure, avoid=avoid)

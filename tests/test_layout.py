@@ -72,7 +72,7 @@ def test_the_modules_import_each_other_without_circles():
 SURFACES = ("advisor.cli", "advisor.serve", "advisor.web", "advisor.batch")
 KB_DATA = ("advisor.kb.load", "advisor.kb.schema", "advisor.kb.files", "advisor.kb.source", "advisor.kb.problems", "advisor.kb.space",
            "advisor.kb.claims", "advisor.kb.numbers", "advisor.kb.vocabulary", "advisor.kb.terminology",
-           "advisor.kb.facts")
+           "advisor.kb.facts", "advisor.kb.matters")
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -143,7 +143,8 @@ def test_the_handlers_are_given_what_they_use_and_raise_their_refusals():
     assert isinstance(pages.router, APIRouter)
     app = FastAPI()
     app.include_router(pages.router)  # the one router has every page: its own and those it includes
-    routes = [(name, route) for name in ("advisor.web.pages", "advisor.web.schedule_pages", "advisor.web.reference_pages")
+    modules = ("advisor.web.pages", "advisor.web.schedule_pages", "advisor.web.reference_pages", "advisor.web.summary_pages")
+    routes = [(name, route) for name in modules
               for route in importlib.import_module(name).router.routes if isinstance(route, APIRoute)]
     assert len(routes) >= 8
     for name, route in routes:  # plain functions of the page modules, not one closure's

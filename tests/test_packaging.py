@@ -17,7 +17,7 @@ def test_default_kb_is_found_and_matches_the_checkout():
     kb_dir = default_directory()
     files = sorted(p.relative_to(kb_dir) for p in kb_dir.rglob("*") if p.suffix in (".toml", ".txt"))
     assert [str(f) for f in files] == ["cautions.toml", "compare.toml", "conditions.toml", "decisions.toml", "drugs.toml", "facts.toml",
-                                       "fhir.toml", "kb.toml", "notes.toml",
+                                       "fhir.toml", "kb.toml", "matters.toml", "notes.toml",
                                        "sources/ms-infusions.txt", "statuses.toml", "terms.toml"]
     for f in files:
         assert (kb_dir / f).read_bytes() == (REPO_RULES / f).read_bytes(), f"installed {f} differs from rules/{f}"

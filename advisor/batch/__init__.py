@@ -28,7 +28,7 @@ _EXPORTS = {
     "DUPLICATE_CHECK_LIMIT": "runner", "run": "runner", "run_items": "runner", "run_to_file": "output",
     "read_case": "case", "read_paths": "readers", "read_items": "readers", "READERS": "readers",
     "RawCase": "sources", "JsonlBlock": "sources", "ReadOptions": "sources",
-    "CaseOptions": "records", "assess": "records", "to_record": "records", "Summary": "summary",
+    "CaseOptions": "records", "assess": "records", "to_record": "records", "Summary": "core.summary",
     "BatchError": "errors", "OutputError": "errors", "Interrupted": "errors", "WorkerFailed": "errors",
     "FORMATS": "writers", "writer_for": "writers", "Format": "writers", "csv_headers": "readers",
 }

@@ -207,6 +207,64 @@ def schedule(drug: str, start: Any, count: int | None, received: float | None, i
 
 
 
+@click.command(cls=Command, epilog="""
+\b
+Examples:
+  ms-advisor summary --ms-type spms --severity severe --matters fewer_visits --out summary.md
+  ms-advisor summary --case person.yaml --avoid nausea --unsure course_ends --format html --out summary.html
+""")
+@fact_options
+@click.option("--matters", "matters", multiple=True, metavar="ID",
+              help="A concern that matters to you (repeatable): fewer_visits, course_ends, avoid_side_effect, monitoring.")
+@click.option("--unsure", "unsure", multiple=True, metavar="ID", help="A concern you don't know about yet (repeatable).")
+@click.option("--avoid", "avoid", multiple=True, metavar="EFFECT",
+              help="A side effect you want to avoid, in the article's words (repeatable; see the /summary page's list).")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html"]), default="markdown", show_default=True)
+@click.option("--out", "out_file", type=PathName(dir_okay=False), metavar="FILE",
+              help="Write the summary to FILE (replaces only an empty file or an earlier summary); default: print it.")
+@rules_dir_option
+def summary(case_file: str | None, matters: tuple[str, ...], unsure: tuple[str, ...], avoid: tuple[str, ...], fmt: str,
+            out_file: str | None, rules_dir: str | None, **flags: Any) -> None:
+    """A one-page summary to take to your MS team: your facts, what the article says for them, what
+    matters to you, and questions to ask. Your answers never change a status or the order of the drugs."""
+    from advisor.errors import InvalidFacts
+    from advisor.render.summary import summary_markdown
+
+    advisor = get_advisor(rules_dir)
+    facts = collect_facts(case_file, advisor=advisor, **flags)
+    try:
+        result = advisor.summary(facts, matters=matters, unsure=unsure, avoid=avoid)
+    except InvalidFacts as e:
+        options = {"matters": "--matters", "unsure": "--unsure", "avoid": "--avoid"}
+        mine = [f"{options[x['field']]}: {x['message']}" for x in e.errors if x.get("field") in options]
+        if mine:
+            raise UserError("; ".join(mine)) from None
+        raise
+    if fmt == "html":
+        from advisor.web.summary_file import summary_html
+
+        text = summary_html(result)
+    else:
+        text = summary_markdown(result)
+    if out_file is None:
+        echo(text.rstrip("\n"))
+        return
+    from advisor.atomic import write_atomically
+
+    with Where(f"--out: {out_file}"):  # the summary is whole before the file is touched; another kind of file is refused
+        write_atomically(out_file, text.encode("utf-8"), _summary_kind())
+    click.echo(f"Wrote the summary to {visible(out_file)}", err=True)
+
+
+def _summary_kind() -> Any:
+    from advisor.atomic import Kind
+
+    return Kind("a summary written by ms-advisor summary",
+                (b"# Summary to talk over with your MS team",
+                 b'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+                 b'<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>Summary to talk over'))
+
+
 
 @click.command(cls=Command, epilog="""
 \b
@@ -229,4 +287,5 @@ def compare(case_file: str | None, drug_names: tuple[str, ...], fmt: str | None,
     emit(advisor.compare(facts, list(drug_names) or None), fmt)
 
 
-COMMANDS = (advise, compare, explain, drugs, rules, table, schema, conditions, interview, schedule)
+
+COMMANDS = (advise, compare, explain, drugs, rules, table, schema, conditions, interview, schedule, summary)

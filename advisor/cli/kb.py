@@ -61,6 +61,8 @@ def kb_check(rules_dir: str | None, source: str | None, require_approved: bool) 
                  "or its cell says the article does not say" if report.compare_rows else "no comparison grid (compare.toml)",
                  f"every statement of a named number (kb.toml [numbers]) agrees with it: {report.numbers}" if report.numbers
                  else "no named numbers (kb.toml [numbers]) to compare",
+                 f"the {report.matters} concerns of matters.toml name known compare rows, side effects and notes, and offer "
+                 "every side effect" if report.matters else "no matters.toml: the summary asks nothing about what matters",
                  "the FHIR codes (fhir.toml) valid" if report.fhir
                  else "no fhir.toml: `ms-advisor serve` refuses this knowledge base until it has one",
                  *((f"the KB's own texts in plain words (Flesch–Kincaid reading grade of each text of {MIN_WORDS} words "

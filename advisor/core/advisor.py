@@ -30,6 +30,9 @@ from advisor.kb.vocabulary import PACKAGED, PACKAGED_STATUSES
 from advisor.core.models import (NOT_GIVEN, Caution, DrugAdvice, WhatIf, model_for, Condition,
                                   Explanation, PatientFacts, Recommendation, RuleMiss, Status)
 
+if TYPE_CHECKING:
+    from advisor.core.summary import Summary
+
 NOTE = "note:"  # engine ids of conditional notes (a KB id never holds a colon)
 
 
@@ -256,6 +259,13 @@ class Advisor:
         schedules, notes = self._views
         return recommendation(self.kb, parsed, decision, self.caution_rules(parsed), self.changes(parsed, decision),
                               schedules, notes, self)
+
+    def summary(self, facts: dict[str, Any] | PatientFacts, matters: Any = (), unsure: Any = (), avoid: Any = ()) -> "Summary":
+        """The one-page summary (:class:`advisor.Summary`) for ``facts`` and what matters to the person,
+        from this knowledge base; see :func:`advisor.summary`. Raises InvalidFacts."""
+        from advisor.core.summary import build
+
+        return build(self, facts, matters=matters, unsure=unsure, avoid=avoid)
 
     def _numeric(self, field: str) -> bool:
         return self._specs[field].kind in ("count", "number")

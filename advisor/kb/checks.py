@@ -38,6 +38,7 @@ class Report:
     numbers: str = ""  # its named numbers, as "name = value unit", checked against every statement
     compare_rows: int = 0  # the comparison grid's rows (compare.toml), each with a cell for every drug
     readability: tuple[tuple[str, str], ...] = ()  # the reading grade of its own texts: ("all", summary), then per file
+    matters: int = 0  # the concerns of matters.toml (what may matter to a person), checked against the drugs and notes
 
     @property
     def ok(self) -> bool:
@@ -145,7 +146,8 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
     return Report(tuple(problems), len(kb.rules), len(kb.cautions), space.combinations,
                   fhir=(Path(rules_dir) / terminology.FILE).exists(), readability=readability.summaries(measured),
                   numbers=", ".join(f"{name} = {n.value:g} {n.unit}" for name, n in kb.header.numbers.items()),
-                  compare_rows=len(kb.compare))
+                  compare_rows=len(kb.compare),
+                  matters=len(kb.matters))
 
 
 def fhir_problems(rules_dir: str | Path, kb: KnowledgeBase | None) -> list[tuple[str, str, str]]:

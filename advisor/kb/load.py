@@ -22,6 +22,7 @@ from advisor.kb.vocabulary import (PACKAGED, PACKAGED_STATUSES, ConditionItem, S
 from advisor.kb.facts import FactSpec, fact_problems
 from advisor.kb.files import fingerprint, kb_files, read_toml
 from advisor.kb.readability import reason_problems
+from advisor.kb.matters import MatterItem, matter_problems
 from advisor.kb.problems import claim_problems, name_problems, rule_shape_problems, threshold_problems
 from advisor.kb.schema import CautionRule, CompareRow, Drug, Header, KnowledgeBase, NoteItem, Rule, Term, testable
 from advisor.kb.source import quote_problem, read_source
@@ -100,6 +101,13 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     if set(raw_compare) - {"row"}:
         problems.append(("compare.toml", "", f"unknown keys: {', '.join(sorted(set(raw_compare) - {'row'}))}"))
     terms = _items(Term, raw["terms.toml"].get("term", []), "terms.toml", "term", problems)
+    # matters.toml (what matters to a person, for the decision aid) is optional: a KB without it has none
+    raw_matters = read_toml(root / "matters.toml", problems) if (root / "matters.toml").exists() or \
+        (root / "matters.toml").is_symlink() else {}
+    matters = _items(MatterItem, raw_matters.get("matter"), "matters.toml", "matter", problems) if raw_matters else []
+    if set(raw_matters) - {"matter"}:
+        problems.append(("matters.toml", "", f"unknown keys: {', '.join(sorted(set(raw_matters) - {'matter'}))}"))
+    problems += matter_problems(matters, drugs, notes)
     for name in FILES:
         unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "facts.toml": {"fact"},
                                     "statuses.toml": {"status"}, "conditions.toml": {"condition"},
@@ -187,7 +195,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     return KnowledgeBase(directory=str(root), header=header, sha256=sha256, source_text=source_text,
                          statuses=tuple(statuses), conditions=tuple(conditions), drugs=tuple(drugs),
                          rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes), facts=tuple(fact_items),
-                         compare=tuple(rows), terms=tuple(terms))
+                         compare=tuple(rows), terms=tuple(terms), matters=tuple(matters))
 
 
 def _duplicates(ids: list[str], file: str, kind: str, problems: list[Any]) -> None:

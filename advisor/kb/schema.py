@@ -19,6 +19,7 @@ from advisor.kb.numbers import Number
 from advisor.kb.vocabulary import (PACKAGED, PACKAGED_STATUSES, ConditionItem, StatusItem, Statuses, Vocabulary, enum_value,
                                   statuses_for, vocabulary_for)
 from advisor.kb.facts import FactSpec
+from advisor.kb.matters import MatterItem
 from advisor.core.models import FACTS, MSType, Interval, Phase, Severity
 
 ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
@@ -407,6 +408,7 @@ class KnowledgeBase(_KB):
 
 
     terms: tuple[Term, ...] = ()  # terms.toml: the words the article explains
+    matters: tuple[MatterItem, ...] = ()  # matters.toml: what may matter to a person (the decision aid)
     _index: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @property

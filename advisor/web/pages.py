@@ -22,7 +22,7 @@ from advisor import InvalidFacts
 from advisor.render.common import groups
 
 from advisor.web import form as form_module
-from advisor.web import about_pages, compare_page, reference_pages, schedule_pages
+from advisor.web import about_pages, compare_page, reference_pages, schedule_pages, summary_pages
 from advisor.web.security import SecureRoute, add_security_headers, security_headers_middleware
 from advisor.web.site import ASSETS, MS_TYPE_HINTS, PageMoved, PageNotFound, Site, SiteDep, get_site, value_of
 
@@ -31,6 +31,7 @@ router.include_router(schedule_pages.router)
 router.include_router(reference_pages.router)
 router.include_router(compare_page.router)
 router.include_router(about_pages.router)
+router.include_router(summary_pages.router)
 
 
 def add_pages(app: FastAPI, advisor: Any = None, json_views: dict[str, Callable[[Any], Response]] | None = None) -> Site:
@@ -98,6 +99,7 @@ def advice_page(site: Site, items: list[tuple[str, str]]) -> Response:
                for d in rec.drugs}
     edit = "/?" + form_module.query(facts)
     compare = "/compare?" + form_module.query(facts)
+    summary = "/summary?" + form_module.query(facts)
     today = date.today().isoformat()
     schedules = {}  # each drug's dates page, with the dose already received where a lifetime maximum counts it
     for d in rec.drugs:
@@ -107,7 +109,7 @@ def advice_page(site: Site, items: list[tuple[str, str]]) -> Response:
         schedules[d.drug] = f"/schedule/{d.drug}?" + urlencode(query)
     return site.page("advice.html", rec=rec, facts=facts, listed=listed, others=others, what_if=what_if, groups=groups(rec),
                      edit=edit, ms_label=MS_TYPE_HINTS.get(value_of(facts.ms_type), (value_of(facts.ms_type),))[0],
-                     schedules=schedules, compare=compare, page_title="Advice for these facts")
+                     schedules=schedules, compare=compare, summary=summary, page_title="Advice for these facts")
 
 
 def unknown_type(site: Site, parsed: form_module.Parsed) -> Response:

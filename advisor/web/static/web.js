@@ -20,3 +20,11 @@
     if (summary) summary.focus();
   });
 })();
+// The summary page: the Print button prints the page (it is hidden until this script runs).
+document.addEventListener("DOMContentLoaded", function () {
+  "use strict";
+  var button = document.getElementById("print-button");
+  if (!button) return;
+  button.hidden = false;
+  button.addEventListener("click", function () { window.print(); });
+});
