@@ -359,17 +359,12 @@ def test_kb_check_says_the_concerns_were_checked(kb_copy):
     assert result.exit_code == 0 and "no matters.toml" in result.output
 
 
-def test_each_concern_links_to_the_compare_grid_when_the_app_has_it(client):
-    from fastapi.testclient import TestClient
-
-    from advisor.web import create_app
-
-    assert "/compare?" not in client.get(PAGE + "&matters=fewer_visits").text  # no grid: no link to one
-    app = create_app()
-    app.add_api_route("/compare", lambda: {"grid": True})
-    html = TestClient(app).get(PAGE + "&matters=fewer_visits&matters_unsure=monitoring&avoid=nausea").text
+def test_each_concern_answered_yes_links_to_the_compare_grid_with_every_answer(client):
+    html = client.get(PAGE + "&matters=fewer_visits&matters_unsure=monitoring&avoid=nausea").text
     links = re.findall(r'<a class="no-print" href="(/compare\?[^"]*)">', html)
     assert len(links) == 2  # the two concerns answered yes, each with every answer and fact
-    query = parse_qsl(urlsplit(links[0].replace("&amp;", "&")).query)
+    link = links[0].replace("&amp;", "&")
+    query = parse_qsl(urlsplit(link).query)
     assert ("matters", "fewer_visits") in query and ("matters_unsure", "monitoring") in query and ("avoid", "nausea") in query
     assert ("condition", "pml") in query and ("ms_type", "spms") in query
+    assert client.get(link).status_code == 200

@@ -80,10 +80,8 @@ def summary(request: Request, site: SiteDep) -> Response:
         return _refused(site, facts_items, parsed.errors)
     fact_pairs = parse_qsl(form_module.query(site.advisor.advise(parsed.facts).facts))
     answers = {c.id: {"yes": "yes", "no": "no", "don't know": "unsure"}[c.answer] for c in result.concerns}
-    compare_links = {}
-    if any(getattr(route, "path", None) == "/compare" for route in request.app.routes):  # the side-by-side grid, when the app has it
-        answer_pairs = [(k, v) for k in lists for v in lists[k]]
-        compare_links = {c.id: "/compare?" + urlencode([*fact_pairs, *answer_pairs]) for c in result.concerns if c.answer == "yes"}
+    answer_pairs = [(k, v) for k in lists for v in lists[k]]  # the compare grid (/compare, a page of the same router) keeps them
+    compare_links = {c.id: "/compare?" + urlencode([*fact_pairs, *answer_pairs]) for c in result.concerns if c.answer == "yes"}
     return site.page("summary.html", s=result, matters=site.kb.matters, answers=answers, avoid=set(lists["avoid"]),
                      fact_pairs=fact_pairs, back="/advice?" + urlencode(fact_pairs), compare_links=compare_links,
                      page_title="What matters to you, and a summary to print")
