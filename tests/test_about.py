@@ -282,6 +282,11 @@ def test_markup_around_and_in_a_term_stays_escaped(kb_copy):
     old = '{ text = "UTI", quote = "UTI" }'
     assert old in text
     drugs.write_text(text.replace(old, '{ text = "<i>UTI</i><script>x()</script>", quote = "UTI" }'), encoding="utf-8")
+    matters = kb_copy / "matters.toml"  # its side-effect choice names the effect by its text
+    text = matters.read_text(encoding="utf-8")
+    assert '"urinary tract infection (UTI)", "UTI"]' in text
+    matters.write_text(text.replace('"urinary tract infection (UTI)", "UTI"]',
+                                    '"urinary tract infection (UTI)", "<i>UTI</i><script>x()</script>"]'), encoding="utf-8")
     sentence, marked = "Flare-ups are the periods when you have symptoms.", 'Flare-ups are the "periods" <b>when</b> & symptoms.'
     for name in ("sources/ms-infusions.txt", "terms.toml"):
         path = kb_copy / name
