@@ -675,19 +675,23 @@ def test_a_next_link_that_is_not_a_valid_url_is_412_not_500(client, path):
                                                             "the FHIR server gave an address for conditions that is not a valid URL"}]
 
 
-def test_every_card_links_to_the_explanation_and_the_comparison_with_the_patients_facts(client):
-    """Each card's links open the advice page and the compare grid for the same facts (absolute, labelled):
-    the grid then shows each drug's status for them, as /advice does."""
+def test_every_card_links_to_the_explanation_the_comparison_and_the_summary_with_the_patients_facts(client):
+    """Each card's links open the advice page, the compare grid and the one-page summary for the same facts
+    (absolute, labelled): the grid and the summary then show each drug's status for them, as /advice does."""
     conds, obs = person("spms", "severe", failures=0, worsening=True, dose=0, conditions=("84114007",))
     cards = client.post(URL, json=hook(conds, obs)).json()["cards"]
     assert len(cards) >= 2
     for c in cards:
-        assert [link["label"] for link in c["links"]] == ["Full explanation for these facts", "Compare the options side by side"]
+        assert [link["label"] for link in c["links"]] == ["Full explanation for these facts", "Compare the options side by side",
+                                                          "One-page summary for the clinic"]
         assert all(link["type"] == "absolute" for link in c["links"])
-        advice, compare = (link["url"] for link in c["links"])
+        advice, compare, summary = (link["url"] for link in c["links"])
         assert advice.startswith("http://testserver/advice?") and compare.startswith("http://testserver/compare?")
-        assert advice.split("?", 1)[1] == compare.split("?", 1)[1]  # the same facts
+        assert summary.startswith("http://testserver/summary?")
+        assert advice.split("?", 1)[1] == compare.split("?", 1)[1] == summary.split("?", 1)[1]  # the same facts
         assert "condition=heart_failure" in compare and "rapidly_worsening=true" in compare
     page = client.get(compare.removeprefix("http://testserver"), headers={"accept": "text/html"})
     assert page.status_code == 200
     assert 'data-drug="mitoxantrone"' in page.text and 'data-status="applicable"' in page.text
+    page = client.get(summary.removeprefix("http://testserver"), headers={"accept": "text/html"})
+    assert page.status_code == 200 and "Heart failure" in page.text and "Mitoxantrone" in page.text

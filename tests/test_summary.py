@@ -11,10 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 import advisor
-from advisor import Advisor, InvalidFacts, KnowledgeBaseError, advise, summary
+from advisor import Advisor, InvalidFacts, KnowledgeBaseError, advise, default_advisor, summary
 from advisor.cli import main
 from advisor.kb.load import default_directory
-from advisor.kb.matters import COMPARE_ROWS
 
 THREE = {"ms_type": "spms", "severity": "severe", "conditions": ["heart failure", "cancer", "pml"]}
 SOURCE = (default_directory() / "sources" / "ms-infusions.txt").read_text(encoding="utf-8")
@@ -85,7 +84,7 @@ def test_each_concern_is_answered_yes_no_or_dont_know():
     assert {c.id: c.answer for c in s.concerns} == {"fewer_visits": "yes", "course_ends": "don't know",
                                                      "avoid_side_effect": "no", "monitoring": "no"}
     assert [c.id for c in s.concerns] == ["fewer_visits", "course_ends", "avoid_side_effect", "monitoring"]
-    assert all(set(c.rows) <= set(COMPARE_ROWS) for c in s.concerns)
+    assert all(set(c.rows) <= {r.id for r in default_advisor().kb.compare} for c in s.concerns)  # compare.toml's rows
     assert s.concerns[0].cells and not s.concerns[1].cells  # only a yes gets the article's words
 
 
@@ -207,6 +206,23 @@ def test_a_broken_matters_file_is_refused_at_load_and_by_kb_check(kb_copy, old, 
     result = run("kb", "check", "--rules-dir", str(kb_copy))
     assert result.exit_code != 0 and message in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_a_concern_names_the_rows_of_its_own_kbs_compare_toml(kb_copy):
+    """The rows a concern may name are compare.toml's own: a row a KB adds may be named; without a
+    compare.toml no row can be, and the check says why."""
+    compare = kb_copy / "compare.toml"
+    text = compare.read_text()
+    start = text.index('[[row]]\nid = "monitoring"')
+    block = text[start:text.index("[[row]]", start + 1)]
+    compare.write_text(text + "\n" + block.replace('id = "monitoring"', 'id = "watching"'))
+    matters = kb_copy / "matters.toml"
+    matters.write_text(matters.read_text().replace('rows = ["monitoring"]', 'rows = ["monitoring", "watching"]', 1))
+    assert "watching" in Advisor(kb_copy).summary(THREE, matters=["monitoring"]).concerns[-1].rows
+    compare.unlink()
+    with pytest.raises(KnowledgeBaseError) as e:
+        Advisor(kb_copy)
+    assert "rows: unknown compare row 'monitoring' (known: none: this knowledge base has no compare.toml)" in str(e.value)
 
 
 # --- the command line --------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     matters = _items(MatterItem, raw_matters.get("matter"), "matters.toml", "matter", problems) if raw_matters else []
     if set(raw_matters) - {"matter"}:
         problems.append(("matters.toml", "", f"unknown keys: {', '.join(sorted(set(raw_matters) - {'matter'}))}"))
-    problems += matter_problems(matters, drugs, notes)
+    problems += matter_problems(matters, drugs, notes, rows)
     for name in FILES:
         unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "facts.toml": {"fact"},
                                     "statuses.toml": {"status"}, "conditions.toml": {"condition"},

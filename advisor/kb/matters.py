@@ -12,10 +12,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# The compare rows of the decision aid, in their order (the rows' ids are fixed; rules/compare.toml
-# defines their cells).
-COMPARE_ROWS = ("for_whom", "how_it_works", "how_given", "infusions_first_year", "infusions_later_years",
-                "common_side_effects", "serious_side_effects", "monitoring", "course_ends", "not_said")
 ID = r"^[a-z][a-z0-9_]*$"
 
 
@@ -38,8 +34,11 @@ class MatterItem(_Item):
     notes: tuple[str, ...] = ()
 
 
-def matter_problems(matters: list[MatterItem], drugs: Any, notes: Any) -> list[tuple[str, str, str]]:
-    """The problems of the concerns against the KB's drugs and notes (one line each)."""
+def matter_problems(matters: list[MatterItem], drugs: Any, notes: Any, rows: Any) -> list[tuple[str, str, str]]:
+    """The problems of the concerns against the KB's drugs, notes and compare rows (compare.toml's; one
+    line each)."""
+    row_ids = [r.id for r in rows]
+    known = ", ".join(row_ids) or "none: this knowledge base has no compare.toml"
     file = "matters.toml"
     out: list[tuple[str, str, str]] = []
     seen: set[str] = set()
@@ -49,8 +48,7 @@ def matter_problems(matters: list[MatterItem], drugs: Any, notes: Any) -> list[t
         if m.id in seen:
             out.append((file, m.id, "duplicate matter id"))
         seen.add(m.id)
-        out += [(file, m.id, f"rows: unknown compare row '{r}' (known: {', '.join(COMPARE_ROWS)})")
-                for r in m.rows if r not in COMPARE_ROWS]
+        out += [(file, m.id, f"rows: unknown compare row '{r}' (known: {known})") for r in m.rows if r not in row_ids]
         if m.shows == "side_effects" and not m.choices:
             out.append((file, m.id, "a side-effect concern needs choices"))
         if m.shows != "side_effects" and m.choices:

@@ -13,7 +13,8 @@ from advisor import PatientFacts
 # The pages a CDS Hooks card links to for a person's facts, in the order an EHR shows them: the full
 # explanation first, then the decision aid's pages (each an absolute link with its label).
 CARD_LINKS = (("Full explanation for these facts", "/advice"),
-              ("Compare the options side by side", "/compare"))
+              ("Compare the options side by side", "/compare"),
+              ("One-page summary for the clinic", "/summary"))
 
 
 def card_links(base_url: str, facts: PatientFacts) -> list[dict[str, str]]:
