@@ -39,10 +39,13 @@ def advise(facts: dict[str, Any] | PatientFacts) -> Recommendation:
     return default_advisor().advise(facts)
 
 
-def compare(facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str] | None = None) -> "Comparison":
+def compare(facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str] | None = None,
+            matters: Any = (), unsure: Any = (), avoid: Any = ()) -> "Comparison":
     """The comparison grid (an Option Grid) of the packaged knowledge base: the drugs side by side, in
     its order, on the questions people ask; with ``facts``, each drug's status first and the side
     effects the person's conditions meet marked. ``drugs`` picks 2 to 4 (ids, names or brands).
+    ``matters`` / ``unsure`` (concern ids answered yes / don't know) and ``avoid`` (side effects by name)
+    mark the rows and side effects that speak to them; they never change a status, a cell or an order.
 
         >>> from advisor import compare
         >>> grid = compare({"ms_type": "spms", "severity": "severe", "rapidly_worsening": True})
@@ -50,7 +53,7 @@ def compare(facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str]
         (('mitoxantrone', 'applicable'), True)
 
     Raises :class:`advisor.InvalidFacts` (bad facts, or fewer than 2 drugs) or :class:`advisor.UnknownDrug`."""
-    return default_advisor().compare(facts, drugs)
+    return default_advisor().compare(facts, drugs, matters=matters, unsure=unsure, avoid=avoid)
 
 
 def summary(facts: dict[str, Any] | PatientFacts, matters: Any = (), unsure: Any = (), avoid: Any = ()) -> Summary:

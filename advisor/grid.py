@@ -41,6 +41,7 @@ class CellItem(_Out):
     quote: str = Field(description="verbatim from the source document")
     section: str
     meets: str | None = Field(None, description="the person's condition this side effect meets (a caution of the advice)")
+    avoid: str | None = Field(None, description="the side effect the person picked to avoid (its name in matters.toml) that this item is")
 
 
 class Cell(_Out):
@@ -82,15 +83,30 @@ class StatusCell(_Out):
     reason: str = Field(description="the reasons' texts, joined")
 
 
+class Concern(_Out):
+    """A concern of "what matters to you" answered yes or don't know, and the rows that speak to it.
+    It marks rows; it never changes a status, a cell or an order."""
+    id: str
+    question: str
+    answer: str = Field(description="yes or don't know")
+    rows: tuple[str, ...] = Field(description="the ids of the grid's rows that speak to it")
+
+
 class Comparison(_Out):
     """The grid: its columns (drugs, in the KB's order), its rows, and with facts each drug's status."""
     drugs: tuple[Column, ...]
     rows: tuple[Row, ...]
     status: tuple[StatusCell, ...] | None = Field(None, description="with facts: each drug's status and reason")
     facts: dict[str, Any] | None = None
+    matters: tuple[Concern, ...] = Field((), description="the concerns answered yes or don't know, in matters.toml's order")
+    avoid: tuple[str, ...] = Field((), description="the side effects the person picked to avoid (names in matters.toml)")
     disclaimer: str
     source: str
     kb: KBIdentity
+
+    def marks(self, row: str) -> tuple[Concern, ...]:
+        """The answered concerns that ``row`` speaks to."""
+        return tuple(c for c in self.matters if row in c.rows)
 
     def row(self, id: str) -> Row:
         for r in self.rows:
@@ -177,7 +193,7 @@ def computed(drug: Drug, what: str) -> tuple[str, tuple[str, ...]]:
     return f"Yes. It ends at the lifetime maximum dose{cap}.", tuple(a for a in (sched.note,) if a)
 
 
-def _cell(advisor: Advisor, row: str, drug: Drug, cell: CompareCell, meets: dict[str, str]) -> Cell:
+def _cell(advisor: Advisor, row: str, drug: Drug, cell: CompareCell, meets: dict[str, str], avoid: dict[str, str]) -> Cell:
     kb = advisor.kb
     if cell.silent:
         return Cell(drug=drug.id, row=row, silent=True, text=SILENT)
@@ -197,7 +213,8 @@ def _cell(advisor: Advisor, row: str, drug: Drug, cell: CompareCell, meets: dict
     if source in ("common_side_effects", "serious_side_effects"):
         se = drug.side_effects
         listed = se.common if source == "common_side_effects" else se.serious
-        items = tuple(CellItem(text=e.text, quote=e.quote, section=se.section, meets=meets.get(e.quote)) for e in listed)
+        items = tuple(CellItem(text=e.text, quote=e.quote, section=se.section, meets=meets.get(e.quote),
+                               avoid=avoid.get(e.text)) for e in listed)
         extra = () if source == "common_side_effects" or se.after is None else (Citation(quote=se.after.quote, section=se.section),)
         return Cell(drug=drug.id, row=row, items=items, quotes=extra, note=se.list_note)
     note = next(n for n in kb.notes if n.id == source.removeprefix("note."))
@@ -205,11 +222,20 @@ def _cell(advisor: Advisor, row: str, drug: Drug, cell: CompareCell, meets: dict
     return Cell(drug=drug.id, row=row, text=note.text, quotes=quotes)
 
 
-def comparison(advisor: Advisor, facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str] | None = None) -> Comparison:
+def comparison(advisor: Advisor, facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str] | None = None,
+               matters: Any = (), unsure: Any = (), avoid: Any = ()) -> Comparison:
     """The grid of ``advisor``'s knowledge base for ``drugs`` (ids, names or brands: 2 to 4, shown in
     the KB's order; default all), with the status row and marked side effects when ``facts`` are given.
-    Raises UnknownDrug, InvalidFacts (bad facts, or a wrong number of drugs)."""
+    ``matters`` / ``unsure`` (concern ids answered yes / don't know) mark the rows that speak to them and
+    ``avoid`` (side-effect names of matters.toml) marks those side effects; they change nothing else.
+    Raises UnknownDrug, InvalidFacts (bad facts or answers, or a wrong number of drugs)."""
+    from advisor.core.summary import answers
+
     kb = advisor.kb
+    answer, picked = answers(kb, matters, unsure, avoid)
+    concerns = tuple(Concern(id=m.id, question=m.question, answer=answer[m.id], rows=m.rows)
+                     for m in kb.matters if answer.get(m.id) in ("yes", "don't know"))
+    avoided = {e: c.name for m in kb.matters for c in m.choices if c.name in picked for e in c.effects}
     if drugs is not None:
         chosen = {advisor.drug_id(d) for d in drugs}
         if not 2 <= len(chosen) <= len(kb.drugs):
@@ -233,10 +259,10 @@ def comparison(advisor: Advisor, facts: dict[str, Any] | PatientFacts | None = N
             status.append(StatusCell(drug=d.id, status=a.status.value, label=labels.get(a.status.value, a.status.value),
                                      reasons=tuple(Citation(quote=r.quote, section=r.section) for r in a.reasons),
                                      reason=" ".join(r.text for r in a.reasons)))
-    rows = tuple(Row(id=r.id, question=r.question, cells=tuple(_cell(advisor, r.id, d, r.cells[d.id], meets[d.id]) for d in columns))
+    rows = tuple(Row(id=r.id, question=r.question, cells=tuple(_cell(advisor, r.id, d, r.cells[d.id], meets[d.id], avoided) for d in columns))
                  for r in kb.compare)
     return Comparison(drugs=tuple(Column(id=d.id, name=d.name, brand=d.brand) for d in columns), rows=rows,
                       status=tuple(status) if status is not None else None,
-                      facts=rec.facts.model_dump(mode="json") if rec is not None else None,
+                      facts=rec.facts.model_dump(mode="json") if rec is not None else None, matters=concerns, avoid=picked,
                       disclaimer=kb.header.disclaimer, source=kb.header.source_title,
                       kb=KBIdentity(name=kb.header.name, version=kb.header.version, sha256=kb.sha256))

@@ -309,3 +309,82 @@ def test_form_and_advice_pages_link_to_compare(client):
     advice = client.get("/advice?ms_type=relapsing&severity=severe&prior_failures=2&condition=cancer").text
     link = re.search(r'href="(/compare\?[^"]+)"', advice).group(1).replace("&amp;", "&")
     assert "condition=cancer" in link and client.get(link).status_code == 200
+
+
+# --- what matters to you, beside the grid ------------------------------------------------------------
+
+ANSWERS = {"matters": ["fewer_visits"], "unsure": ["monitoring"], "avoid": ["nausea", "PML"]}
+
+
+def _unmarked(grid):
+    """The grid's drugs, statuses and cells with the marks of the answers taken off."""
+    rows = [(r.id, r.question, [c.model_copy(update={"items": tuple(i.model_copy(update={"avoid": None}) for i in c.items)})
+                                for c in r.cells]) for r in grid.rows]
+    return grid.drugs, grid.status, rows
+
+
+@pytest.mark.parametrize("facts, drugs", [(None, None), (FACTS, None), ({"ms_type": "spms", "severity": "severe"}, ["mitoxantrone", "Ocrevus"])])
+def test_answers_mark_rows_and_side_effects_and_change_nothing_else(facts, drugs):
+    plain = compare(facts, drugs)
+    marked = compare(facts, drugs, **ANSWERS)
+    assert _unmarked(marked) == _unmarked(plain)  # same drugs, same order, same statuses, same cells and quotes
+    assert not plain.matters and not plain.avoid
+    assert marked.avoid == ("nausea", "PML")
+    effects = {e for m in KB.matters for c in m.choices if c.name in marked.avoid for e in c.effects}
+    items = [(c.drug, i.text, i.avoid) for r in marked.rows for c in r.cells for i in c.items]
+    assert [t for _, t, a in items if a] == [t for _, t, _ in items if t in effects] != []
+    by_id = {m.id: m for m in KB.matters}
+    assert [(c.id, c.answer, c.rows) for c in marked.matters] == [
+        (i, a, by_id[i].rows) for i, a in (("fewer_visits", "yes"), ("avoid_side_effect", "yes"), ("monitoring", "don't know"))]
+    assert [c.id for c in marked.marks("infusions_first_year")] == ["fewer_visits"]
+    assert marked.marks("for_whom") == ()
+
+
+def test_unknown_answers_are_refused_naming_the_field_and_the_allowed_values():
+    with pytest.raises(InvalidFacts) as e:
+        compare(matters=["cheapest"], avoid=["hiccups"])
+    fields = {x["field"]: x["message"] for x in e.value.errors}
+    assert "fewer_visits" in fields["matters"] and "cheapest" in fields["matters"] and "nausea" in fields["avoid"]
+
+
+def test_cli_marks_what_matters_in_words_and_refuses_an_unknown_concern():
+    for fmt in ("markdown", "table"):
+        r = run("compare", "--matters", "course_ends", "--unsure", "fewer_visits", "--avoid", "hair loss", "--format", fmt,
+                env={"COLUMNS": "200"})
+        assert r.exit_code == 0, r.output
+        assert "Matters to you: A treatment course that ends" in r.stdout
+        assert "You don't know yet: Fewer infusion visits" in r.stdout
+        assert "hair loss (you want to avoid this)" in r.stdout
+        assert r.stdout.count("(you want to avoid this)") == 1
+    j = run("compare", "--matters", "course_ends", "--avoid", "hair loss", "--format", "json")
+    assert json.loads(j.stdout) == compare(matters=["course_ends"], avoid=["hair loss"]).model_dump(mode="json")
+    bad = run("compare", "--matters", "cheapest")
+    assert bad.exit_code == 2 and "--matters" in bad.output and "fewer_visits" in bad.output and "Traceback" not in bad.output
+
+
+def test_page_shows_what_matters_beside_the_grid_and_marks_rows_in_words(client):
+    query = "matters=fewer_visits&matters_unsure=monitoring&avoid=nausea&drug=alemtuzumab&drug=mitoxantrone"
+    r = client.get("/compare?" + query)
+    assert r.status_code == 200
+    section = r.text[r.text.index('data-section="matters"'):r.text.index("compare-grid")]
+    assert "What matters to you" in section and "Fewer infusion visits" in section and "Close monitoring for side effects" in section
+    questions = {row.id: row.question for row in KB.compare}
+    for row in ("how_given", "infusions_first_year", "infusions_later_years", "monitoring"):
+        assert f'href="#row-{row}">{questions[row]}</a>' in section
+    marked = {a["data-row"]: a["data-matters"] for t, a in Cells(r.text).tags if t == "tr" and "data-matters" in a}
+    assert marked == {"how_given": "fewer_visits", "infusions_first_year": "fewer_visits", "infusions_later_years": "fewer_visits",
+                      "common_side_effects": "avoid_side_effect", "serious_side_effects": "avoid_side_effect",
+                      "monitoring": "monitoring"}
+    assert r.text.count("Matters to you: Fewer infusion visits</span>") == 3
+    assert r.text.count("You don&#39;t know yet: Close monitoring for side effects</span>") == 1
+    assert r.text.count("(you want to avoid this)</strong>") == 2  # alemtuzumab's nausea, mitoxantrone's nausea or vomiting
+    plain = client.get("/compare?drug=alemtuzumab&drug=mitoxantrone").text
+    assert "data-matters" not in plain and "(you want to avoid this)" not in plain and 'data-section="matters"' not in plain
+
+
+@pytest.mark.parametrize("query, field", [("matters=cheapest", "matters"), ("matters_unsure=cheapest", "matters_unsure"),
+                                          ("avoid=hiccups", "avoid")])
+def test_page_unknown_answer_is_422_naming_the_field_and_the_allowed_values(client, query, field):
+    r = client.get("/compare?" + query)
+    assert r.status_code == 422 and "compare-grid" not in r.text and f"{field}: unknown" in r.text
+    assert ("fewer_visits" if field != "avoid" else "nausea") in r.text

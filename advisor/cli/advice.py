@@ -272,19 +272,37 @@ Examples:
   ms-advisor compare --format table
   ms-advisor compare --drug natalizumab --drug ocrelizumab
   ms-advisor compare --ms-type relapsing --severity severe --prior-failures 2 --condition cancer
+  ms-advisor compare --matters fewer_visits --avoid nausea
 """)
 @fact_options
 @click.option("--drug", "drug_names", multiple=True, metavar="DRUG",
               help="Compare this drug (repeat: 2 to 4 drugs; default all four). They keep the article's order.")
+@click.option("--matters", "matters", multiple=True, metavar="ID",
+              help="A concern that matters to you (repeatable): the rows that speak to it are marked.")
+@click.option("--unsure", "unsure", multiple=True, metavar="ID", help="A concern you don't know about yet (repeatable).")
+@click.option("--avoid", "avoid", multiple=True, metavar="EFFECT",
+              help="A side effect you want to avoid, in the article's words (repeatable): marked where a drug lists it.")
 @FORMAT
 @rules_dir_option
-def compare(case_file: str | None, drug_names: tuple[str, ...], fmt: str | None, rules_dir: str | None, **flags: Any) -> None:
+def compare(case_file: str | None, drug_names: tuple[str, ...], matters: tuple[str, ...], unsure: tuple[str, ...],
+            avoid: tuple[str, ...], fmt: str | None, rules_dir: str | None, **flags: Any) -> None:
     """The drugs side by side on the questions people ask: what the article says of each, or that it
-    does not say. With facts, each drug's status comes first and your conditions are marked."""
+    does not say. With facts, each drug's status comes first and your conditions are marked. What
+    matters to you marks rows and side effects; it never changes a status or the order of the drugs."""
+    from advisor.errors import InvalidFacts
+
     advisor = get_advisor(rules_dir)
     given = case_file is not None or any(v not in (None, (), False) for v in flags.values())
     facts = collect_facts(case_file, advisor=advisor, **flags) if given else None
-    emit(advisor.compare(facts, list(drug_names) or None), fmt)
+    try:
+        result = advisor.compare(facts, list(drug_names) or None, matters=matters, unsure=unsure, avoid=avoid)
+    except InvalidFacts as e:
+        options = {"matters": "--matters", "unsure": "--unsure", "avoid": "--avoid"}
+        mine = [f"{options[x['field']]}: {x['message']}" for x in e.errors if x.get("field") in options]
+        if mine:
+            raise UserError("; ".join(mine)) from None
+        raise
+    emit(result, fmt)
 
 
 

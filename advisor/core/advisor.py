@@ -314,11 +314,13 @@ class Advisor:
         rec = self.advise(facts)
         return Explanation(recommendation=rec, drug=drug_id, not_fired=self.not_fired(rec.facts, drug_id))
 
-    def compare(self, facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str] | None = None) -> Comparison:
-        """The comparison grid of this knowledge base (see :func:`advisor.grid.comparison`)."""
+    def compare(self, facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str] | None = None,
+                matters: Any = (), unsure: Any = (), avoid: Any = ()) -> Comparison:
+        """The comparison grid of this knowledge base (see :func:`advisor.grid.comparison`); ``matters``,
+        ``unsure`` and ``avoid`` mark the rows and side effects that speak to the person's answers."""
         from advisor.grid import comparison
 
-        return comparison(self, facts, drugs)
+        return comparison(self, facts, drugs, matters=matters, unsure=unsure, avoid=avoid)
 
 
 def _json_value(value: Any) -> Any:

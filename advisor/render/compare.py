@@ -16,6 +16,31 @@ QUESTION_WIDTH = 22
 MIN_CELL = 22  # narrower than this, the drugs are stacked (one block per drug)
 STATUS_QUESTION = "Status for these facts"
 MEETS = "your condition"
+AVOID = "(you want to avoid this)"
+MATTERS = {"yes": "Matters to you", "don't know": "You don't know yet"}
+
+
+def row_marks(cmp: Any, row: str) -> list[str]:
+    """The marks of a row's question: each answered concern it speaks to, in words."""
+    return [f"{MATTERS.get(c.answer, c.answer)}: {c.question}" for c in cmp.marks(row)]
+
+
+def _question(cmp: Any, r: Any) -> str:
+    return " ".join([r.question, *(f"[{m}]" for m in row_marks(cmp, r.id))])
+
+
+def _matters_lines(cmp: Any) -> list[str]:
+    """What matters to the person, and the rows that speak to each concern (nothing else changes)."""
+    if not cmp.matters and not cmp.avoid:
+        return []
+    questions = {r.id: r.question for r in cmp.rows}
+    out = ["What matters to you (it marks rows; it changes no status and no order):"]
+    for c in cmp.matters:
+        rows = "; ".join(questions[r] for r in c.rows if r in questions)
+        out.append(f"- {MATTERS.get(c.answer, c.answer)}: {c.question}. Rows: {rows}")
+    if cmp.avoid:
+        out.append("- Side effects you want to avoid: " + ", ".join(cmp.avoid))
+    return out
 
 
 class _Notes:
@@ -39,7 +64,8 @@ def cell_lines(cell: Any, notes: _Notes, quotes: bool = True) -> list[str]:
     elif quotes and cell.quotes and not cell.items:
         out.append(" ".join(f"“{q.quote}”" for q in cell.quotes) + marks)
     for item in cell.items:
-        out.append(f"- {item.text}" + (f" (!) {MEETS}: {item.meets}" if item.meets else ""))
+        out.append(f"- {item.text}" + (f" (!) {MEETS}: {item.meets}" if item.meets else "")
+                   + (f" {AVOID}" if getattr(item, "avoid", None) else ""))
     if cell.items and marks:
         out.append(marks.strip())
     if cell.items and cell.quotes:
@@ -77,10 +103,12 @@ def grid_table(cmp: Any) -> str:
     cell_width = (width - QUESTION_WIDTH - 3 * n) // n
     notes = _Notes()
     lines = ["Compare the options: what the article says of each drug, side by side.", *_facts_line(cmp)]
+    if cmp.matters or cmp.avoid:
+        lines += [wrap(x, "", "  ") for x in _matters_lines(cmp)] + [""]
     rows: list[tuple[str, list[list[str]]]] = []
     if cmp.status is not None:
         rows.append((STATUS_QUESTION, [_status_lines(s) for s in cmp.status]))
-    rows += [(r.question, [cell_lines(c, notes) for c in r.cells]) for r in cmp.rows]
+    rows += [(_question(cmp, r), [cell_lines(c, notes) for c in r.cells]) for r in cmp.rows]
     if cell_width >= MIN_CELL:
         head = f"{'':<{QUESTION_WIDTH}}" + "".join(f" | {_title(d)[:cell_width]:<{cell_width}}" for d in cmp.drugs)
         rule = "-" * QUESTION_WIDTH + ("-+-" + "-" * cell_width) * n
@@ -107,7 +135,7 @@ def grid_table(cmp: Any) -> str:
 
 
 def _cell_of(cmp: Any, question: str, i: int) -> Any:
-    return next(r for r in cmp.rows if r.question == question).cells[i]
+    return next(r for r in cmp.rows if _question(cmp, r) == question).cells[i]
 
 
 def grid_markdown(cmp: Any) -> str:
@@ -120,11 +148,13 @@ def grid_markdown(cmp: Any) -> str:
     out = ["# Compare the options", "", f"> {cmp.disclaimer}", ""]
     if cmp.facts is not None:
         out += [_facts_line(cmp)[0], ""]
+    if cmp.matters or cmp.avoid:
+        out += [*_matters_lines(cmp), ""]
     out += ["| Question | " + " | ".join(esc(_title(d)) for d in cmp.drugs) + " |", "|---" * (len(cmp.drugs) + 1) + "|"]
     if cmp.status is not None:
         out.append(f"| {STATUS_QUESTION} | " + " | ".join(esc(" ".join(_status_lines(s))) for s in cmp.status) + " |")
     for r in cmp.rows:
-        out.append(f"| {esc(r.question)} | " + " | ".join("<br>".join(esc(x) for x in cell_lines(c, notes)) for c in r.cells) + " |")
+        out.append(f"| {esc(_question(cmp, r))} | " + " | ".join("<br>".join(esc(x) for x in cell_lines(c, notes)) for c in r.cells) + " |")
     if notes.texts:
         out += ["", "## Notes", ""] + [f"{k}. {t}" for k, t in enumerate(notes.texts, 1)]
     out += ["", f"Source: {cmp.source}", ""]

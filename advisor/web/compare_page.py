@@ -13,8 +13,10 @@ from advisor.web.security import SecureRoute
 from advisor.web.site import Site, SiteDep
 
 router = APIRouter(route_class=SecureRoute, include_in_schema=False)
-# the decision aid's own fields (the "what matters to you" answers): kept in the links, not used here
+# the decision aid's own fields (the "what matters to you" answers): they mark rows and side effects, and
+# are kept in the form; they never change a status, a cell or an order
 CARRIED = ("matters", "matters_unsure", "avoid")
+FIELDS = {"matters": "matters", "unsure": "matters_unsure", "avoid": "avoid"}  # the library's names -> the query's
 TITLE = "Compare the options"
 
 
@@ -34,10 +36,16 @@ def compare_page(site: Site, items: list[tuple[str, str]]) -> Response:
         parsed.add("ms_type", "choose a type of MS to see each drug's status, or leave the facts empty")
     grid = None
     try:
-        grid = site.advisor.compare(parsed.facts if given and not parsed.errors else None, picked or None)
+        grid = site.advisor.compare(parsed.facts if given and not parsed.errors else None, picked or None,
+                                    matters=[v for k, v in carried if k == "matters"],
+                                    unsure=[v for k, v in carried if k == "matters_unsure"],
+                                    avoid=[v for k, v in carried if k == "avoid"])
     except InvalidFacts as e:
         for err in e.errors:
             name = str(err.get("field", "")).split(".")[0]
+            if name in FIELDS:  # as /summary names them: the field of the address, and the allowed values
+                parsed.add("", f"{FIELDS[name]}: {err.get('message', '')}")
+                continue
             message = str(err.get("message", "")) + (f" (allowed: {', '.join(map(str, err['allowed']))})" if err.get("allowed") else "")
             parsed.add("drug" if name == "drug" else "condition" if name == "conditions" else name, message)
     except UnknownDrug as e:
