@@ -18,7 +18,8 @@ def test_axe_finds_no_violations_on_the_compare_page(page, server, width):  # no
 
     page.set_viewport_size({"width": width, "height": 800})
     report = {}
-    for url in ("/compare", FACTS, "/compare?drug=natalizumab&drug=ocrelizumab", "/compare?drug=natalizumab"):
+    for url in ("/compare", FACTS, "/compare?drug=natalizumab&drug=ocrelizumab", "/compare?drug=natalizumab",
+                FACTS + "&matters=fewer_visits&matters_unsure=monitoring&avoid=nausea"):
         page.goto(server + url)
         results = Axe().run(page, options={"resultTypes": ["violations"], "runOnly": {"type": "tag", "values": AXE_TAGS}})
         report[url] = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in results.response["violations"]]
