@@ -235,11 +235,7 @@ def summary(case_file: str | None, matters: tuple[str, ...], unsure: tuple[str, 
     try:
         result = advisor.summary(facts, matters=matters, unsure=unsure, avoid=avoid)
     except InvalidFacts as e:
-        options = {"matters": "--matters", "unsure": "--unsure", "avoid": "--avoid"}
-        mine = [f"{options[x['field']]}: {x['message']}" for x in e.errors if x.get("field") in options]
-        if mine:
-            raise UserError("; ".join(mine)) from None
-        raise
+        raise _answers_error(e) or e from None
     if fmt == "html":
         from advisor.web.summary_file import summary_html
 
@@ -297,13 +293,19 @@ def compare(case_file: str | None, drug_names: tuple[str, ...], matters: tuple[s
     try:
         result = advisor.compare(facts, list(drug_names) or None, matters=matters, unsure=unsure, avoid=avoid)
     except InvalidFacts as e:
-        options = {"matters": "--matters", "unsure": "--unsure", "avoid": "--avoid"}
-        mine = [f"{options[x['field']]}: {x['message']}" for x in e.errors if x.get("field") in options]
-        if mine:
-            raise UserError("; ".join(mine)) from None
-        raise
+        raise _answers_error(e) or e from None
     emit(result, fmt)
 
 
 
 COMMANDS = (advise, compare, explain, drugs, rules, table, schema, conditions, interview, schedule, summary)
+
+
+ANSWER_OPTIONS = {"matters": "--matters", "unsure": "--unsure", "avoid": "--avoid"}
+
+
+def _answers_error(e: Any) -> UserError | None:
+    """The refused answers of ``e`` (an InvalidFacts) as one line naming their options, or None when
+    only the facts were refused (the boundary says those, naming the fields)."""
+    mine = [f"{ANSWER_OPTIONS[x['field']]}: {x['message']}" for x in e.errors if x.get("field") in ANSWER_OPTIONS]
+    return UserError("; ".join(mine)) if mine else None
