@@ -23,7 +23,8 @@ from advisor.schedule import course_end, infusions, shift
 
 if TYPE_CHECKING:
     from advisor.core.advisor import Advisor
-    from advisor.kb.schema import CompareCell, Drug
+    from advisor.kb.aid_items import CompareCell
+    from advisor.kb.schema import Drug
 
 SILENT = "The article does not say."
 # The general assumption of every count: what a "year" is here (the tool's own words, not the article's).

@@ -72,7 +72,7 @@ def test_the_modules_import_each_other_without_circles():
 SURFACES = ("advisor.cli", "advisor.serve", "advisor.web", "advisor.batch")
 KB_DATA = ("advisor.kb.load", "advisor.kb.schema", "advisor.kb.files", "advisor.kb.source", "advisor.kb.problems", "advisor.kb.space",
            "advisor.kb.claims", "advisor.kb.numbers", "advisor.kb.vocabulary", "advisor.kb.terminology",
-           "advisor.kb.facts", "advisor.kb.matters")
+           "advisor.kb.facts", "advisor.kb.matters", "advisor.kb.base", "advisor.kb.aid_items")
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

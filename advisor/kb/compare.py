@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from advisor.kb.claims import overstatement, unused_allowances
-from advisor.kb.schema import CompareRow, Drug, NoteItem
+from advisor.kb.aid_items import CompareRow
+from advisor.kb.schema import Drug, NoteItem
 
 FILE = "compare.toml"
 

@@ -24,7 +24,8 @@ from advisor.kb.files import fingerprint, kb_files, read_toml
 from advisor.kb.readability import reason_problems
 from advisor.kb.matters import MatterItem, matter_problems
 from advisor.kb.problems import claim_problems, name_problems, rule_shape_problems, threshold_problems
-from advisor.kb.schema import CautionRule, CompareRow, Drug, Header, KnowledgeBase, NoteItem, Rule, Term, testable
+from advisor.kb.aid_items import CompareRow, Term
+from advisor.kb.schema import CautionRule, Drug, Header, KnowledgeBase, NoteItem, Rule, testable
 from advisor.kb.source import quote_problem, read_source
 from advisor.kb.space import decision_space
 from advisor.core.models import FACTS

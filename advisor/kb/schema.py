@@ -1,5 +1,6 @@
 """The knowledge base's schema: the pydantic models its TOML files are validated into (tests, status
-and caution rules, notes, drugs, the header) and the KnowledgeBase that holds them.
+and caution rules, notes, drugs, the header) and the KnowledgeBase that holds them (the decision aid's
+compare rows and terms are in :mod:`advisor.kb.aid_items`).
 
 Items are validated against their KB's own facts, conditions and statuses, which load() passes as the
 validation context (else the packaged KB's). Nothing here reads a file.
@@ -13,16 +14,17 @@ from string import Template
 from typing import Any, Callable, Literal, Union
 
 from pydantic_core import PydanticCustomError
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from advisor.kb.numbers import Number
 from advisor.kb.vocabulary import (PACKAGED, PACKAGED_STATUSES, ConditionItem, StatusItem, Statuses, Vocabulary, enum_value,
                                   statuses_for, vocabulary_for)
 from advisor.kb.facts import FactSpec
 from advisor.kb.matters import MatterItem
+from advisor.kb.aid_items import CompareRow, Term
+from advisor.kb.base import ID, Cited, KBItem
 from advisor.core.models import FACTS, MSType, Interval, Phase, Severity
 
-ID = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 
 # The packaged KB's facts a status rule may test, with the type of value each test compares against (a
 # KB's own facts are in its facts.toml: KnowledgeBase.facts, and the rules are validated against them).
@@ -77,17 +79,13 @@ OPS = ("==", "!=", "<", "<=", ">", ">=", "in", "not in")
 ORDERED_OPS = ("<", "<=", ">", ">=")
 
 
-class _KB(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Quoted(_KB):
+class Quoted(KBItem):
     text: str = Field(min_length=1)
     quote: str = Field(min_length=1)
     allow: tuple[str, ...] = ()  # claim words or numbers the text may use beyond its quote (see claims.py)
 
 
-class Test(_KB):
+class Test(KBItem):
     fact: str
     op: Literal["==", "!=", "<", "<=", ">", ">=", "in", "not in"]
     value: Union[bool, int, float, str, list[Union[bool, int, float, str]]]
@@ -139,7 +137,7 @@ _OP_FUNCTIONS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-class Sourced(_KB):
+class Sourced(KBItem):
     """Anything that cites the source: a quote that must stand verbatim under ``section`` (or under
     ``under``, the heading path, when the section label users see names no heading: an unheaded list
     printed after another drug's heading, say)."""
@@ -149,19 +147,12 @@ class Sourced(_KB):
     allow: tuple[str, ...] = ()  # claim words or numbers the text may use beyond its quote (see claims.py)
 
 
-class Reviewed(_KB):
+class Reviewed(KBItem):
     """Arden-style review metadata a rule may carry. (``status`` already names a rule's conclusion, so
     the review's state is ``review_status``.)"""
     reviewed_by: str | None = Field(None, min_length=1, max_length=200)
     reviewed_on: date | None = None
     review_status: Literal["draft", "approved"] | None = None
-
-
-class Cited(_KB):
-    """A further quote of a rule, for a further part of its text, standing verbatim under ``section``."""
-    quote: str = Field(min_length=1)
-    section: str = Field(min_length=1)
-    under: str | None = None
 
 
 class Rule(Sourced, Reviewed):
@@ -206,7 +197,7 @@ class CautionRule(Sourced, Reviewed):
         return enum_value(vocabulary_of(info).enum, v)
 
 
-class NoteItem(_KB):
+class NoteItem(KBItem):
     id: str = Field(pattern=ID)
     text: str = Field(min_length=1)
     drug: str | None = None
@@ -236,7 +227,7 @@ class NoteItem(_KB):
         return self
 
 
-class SideEffects(_KB):
+class SideEffects(KBItem):
     section: str
     under: str | None = None
     list_note: str | None = None
@@ -255,7 +246,7 @@ class Statement(Quoted):
     under: str | None = None
 
 
-class DrugSchedule(_KB):
+class DrugSchedule(KBItem):
     text: str
     quote: str
     allow: tuple[str, ...] = ()
@@ -283,7 +274,7 @@ class DrugSchedule(_KB):
         return self
 
 
-class Drug(_KB):
+class Drug(KBItem):
     id: str = Field(pattern=r"^[a-z]+$")
     name: str
     brand: str | None = None
@@ -295,85 +286,7 @@ class Drug(_KB):
     side_effects: SideEffects
 
 
-COMPUTED = ("infusions_first_year", "infusions_later_years", "course_ends")  # what a compare cell may compute
-FROM_KB = ("how_it_works", "schedule", "common_side_effects", "serious_side_effects")  # a drug's item; or note.<id>
-
-
-class CompareCell(_KB):
-    """One drug's cell of a compare row (compare.toml): the article's words (``quote`` + ``section``,
-    with ``text`` beside them if given), an item the KB already holds (``from``), a value worked out from
-    the drug's schedule (``computed``), or ``silent = true`` (the article does not say). Exactly one."""
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    quote: str | None = Field(None, min_length=1)
-    section: str | None = Field(None, min_length=1)
-    under: str | None = None
-    text: str | None = Field(None, min_length=1)
-    allow: tuple[str, ...] = ()
-    also: tuple[Cited, ...] = Field((), max_length=4)
-    from_: str | None = Field(None, alias="from", pattern=r"^(how_it_works|schedule|common_side_effects|serious_side_effects|note\.[a-z0-9_]+)$")
-    computed: Literal["infusions_first_year", "infusions_later_years", "course_ends"] | None = None
-    silent: bool = False
-
-    @model_validator(mode="after")
-    def _one_kind(self) -> "CompareCell":
-        kinds = [k for k, on in (("quote", self.quote is not None), ("from", self.from_ is not None),
-                                 ("computed", self.computed is not None), ("silent", self.silent)) if on]
-        if len(kinds) != 1:
-            raise ValueError("a cell is exactly one of: quote (with section), from, computed, silent = true"
-                             + (f" (it has {', '.join(kinds)})" if kinds else " (it has none)"))
-        if self.quote is not None and self.section is None:
-            raise ValueError("a quoted cell needs its section")
-        if self.quote is None and (self.section or self.under or self.text or self.also or self.allow):
-            raise ValueError("section, under, text, also and allow go with a quote")
-        return self
-
-    def citations(self) -> tuple[Cited, ...]:
-        """The cell's own quote and its further ones (none for a cell of another kind)."""
-        if self.quote is None or self.section is None:
-            return ()
-        return (Cited(quote=self.quote, section=self.section, under=self.under), *self.also)
-
-
-class CompareRow(_KB):
-    """A row of the comparison grid: the question people ask (UI words) and each drug's cell."""
-    id: str = Field(pattern=ID)
-    question: str = Field(min_length=1, max_length=120)
-    cells: dict[str, CompareCell]
-
-
-class Term(_KB):
-    """A word the article explains (terms.toml): the pages mark it up where it is used (``<dfn>`` at its
-    first use on a page, titled with the article's own words, the quote; ``<abbr>`` for an abbreviation)."""
-    id: str = Field(pattern=ID)
-    term: str = Field(min_length=2, max_length=80)  # the words, as the pages use them ("infusion reaction")
-    abbreviation: str | None = Field(None, pattern=r"^[A-Z]{2,6}$")  # "PML": stands in the quote
-    forms: tuple[str, ...] = Field((), max_length=8)  # other forms used on the pages ("infusion reactions", "WBCs")
-    quote: str = Field(min_length=1, max_length=300)  # the article's words that explain it, shown with the term
-    section: str = Field(min_length=1)
-    under: str | None = None
-
-    @field_validator("forms")
-    @classmethod
-    def _forms(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        if any(len(f) < 2 or len(f) > 80 for f in v):
-            raise ValueError("each form is 2 to 80 characters")
-        return v
-
-    @model_validator(mode="after")
-    def _spelled_out(self) -> "Term":
-        if self.abbreviation is not None and self.abbreviation not in self.quote:
-            raise ValueError(f"abbreviation '{self.abbreviation}' does not stand in the quote")
-        if self.abbreviation is not None and self.term.casefold() not in " ".join(self.quote.split()).casefold():
-            raise ValueError(f"the quote does not spell out '{self.abbreviation}' as '{self.term}'")
-        return self
-
-    @property
-    def words(self) -> tuple[str, ...]:
-        """Every way the pages write it: the term, its abbreviation and its other forms."""
-        return tuple(w for w in (self.term, self.abbreviation, *self.forms) if w)
-
-
-class Header(_KB):
+class Header(KBItem):
     name: str
     version: str
     source: str
@@ -392,7 +305,7 @@ class Header(_KB):
     funding: str | None = Field(None, min_length=1, max_length=200)
 
 
-class KnowledgeBase(_KB):
+class KnowledgeBase(KBItem):
     directory: str
     header: Header
     statuses: tuple[StatusItem, ...] = ()
