@@ -194,7 +194,7 @@ def test_the_drugs_page_marks_the_terms_of_every_drug(client):
 def test_a_term_inside_a_quote_is_only_wrapped_the_quote_stays_verbatim(client):
     html = get_html(client, SPMS)
     kb = default_advisor().kb
-    quotes = [q for q in re.findall(r'<blockquote class="quote">\s*<p>“(.*?)”</p>', html, re.S)]
+    quotes = [q for q in re.findall(r'<blockquote class="quote" lang="en">\s*<p>“(.*?)”</p>', html, re.S)]
     marked = [q for q in quotes if "<dfn" in q or "<abbr" in q]
     assert any("<abbr" in q and "SPMS" in q for q in marked) and any("CHF" in q for q in marked)
     for q in marked:  # what is read is the KB's quote, word for word

@@ -387,3 +387,46 @@ def test_without_a_browser_these_tests_fail_under_ci_and_skip_elsewhere(tmp_path
     assert outcome in r.stdout, r.stdout[-2000:]
     assert (r.returncode != 0) == (ci == "true")  # an error in the browser fixture fails the run
     assert ("cannot run under CI" if ci else "no Chromium found") in r.stdout + r.stderr
+
+
+AID_PAGES = ["/advice?ms_type=spms&severity=severe&rapidly_worsening=true&condition=heart_failure",
+             "/compare?ms_type=spms&severity=severe&condition=heart_failure&matters=fewer_visits&avoid=nausea",
+             "/summary?ms_type=spms&severity=severe&condition=heart_failure&matters=fewer_visits", "/drugs", "/about", "/rules"]
+
+
+@pytest.mark.parametrize("path", AID_PAGES)
+@pytest.mark.parametrize("width", [375, 1280])
+def test_tabbing_through_a_page_never_hides_the_focused_control(page, server, path, width):
+    """WCAG 2.2 focus not obscured: each control Tab reaches is on screen and on top (nothing covers its
+    middle), at a phone's width and a desktop's."""
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(server + path)
+    seen = 0
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        state = page.evaluate("""() => {
+            const el = document.activeElement;
+            if (!el || el === document.body) return null;
+            const r = el.getBoundingClientRect();
+            const x = r.left + r.width / 2, y = r.top + r.height / 2;
+            const top = document.elementFromPoint(x, y);
+            return {inside: r.bottom > 0 && r.top < innerHeight && r.right > 0 && r.left < innerWidth,
+                    onTop: !!top && (top === el || el.contains(top) || top.contains(el)), what: el.outerHTML.slice(0, 80)};
+        }""")
+        if state is None:
+            break
+        seen += 1
+        assert state["inside"] and state["onTop"], (path, width, state["what"])
+    assert seen >= 3, (path, seen)
+
+
+@pytest.mark.parametrize("path", AID_PAGES)
+def test_every_quote_on_a_page_says_it_is_english(page, server, path):
+    """The article's words are marked lang="en" wherever they stand, so a translated page or a screen
+    reader set to another language still reads them as English."""
+    page.goto(server + path)
+    quotes = page.locator("q, blockquote")
+    assert quotes.count() >= 1 or path in ("/about",), path
+    for i in range(quotes.count()):
+        assert quotes.nth(i).evaluate("el => el.closest('[lang]').getAttribute('lang')") == "en"
+        assert quotes.nth(i).get_attribute("lang") == "en", (path, quotes.nth(i).evaluate("el => el.outerHTML.slice(0, 80)"))
