@@ -664,3 +664,15 @@ def test_the_schedule_pages_date_hint_fits_a_date_field_and_weekends_are_marked(
         day = re.search(r'datetime="([0-9-]+)"', row).group(1)
         assert ("(weekend)" in row) == (date.fromisoformat(day).weekday() >= 5), row
     assert sum("(weekend)" in row for row in rows) == 2  # 2027-04-04 and 2027-07-04 are Sundays
+
+
+def test_no_page_asks_for_dragging():
+    """WCAG 2.2 dragging movements: nothing on the pages is draggable or listens for a drag (the facts
+    and what matters are radio buttons and checkboxes, never sliders)."""
+    from pathlib import Path
+
+    web = Path(__file__).resolve().parent.parent / "advisor" / "web"
+    for path in [*web.glob("templates/*.html"), *web.glob("static/*.js")]:
+        text = path.read_text("utf-8").lower()
+        for word in ("draggable", "ondrag", "dragstart", "pointermove", 'type="range"'):
+            assert word not in text, (path.name, word)
