@@ -421,6 +421,23 @@ def test_tabbing_through_a_page_never_hides_the_focused_control(page, server, pa
 
 
 @pytest.mark.parametrize("path", AID_PAGES)
+@pytest.mark.parametrize("width", [375, 1280])
+def test_every_control_is_a_target_of_24_px_or_more(page, server, path, width):
+    """WCAG 2.2 target size (minimum): every button, field and link that is not a link inside a sentence
+    (the menu's links included) is at least 24 by 24 CSS pixels."""
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(server + path)
+    small = page.evaluate("""() => [...document.querySelectorAll('a, button, input, select, textarea, summary')]
+        .filter(el => el.offsetParent !== null && el.type !== 'hidden')
+        .filter(el => !(el.tagName === 'A' && getComputedStyle(el).display === 'inline' && !el.closest('nav')))
+        .map(el => { const r = el.getBoundingClientRect(); const label = el.labels && el.labels[0] ? el.labels[0].getBoundingClientRect() : null;
+                     const h = Math.max(r.height, label ? label.height : 0), w = Math.max(r.width, label ? label.width : 0);
+                     return {h, w, what: el.outerHTML.slice(0, 80)}; })
+        .filter(t => t.w < 24 || t.h < 24)""")
+    assert small == [], (path, width, small[:5])
+
+
+@pytest.mark.parametrize("path", AID_PAGES)
 def test_every_quote_on_a_page_says_it_is_english(page, server, path):
     """The article's words are marked lang="en" wherever they stand, so a translated page or a screen
     reader set to another language still reads them as English."""
