@@ -2,51 +2,24 @@
 carries the attribution and the caution note; each condition meets the cautions of its drugs and no
 caution of our own inference; a caution never changes a status."""
 
-import html
 import json
-import re
 import warnings
 
 import pytest
-from click.testing import CliRunner
 
-from advisor import Advisor, Condition, advise, default_advisor
-from advisor.cli import main
+from advisor import Advisor, Condition, advise
 from advisor.kb.load import default_directory, load
 from advisor.render import emit
 from advisor.render.report import markdown
 from advisor.render.terminal import explain_drug, table
 from advisor.serve.cards import detail
-from advisor.web import create_app
+from article_helpers import client, flat, HTML, page_text, run  # noqa: F401 (the client fixture)
 
 with warnings.catch_warnings():  # starlette's TestClient prefers httpx2; httpx is what we depend on
     warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
-
-
-def flat(text):
-    return " ".join(text.split())
-
-
-def run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input, env={"NO_COLOR": "1"})
 
 
 KB_DIR = default_directory()
-
-
-@pytest.fixture(scope="module")
-def client():
-    return TestClient(create_app(default_advisor()))
-
-
-HTML = {"accept": "text/html"}
-
-
-def page_text(client, url):
-    r = client.get(url, headers=HTML)
-    assert r.status_code == 200, r.text[:300]
-    return flat(html.unescape(re.sub(r"<[^>]+>", " ", r.text)))
 
 
 # --- the unheaded lists: an attribution by position ---------------------------------------------------------

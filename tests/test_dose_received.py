@@ -2,7 +2,6 @@
 every surface; a dose not given is said so, never shown as 0 or a number; a given dose is written with its
 own digits, never rounded."""
 
-import html
 import json
 import re
 import warnings
@@ -17,45 +16,14 @@ from advisor.render import emit
 from advisor.render.report import markdown
 from advisor.render.terminal import table
 from advisor.schedule import plan
-from advisor.serve.cards import drug_cards
-from advisor.web import create_app
+from article_helpers import cards_of, client, flat, HTML, KB_ID, page_text, run  # noqa: F401 (the client fixture)
 
 with warnings.catch_warnings():  # starlette's TestClient prefers httpx2; httpx is what we depend on
     warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
-
-
-def run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input, env={"NO_COLOR": "1"})
-
-
-def flat(text):
-    return " ".join(text.split())
 
 
 def listed_dates(out):
     return [date.fromisoformat(d) for d in re.findall(r"^ *\d+\. (\d{4}-\d{2}-\d{2})", out, re.MULTILINE)]
-
-
-@pytest.fixture(scope="module")
-def client():
-    return TestClient(create_app(default_advisor()))
-
-
-HTML = {"accept": "text/html"}
-
-
-def page_text(client, url):
-    r = client.get(url, headers=HTML)
-    assert r.status_code == 200, r.text[:300]
-    return flat(html.unescape(re.sub(r"<[^>]+>", " ", r.text)))
-
-
-KB_ID = {"name": "n", "version": "1", "sha256": "0"}
-
-
-def cards_of(rec):
-    return {c["extension"]["ms-infusion-advisor"]["drug"]: c for c in drug_cards(rec, KB_ID, "title", "http://127.0.0.1/advice")}
 
 
 START = date(2027, 1, 31)

@@ -2,27 +2,21 @@
 format, on the page and the card; everyone reads the infusion's own side effects and the signs of a
 reaction; the serious lists and mitoxantrone's toxicity paragraph as the article words them."""
 
-import html
 import itertools
 import json
-import re
 import warnings
 
 import pytest
-from click.testing import CliRunner
 
-from advisor import advise, default_advisor
-from advisor.cli import main
+from advisor import advise
 from advisor.kb.load import default_directory, load
 from advisor.render import emit
 from advisor.render.report import markdown
 from advisor.render.terminal import table
-from advisor.serve.cards import drug_cards
-from advisor.web import create_app
+from article_helpers import cards_of, client, flat, HTML, KB_ID, page_text, run  # noqa: F401 (the client fixture)
 
 with warnings.catch_warnings():  # starlette's TestClient prefers httpx2; httpx is what we depend on
     warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
 
 
 EVERY_FACTS = [{"ms_type": t, "severity": s, "prior_failures": pf, "rapidly_worsening": rw, **dose}
@@ -32,35 +26,6 @@ EVERY_FACTS = [{"ms_type": t, "severity": s, "prior_failures": pf, "rapidly_wors
 
 
 KB_DIR = default_directory()
-
-
-def flat(text):
-    return " ".join(text.split())
-
-
-@pytest.fixture(scope="module")
-def client():
-    return TestClient(create_app(default_advisor()))
-
-
-HTML = {"accept": "text/html"}
-
-
-def page_text(client, url):
-    r = client.get(url, headers=HTML)
-    assert r.status_code == 200, r.text[:300]
-    return flat(html.unescape(re.sub(r"<[^>]+>", " ", r.text)))
-
-
-KB_ID = {"name": "n", "version": "1", "sha256": "0"}
-
-
-def cards_of(rec):
-    return {c["extension"]["ms-infusion-advisor"]["drug"]: c for c in drug_cards(rec, KB_ID, "title", "http://127.0.0.1/advice")}
-
-
-def run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input, env={"NO_COLOR": "1"})
 
 
 TOXIC = "Receiving too much of this drug puts you at risk of side effects that can be very toxic to your body"

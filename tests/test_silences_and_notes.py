@@ -2,51 +2,16 @@
 the silences named and never filled in, each drug's own notes (on the command line, the page and the
 card), the general notes and natalizumab in one CDS info card, and the disclaimer in the article's words."""
 
-import html
-import re
 import warnings
 
 import pytest
-from click.testing import CliRunner
 
 from advisor import advise, default_advisor
-from advisor.cli import main
 from advisor.render import emit
-from advisor.serve.cards import drug_cards
-from advisor.web import create_app
+from article_helpers import cards_of, client, flat, HTML, KB_ID, page_text, run  # noqa: F401 (the client fixture)
 
 with warnings.catch_warnings():  # starlette's TestClient prefers httpx2; httpx is what we depend on
     warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
-
-
-def flat(text):
-    return " ".join(text.split())
-
-
-def run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input, env={"NO_COLOR": "1"})
-
-
-@pytest.fixture(scope="module")
-def client():
-    return TestClient(create_app(default_advisor()))
-
-
-HTML = {"accept": "text/html"}
-
-
-def page_text(client, url):
-    r = client.get(url, headers=HTML)
-    assert r.status_code == 200, r.text[:300]
-    return flat(html.unescape(re.sub(r"<[^>]+>", " ", r.text)))
-
-
-KB_ID = {"name": "n", "version": "1", "sha256": "0"}
-
-
-def cards_of(rec):
-    return {c["extension"]["ms-infusion-advisor"]["drug"]: c for c in drug_cards(rec, KB_ID, "title", "http://127.0.0.1/advice")}
 
 
 # --- the notes each person gets -----------------------------------------------------------------------------

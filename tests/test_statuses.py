@@ -3,57 +3,30 @@ criteria for any facts, in its own group; mitoxantrone excluded for MS that is n
 SPMS unmentioned; the statuses are the KB's; each reason shows its quotes; the what-ifs restate the
 article's criterion."""
 
-import html
 import itertools
 import json
-import re
 import warnings
 
 import pytest
 from click.testing import CliRunner
 
-from advisor import advise, default_advisor
+from advisor import advise
 from advisor.cli import main
 from advisor.core.models import Status
 from advisor.kb.load import default_directory
 from advisor.render import emit
 from advisor.render.report import markdown
 from advisor.render.terminal import table
-from advisor.serve.cards import drug_cards
-from advisor.web import create_app
+from article_helpers import cards_of, client, flat, HTML, KB_ID, page_text, run  # noqa: F401 (the client fixture)
 
 with warnings.catch_warnings():  # starlette's TestClient prefers httpx2; httpx is what we depend on
     warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
 
 
 EVERY_FACTS = [{"ms_type": t, "severity": s, "prior_failures": pf, "rapidly_worsening": rw, **dose}
                for t, s, pf, rw, dose in itertools.product(["relapsing", "spms", "ppms"], ["mild", "moderate", "severe"], [0, 2],
                                                            [False, True], [{}, {"mitoxantrone_cumulative_mg_m2": 0},
                                                                            {"mitoxantrone_cumulative_mg_m2": 140}])]
-
-
-@pytest.fixture(scope="module")
-def client():
-    return TestClient(create_app(default_advisor()))
-
-
-def flat(text):
-    return " ".join(text.split())
-
-
-HTML = {"accept": "text/html"}
-
-
-def page_text(client, url):
-    r = client.get(url, headers=HTML)
-    assert r.status_code == 200, r.text[:300]
-    inline = re.sub(r"</?(?:dfn|abbr)\b[^>]*>", "", r.text)  # a marked term is part of its sentence (terms.toml)
-    return flat(html.unescape(re.sub(r"<[^>]+>", " ", inline)))
-
-
-def run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input, env={"NO_COLOR": "1"})
 
 
 def _enums(node):
@@ -74,13 +47,6 @@ RISK = "Because of the risk of serious side effects, it’s only recommended for
 
 
 BEST = "It may work best for people with secondary progressive MS (SPMS) or rapidly worsening MS."
-
-
-KB_ID = {"name": "n", "version": "1", "sha256": "0"}
-
-
-def cards_of(rec):
-    return {c["extension"]["ms-infusion-advisor"]["drug"]: c for c in drug_cards(rec, KB_ID, "title", "http://127.0.0.1/advice")}
 
 
 # --- natalizumab: no criteria -------------------------------------------------------------------------------

@@ -1,21 +1,16 @@
 """The texts in the article's own words: its hedges kept ("more likely", "such as", "can include"),
 relapsing MS never described as flare-ups."""
 
-import html
 import re
 import warnings
 
-import pytest
-from click.testing import CliRunner
 
-from advisor import advise, default_advisor
-from advisor.cli import main
+from advisor import advise
 from advisor.kb.load import default_directory, load
-from advisor.web import create_app
+from article_helpers import client, flat, HTML, page_text, run  # noqa: F401 (the client fixture)
 
 with warnings.catch_warnings():  # starlette's TestClient prefers httpx2; httpx is what we depend on
     warnings.simplefilter("ignore")
-    from fastapi.testclient import TestClient
 
 
 def every_text(rec):
@@ -36,28 +31,6 @@ def every_text(rec):
 
 
 KB_DIR = default_directory()
-
-
-@pytest.fixture(scope="module")
-def client():
-    return TestClient(create_app(default_advisor()))
-
-
-def flat(text):
-    return " ".join(text.split())
-
-
-HTML = {"accept": "text/html"}
-
-
-def page_text(client, url):
-    r = client.get(url, headers=HTML)
-    assert r.status_code == 200, r.text[:300]
-    return flat(html.unescape(re.sub(r"<[^>]+>", " ", r.text)))
-
-
-def run(*args, input=None):
-    return CliRunner().invoke(main, list(args), input=input, env={"NO_COLOR": "1"})
 
 
 def test_the_texts_keep_the_articles_hedges_and_examples():
