@@ -1,11 +1,20 @@
+import atexit
 import contextlib
+import os
 import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from advisor.kb.load import default_directory
+# The store of parsed and proven knowledge bases (advisor/cache.py) lives in a directory of this run,
+# never in the home of whoever runs the tests; set before the first import of the package (which reads
+# the packaged vocabulary through it), and inherited by every command a test starts.
+os.environ["MS_ADVISOR_CACHE"] = STORE = tempfile.mkdtemp(prefix="ms-advisor-test-cache-")
+atexit.register(shutil.rmtree, STORE, True)
+
+from advisor.kb.load import default_directory  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_SOURCE = ROOT.parent / "shared" / "sources" / "ms-infusions.txt"

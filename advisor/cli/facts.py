@@ -4,6 +4,7 @@ facts dict (``collect_facts``)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
 import click
@@ -13,19 +14,21 @@ from advisor.errors import InvalidFacts
 from advisor.text import visible
 
 
-def packaged_facts() -> list[dict[str, Any]]:
+@functools.cache
+def packaged_facts() -> tuple[dict[str, Any], ...]:
     """The packaged knowledge base's facts (rules/facts.toml) as raw TOML: the named options are built
-    from them when the command is built (tomllib only: `--help` imports no pydantic; the KB loader
-    validates the file, and a --rules-dir KB's own facts are given with --fact)."""
-    import tomllib
+    from them when the command is built (plain TOML: `--help` imports no pydantic; the KB loader
+    validates the file, and a --rules-dir KB's own facts are given with --fact). Read once, through
+    the store of parsed files (:mod:`advisor.cache`)."""
     from pathlib import Path
+
+    from advisor import cache
 
     here = Path(__file__).resolve().parent.parent  # the advisor package
     for directory in (here / "rules", here.parent / "rules"):
         if (directory / "facts.toml").is_file():
-            with (directory / "facts.toml").open("rb") as f:
-                return list(tomllib.load(f).get("fact", []))
-    return []
+            return tuple(cache.toml_file(directory / "facts.toml").get("fact", []))
+    return ()
 
 
 def fact_option(fact: dict[str, Any]) -> list[Callable[..., Any]]:

@@ -89,7 +89,7 @@ def check(rules_dir: str | Path, source: str | Path | None = None, require_appro
     combination per distinct set of firing rules, the rules durable-rules fires are those rules; every conditional note can be given; with
     ``require_approved``, every rule's review status is "approved"."""
     try:
-        kb = load(rules_dir, source=source)
+        kb = load(rules_dir, source=source, reuse_proof=False)  # a check proves it again
     except KnowledgeBaseError as e:
         fhir = [p for p in fhir_problems(rules_dir, None) if p not in e.problems]  # an unreadable file is said once
         return Report(tuple(Problem(*p) for p in e.problems + fhir), 0, 0, 0)

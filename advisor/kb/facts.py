@@ -10,13 +10,13 @@ This module imports nothing of the advisor but ``errors``, ``text`` and ``values
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import KnowledgeBaseError
+from ..cache import toml_file
 from .readability import without_reasons
 from ..values import count_value, number_value, yes_no_value
 
@@ -290,9 +290,8 @@ def read_facts(directory: Path) -> tuple[FactSpec, ...]:
     """The facts of ``directory/facts.toml`` (the packaged KB's, at import: small and read once)."""
     path = directory / "facts.toml"
     try:
-        with path.open("rb") as f:
-            items = FactsFile.model_validate(without_reasons(tomllib.load(f))).fact
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, ValidationError, TypeError) as e:
+        items = FactsFile.model_validate(without_reasons(toml_file(path))).fact
+    except (OSError, ValueError, TypeError) as e:  # ValueError: TOML, UTF-8 or the schema
         raise KnowledgeBaseError([(str(path), "", f"the facts cannot be read: {e}")]) from None
     problems = fact_problems(items)
     if problems:

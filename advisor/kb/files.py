@@ -7,9 +7,7 @@ checked here, before any model is built.
 
 from __future__ import annotations
 
-import copy
 import errno
-import functools
 import hashlib
 import math
 import os
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.core.models import float_from_text, inexact
+from advisor import cache
 from advisor.text import has_unsafe, visible
 
 MAX_KB_FILE_BYTES = 2 * 2**20  # a TOML or source file; the shipped ones are under 10 kB
@@ -109,21 +108,19 @@ def _toml_float(text: str) -> float:
     return value
 
 
-@functools.lru_cache(maxsize=64)
-def _parsed_toml(text: str) -> dict[str, Any]:
+def _parse_toml(text: str) -> dict[str, Any]:
     return tomllib.loads(text, parse_float=_toml_float)
 
 
-def _parse_toml(text: str) -> dict[str, Any]:
-    """TOML text parsed (a copy of the memoized parse: the same files are read at every load, by a
-    server's reload or a test's KB copies, and tomllib is pure Python)."""
-    return copy.deepcopy(_parsed_toml(text))
-
-
 def read_toml(path: Path, problems: list[Any]) -> dict[str, Any]:
+    """A KB file's TOML, or {} with its problems. A parse that met no problem is kept by the hash of the
+    file's bytes (:mod:`advisor.cache`): the next process, or the next load, takes it from there."""
     data = read_kb_file(path, path.parent, path.name, problems)
     if data is None:
         return {}
+    kept = cache.get("toml", data)
+    if isinstance(kept, dict):
+        return kept
     try:
         raw = _parse_toml(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
@@ -135,7 +132,10 @@ def read_toml(path: Path, problems: list[Any]) -> dict[str, Any]:
     except ValueError as e:  # an integer of thousands of digits
         problems.append((path.name, "", f"not valid TOML: {e}"))
         return {}
-    problems += raw_problems(raw, path.name)
+    found = raw_problems(raw, path.name)
+    problems += found
+    if not found:
+        cache.put("toml", data, raw)
     return raw if not any(f == path.name for f, _, _ in problems) else {}
 
 

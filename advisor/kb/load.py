@@ -12,22 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.version import VERSION as pydantic_version
 
-from advisor.kb.claims import overstatement, unused_allowances
-from advisor.kb.numbers import number_problems, unit_problems
 from advisor.errors import KnowledgeBaseError
-from advisor.kb.compare import cited as compare_cited, compare_problems
+from advisor import cache
 from advisor.kb.vocabulary import (PACKAGED, PACKAGED_STATUSES, ConditionItem, StatusItem, packaged_directory, status_problems,
                                   statuses_for, vocabulary_for, vocabulary_problems)
 from advisor.kb.facts import FactSpec, fact_problems
 from advisor.kb.files import fingerprint, kb_files, read_toml
+from advisor.kb.matters import MatterItem
 from advisor.kb.readability import reason_problems
-from advisor.kb.matters import MatterItem, matter_problems
-from advisor.kb.problems import claim_problems, name_problems, rule_shape_problems, threshold_problems
 from advisor.kb.aid_items import CompareRow, Term
-from advisor.kb.schema import CautionRule, Drug, Header, KnowledgeBase, NoteItem, Rule, testable
-from advisor.kb.source import quote_problem, read_source
-from advisor.kb.space import decision_space
+from advisor.kb.schema import CautionRule, Drug, Header, KnowledgeBase, NoteItem, Rule
+from advisor.kb.source import read_source
 from advisor.core.models import FACTS
 
 FILES = ("kb.toml", "facts.toml", "statuses.toml", "conditions.toml", "drugs.toml", "decisions.toml", "cautions.toml", "notes.toml",
@@ -58,10 +55,13 @@ def _items(model: type[BaseModel], raw: Any, file: str, key: str, problems: list
     return out
 
 
-def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBase:
+def load(directory: str | Path, source: str | Path | None = None, *, reuse_proof: bool = True) -> KnowledgeBase:
     """Read, validate and return the knowledge base in ``directory``; raise KnowledgeBaseError if broken.
 
-    Quotes are checked against the KB's own source file, or against ``source`` when it is given."""
+    Quotes are checked against the KB's own source file, or against ``source`` when it is given. The
+    models are validated at every load; the checks beyond them (quotes, claims, numbers, the decision
+    space) run once per content and code: a KB whose fingerprint this code has proven before (kept by
+    :mod:`advisor.cache`) skips them, unless ``reuse_proof`` is false (``kb check``)."""
     root = Path(directory)
     if not root.is_dir():
         raise KnowledgeBaseError([(str(root), "", "is not a directory")])
@@ -108,7 +108,6 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
     matters = _items(MatterItem, raw_matters.get("matter"), "matters.toml", "matter", problems) if raw_matters else []
     if set(raw_matters) - {"matter"}:
         problems.append(("matters.toml", "", f"unknown keys: {', '.join(sorted(set(raw_matters) - {'matter'}))}"))
-    problems += matter_problems(matters, drugs, notes, rows)
     for name in FILES:
         unknown = set(raw[name]) - {"kb.toml": set(Header.model_fields), "facts.toml": {"fact"},
                                     "statuses.toml": {"status"}, "conditions.toml": {"condition"},
@@ -150,6 +149,43 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
             problems.append(("cautions.toml", c.id, f"a second caution for {c.drug} and {c.condition.value}"))
         seen_cautions.add((c.drug, c.condition))
 
+    files = kb_files(root, source_file, problems) if not problems else {}
+    sha256 = fingerprint(files) if not problems else ""
+    proof = f"{sha256}\nsource {source is not None}\npydantic {pydantic_version}".encode()
+    proven = reuse_proof and bool(sha256) and cache.get("proven", proof) is True
+    if not proven:
+        problems += _checks(raw, header, facts, drugs, rules, cautions, notes, rows, terms, matters, conditions,
+                            source_text, sound=not problems)
+    if problems:
+        raise KnowledgeBaseError(problems)
+    if not proven:
+        cache.put("proven", proof, True)
+    assert header is not None
+    return KnowledgeBase(directory=str(root), header=header, sha256=sha256, source_text=source_text,
+                         statuses=tuple(statuses), conditions=tuple(conditions), drugs=tuple(drugs),
+                         rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes), facts=tuple(fact_items),
+                         compare=tuple(rows), terms=tuple(terms), matters=tuple(matters))
+
+
+def _checks(raw: dict[str, Any], header: Header | None, facts: dict[str, FactSpec],
+            drugs: list[Drug], rules: list[Rule], cautions: list[CautionRule], notes: list[NoteItem], rows: list[CompareRow],
+            terms: list[Term], matters: list[MatterItem], conditions: list[ConditionItem],
+            source_text: str, sound: bool) -> list[tuple[str, str, str]]:
+    """What load() proves beyond the models: what matters points at what is there, quotes verbatim in
+    their sections, no text claiming more than its quote, named numbers stated alike, thresholds and
+    names sound, and (for a KB ``sound`` so far and here) the decision space. Imported here, not at the top: a
+    proven KB never needs them."""
+    from advisor.kb.claims import overstatement, unused_allowances
+    from advisor.kb.compare import cited as compare_cited, compare_problems
+    from advisor.kb.matters import matter_problems
+    from advisor.kb.numbers import number_problems, unit_problems
+    from advisor.kb.problems import claim_problems, name_problems, rule_shape_problems, threshold_problems
+    from advisor.kb.schema import testable
+    from advisor.kb.source import quote_problem
+    from advisor.kb.space import decision_space
+
+    problems: list[tuple[str, str, str]] = []
+    problems += matter_problems(matters, drugs, notes, rows)
     if source_text:
         cited: list[tuple[str, str, str, str]] = []
         for d in drugs:
@@ -159,7 +195,8 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
             labels = tuple(q for q in (d.side_effects.serious_label, d.side_effects.after) if q)
             for effect in (*d.side_effects.common, *d.side_effects.serious, *labels):
                 cited.append(("drugs.toml", d.id, effect.quote, d.side_effects.under or d.side_effects.section))
-        cited += [("decisions.toml", r.id, q.quote, q.under or q.section) for r in rules for q in (r, *r.also)]
+        cited += [("decisions.toml", r.id, quote, under) for r in rules
+                  for quote, under in ((r.quote, r.under or r.section), *((q.quote, q.under or q.section) for q in r.also))]
         cited += [("cautions.toml", c.id, c.quote, c.under or c.section) for c in cautions]
         cited += [("notes.toml", n.id, n.quote, n.under or n.section or "") for n in notes if n.quote]
         cited += compare_cited(rows)
@@ -184,19 +221,9 @@ def load(directory: str | Path, source: str | Path | None = None) -> KnowledgeBa
                  and (p := overstatement(text, None))]
 
     problems += threshold_problems(rules, facts) + rule_shape_problems(rules) + name_problems(drugs)
-    if not problems:  # the decision space needs every rule valid
-        problems += decision_space(rules, drug_ids, facts=facts).problems
-    sha256 = ""
-    if not problems:
-        files = kb_files(root, source_file, problems)
-        sha256 = fingerprint(files) if not problems else ""
-    if problems:
-        raise KnowledgeBaseError(problems)
-    assert header is not None
-    return KnowledgeBase(directory=str(root), header=header, sha256=sha256, source_text=source_text,
-                         statuses=tuple(statuses), conditions=tuple(conditions), drugs=tuple(drugs),
-                         rules=tuple(rules), cautions=tuple(cautions), notes=tuple(notes), facts=tuple(fact_items),
-                         compare=tuple(rows), terms=tuple(terms), matters=tuple(matters))
+    if sound and not problems:  # the decision space needs every rule valid
+        problems += decision_space(rules, [d.id for d in drugs], facts=facts).problems
+    return problems
 
 
 def _duplicates(ids: list[str], file: str, kind: str, problems: list[Any]) -> None:

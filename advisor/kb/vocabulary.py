@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.errors import KnowledgeBaseError
+from advisor.cache import toml_file
 from advisor.kb.readability import without_reasons
 
 CONDITION_ID = r"^[a-z][a-z0-9_]*$"
@@ -72,10 +72,9 @@ def vocabulary_problems(items: list[ConditionItem]) -> list[str]:
 def read_conditions(directory: Path) -> tuple[ConditionItem, ...]:
     path = directory / "conditions.toml"
     try:
-        with path.open("rb") as f:
-            raw = without_reasons(tomllib.load(f)).get("condition")
+        raw = without_reasons(toml_file(path)).get("condition")
         items = [ConditionItem.model_validate(item) for item in raw] if isinstance(raw, list) else None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, ValidationError, TypeError) as e:
+    except (OSError, ValueError, TypeError) as e:  # ValueError: TOML, UTF-8 or the schema
         raise KnowledgeBaseError([(str(path), "", f"the condition vocabulary cannot be read: {e}")]) from None
     if not items:
         raise KnowledgeBaseError([(str(path), "", "has no [[condition]] entries")])
@@ -252,10 +251,9 @@ def status_problems(items: list[StatusItem]) -> list[str]:
 def read_statuses(directory: Path) -> tuple[StatusItem, ...]:
     path = directory / "statuses.toml"
     try:
-        with path.open("rb") as f:
-            raw = without_reasons(tomllib.load(f)).get("status")
+        raw = without_reasons(toml_file(path)).get("status")
         items = [StatusItem.model_validate(item) for item in raw] if isinstance(raw, list) else None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError, ValidationError, TypeError) as e:
+    except (OSError, ValueError, TypeError) as e:  # ValueError: TOML, UTF-8 or the schema
         raise KnowledgeBaseError([(str(path), "", f"the statuses cannot be read: {e}")]) from None
     if not items:
         raise KnowledgeBaseError([(str(path), "", "has no [[status]] entries")])

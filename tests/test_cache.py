@@ -1,0 +1,261 @@
+"""The store of parsed and proven knowledge bases (advisor/cache.py): a second load skips the TOML
+parse and the checks, anything that changes the answer starts afresh, and no entry or directory
+anyone else could have written is used."""
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+from advisor import cache
+from advisor.errors import KnowledgeBaseError
+from advisor.kb import checks, files, load as load_module
+from advisor.kb.load import load
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A store of this test's own."""
+    directory = tmp_path / "store"
+    monkeypatch.setenv(cache.ENV, str(directory))
+    return directory
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """Counts of the TOML parses and of the runs of load()'s checks."""
+    calls = {"parse": 0, "checks": 0}
+    parse, run_checks = files._parse_toml, load_module._checks
+
+    def counting_parse(text):
+        calls["parse"] += 1
+        return parse(text)
+
+    def counting_checks(*args, **kwargs):
+        calls["checks"] += 1
+        return run_checks(*args, **kwargs)
+
+    monkeypatch.setattr(files, "_parse_toml", counting_parse)
+    monkeypatch.setattr(load_module, "_checks", counting_checks)
+    return calls
+
+
+def entries(directory):
+    return sorted(p.name for p in directory.glob("*.pickle"))
+
+
+def test_a_second_load_takes_the_parse_and_the_proof_from_the_store(store, counted, kb_copy):
+    first = load(kb_copy)
+    assert counted["checks"] == 1 and counted["parse"] >= 9
+    assert any(name.startswith("proven-") for name in entries(store))
+    parses = counted["parse"]
+    second = load(kb_copy)
+    assert counted == {"parse": parses, "checks": 1}  # nothing parsed, nothing checked again
+    assert second == first and second.sha256 == first.sha256
+
+
+def test_a_kb_loaded_through_the_store_is_the_kb_loaded_afresh(store, kb_copy):
+    load(kb_copy)
+    assert load(kb_copy) == load(kb_copy, reuse_proof=False)
+
+
+def test_a_changed_file_is_parsed_and_proven_again(store, counted, kb_copy):
+    load(kb_copy)
+    with (kb_copy / "decisions.toml").open("a") as f:
+        f.write("\n# a comment changes the bytes\n")
+    load(kb_copy)
+    assert counted["checks"] == 2
+
+
+def test_a_changed_source_is_proven_again(store, counted, kb_copy):
+    kb = load(kb_copy)
+    source = kb_copy / kb.header.source
+    source.write_text(source.read_text(encoding="utf-8") + "\nA line added.\n", encoding="utf-8")
+    load(kb_copy)
+    assert counted["checks"] == 2
+
+
+def test_a_broken_kb_is_refused_at_every_load(store, counted, kb_copy):
+    text = (kb_copy / "cautions.toml").read_text(encoding="utf-8")
+    (kb_copy / "cautions.toml").write_text(text.replace("congestive heart failure", "a heart that fails", 1), encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(KnowledgeBaseError, match="quote"):
+            load(kb_copy)
+    assert counted["checks"] == 2
+    assert not any(name.startswith("proven-") for name in entries(store))
+
+
+def test_other_code_proves_it_again(store, counted, kb_copy, monkeypatch):
+    load(kb_copy)
+    monkeypatch.setattr(cache, "code_stamp", lambda: b"another release")
+    load(kb_copy)
+    assert counted["checks"] == 2
+
+
+def test_kb_check_proves_a_proven_kb_again(store, counted, kb_copy):
+    load(kb_copy)
+    assert checks.check(kb_copy).ok
+    assert counted["checks"] == 2
+
+
+def test_the_store_can_be_turned_off(tmp_path, monkeypatch, counted, kb_copy):
+    for value in ("off", "0", "OFF ", ""):
+        monkeypatch.setenv(cache.ENV, value)
+        assert cache.directory() is None
+    load(kb_copy)
+    load(kb_copy)
+    assert counted["checks"] == 2
+
+
+@pytest.mark.parametrize("setting", ["relative/store", "./store"])
+def test_a_relative_path_is_not_used(setting, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(cache.ENV, setting)
+    assert cache.directory() is None
+    assert not (tmp_path / "relative").exists() and not (tmp_path / "store").exists()
+
+
+def test_the_default_place_is_under_xdg_cache_home(tmp_path, monkeypatch):
+    monkeypatch.delenv(cache.ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache.directory() == tmp_path / "xdg" / "ms-advisor"
+    assert (tmp_path / "xdg" / "ms-advisor").stat().st_mode & 0o777 == 0o700
+    monkeypatch.setenv("XDG_CACHE_HOME", "not/absolute")  # the XDG rule: a relative value is ignored
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache.directory() == tmp_path / "home" / ".cache" / "ms-advisor"
+
+
+def test_a_directory_others_may_write_is_not_used(store, counted, kb_copy):
+    store.mkdir(mode=0o700)
+    os.chmod(store, 0o777)
+    assert cache.directory() is None
+    load(kb_copy)
+    load(kb_copy)
+    assert counted["checks"] == 2 and entries(store) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a directory to another user needs root")
+def test_a_directory_of_another_user_is_not_used(store, kb_copy, counted):
+    store.mkdir(mode=0o700)
+    os.chown(store, 65534, 65534)
+    assert cache.directory() is None
+    load(kb_copy)
+    assert entries(store) == []
+
+
+def test_a_file_in_place_of_the_directory_is_no_store(tmp_path, monkeypatch, kb_copy, counted):
+    (tmp_path / "a-file").write_text("not a directory")
+    monkeypatch.setenv(cache.ENV, str(tmp_path / "a-file"))
+    assert cache.directory() is None
+    load(kb_copy)
+    assert (tmp_path / "a-file").read_text() == "not a directory"
+
+
+def entry_path(store, kind, content):
+    return store / f"{kind}-{cache._key(kind, content)[:40]}.pickle"
+
+
+def test_an_entry_holding_code_is_never_run(store, tmp_path):
+    store.mkdir(mode=0o700)
+    marker = tmp_path / "ran"
+
+    class Hostile:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    key = cache._key("toml", b"x")
+    entry_path(store, "toml", b"x").write_bytes(cache.FORMAT + pickle.dumps((key, Hostile())))
+    assert cache.get("toml", b"x") is None
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "another key", "no header", "too big"])
+def test_a_broken_entry_is_a_miss_and_is_written_again(damage, store, monkeypatch):
+    cache.put("toml", b"content", {"a": [1, 2.5, "three"]})
+    path = entry_path(store, "toml", b"content")
+    data = path.read_bytes()
+    if damage == "garbage":
+        path.write_bytes(cache.FORMAT + os.urandom(200))
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "another key":
+        path.write_bytes(cache.FORMAT + pickle.dumps(("0" * 64, {"a": "forged"})))
+    elif damage == "no header":
+        path.write_bytes(data[len(cache.FORMAT):])
+    else:
+        monkeypatch.setattr(cache, "MAX_ENTRY_BYTES", len(data) - 1)
+    assert cache.get("toml", b"content") is None
+    assert cache.parsed("toml", b"content", lambda d: {"a": "again"}) == {"a": "again"}
+    monkeypatch.undo()
+    monkeypatch.setenv(cache.ENV, str(store))
+    assert cache.get("toml", b"content") == {"a": "again"}
+
+
+def test_an_entry_that_is_a_symlink_is_not_followed(store, tmp_path):
+    cache.put("toml", b"content", {"a": 1})
+    path = entry_path(store, "toml", b"content")
+    elsewhere = tmp_path / "elsewhere.pickle"
+    path.rename(elsewhere)
+    path.symlink_to(elsewhere)
+    assert cache.get("toml", b"content") is None
+
+
+def test_an_entry_others_may_write_is_not_used(store):
+    cache.put("toml", b"content", {"a": 1})
+    path = entry_path(store, "toml", b"content")
+    os.chmod(path, 0o666)
+    assert cache.get("toml", b"content") is None
+
+
+def test_a_fifo_in_place_of_an_entry_does_not_block(store, hang_guard):
+    store.mkdir(mode=0o700)
+    os.mkfifo(entry_path(store, "toml", b"content"))
+    with hang_guard(10):
+        assert cache.get("toml", b"content") is None
+
+
+def test_entries_are_written_whole_and_the_oldest_go(store, monkeypatch):
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 8)
+    for n in range(20):
+        cache.put("toml", str(n).encode(), {"n": n})
+    kept = entries(store)
+    assert 4 <= len(kept) <= 8
+    assert cache.get("toml", b"19") == {"n": 19}
+    assert not [p for p in store.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_value_that_is_not_plain_data_is_not_kept(store):
+    cache.put("toml", b"content", {"a": object()})
+    assert cache.get("toml", b"content") is None
+
+
+def run(*args, env):
+    code = "import sys; from advisor.cli import main; sys.argv = ['ms-advisor', *sys.argv[1:]]; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.mark.slow
+def test_the_command_answers_alike_with_and_without_the_store(tmp_path):
+    query = ["advise", "--ms-type", "relapsing", "--severity", "severe", "--prior-failures", "2", "--condition", "heart failure",
+             "--format", "json"]
+    answers = []
+    for setting in ("off", str(tmp_path / "store"), str(tmp_path / "store")):  # off, then filling it, then from it
+        result = run(*query, env={**os.environ, cache.ENV: setting})
+        assert result.returncode == 0, result.stderr
+        answers.append(json.loads(result.stdout))
+    assert answers[0] == answers[1] == answers[2]
+    assert any(p.name.startswith("proven-") for p in (tmp_path / "store").iterdir())
+
+
+@pytest.mark.slow
+def test_a_store_that_cannot_be_written_changes_nothing(tmp_path):
+    store = tmp_path / "store"
+    store.mkdir(mode=0o700)
+    os.chmod(store, 0o500)  # root writes anyway: then the run fills it, which is fine too
+    result = run("advise", "--ms-type", "ppms", "--severity", "moderate", "--format", "json",
+                 env={**os.environ, cache.ENV: str(store)})
+    assert result.returncode == 0 and json.loads(result.stdout)["listed"] == ["ocrelizumab"], result.stderr
+    assert result.stderr == ""
