@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 
-from advisor import stopping
+from advisor import startup, stopping
 
 _argv = getattr(sys, "argv", None) or [""]
 if os.path.basename(_argv[0]).startswith("ms-advisor") and _argv[1:2] == ["batch"]:
@@ -21,6 +21,10 @@ if os.path.basename(_argv[0]).startswith("ms-advisor") and _argv[1:2] == ["batch
     # as killed (143) with a temporary file left behind. Other commands start as before. It must stay
     # the first thing the package does: every module of it (click first) is imported after this.
     stopping.hold()
+if os.path.basename(_argv[0]).startswith("ms-advisor"):
+    # The `ms-advisor` process (not a test runner's or an embedder's): the collector is held back while
+    # the command starts (see advisor/startup.py), from before click is imported.
+    startup.at_startup()
 
 import click
 
@@ -51,5 +55,7 @@ def main() -> None:
 
 for _command in (*advice.COMMANDS, kb.kb, batch.batch, *service.COMMANDS):
     main.add_command(_command)
+
+
 
 __all__ = ["main"]

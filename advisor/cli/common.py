@@ -1,7 +1,7 @@
 """What every command of the command line shares: the one error boundary (``Group.invoke`` turns the
 project's errors into one line and exit 2), one-line usage errors, the help's layout, the parameter
 types, the --format and --rules-dir options, the output (``emit``) and the knowledge base in use
-(``get_advisor``)."""
+(``get_advisor``), and the collector's settings while a command starts (``collector_at_startup``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import click
 from click.core import ParameterSource
 from click.exceptions import NoArgsIsHelpError
 
+from advisor import startup
 from advisor.errors import AdvisorError, InvalidFacts, KnowledgeBaseError, SeveralCases
 from advisor.text import NB_HYPHEN, fold_commands, keep_hyphens, terminal_width, visible
 
@@ -230,11 +231,14 @@ def get_advisor(rules_dir: str | None, given_as: str | None = None) -> Any:
     from advisor.core.advisor import Advisor
 
     if rules_dir is None:
-        return default_advisor()
-    if "\x00" in rules_dir or not os.path.isdir(rules_dir):
-        raise UserError(f"{given_as or '--rules-dir'}: {rules_dir}: no such directory")
-    with Where(f"{given_as}: {rules_dir}" if given_as else None):
-        return Advisor(rules_dir=rules_dir)
+        advisor = default_advisor()
+    else:
+        if "\x00" in rules_dir or not os.path.isdir(rules_dir):
+            raise UserError(f"{given_as or '--rules-dir'}: {rules_dir}: no such directory")
+        with Where(f"{given_as}: {rules_dir}" if given_as else None):
+            advisor = Advisor(rules_dir=rules_dir)
+    startup.as_usual()  # the advisor is built: the command's own work runs with the usual collector
+    return advisor
 
 
 def drug_id(advisor: Any, name: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from advisor import startup
 from advisor.cli.common import Command, Day, Number, UserError, echo, rules_dir_option
 
 
@@ -50,6 +51,7 @@ def serve(host: str, port: int, workers: int, rules_dir: str | None, db: str | N
     settings = Settings(rules_dir=os.path.abspath(rules_dir) if rules_dir else None, db=os.path.abspath(db or default_db()),
                         cors_origins=list(cors_origins), trust=list(trust), log_patient_ids=log_patient_ids,
                         fhir_timeout=fhir_timeout, public_url=public_url, header_timeout=header_timeout, body_timeout=body_timeout)
+    startup.as_usual()  # a service runs for days: the usual collector from here on
     run(settings, host, port, workers, announce=lambda line: click.echo(f"ms-advisor serve: {line}", err=True))
 
 
