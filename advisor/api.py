@@ -8,9 +8,9 @@ import threading
 
 from advisor.core.advisor import Advisor
 from advisor.core.models import PatientFacts, Recommendation
-from advisor.core.summary import Summary
 
 if TYPE_CHECKING:
+    from advisor.core.summary import Summary
     from advisor.grid import Comparison
 
 _default: Advisor | None = None
@@ -56,7 +56,7 @@ def compare(facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str]
     return default_advisor().compare(facts, drugs, matters=matters, unsure=unsure, avoid=avoid)
 
 
-def summary(facts: dict[str, Any] | PatientFacts, matters: Any = (), unsure: Any = (), avoid: Any = ()) -> Summary:
+def summary(facts: dict[str, Any] | PatientFacts, matters: Any = (), unsure: Any = (), avoid: Any = ()) -> "Summary":
     """The one-page summary for the clinic, with the packaged knowledge base: the facts, each drug's
     status with its reason and quote, what matters to the person (``matters``: concern ids answered yes,
     ``unsure``: answered don't know, ``avoid``: side effects by name), questions to ask, the source.

@@ -294,6 +294,17 @@ def test_a_command_does_not_import_the_service_batch_or_web_stacks(args, absent)
     assert not modules & set(absent), sorted(modules & set(absent))
 
 
+def test_advise_with_a_proven_kb_imports_neither_the_checks_nor_the_decision_aid():
+    """The second `advise` finds the packaged KB parsed and proven in the store (advisor/cache.py): no
+    TOML parser, none of load()'s checks, no summary or comparison grid."""
+    modules_after("advise", *RELAPSING_SEVERE)
+    code, modules = modules_after("advise", *RELAPSING_SEVERE)
+    absent = {"tomllib", "advisor.kb.claims", "advisor.kb.problems", "advisor.kb.space", "advisor.kb.compare", "advisor.core.summary",
+              "advisor.grid"}
+    assert code == 0 and "advisor.core.engine" in modules
+    assert not modules & absent, sorted(modules & absent)
+
+
 # --- the facts schema ---------------------------------------------------------------------------------------
 
 def test_the_facts_schema_accepts_what_ms_advisor_accepts():

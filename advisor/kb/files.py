@@ -12,7 +12,6 @@ import hashlib
 import math
 import os
 import stat
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +108,8 @@ def _toml_float(text: str) -> float:
 
 
 def _parse_toml(text: str) -> dict[str, Any]:
+    import tomllib  # only when the file's parse is not kept (see read_toml)
+
     return tomllib.loads(text, parse_float=_toml_float)
 
 
@@ -121,9 +122,11 @@ def read_toml(path: Path, problems: list[Any]) -> dict[str, Any]:
     kept = cache.get("toml", data)
     if isinstance(kept, dict):
         return kept
+    from tomllib import TOMLDecodeError
+
     try:
         raw = _parse_toml(data.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except (TOMLDecodeError, UnicodeDecodeError) as e:
         problems.append((path.name, "", f"not valid TOML: {e}"))
         return {}
     except RecursionError:
