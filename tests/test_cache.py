@@ -70,6 +70,15 @@ def test_a_changed_file_is_parsed_and_proven_again(store, counted, kb_copy):
     assert counted["checks"] == 2
 
 
+def test_the_same_kb_with_other_line_ends_is_proven_again(store, counted, kb_copy):
+    first = load(kb_copy)
+    for path in kb_copy.glob("*.toml"):
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    second = load(kb_copy)
+    assert counted["checks"] == 2
+    assert second.sha256 == first.sha256  # the fingerprint shown to users folds line ends; the proof does not
+
+
 def test_a_changed_source_is_proven_again(store, counted, kb_copy):
     kb = load(kb_copy)
     source = kb_copy / kb.header.source

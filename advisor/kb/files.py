@@ -142,13 +142,14 @@ def read_toml(path: Path, problems: list[Any]) -> dict[str, Any]:
     return raw if not any(f == path.name for f, _, _ in problems) else {}
 
 
-def fingerprint(files: dict[str, bytes]) -> str:
+def fingerprint(files: dict[str, bytes], fold_line_ends: bool = True) -> str:
     """SHA-256 over a knowledge base's files (relative path -> content), the same on every platform:
     paths with '/', files in sorted order, line endings folded to LF, each file framed by its path and
-    length so that no two different sets of files hash alike."""
+    length so that no two different sets of files hash alike. ``fold_line_ends=False``: over the exact
+    bytes (the key of a KB's proof, see load())."""
     digest = hashlib.sha256(b"ms-infusion-advisor kb fingerprint 1\n")
     for name in sorted(files):
-        data = files[name].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        data = files[name].replace(b"\r\n", b"\n").replace(b"\r", b"\n") if fold_line_ends else files[name]
         path = name.replace("\\", "/").encode("utf-8")
         digest.update(b"%d:%s\n%d:" % (len(path), path, len(data)))
         digest.update(data)

@@ -151,7 +151,8 @@ def load(directory: str | Path, source: str | Path | None = None, *, reuse_proof
 
     files = kb_files(root, source_file, problems) if not problems else {}
     sha256 = fingerprint(files) if not problems else ""
-    proof = f"{sha256}\nsource {source is not None}\npydantic {pydantic_version}".encode()
+    exact = fingerprint(files, fold_line_ends=False) if sha256 else ""  # a proof is of these very bytes
+    proof = f"{exact}\nsource {source is not None}\npydantic {pydantic_version}".encode()
     proven = reuse_proof and bool(sha256) and cache.get("proven", proof) is True
     if not proven:
         problems += _checks(raw, header, facts, drugs, rules, cautions, notes, rows, terms, matters, conditions,
