@@ -156,6 +156,36 @@ def test_diff_reports_added_and_removed_cautions(kb_copy):
     assert not result.decisions_changed
 
 
+
+def test_diff_reports_changes_to_the_decision_aid_the_facts_and_the_header(kb_copy):
+    """A reviewer sees every change, not only the rules': a comparison row, a term, a concern, a fact's
+    help, a status, the header's fields and the source text are each named."""
+    def edit(name, old, new):
+        path = kb_copy / name
+        text = path.read_text(encoding="utf-8")
+        assert text.count(old) >= 1, (name, old)
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    edit("compare.toml", 'question = "Who is it for, in the article?"', 'question = "For whom, in the article?"')
+    edit("terms.toml", 'forms = ["infusion reactions"]', 'forms = ["infusion reactions", "reactions to an infusion"]')
+    edit("matters.toml", 'question = "Fewer infusion visits"', 'question = "Fewer visits for infusions"')
+    edit("kb.toml", 'funding = "No one funds it."', 'funding = "No one funds it at all."')
+    kb = Advisor(rules_dir=kb_copy).kb
+    source = kb_copy / kb.header.source
+    source.write_text(source.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    result = diff(Advisor(), Advisor(rules_dir=kb_copy))
+    assert result.items["compare"]["changed"] == ["for_whom (question)"]
+    assert result.items["terms"]["changed"] == ["infusion_reaction (forms)"]
+    assert result.items["matters"]["changed"] == ["fewer_visits (question)"]
+    assert result.items["header"]["changed"] == ["kb.toml (funding)"]
+    assert result.items["source"]["changed"] == ["source"]
+    assert not any(result.items[kind][what] for kind in ("rules", "cautions", "drugs", "notes", "conditions", "facts", "statuses")
+                   for what in ("added", "removed", "changed"))
+    out = run("kb", "diff", str(Advisor().kb.directory), str(kb_copy))
+    assert "Comparison rows (compare.toml): changed for_whom (question)" in out.output
+    assert "Header (kb.toml): changed kb.toml (funding)" in out.output
+    assert out.exit_code == 0  # no decision changes
+
 # --- DMN --------------------------------------------------------------------------------------------------
 
 def feel_unary(test: str, value) -> bool:

@@ -1,4 +1,6 @@
-"""What a change to a knowledge base changes: decisions, rules, cautions, conditions, drugs.
+"""What a change to a knowledge base changes: decisions; rules, cautions, drugs, notes, conditions,
+facts and statuses; the decision aid's comparison rows, terms and concerns; the header (kb.toml) and
+the source text.
 
 Decisions are compared by running both knowledge bases' engines over every class of fact values
 either of them distinguishes (the classes of :mod:`advisor.kb.table`, of both KBs together); rows with
@@ -13,6 +15,10 @@ from typing import Any
 
 from advisor.core.advisor import Advisor
 from advisor.kb.table import FactClass, Row, cell_label, fact_classes, merge
+
+
+LABELS = {"compare": "Comparison rows (compare.toml)", "matters": "Concerns (matters.toml)", "terms": "Terms (terms.toml)",
+          "header": "Header (kb.toml)"}
 
 
 @dataclass
@@ -46,7 +52,7 @@ class KBDiff:
                 lines.append(f"  when {when}: " + ", ".join(f"{d} {c}" for d, c in r.status.items()))
         for kind, parts in self.items.items():
             shown = [(what, ids) for what, ids in parts.items() if ids]
-            lines.append(f"{kind.capitalize()}: " + ("no changes" if not shown else
+            lines.append(f"{LABELS.get(kind, kind.capitalize())}: " + ("no changes" if not shown else
                          "; ".join(f"{what} {', '.join(ids)}" for what, ids in shown)))
         return "\n".join(lines)
 
@@ -84,6 +90,14 @@ def diff(old: Advisor, new: Advisor) -> KBDiff:
     result.items["drugs"] = _compare(_by_id(old.kb.drugs), _by_id(new.kb.drugs))
     result.items["notes"] = _compare(_by_id(old.kb.notes), _by_id(new.kb.notes))
     result.items["conditions"] = _compare(_conditions(old), _conditions(new))
+    result.items["facts"] = _compare(_by_id(old.kb.facts), _by_id(new.kb.facts))
+    result.items["statuses"] = _compare(_by_id(old.kb.statuses), _by_id(new.kb.statuses))
+    result.items["compare"] = _compare(_by_id(old.kb.compare), _by_id(new.kb.compare))
+    result.items["terms"] = _compare(_by_id(old.kb.terms), _by_id(new.kb.terms))
+    result.items["matters"] = _compare(_by_id(old.kb.matters), _by_id(new.kb.matters))
+    result.items["header"] = _compare({"kb.toml": old.kb.header.model_dump(mode="json")},
+                                      {"kb.toml": new.kb.header.model_dump(mode="json")})
+    result.items["source"] = _compare({"source": old.kb.source_text}, {"source": new.kb.source_text})
     return result
 
 
