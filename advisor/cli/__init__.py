@@ -56,6 +56,4 @@ def main() -> None:
 for _command in (*advice.COMMANDS, kb.kb, batch.batch, *service.COMMANDS):
     main.add_command(_command)
 
-
-
 __all__ = ["main"]

@@ -1,7 +1,7 @@
 """What every command of the command line shares: the one error boundary (``Group.invoke`` turns the
 project's errors into one line and exit 2), one-line usage errors, the help's layout, the parameter
 types, the --format and --rules-dir options, the output (``emit``) and the knowledge base in use
-(``get_advisor``), and the collector's settings while a command starts (``collector_at_startup``)."""
+(``get_advisor``)."""
 
 from __future__ import annotations
 
