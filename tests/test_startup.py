@@ -10,12 +10,12 @@ import textwrap
 PROBE = textwrap.dedent("""
     import gc, json, sys
     sys.argv = [sys.argv[1], "advise"]
-    before = gc.get_threshold()
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
     import advisor.cli
     from advisor.cli.common import get_advisor
     starting = gc.get_threshold()
     get_advisor(None)
-    print(json.dumps({"before": before, "starting": starting, "working": gc.get_threshold(), "frozen": gc.get_freeze_count()}))
+    print(json.dumps({"before": before, "starting": starting, "working": gc.get_threshold(), "frozen": gc.get_freeze_count() - frozen}))
 """)
 
 
