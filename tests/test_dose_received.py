@@ -33,11 +33,11 @@ START = date(2027, 1, 31)
 
 def test_what_remains_of_the_lifetime_maximum_when_the_dose_received_is_known():
     r = run("schedule", "mitoxantrone", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "100")
-    assert "100 mg/m² already received: 40 of the 140 mg/m² lifetime maximum remains." in flat(r.stdout)
+    assert "100 mg/m² received so far: 40 of the 140 mg/m² lifetime maximum is left." in flat(r.stdout)
     r = run("schedule", "mitoxantrone", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "140")
-    assert listed_dates(r.stdout) == [] and "the 140 mg/m² lifetime maximum is reached; none of it remains" in flat(r.stdout)
+    assert listed_dates(r.stdout) == [] and "the 140 mg/m² lifetime maximum is reached. None of it is left." in flat(r.stdout)
     r = run("schedule", "mitoxantrone", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "150")
-    assert listed_dates(r.stdout) == [] and "the 140 mg/m² lifetime maximum is passed; none of it remains" in flat(r.stdout)
+    assert listed_dates(r.stdout) == [] and "the 140 mg/m² lifetime maximum is passed. None of it is left." in flat(r.stdout)
     r = run("schedule", "natalizumab", "--start", "2027-01-01", "--mitoxantrone-cumulative-mg-m2", "10")
     assert r.exit_code == 2 and "no lifetime maximum" in r.stderr
     rec = advise({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 60})
@@ -48,14 +48,14 @@ def test_what_remains_of_the_lifetime_maximum_when_the_dose_received_is_known():
 def test_near_the_maximum_says_what_remains():
     rec = advise({"ms_type": "spms", "severity": "severe", "mitoxantrone_cumulative_mg_m2": 139.9})
     s = rec.drug("mitoxantrone").schedule
-    assert s.remaining == "139.9 mg/m² already received: 0.1 of the 140 mg/m² lifetime maximum remains."
+    assert s.remaining == "139.9 mg/m² received so far: 0.1 of the 140 mg/m² lifetime maximum is left."
     assert s.remaining_mg_m2 == 0.1
-    assert "0.1 of the 140 mg/m² lifetime maximum remains" in flat(table(rec)) and "0.1 of the 140" in markdown(rec)
+    assert "0.1 of the 140 mg/m² lifetime maximum is left" in flat(table(rec)) and "0.1 of the 140" in markdown(rec)
 
 
 def test_the_page_says_what_remains_of_the_lifetime_maximum_as_the_other_formats_do(client):
     text = page_text(client, "/advice?ms_type=spms&severity=severe&mitoxantrone_cumulative_mg_m2=100")
-    assert "100 mg/m² already received: 40 of the 140 mg/m² lifetime maximum remains." in text
+    assert "100 mg/m² received so far: 40 of the 140 mg/m² lifetime maximum is left." in text
 
 
 # --- a dose not given ---------------------------------------------------------------------------------------
@@ -106,5 +106,5 @@ def test_explain_writes_a_given_dose_with_its_own_digits(dose, shown):
 @pytest.mark.parametrize("received, shown", [(139.99999, "139.99999"), (1e-7, "0.0000001"), (72.5, "72.5")])
 def test_the_dose_received_is_written_with_its_own_digits_never_rounded_to_the_maximum(received, shown):
     p = plan(default_advisor(), "mitoxantrone", START, received=received)
-    assert f"after the {shown} mg/m² already received" in p.left_unknown and p.remaining.startswith(f"{shown} mg/m² already received")
+    assert f"after the {shown} mg/m² already received" in p.left_unknown and p.remaining.startswith(f"{shown} mg/m² received so far")
     assert "e-" not in p.left_unknown + p.remaining

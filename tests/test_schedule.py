@@ -40,7 +40,7 @@ def flat(text):
 START = date(2027, 1, 31)
 
 
-CANNOT = "The article gives no dose per infusion, so how many infusions remain after the {:g} mg/m² already received cannot be worked out from it."
+CANNOT = "The article gives no dose per infusion. So how many infusions remain after the {:g} mg/m² already received cannot be worked out from it."
 
 
 def run_wide(*args):
@@ -133,7 +133,7 @@ def test_after_a_dose_received_no_dates_without_a_count_and_the_reason_said(rece
     p = plan(default_advisor(), "mitoxantrone", START, received=received)
     assert p.infusions == () and p.left_unknown == CANNOT.format(received)
     assert p.total is None and not p.cut_short and p.course_end is None  # no three-year course from this start
-    assert p.remaining and "lifetime maximum remains" in p.remaining
+    assert p.remaining and "lifetime maximum is left" in p.remaining
 
 
 def test_after_a_dose_received_a_count_lists_that_many_and_says_the_same():
@@ -153,7 +153,7 @@ def test_without_a_dose_received_the_course_is_listed_as_before(received):
 @pytest.mark.parametrize("received", [140, 150])
 def test_at_the_lifetime_maximum_no_dates_and_no_count_needed(received):
     p = plan(default_advisor(), "mitoxantrone", START, count=5, received=received)
-    assert p.infusions == () and p.left_unknown is None and "none of it remains" in p.remaining
+    assert p.infusions == () and p.left_unknown is None and "None of it is left." in p.remaining
 
 
 # --- after a dose already received: the command line, its calendar and the page -----------------------------

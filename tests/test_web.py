@@ -610,7 +610,7 @@ def test_the_advice_page_links_each_schedule_with_the_dose_received(client):
     assert "mitoxantrone_cumulative" not in dict(re.findall(r'href="/schedule/([a-z]+)\?([^"]+)"', page))["mitoxantrone"]
     assert "<dd>not given</dd>" in page
     follow = get(client, "/schedule/mitoxantrone?" + links["mitoxantrone"].replace("&amp;", "&")).text
-    assert "40 of the 140 mg/m² lifetime maximum remains" in follow
+    assert "40 of the 140 mg/m² lifetime maximum is left" in follow
 
 
 # --- the form's words come from the KB and help a person choose (issue 24, item 13) ----------------------

@@ -71,13 +71,13 @@ def remaining_text(received: float, maximum: float) -> tuple[float, str]:
     got, most = dose_text(received), dose_text(maximum)
     if remaining == 0:
         reached = "reached" if received <= maximum else "passed"
-        return 0.0, f"{got} mg/m² already received: the {most} mg/m² lifetime maximum is {reached}; none of it remains."
-    return remaining, f"{got} mg/m² already received: {dose_text(remaining)} of the {most} mg/m² lifetime maximum remains."
+        return 0.0, f"{got} mg/m² received so far: the {most} mg/m² lifetime maximum is {reached}. None of it is left."
+    return remaining, f"{got} mg/m² received so far: {dose_text(remaining)} of the {most} mg/m² lifetime maximum is left."
 
 
 def left_unknown_text(received: float) -> str:
     """Why no infusion dates follow a dose already received: the article gives no dose per infusion."""
-    return (f"The article gives no dose per infusion, so how many infusions remain after the {dose_text(received)} mg/m² "
+    return (f"The article gives no dose per infusion. So how many infusions remain after the {dose_text(received)} mg/m² "
             "already received cannot be worked out from it.")
 
 
