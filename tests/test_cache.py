@@ -268,3 +268,30 @@ def test_a_store_that_cannot_be_written_changes_nothing(tmp_path):
                  env={**os.environ, cache.ENV: str(store)})
     assert result.returncode == 0 and json.loads(result.stdout)["listed"] == ["ocrelizumab"], result.stderr
     assert result.stderr == ""
+
+
+def test_a_file_saved_while_the_kb_loads_is_never_taken_for_the_proven_one(store, kb_copy, monkeypatch):
+    """An editor saving, or a checkout landing, while load() runs: the proof kept and the proof
+    looked up are of the bytes parsed and checked, never of the file read again later."""
+    good = (kb_copy / "cautions.toml").read_bytes()
+    broken = good.replace(b"congestive heart failure", b"a heart that fails", 1)
+    fingerprint_files = load_module.kb_files
+
+    def saved_meanwhile(data):
+        def kb_files(*args, **kwargs):
+            (kb_copy / "cautions.toml").write_bytes(data)
+            return fingerprint_files(*args, **kwargs)
+        return kb_files
+
+    monkeypatch.setattr(load_module, "kb_files", saved_meanwhile(broken))  # the good file checked, the broken one lands
+    load(kb_copy)
+    monkeypatch.setattr(load_module, "kb_files", fingerprint_files)
+    with pytest.raises(KnowledgeBaseError, match="quote"):
+        load(kb_copy)
+    (kb_copy / "cautions.toml").write_bytes(good)
+    load(kb_copy)  # proven
+    (kb_copy / "cautions.toml").write_bytes(broken)
+    monkeypatch.setattr(load_module, "kb_files", saved_meanwhile(good))  # the broken file read, the good one lands
+    with pytest.raises(KnowledgeBaseError, match="quote"):
+        load(kb_copy)
+

@@ -113,12 +113,15 @@ def _parse_toml(text: str) -> dict[str, Any]:
     return tomllib.loads(text, parse_float=_toml_float)
 
 
-def read_toml(path: Path, problems: list[Any]) -> dict[str, Any]:
+def read_toml(path: Path, problems: list[Any], read: dict[str, bytes] | None = None) -> dict[str, Any]:
     """A KB file's TOML, or {} with its problems. A parse that met no problem is kept by the hash of the
-    file's bytes (:mod:`advisor.cache`): the next process, or the next load, takes it from there."""
+    file's bytes (:mod:`advisor.cache`): the next process, or the next load, takes it from there.
+    ``read``: where the bytes parsed are noted under the file's name (load() proves these very bytes)."""
     data = read_kb_file(path, path.parent, path.name, problems)
     if data is None:
         return {}
+    if read is not None:
+        read[path.name] = data
     kept = cache.get("toml", data)
     if isinstance(kept, dict):
         return kept

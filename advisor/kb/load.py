@@ -69,12 +69,13 @@ def load(directory: str | Path, source: str | Path | None = None, *, reuse_proof
     # a KB without facts.toml (one written before it existed) has the packaged KB's facts
     present = {name: (root / name).exists() or (root / name).is_symlink() for name in OPTIONAL}
     own_facts = present["facts.toml"]
-    raw = {name: read_toml(root / name, problems) if present.get(name, True) else {} for name in FILES}
+    read: dict[str, bytes] = {}  # the bytes parsed, and so checked: the key of their proof
+    raw = {name: read_toml(root / name, problems, read) if present.get(name, True) else {} for name in FILES}
     for name in FILES:  # a text's reason to read above the grade limit, for kb check (see readability.py)
         problems += reason_problems(raw[name], name)
     # compare.toml (the comparison grid) is optional: a KB without it has no grid
     own_compare = (root / "compare.toml").exists() or (root / "compare.toml").is_symlink()
-    raw_compare = read_toml(root / "compare.toml", problems) if own_compare else {}
+    raw_compare = read_toml(root / "compare.toml", problems, read) if own_compare else {}
     problems += reason_problems(raw_compare, "compare.toml")
     header = None
     try:
@@ -103,7 +104,7 @@ def load(directory: str | Path, source: str | Path | None = None, *, reuse_proof
         problems.append(("compare.toml", "", f"unknown keys: {', '.join(sorted(set(raw_compare) - {'row'}))}"))
     terms = _items(Term, raw["terms.toml"].get("term", []), "terms.toml", "term", problems)
     # matters.toml (what matters to a person, for the decision aid) is optional: a KB without it has none
-    raw_matters = read_toml(root / "matters.toml", problems) if (root / "matters.toml").exists() or \
+    raw_matters = read_toml(root / "matters.toml", problems, read) if (root / "matters.toml").exists() or \
         (root / "matters.toml").is_symlink() else {}
     matters = _items(MatterItem, raw_matters.get("matter"), "matters.toml", "matter", problems) if raw_matters else []
     if set(raw_matters) - {"matter"}:
@@ -149,9 +150,13 @@ def load(directory: str | Path, source: str | Path | None = None, *, reuse_proof
             problems.append(("cautions.toml", c.id, f"a second caution for {c.drug} and {c.condition.value}"))
         seen_cautions.add((c.drug, c.condition))
 
+    if source_file is not None:
+        read["source:" + source_file.name] = source_text.encode("utf-8")
     files = kb_files(root, source_file, problems) if not problems else {}
     sha256 = fingerprint(files) if not problems else ""
-    exact = fingerprint(files, fold_line_ends=False) if sha256 else ""  # a proof is of these very bytes
+    # A proof is of the very bytes parsed and checked (not of the files kb_files() reads again for the fingerprint:
+    # an editor may have saved one meanwhile), and of pydantic's version.
+    exact = fingerprint(read, fold_line_ends=False) if sha256 else ""
     proof = f"{exact}\nsource {source is not None}\npydantic {pydantic_version}".encode()
     proven = reuse_proof and bool(sha256) and cache.get("proven", proof) is True
     if not proven:
