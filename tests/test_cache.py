@@ -295,3 +295,14 @@ def test_a_file_saved_while_the_kb_loads_is_never_taken_for_the_proven_one(store
     with pytest.raises(KnowledgeBaseError, match="quote"):
         load(kb_copy)
 
+
+def test_a_kb_without_facts_is_proven_again_with_other_packaged_facts(store, counted, kb_copy, monkeypatch):
+    """A KB without facts.toml is checked with the packaged facts (rules/facts.toml, read at import),
+    which are no module of the code: a proof made with others is not reused."""
+    (kb_copy / "facts.toml").unlink()
+    load(kb_copy)
+    other = [f.model_copy(update={"max": 1}) if f.id == "prior_failures" else f for f in load_module.FACTS]
+    monkeypatch.setattr(load_module, "FACTS", other)  # an edited rules/facts.toml: its rules' thresholds of 2 are out of range
+    with pytest.raises(KnowledgeBaseError, match="outside what the facts model accepts for prior_failures"):
+        load(kb_copy)
+    assert counted["checks"] == 2

@@ -155,9 +155,11 @@ def load(directory: str | Path, source: str | Path | None = None, *, reuse_proof
     files = kb_files(root, source_file, problems) if not problems else {}
     sha256 = fingerprint(files) if not problems else ""
     # A proof is of the very bytes parsed and checked (not of the files kb_files() reads again for the fingerprint:
-    # an editor may have saved one meanwhile), and of pydantic's version.
+    # an editor may have saved one meanwhile), of the packaged facts that a KB without facts.toml is checked
+    # with (rules/facts.toml, no module of the code stamp), and of pydantic's version.
     exact = fingerprint(read, fold_line_ends=False) if sha256 else ""
-    proof = f"{exact}\nsource {source is not None}\npydantic {pydantic_version}".encode()
+    packaged = "" if own_facts else "".join(f.model_dump_json() for f in FACTS)
+    proof = f"{exact}\nsource {source is not None}\npydantic {pydantic_version}\n{packaged}".encode()
     proven = reuse_proof and bool(sha256) and cache.get("proven", proof) is True
     if not proven:
         problems += _checks(raw, header, facts, drugs, rules, cautions, notes, rows, terms, matters, conditions,
