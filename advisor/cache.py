@@ -21,7 +21,8 @@ The store is a convenience, never a source of truth or of errors:
   other type, so an entry can hold no code to run;
 - an entry that is missing, foreign, broken or stale is a miss; a directory that cannot be written
   (read-only, full) is skipped silently; entries are written to a temporary file and renamed into place,
-  so that processes sharing the store never read half an entry; past :data:`MAX_ENTRIES` the oldest go.
+  so that processes sharing the store never read half an entry; past :data:`MAX_ENTRIES` the oldest go
+  (entries only: a directory named by ``$MS_ADVISOR_CACHE`` may hold other files, never removed).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import hashlib
 import io
 import os
 import pickle
+import re
 import stat
 import sys
 from pathlib import Path
@@ -41,6 +43,7 @@ OFF = frozenset({"", "0", "off", "no", "false", "none"})
 FORMAT = b"ms-infusion-advisor cache 1\n"
 MAX_ENTRY_BYTES = 8 * 2**20
 MAX_ENTRIES = 256
+ENTRY_NAME = re.compile(r"[a-z]+(-[a-z]+)*-[0-9a-f]{40}\.pickle")  # KIND-KEY.pickle: the directory may hold other files
 _PLAIN = frozenset({("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"), ("datetime", "timedelta"),
                     ("datetime", "timezone")})  # what TOML parses to, beside the built-in types
 
@@ -160,8 +163,9 @@ def put(kind: str, content: bytes, value: Any) -> None:
 
 
 def _prune(base: Path) -> None:
-    """Past MAX_ENTRIES entries, remove the oldest half (each edit of a KB leaves one behind)."""
-    entries = [e for e in os.scandir(base) if e.name.endswith(".pickle") and e.is_file(follow_symlinks=False)]
+    """Past MAX_ENTRIES entries, remove the oldest half (each edit of a KB leaves one behind); never a
+    file the store did not write."""
+    entries = [e for e in os.scandir(base) if ENTRY_NAME.fullmatch(e.name) and e.is_file(follow_symlinks=False)]
     if len(entries) <= MAX_ENTRIES:
         return
     entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns)

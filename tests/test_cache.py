@@ -236,6 +236,20 @@ def test_entries_are_written_whole_and_the_oldest_go(store, monkeypatch):
     assert not [p for p in store.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_pruning_removes_the_stores_own_entries_only(store, monkeypatch):
+    """$MS_ADVISOR_CACHE may name a directory that holds other files (a project's data, pickles too):
+    only entries the store wrote are ever removed."""
+    store.mkdir(mode=0o700)
+    theirs = [store / f"model-{n}.pickle" for n in range(20)] + [store / "notes.txt"]
+    for path in theirs:  # older than every entry: the first to go if pruning took them for entries
+        path.write_bytes(b"someone's data")
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 8)
+    for n in range(20):
+        cache.put("toml", str(n).encode(), {"n": n})
+    assert [p.read_bytes() for p in theirs] == [b"someone's data"] * len(theirs)
+    assert 4 <= len(list(store.glob("toml-*.pickle"))) <= 8
+
+
 def test_a_value_that_is_not_plain_data_is_not_kept(store):
     cache.put("toml", b"content", {"a": object()})
     assert cache.get("toml", b"content") is None
