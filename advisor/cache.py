@@ -10,7 +10,7 @@ every module of the package), so that another release, or an edited module, star
 models are still validated from the data at every load; only the parse and the proof are reused.
 
 Where: ``$MS_ADVISOR_CACHE`` (an absolute path of a directory; ``off`` turns the store off), else
-``$XDG_CACHE_HOME/ms-advisor``, else ``~/.cache/ms-advisor``.
+``$XDG_CACHE_HOME/ms-advisor``, else ``~/.cache/ms-advisor`` (none for a relative or empty ``$HOME``).
 
 The store is a convenience, never a source of truth or of errors:
 
@@ -68,11 +68,14 @@ def directory() -> Path | None:
                 return None
             base = Path(setting)
         else:
-            xdg = os.environ.get("XDG_CACHE_HOME", "")
-            base = (Path(xdg) if os.path.isabs(xdg) else Path.home() / ".cache") / "ms-advisor"
+            xdg, home = os.environ.get("XDG_CACHE_HOME", ""), os.environ.get("HOME")
+            caches = xdg if os.path.isabs(xdg) else os.path.join(os.path.expanduser("~") if home is None else home, ".cache")
+            if not os.path.isabs(caches):  # a relative or empty $HOME (which Python would read as '/'), or no home at all
+                return None
+            base = Path(caches) / "ms-advisor"
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = os.stat(base)
-    except (OSError, RuntimeError, ValueError):  # no home, a NUL in the path, a file in the way
+    except (OSError, ValueError):  # a NUL in the path, a file in the way
         return None
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
         return None

@@ -137,6 +137,20 @@ def test_the_default_place_is_under_xdg_cache_home(tmp_path, monkeypatch):
     assert cache.directory() == tmp_path / "home" / ".cache" / "ms-advisor"
 
 
+@pytest.mark.parametrize("home", ["relative/home", ""])
+def test_a_home_that_is_no_absolute_path_gives_no_store(home, tmp_path, monkeypatch):
+    """A relative $HOME would put the store where the command runs, an empty one (which Python reads
+    as '/') at the root of the file system: no store, as for a relative $MS_ADVISOR_CACHE."""
+    made = []
+    monkeypatch.setattr(cache.Path, "mkdir", lambda self, *a, **k: made.append(self))  # nothing is made, wherever
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(cache.ENV)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", home)
+    assert cache.directory() is None
+    assert made == []
+
+
 def test_a_directory_others_may_write_is_not_used(store, counted, kb_copy):
     store.mkdir(mode=0o700)
     os.chmod(store, 0o777)
