@@ -2,11 +2,15 @@
 parse and the checks, anything that changes the answer starts afresh, and no entry or directory
 anyone else could have written is used."""
 
+import errno
+import importlib.util
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -97,11 +101,55 @@ def test_a_broken_kb_is_refused_at_every_load(store, counted, kb_copy):
     assert not any(name.startswith("proven-") for name in entries(store))
 
 
+def test_a_file_refused_before_the_schema_is_refused_at_every_load(store, kb_copy):
+    """A parse that met a problem (here a control character) is never kept: the next load meets it again."""
+    text = (kb_copy / "kb.toml").read_text(encoding="utf-8")
+    (kb_copy / "kb.toml").write_text(text.replace('version = "1"', 'version = "1\\u001b[31m"', 1), encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(KnowledgeBaseError, match="version: holds a control character"):
+            load(kb_copy)
+
+
 def test_other_code_proves_it_again(store, counted, kb_copy, monkeypatch):
     load(kb_copy)
     monkeypatch.setattr(cache, "code_stamp", lambda: b"another release")
     load(kb_copy)
     assert counted["checks"] == 2
+
+
+def test_another_pydantic_proves_it_again(store, counted, kb_copy, monkeypatch):
+    load(kb_copy)
+    monkeypatch.setattr(load_module, "pydantic_version", "another version")  # the models' checks may differ
+    load(kb_copy)
+    assert counted["checks"] == 2
+
+
+def test_the_code_stamp_follows_every_module_of_the_package(tmp_path):
+    """The modules of a copy of the package: a module touched, or one byte longer at the same time, is
+    another stamp (an edit that keeps both a module's size and its time is not seen, as by Python's .pyc)."""
+    package = tmp_path / "advisor"
+    shutil.copytree(Path(cache.__file__).parent, package,
+                    ignore=lambda folder, names: [n for n in names if n == "__pycache__" or
+                                                  (not n.endswith(".py") and not os.path.isdir(os.path.join(folder, n)))])
+    spec = importlib.util.spec_from_file_location("copied_cache", package / "cache.py")
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+
+    def stamp():
+        copy.code_stamp.cache_clear()
+        return copy.code_stamp()
+
+    first = stamp()
+    for module in (package / "text.py", package / "kb" / "space.py"):
+        before = module.stat()
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+        assert stamp() != first
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert stamp() == first
+    module.write_bytes(module.read_bytes() + b"#")
+    os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert stamp() != first
+    assert stamp() != cache.code_stamp()  # another place is another package
 
 
 def test_kb_check_proves_a_proven_kb_again(store, counted, kb_copy):
@@ -231,6 +279,45 @@ def test_an_entry_others_may_write_is_not_used(store):
     path = entry_path(store, "toml", b"content")
     os.chmod(path, 0o666)
     assert cache.get("toml", b"content") is None
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file to another user needs root")
+def test_an_entry_of_another_user_is_not_used(store):
+    cache.put("toml", b"content", {"a": 1})
+    os.chown(entry_path(store, "toml", b"content"), 65534, 65534)
+    assert cache.get("toml", b"content") is None
+    cache.put("toml", b"content", {"a": 2})  # written again, as the user's own
+    assert cache.get("toml", b"content") == {"a": 2}
+
+
+def test_a_full_disk_leaves_neither_an_entry_nor_a_temporary_file(store, monkeypatch):
+    store.mkdir(mode=0o700)
+    fdopen = os.fdopen
+
+    class FullDisk:  # half of the entry written, then ENOSPC
+        def __init__(self, fd):
+            self.fd = fd
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            os.close(self.fd)
+
+        def write(self, data):
+            os.write(self.fd, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode="r", *a, **k: FullDisk(fd) if "w" in mode else fdopen(fd, mode, *a, **k))
+    cache.put("toml", b"content", {"a": 1})  # no error: the store is a convenience
+    assert list(store.iterdir()) == []
+    assert cache.get("toml", b"content") is None
+
+
+def test_a_value_too_big_for_an_entry_is_not_written(store, monkeypatch):
+    monkeypatch.setattr(cache, "MAX_ENTRY_BYTES", 1000)
+    cache.put("toml", b"content", {"a": "x" * 2000})
+    assert list(store.iterdir()) == []
 
 
 def test_a_fifo_in_place_of_an_entry_does_not_block(store, hang_guard):
