@@ -16,9 +16,10 @@ The store is a convenience, never a source of truth or of errors:
 
 - the directory must be the user's own and writable by no one else (as ``ssh`` asks of ``~/.ssh``),
   else it is not used; an entry must be a regular file of the user's, not a symlink, within
-  :data:`MAX_ENTRY_BYTES`, and must carry the key it was asked for;
+  :data:`MAX_ENTRY_BYTES`, must carry the key it was asked for and match its SHA-256 (damage is a miss);
 - entries are pickles of plain data (dicts, lists, text, numbers, dates): the unpickler refuses every
-  other type, so an entry can hold no code to run;
+  other type, so an entry can hold no code to run (plain data crafted under the user's own account can
+  still make a load fail or hang: the store is trusted as the user's own files are);
 - an entry that is missing, foreign, broken or stale is a miss; a directory that cannot be written
   (read-only, full) is skipped silently; entries are written to a temporary file and renamed into place,
   so that processes sharing the store never read half an entry; past :data:`MAX_ENTRIES` the oldest go
@@ -40,7 +41,7 @@ from typing import Any, Callable
 
 ENV = "MS_ADVISOR_CACHE"
 OFF = frozenset({"", "0", "off", "no", "false", "none"})
-FORMAT = b"ms-infusion-advisor cache 1\n"
+FORMAT = b"ms-infusion-advisor cache 2\n"  # then the SHA-256 of the pickle, then the pickle
 MAX_ENTRY_BYTES = 8 * 2**20
 MAX_ENTRIES = 256
 ENTRY_NAME = re.compile(r"[a-z]+(-[a-z]+)*-[0-9a-f]{40}\.pickle")  # KIND-KEY.pickle: the directory may hold other files
@@ -124,13 +125,18 @@ def get(kind: str, content: bytes) -> Any | None:
         return None
     finally:
         os.close(fd)
-    if not data.startswith(FORMAT) or len(data) > MAX_ENTRY_BYTES:
-        return None
+    digest, payload = data[len(FORMAT):len(FORMAT) + 32], data[len(FORMAT) + 32:]
+    if not data.startswith(FORMAT) or len(data) > MAX_ENTRY_BYTES or hashlib.sha256(payload).digest() != digest:
+        return None  # not an entry, or one damaged since it was written
     try:
-        stored, value = _PlainUnpickler(io.BytesIO(data[len(FORMAT):])).load()
+        stored, value = _PlainUnpickler(io.BytesIO(payload)).load()
     except Exception:  # noqa: BLE001 - a broken or foreign entry, whatever it raises, is a miss
         return None
     return value if stored == key else None
+
+
+def _framed(payload: bytes) -> bytes:
+    return FORMAT + hashlib.sha256(payload).digest() + payload
 
 
 def put(kind: str, content: bytes, value: Any) -> None:
@@ -140,7 +146,7 @@ def put(kind: str, content: bytes, value: Any) -> None:
         return
     key = _key(kind, content)
     try:
-        data = FORMAT + pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
+        data = _framed(pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL))
     except (pickle.PicklingError, TypeError, ValueError, RecursionError):
         return
     if len(data) > MAX_ENTRY_BYTES:

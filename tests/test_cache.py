@@ -238,7 +238,7 @@ def test_an_entry_holding_code_is_never_run(store, tmp_path):
             return (open, (str(marker), "w"))
 
     key = cache._key("toml", b"x")
-    entry_path(store, "toml", b"x").write_bytes(cache.FORMAT + pickle.dumps((key, Hostile())))
+    entry_path(store, "toml", b"x").write_bytes(cache._framed(pickle.dumps((key, Hostile()))))
     assert cache.get("toml", b"x") is None
     assert not marker.exists()
 
@@ -253,7 +253,7 @@ def test_a_broken_entry_is_a_miss_and_is_written_again(damage, store, monkeypatc
     elif damage == "truncated":
         path.write_bytes(data[: len(data) // 2])
     elif damage == "another key":
-        path.write_bytes(cache.FORMAT + pickle.dumps(("0" * 64, {"a": "forged"})))
+        path.write_bytes(cache._framed(pickle.dumps(("0" * 64, {"a": "forged"}))))
     elif damage == "no header":
         path.write_bytes(data[len(cache.FORMAT):])
     else:
@@ -263,6 +263,14 @@ def test_a_broken_entry_is_a_miss_and_is_written_again(damage, store, monkeypatc
     monkeypatch.undo()
     monkeypatch.setenv(cache.ENV, str(store))
     assert cache.get("toml", b"content") == {"a": "again"}
+
+
+def test_an_entry_damaged_by_chance_is_a_miss(store):
+    """A byte of the value changed on disk (a bad sector, a bad copy): the kept value is never used."""
+    cache.put("toml", b"content", {"a": [1, 2.5, "three"]})
+    path = entry_path(store, "toml", b"content")
+    path.write_bytes(path.read_bytes().replace(b"three", b"thrEe"))
+    assert cache.get("toml", b"content") is None
 
 
 def test_an_entry_that_is_a_symlink_is_not_followed(store, tmp_path):
