@@ -17,9 +17,9 @@ The store is a convenience, never a source of truth or of errors:
 - the directory must be the user's own and writable by no one else (as ``ssh`` asks of ``~/.ssh``),
   else it is not used; an entry must be a regular file of the user's, not a symlink, within
   :data:`MAX_ENTRY_BYTES`, must carry the key it was asked for and match its SHA-256 (damage is a miss);
-- entries are pickles of plain data (dicts, lists, text, numbers, dates): the unpickler refuses every
-  other type, so an entry can hold no code to run (plain data crafted under the user's own account can
-  still make a load fail or hang: the store is trusted as the user's own files are);
+- entries are JSON (dicts, lists, text, numbers; TOML's dates and times as tagged texts): an entry can
+  hold no code to run, no cycle and no shared part, and one nested past the decoder's depth or holding
+  a number too long to read is a miss;
 - an entry that is missing, foreign, broken or stale is a miss; a directory that cannot be written
   (read-only, full) is skipped silently; entries are written to a temporary file and renamed into place,
   so that processes sharing the store never read half an entry; past :data:`MAX_ENTRIES` the oldest go
@@ -28,11 +28,11 @@ The store is a convenience, never a source of truth or of errors:
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
-import io
+import json
 import os
-import pickle
 import re
 import stat
 import sys
@@ -41,21 +41,34 @@ from typing import Any, Callable
 
 ENV = "MS_ADVISOR_CACHE"
 OFF = frozenset({"", "0", "off", "no", "false", "none"})
-FORMAT = b"ms-infusion-advisor cache 2\n"  # then the SHA-256 of the pickle, then the pickle
+FORMAT = b"ms-infusion-advisor cache 3\n"  # then the SHA-256 of the JSON, then the JSON
 MAX_ENTRY_BYTES = 8 * 2**20
 MAX_ENTRIES = 256
-ENTRY_NAME = re.compile(r"[a-z]+(-[a-z]+)*-[0-9a-f]{40}\.pickle")  # KIND-KEY.pickle: the directory may hold other files
-_PLAIN = frozenset({("datetime", "date"), ("datetime", "datetime"), ("datetime", "time"), ("datetime", "timedelta"),
-                    ("datetime", "timezone")})  # what TOML parses to, beside the built-in types
+ENTRY_NAME = re.compile(r"[a-z]+(-[a-z]+)*-[0-9a-f]{40}\.json")  # KIND-KEY.json: the directory may hold other files
+TAG = "\x00toml"  # the key of a tagged date or time; a TOML key holding a NUL is never kept
+_TIMES: dict[str, Any] = {"datetime": datetime.datetime, "date": datetime.date, "time": datetime.time}
 
 
-class _PlainUnpickler(pickle.Unpickler):
-    """An unpickler of plain data: no class or function but TOML's dates and times."""
+def _tagged(value: Any) -> Any:
+    """A TOML date, date-time or time as JSON: {TAG: its type, "v": its ISO text} (json's ``default``)."""
+    for name, kind in _TIMES.items():  # datetime first: a datetime is a date too
+        if isinstance(value, kind):
+            return {TAG: name, "v": value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is not plain data")
 
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _PLAIN:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not plain data")
+
+def _untagged(obj: dict[str, Any]) -> Any:
+    """json's ``object_hook``: a tagged date or time back to its type."""
+    if TAG in obj:
+        kind = _TIMES[obj[TAG]]
+        return kind.fromisoformat(obj["v"])
+    return obj
+
+
+def _has_tag_key(value: Any) -> bool:
+    if isinstance(value, dict):
+        return TAG in value or any(_has_tag_key(v) for v in value.values())
+    return isinstance(value, list) and any(_has_tag_key(v) for v in value)
 
 
 def directory() -> Path | None:
@@ -112,7 +125,7 @@ def get(kind: str, content: bytes) -> Any | None:
         return None
     key = _key(kind, content)
     try:
-        fd = os.open(base / f"{kind}-{key[:40]}.pickle", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(base / f"{kind}-{key[:40]}.json", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
     try:
@@ -129,8 +142,8 @@ def get(kind: str, content: bytes) -> Any | None:
     if not data.startswith(FORMAT) or len(data) > MAX_ENTRY_BYTES or hashlib.sha256(payload).digest() != digest:
         return None  # not an entry, or one damaged since it was written
     try:
-        stored, value = _PlainUnpickler(io.BytesIO(payload)).load()
-    except Exception:  # noqa: BLE001 - a broken or foreign entry, whatever it raises, is a miss
+        stored, value = json.loads(payload, object_hook=_untagged)
+    except Exception:  # noqa: BLE001 - a broken or foreign entry, whatever it raises (too deep, a bad tag), is a miss
         return None
     return value if stored == key else None
 
@@ -145,9 +158,12 @@ def put(kind: str, content: bytes, value: Any) -> None:
     if base is None:
         return
     key = _key(kind, content)
+    if _has_tag_key(value):
+        return
     try:
-        data = _framed(pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL))
-    except (pickle.PicklingError, TypeError, ValueError, RecursionError):
+        data = _framed(json.dumps([key, value], default=_tagged, ensure_ascii=True, allow_nan=False,
+                                  check_circular=True, separators=(",", ":")).encode("ascii"))
+    except (TypeError, ValueError, RecursionError):
         return
     if len(data) > MAX_ENTRY_BYTES:
         return
@@ -158,7 +174,7 @@ def put(kind: str, content: bytes, value: Any) -> None:
         fd, temporary = tempfile.mkstemp(dir=base, prefix=".entry-", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(temporary, base / f"{kind}-{key[:40]}.pickle")
+        os.replace(temporary, base / f"{kind}-{key[:40]}.json")
         temporary = None
         _prune(base)
     except OSError:

@@ -4,6 +4,7 @@ anyone else could have written is used."""
 
 import errno
 import importlib.util
+import datetime
 import json
 import os
 import pickle
@@ -48,7 +49,7 @@ def counted(monkeypatch):
 
 
 def entries(directory):
-    return sorted(p.name for p in directory.glob("*.pickle"))
+    return sorted(p.name for p in directory.glob("*.json"))
 
 
 def test_a_second_load_takes_the_parse_and_the_proof_from_the_store(store, counted, kb_copy):
@@ -226,10 +227,10 @@ def test_a_file_in_place_of_the_directory_is_no_store(tmp_path, monkeypatch, kb_
 
 
 def entry_path(store, kind, content):
-    return store / f"{kind}-{cache._key(kind, content)[:40]}.pickle"
+    return store / f"{kind}-{cache._key(kind, content)[:40]}.json"
 
 
-def test_an_entry_holding_code_is_never_run(store, tmp_path):
+def test_an_entry_holding_a_pickle_is_a_miss_and_runs_nothing(store, tmp_path):
     store.mkdir(mode=0o700)
     marker = tmp_path / "ran"
 
@@ -253,7 +254,7 @@ def test_a_broken_entry_is_a_miss_and_is_written_again(damage, store, monkeypatc
     elif damage == "truncated":
         path.write_bytes(data[: len(data) // 2])
     elif damage == "another key":
-        path.write_bytes(cache._framed(pickle.dumps(("0" * 64, {"a": "forged"}))))
+        path.write_bytes(cache._framed(json.dumps(["0" * 64, {"a": "forged"}]).encode()))
     elif damage == "no header":
         path.write_bytes(data[len(cache.FORMAT):])
     else:
@@ -349,14 +350,43 @@ def test_pruning_removes_the_stores_own_entries_only(store, monkeypatch):
     """$MS_ADVISOR_CACHE may name a directory that holds other files (a project's data, pickles too):
     only entries the store wrote are ever removed."""
     store.mkdir(mode=0o700)
-    theirs = [store / f"model-{n}.pickle" for n in range(20)] + [store / "notes.txt"]
+    theirs = [store / f"model-{n}.pickle" for n in range(10)] + [store / f"model-{n}.json" for n in range(10)] + [store / "notes.txt"]
     for path in theirs:  # older than every entry: the first to go if pruning took them for entries
         path.write_bytes(b"someone's data")
     monkeypatch.setattr(cache, "MAX_ENTRIES", 8)
     for n in range(20):
         cache.put("toml", str(n).encode(), {"n": n})
     assert [p.read_bytes() for p in theirs] == [b"someone's data"] * len(theirs)
-    assert 4 <= len(list(store.glob("toml-*.pickle"))) <= 8
+    assert 4 <= len(list(store.glob("toml-*.json"))) <= 8
+
+
+@pytest.mark.parametrize("value", [
+    {"kb.toml": {"source_taken_on": datetime.date(2026, 11, 25), "at": datetime.datetime(2026, 11, 25, 8, 30, tzinfo=datetime.timezone.utc),
+                 "local": datetime.datetime(2026, 11, 25, 8, 30), "time": datetime.time(7, 45, 30, 500)}},
+    {"floats": [0.1, -0.0, 1e-05, 5e-324, 1.7976931348623157e308], "ints": [0, -1, 10**9, 2**62], "text": "é ☃ \u202e", "yes": True},
+])
+def test_a_kept_value_comes_back_the_same_types_and_all(store, value):
+    cache.put("toml", b"content", value)
+    back = cache.get("toml", b"content")
+    assert back == value and repr(back) == repr(value)
+
+
+def test_a_toml_key_that_looks_like_a_tag_is_never_kept(store):
+    cache.put("toml", b"content", {"table": {cache.TAG: "date", "v": "2026-11-25"}})
+    assert cache.get("toml", b"content") is None
+
+
+@pytest.mark.parametrize("payload", [
+    "[" * 100_000 + "]" * 100_000,  # deeper than any decoder goes
+    '["KEY", {"n": ' + "9" * 5000 + "}]",  # a number too long to read
+    '["KEY", {"d": {"\\u0000toml": "date", "v": "not a date"}}]',  # a bad tag
+    '["KEY", {"d": {"\\u0000toml": "weekday", "v": "1"}}]',  # an unknown tag
+])
+def test_an_entry_that_cannot_be_read_back_is_a_miss(store, payload):
+    store.mkdir(mode=0o700)
+    key = cache._key("toml", b"content")
+    entry_path(store, "toml", b"content").write_bytes(cache._framed(payload.replace("KEY", key).encode()))
+    assert cache.get("toml", b"content") is None
 
 
 def test_a_value_that_is_not_plain_data_is_not_kept(store):
