@@ -136,6 +136,48 @@ def test_questions_come_from_the_silences_and_the_persons_cautions():
     assert not [q for q in summary({"ms_type": "spms", "severity": "severe"}).questions if "You have" in q.text]
 
 
+REPEATED = {"ms_type": "relapsing", "severity": "severe", "conditions": ["past infusion reaction", "pml"]}
+
+
+def repeated_cautions(facts):
+    """The cautions that the advice attaches, word for word with the same quote, to more than one drug."""
+    seen = [(c.text, c.quote) for d in advise(facts).drugs for c in d.cautions]
+    return [pair for pair in dict.fromkeys(seen) if seen.count(pair) > 1]
+
+
+def test_a_question_the_cautions_repeat_for_several_drugs_is_asked_once():
+    """"For all of these drugs ..." is one caution of three drugs: the summary asks it once, where it first
+    comes. Cautions whose texts differ are each asked, each with its own drug's words."""
+    repeated = repeated_cautions(REPEATED)
+    assert repeated  # the facts do repeat one
+    s = summary(REPEATED)
+    pairs = [(q.text, q.quote) for q in s.questions]
+    assert len(pairs) == len(set(pairs))
+    for text, quote in repeated:
+        assert [q.quote for q in s.questions if q.text.startswith(text)] == [quote]
+    cautions = {(c.text, c.quote) for d in advise(REPEATED).drugs for c in d.cautions}
+    assert all(any(q.text.startswith(t) and q.quote == qt for q in s.questions) for t, qt in cautions)  # each one asked
+    by_position = [q.text for q in s.questions if "taken by position as" in q.text]
+    assert any("as natalizumab's" in t for t in by_position) and any("as ocrelizumab's" in t for t in by_position)
+
+
+def test_a_repeated_question_is_asked_once_in_markdown_html_and_on_the_page(tmp_path, client):
+    (text, quote), = repeated_cautions(REPEATED)
+    args = ["--ms-type", "relapsing", "--severity", "severe", "--condition", "past infusion reaction", "--condition", "pml"]
+    markdown = run("summary", *args)
+    assert markdown.exit_code == 0, markdown.output
+    assert markdown.output.count(text) == 1 and markdown.output.count(f"“{quote}”") == 1
+    out = tmp_path / "summary.html"
+    assert run("summary", *args, "--format", "html", "--out", str(out)).exit_code == 0
+    page = client.get("/summary?ms_type=relapsing&severity=severe&condition=past_infusion_reaction&condition=pml")
+    assert page.status_code == 200
+    for html in (out.read_text(), page.text):
+        questions = html.split('<ul class="sum-questions">', 1)[1].split("</ul>", 1)[0]
+        items = re.findall(r"<li>(.*?)</li>", questions, re.S)
+        assert len(items) == len(summary(REPEATED).questions)
+        assert sum(text[:60] in i for i in items) == 1 and html.count(text[:60]) == 1
+
+
 def test_the_source_kb_version_and_sha256_are_on_it():
     kb = Advisor().kb
     s = summary(THREE)

@@ -1,6 +1,6 @@
 """The one-page summary for the clinic: a person's facts, each drug's status with its reason and quote
 (from ``advise``), what matters to the person (rules/matters.toml) with the KB's quoted texts that speak
-to it, questions to ask (from the article's silences and the person's cautions), and the source.
+to it, questions to ask (from the article's silences and the person's cautions, each asked once), and the source.
 
 What matters never changes a status, a ranking or an order: the summary takes the recommendation as
 ``advise`` gives it and only adds the person's answers beside it. It never advises one option over another.
@@ -197,9 +197,22 @@ def build(advisor: Any, facts: Any, matters: Any = (), unsure: Any = (), avoid: 
     for d in kb.drugs:
         if d.schedule.note:
             questions.append(Question(text=f"{d.name}: {d.schedule.note} Ask your MS team about this."))
-    return Summary(facts=tuple(lines), drugs=tuple(drugs), concerns=tuple(concerns), questions=tuple(questions),
+    return Summary(facts=tuple(lines), drugs=tuple(drugs), concerns=tuple(concerns), questions=_once(questions),
                    disclaimer=rec.disclaimer, source=rec.source, kb_name=rec.kb.name, kb_version=rec.kb.version,
                    kb_sha256=rec.kb.sha256, made=today or date.today())
+
+
+def _once(questions: list[Question]) -> tuple[Question, ...]:
+    """Each question once, where it first comes: the same text with the same quote (a caution the article
+    gives "for all of these drugs", met through one condition) is asked once, not once per drug it is
+    attached to. Questions whose texts differ are all kept, each with its own drug's words."""
+    seen: set[tuple[str, str | None]] = set()
+    out = []
+    for q in questions:
+        if (q.text, q.quote) not in seen:
+            seen.add((q.text, q.quote))
+            out.append(q)
+    return tuple(out)
 
 
 def _lower(words: str) -> str:
