@@ -1,18 +1,29 @@
 """The summary page in a real browser (headless Chromium, as in test_web_browser.py): it prints on exactly one
-page on A4 and on US Letter for a person with three conditions, axe-core finds no violations at 375 and
-1280 px, and the matters form works by keyboard alone."""
+page on A4 and on US Letter for a person with three conditions; for a person with every condition of the
+KB it prints on two, broken between items (read from the tagged PDF: tests/pdf_helpers.py); axe-core finds
+no violations at 375 and 1280 px, and the matters form works by keyboard alone."""
 
 import re
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from pdf_helpers import bad_breaks, structure
 
+from advisor import Advisor, summary
+from advisor.web.summary_file import summary_html
 from test_web_browser import browser_context, chromium, focused, page, server, shots, tab_to  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow  # a real browser
 
 THREE = "/summary?ms_type=spms&severity=severe&condition=heart_failure&condition=cancer&condition=pml"
 ANSWERED = THREE + ("&matters=fewer_visits&matters=course_ends&matters=monitoring&avoid=nausea&avoid=PML&avoid=cancer")
+THREE_FACTS = {"ms_type": "spms", "severity": "severe", "conditions": ["heart failure", "cancer", "pml"]}
+CONDITIONS = [c.id for c in Advisor().kb.conditions]
+EVERY = {"ms_type": "spms", "severity": "severe", "prior_failures": 3, "rapidly_worsening": True, "mitoxantrone_cumulative_mg_m2": 100,
+         "conditions": CONDITIONS}
+ALL_MATTERS = [m.id for m in Advisor().kb.matters]
+EVERY_URL = ("/summary?ms_type=spms&severity=severe&prior_failures=3&rapidly_worsening=true&mitoxantrone_cumulative_mg_m2=100"
+             + "".join(f"&condition={c}" for c in CONDITIONS) + "".join(f"&matters={m}" for m in ALL_MATTERS))
 
 
 def pages_in(pdf):
@@ -31,6 +42,54 @@ def test_the_summary_prints_on_one_page(page, server, paper, tmp_path):
         assert not page.locator(hidden).first.is_visible(), hidden
     text = page.locator("section.summary").inner_text()
     assert "http" not in text and "Heart failure, Cancer, PML" in text
+
+
+def own_questions_pages(pdf):
+    """The pages the last heading ("Your own questions") and the lines after it are on."""
+    elements, _ = structure(pdf)
+    heading = max(n for n, (kind, _, _) in elements.items() if kind.startswith("H"))
+    parent = next(e for e in elements.values() if heading in e[2])
+    after = parent[2][parent[2].index(heading) + 1]
+    return elements[heading][1] | elements[after][1]
+
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+def test_the_summary_of_every_condition_prints_on_two_pages_broken_between_items(page, server, paper):
+    page.goto(server + EVERY_URL)
+    questions = page.locator("ul.sum-questions > li")
+    assert questions.count() == len(summary(EVERY, matters=ALL_MATTERS).questions) > 20
+    pdf = page.pdf(format=paper, tagged=True)
+    assert pages_in(pdf) <= 2
+    assert bad_breaks(pdf) == []  # no question, row or drug split over two pages, no heading alone at a page's foot
+    assert len(own_questions_pages(pdf)) == 1
+
+
+@pytest.mark.parametrize("paper", ["A4", "Letter"])
+@pytest.mark.parametrize("person", ["three conditions", "every condition"])
+def test_wherever_the_page_breaks_it_breaks_between_items(page, paper, person):
+    """The summary as `ms-advisor summary --format html` writes it, moved down the paper a little at a time,
+    so that the page break falls at every place of its lower part (for three conditions: the source, your own
+    questions, the questions to ask; for every condition: the questions and what matters to you): never
+    inside a question, a row, a drug's cell or the source, never right after a heading."""
+    facts, answers = (THREE_FACTS, dict(matters=ALL_MATTERS[:2], avoid=["nausea", "PML"])) if person == "three conditions" else \
+        (EVERY, dict(matters=ALL_MATTERS, avoid=["nausea", "PML", "cancer"]))
+    html = summary_html(summary(facts, **answers))
+    found = {}
+    for shift in range(0, 500, 10):
+        page.set_content(html.replace("</style>", f"@media print {{ .summary {{ padding-top: {shift}px; }} }}\n</style>"))
+        pdf = page.pdf(format=paper, tagged=True)
+        found[shift] = bad_breaks(pdf) + ([] if len(own_questions_pages(pdf)) == 1 else ["your own questions split"])
+    assert not any(found.values()), {k: v for k, v in found.items() if v}
+
+
+def test_a_bad_break_would_be_found(page):
+    """The check of breaks can fail: a long item split over two pages, a heading left at a page's foot."""
+    items = "".join(f"<li>Item {i}: " + "word " * 150 + "</li>" for i in range(12))
+    page.set_content(f"<style>li {{ orphans: 1; widows: 1; }}</style><h3>Questions</h3><ul>{items}</ul>")
+    assert any(b.startswith("LI") and "split over pages [1, 2]" in b for b in bad_breaks(page.pdf(format="A4", tagged=True)))
+    page.set_content("<style>h3 { break-after: page; }</style><p>Before.</p><h3>Your own questions</h3><ol><li>One</li></ol>")
+    assert [b for b in bad_breaks(page.pdf(format="Letter", tagged=True)) if b.startswith("H3")][0].endswith("alone at the foot of page 1")
+    assert len(own_questions_pages(page.pdf(format="Letter", tagged=True))) == 2
 
 
 def test_a_long_page_would_be_counted_as_more_than_one(page, server):
