@@ -57,7 +57,7 @@ def compare(facts: dict[str, Any] | PatientFacts | None = None, drugs: list[str]
 
 
 def summary(facts: dict[str, Any] | PatientFacts, matters: Any = (), unsure: Any = (), avoid: Any = ()) -> "Summary":
-    """The one-page summary for the clinic, with the packaged knowledge base: the facts, each drug's
+    """The summary for the clinic, with the packaged knowledge base: the facts, each drug's
     status with its reason and quote, what matters to the person (``matters``: concern ids answered yes,
     ``unsure``: answered don't know, ``avoid``: side effects by name), questions to ask, the source.
     The answers never change a status or the drugs' order.

@@ -225,8 +225,9 @@ Examples:
 @rules_dir_option
 def summary(case_file: str | None, matters: tuple[str, ...], unsure: tuple[str, ...], avoid: tuple[str, ...], fmt: str,
             out_file: str | None, rules_dir: str | None, **flags: Any) -> None:
-    """A one-page summary to take to your MS team: your facts, what the article says for them, what
-    matters to you, and questions to ask. Your answers never change a status or the order of the drugs."""
+    """A summary to take to your MS team: your facts, what the article says for them, what matters to you,
+    and questions to ask. Printed, it is one page for most people. Your answers never change a status or
+    the order of the drugs."""
     from advisor.errors import InvalidFacts
     from advisor.render.summary import summary_markdown
 

@@ -261,7 +261,7 @@ class Advisor:
                               schedules, notes, self)
 
     def summary(self, facts: dict[str, Any] | PatientFacts, matters: Any = (), unsure: Any = (), avoid: Any = ()) -> "Summary":
-        """The one-page summary (:class:`advisor.Summary`) for ``facts`` and what matters to the person,
+        """The summary for the clinic (:class:`advisor.Summary`) for ``facts`` and what matters to the person,
         from this knowledge base; see :func:`advisor.summary`. Raises InvalidFacts."""
         from advisor.core.summary import build
 

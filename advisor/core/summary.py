@@ -1,6 +1,7 @@
-"""The one-page summary for the clinic: a person's facts, each drug's status with its reason and quote
-(from ``advise``), what matters to the person (rules/matters.toml) with the KB's quoted texts that speak
-to it, questions to ask (from the article's silences and the person's cautions, each asked once), and the source.
+"""The summary for the clinic (one printed page for most people): a person's facts, each drug's status
+with its reason and quote (from ``advise``), what matters to the person (rules/matters.toml) with the KB's
+quoted texts that speak to it, questions to ask (from the article's silences and the person's cautions,
+each asked once), and the source.
 
 What matters never changes a status, a ranking or an order: the summary takes the recommendation as
 ``advise`` gives it and only adds the person's answers beside it. It never advises one option over another.

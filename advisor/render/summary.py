@@ -1,4 +1,4 @@
-"""The one-page summary (:class:`advisor.core.summary.Summary`) as Markdown (as a standalone HTML file:
+"""The summary for the clinic (:class:`advisor.core.summary.Summary`) as Markdown (as a standalone HTML file:
 :mod:`advisor.web.summary_file`)."""
 
 from __future__ import annotations

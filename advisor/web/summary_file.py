@@ -1,5 +1,5 @@
-"""The one-page summary (:class:`advisor.core.summary.Summary`) as one standalone HTML file: the /summary
-page's own template and stylesheet (which print it on one page), with no script and no link out."""
+"""The summary for the clinic (:class:`advisor.core.summary.Summary`) as one standalone HTML file: the
+/summary page's own template and stylesheet (which print it as that page prints), with no script and no link out."""
 
 from __future__ import annotations
 

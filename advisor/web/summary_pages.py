@@ -1,5 +1,6 @@
 """The summary page (``/summary``): what matters to the person, asked with radio buttons and
-checkboxes, and the one-page summary for the clinic (print CSS makes it one printed page).
+checkboxes, and the summary for the clinic (print CSS fits it on one page for most people; a longer one
+breaks between items).
 
 The query is the advice page's facts plus ``matters`` (concern ids answered yes), ``matters_unsure``
 (answered don't know) and ``avoid`` (side effects by name), so the address carries every answer and can
