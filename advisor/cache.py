@@ -36,6 +36,7 @@ import os
 import re
 import stat
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -44,6 +45,8 @@ OFF = frozenset({"", "0", "off", "no", "false", "none"})
 FORMAT = b"ms-infusion-advisor cache 3\n"  # then the SHA-256 of the JSON, then the JSON
 MAX_ENTRY_BYTES = 8 * 2**20
 MAX_ENTRIES = 256
+TEMPORARY_NAME = re.compile(r"\.entry-[a-z0-9_]+\.tmp")  # tempfile.mkstemp(prefix=".entry-", suffix=".tmp")
+STALE_SECONDS = 3600
 ENTRY_NAME = re.compile(r"[a-z]+(-[a-z]+)*-[0-9a-f]{40}\.json")  # KIND-KEY.json: the directory may hold other files
 TAG = "\x00toml"  # the key of a tagged date or time; a TOML key holding a NUL is never kept
 _TIMES: dict[str, Any] = {"datetime": datetime.datetime, "date": datetime.date, "time": datetime.time}
@@ -188,13 +191,20 @@ def put(kind: str, content: bytes, value: Any) -> None:
 
 
 def _prune(base: Path) -> None:
-    """Past MAX_ENTRIES entries, remove the oldest half (each edit of a KB leaves one behind); never a
-    file the store did not write."""
-    entries = [e for e in os.scandir(base) if ENTRY_NAME.fullmatch(e.name) and e.is_file(follow_symlinks=False)]
-    if len(entries) <= MAX_ENTRIES:
-        return
-    entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns)
-    for entry in entries[: len(entries) - MAX_ENTRIES // 2]:
+    """Past MAX_ENTRIES entries, remove the oldest half (each edit of a KB leaves one behind), and any
+    temporary file of a writer that died an hour ago or more (killed between writing and renaming);
+    never a file the store did not write."""
+    entries, stale, now = [], [], time.time()
+    for e in os.scandir(base):
+        if ENTRY_NAME.fullmatch(e.name) and e.is_file(follow_symlinks=False):
+            entries.append(e)
+        elif TEMPORARY_NAME.fullmatch(e.name) and e.is_file(follow_symlinks=False) and \
+                now - e.stat(follow_symlinks=False).st_mtime > STALE_SECONDS:
+            stale.append(e)
+    if len(entries) > MAX_ENTRIES:
+        entries.sort(key=lambda e: e.stat(follow_symlinks=False).st_mtime_ns)
+        stale += entries[: len(entries) - MAX_ENTRIES // 2]
+    for entry in stale:
         try:
             os.unlink(entry.path)
         except OSError:

@@ -11,6 +11,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -459,3 +460,18 @@ def test_a_kb_without_facts_is_proven_again_with_other_packaged_facts(store, cou
     with pytest.raises(KnowledgeBaseError, match="outside what the facts model accepts for prior_failures"):
         load(kb_copy)
     assert counted["checks"] == 2
+
+
+def test_a_dead_writers_temporary_file_goes_a_live_ones_stays(store):
+    """A writer killed between writing and renaming leaves its temporary file: the next write removes
+    it once it is an hour old, never one another process may still be writing, nor a file not its own."""
+    store.mkdir(mode=0o700)
+    dead, live, theirs = store / ".entry-k1ll3d_x.tmp", store / ".entry-wr1t1ng.tmp", store / ".entry-notes.tmp.txt"
+    for path in (dead, live, theirs):
+        path.write_bytes(b"half an entry")
+    two_hours_ago = time.time() - 7200
+    os.utime(dead, (two_hours_ago, two_hours_ago))
+    os.utime(theirs, (two_hours_ago, two_hours_ago))
+    cache.put("toml", b"content", {"a": 1})
+    assert not dead.exists() and live.exists() and theirs.exists()
+    assert cache.get("toml", b"content") == {"a": 1}
