@@ -75,9 +75,12 @@ def _has_tag_key(value: Any) -> bool:
 
 
 def directory() -> Path | None:
-    """The store's directory (made if missing), or None when it is turned off or not safe to use."""
+    """The store's directory (made if missing), or None when it is turned off or not safe to use (on a
+    system without owners or O_NOFOLLOW, e.g. Windows, there is no store)."""
     setting = os.environ.get(ENV)
     if setting is not None and setting.strip().lower() in OFF:
+        return None
+    if not hasattr(os, "geteuid") or not hasattr(os, "O_NOFOLLOW"):
         return None
     try:
         if setting is not None:

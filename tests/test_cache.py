@@ -475,3 +475,11 @@ def test_a_dead_writers_temporary_file_goes_a_live_ones_stays(store):
     cache.put("toml", b"content", {"a": 1})
     assert not dead.exists() and live.exists() and theirs.exists()
     assert cache.get("toml", b"content") == {"a": 1}
+
+
+@pytest.mark.parametrize("missing", ["geteuid", "O_NOFOLLOW"])
+def test_a_system_that_cannot_check_owners_or_symlinks_has_no_store(missing, store, monkeypatch, kb_copy, counted):
+    monkeypatch.delattr(os, missing)
+    assert cache.directory() is None
+    load(kb_copy)
+    assert not store.exists() and counted["checks"] == 1
