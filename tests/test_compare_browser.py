@@ -73,3 +73,13 @@ def test_every_control_is_reachable_by_tab_with_visible_focus(page, server):  # 
         page.keyboard.press("Enter")
     assert page.locator("th[scope=col][data-drug]").evaluate_all("els => els.map(e => e.dataset.drug)") == \
         ["natalizumab", "mitoxantrone", "ocrelizumab"]
+
+
+def test_screenshot_of_the_compare_page(page, server, shots):  # noqa: F811
+    """The docs' picture (docs/images/compare.png is a copy of the one this test takes): the top of
+    /compare at 1280 px for relapsing, severe MS after two medications that did not work, with cancer."""
+    page.set_viewport_size({"width": 1280, "height": 1500})
+    page.goto(server + "/compare?ms_type=relapsing&severity=severe&prior_failures=2&condition=cancer")
+    path = shots / "compare.png"
+    page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
